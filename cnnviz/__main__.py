@@ -1,0 +1,5 @@
+import sys
+
+from cnnviz.cli import main
+
+sys.exit(main())

@@ -1,0 +1,361 @@
+"""Per-layer analysis of any registered model at any input size, on the meta device.
+
+Built on torchinfo's forward trace. MACs follow the lecture and torchvision's `_ops`: the weight
+multiplications of conv and linear layers only, no bias additions (torchinfo's own mult-adds
+add the biases).
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+import torchinfo
+from torch import nn
+
+from cnnviz import registry
+from cnnviz.arithmetic import InputTooSmall, pair
+
+MAC_CONVENTION = (
+    "MACs = weight multiplications of conv and fully connected layers (no bias additions, "
+    "no pooling or activations): the lecture's 'ops' and torchvision's `_ops`."
+)
+MEMORY_CONVENTION = (
+    "Activation values counted like the lecture's VGG slide: the input plus the output of "
+    "every conv, pool and fully connected layer (ReLU works in place)."
+)
+
+KINDS = {
+    "conv": (nn.modules.conv._ConvNd,),
+    "pool": (nn.MaxPool2d, nn.AvgPool2d, nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d),
+    "fc": (nn.Linear,),
+    "norm": (nn.BatchNorm2d, nn.LocalResponseNorm),
+    "activation": (nn.ReLU, nn.Tanh, nn.Sigmoid),
+}
+
+
+def layer_kind(module: nn.Module) -> str:
+    """conv, pool, fc, norm, activation, block (has children) or other, by module type."""
+    for kind, types in KINDS.items():
+        if isinstance(module, types):
+            return kind
+    name = type(module).__name__
+    if name == "ConnectionTableConv2d":
+        return "conv"
+    if name == "Subsampling":
+        return "pool"
+    if name == "RBFOutput":
+        return "fc"
+    return "block" if any(True for _ in module.children()) else "other"
+
+
+def weight_macs(module: nn.Module, output_shape: tuple[int, ...]) -> int:
+    """Weight multiplications of one call of a leaf module (output shape without batch)."""
+    custom = getattr(module, "weight_macs", None)
+    if custom is not None:
+        return int(custom(output_shape))
+    if isinstance(module, nn.modules.conv._ConvNd) and not module.transposed:
+        return module.weight.numel() * math.prod(output_shape[1:])
+    if isinstance(module, nn.Linear):
+        return module.weight.numel() * math.prod(output_shape[:-1])
+    return 0
+
+
+def hyperparameters(module: nn.Module) -> dict[str, Any]:
+    """The settings a student reads off a layer: kernel, stride, padding, filters..."""
+    h: dict[str, Any] = {}
+    if hasattr(module, "kernel_size") and hasattr(module, "stride"):
+        h["kernel"] = pair(module.kernel_size)[0]
+        stride = module.stride if module.stride is not None else module.kernel_size
+        h["stride"] = pair(stride)[0]
+        if not isinstance(module.padding, str):
+            h["padding"] = pair(module.padding)[0]
+        dilation = pair(getattr(module, "dilation", 1))[0]
+        if dilation != 1:
+            h["dilation"] = dilation
+        if getattr(module, "ceil_mode", False):
+            h["ceil_mode"] = True
+    for attr in ("in_channels", "out_channels", "in_features", "out_features"):
+        if hasattr(module, attr):
+            h[attr] = int(getattr(module, attr))
+    if getattr(module, "groups", 1) != 1:
+        h["groups"] = module.groups
+    if isinstance(module, (nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d)):
+        h["output_size"] = pair(module.output_size)[0]
+    if isinstance(module, nn.LocalResponseNorm):
+        h["size"] = module.size
+    return h
+
+
+@dataclass(frozen=True)
+class Layer:
+    """One call of one module: its dotted path as in `model.named_modules()` and its numbers."""
+
+    name: str
+    type: str
+    kind: str
+    depth: int
+    leaf: bool
+    input_shape: tuple[int, ...]
+    output_shape: tuple[int, ...]
+    params: int
+    trainable_params: int
+    macs: int
+    hyper: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
+    repeat: bool = False  # a module called again (torchvision ResNet reuses its ReLU)
+
+    @property
+    def activations(self) -> int:
+        return math.prod(self.output_shape)
+
+    def volume(self) -> str:
+        """Output volume in the lecture's H x W x C (or the number of features)."""
+        return volume(self.output_shape)
+
+
+def volume(shape: tuple[int, ...]) -> str:
+    """'55x55x96' for (96, 55, 55); '4096' for (4096,)."""
+    if len(shape) == 3:
+        c, h, w = shape
+        return f"{h}x{w}x{c}"
+    return "x".join(str(s) for s in shape)
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """Every module call of a model in execution order, and the totals."""
+
+    model: str
+    input: tuple[int, int, int]
+    options: tuple[tuple[str, Any], ...]
+    layers: tuple[Layer, ...]
+    total_params: int
+    trainable_params: int
+    output_shape: tuple[int, ...]
+
+    @property
+    def leaves(self) -> list[Layer]:
+        """Layers that compute (no containers)."""
+        return [layer for layer in self.layers if layer.leaf]
+
+    @property
+    def blocks(self) -> list[Layer]:
+        """Containers (features, layer4, inception3a...)."""
+        return [layer for layer in self.layers if not layer.leaf]
+
+    @property
+    def total_macs(self) -> int:
+        return sum(layer.macs for layer in self.leaves)
+
+    @property
+    def activation_values(self) -> int:
+        """Activation values as the slides count them (MEMORY_CONVENTION)."""
+        counted = {"conv", "pool", "fc"}
+        return math.prod(self.input) + sum(
+            layer.activations
+            for layer in self.leaves
+            if layer.kind in counted and not layer.type.startswith("Adaptive")
+        )
+
+    def layer(self, name: str) -> Layer:
+        """The first call of the module at dotted path `name`."""
+        for layer in self.layers:
+            if layer.name == name:
+                return layer
+        raise KeyError(f"{self.model} has no layer {name!r}")
+
+    def to_json(self) -> dict[str, Any]:
+        """The `summary --json` document (keys are a contract: extend, never rename)."""
+
+        def row(layer: Layer) -> dict[str, Any]:
+            return {
+                "name": layer.name,
+                "type": layer.type,
+                "output_shape": list(layer.output_shape),
+                "params": layer.params,
+                "macs": layer.macs,
+                "kind": layer.kind,
+                "input_shape": list(layer.input_shape),
+                "trainable_params": layer.trainable_params,
+                "activations": layer.activations,
+                "depth": layer.depth,
+            }
+
+        return {
+            "model": self.model,
+            "input": list(self.input),
+            "options": {k: _jsonable(v) for k, v in self.options},
+            "total_params": self.total_params,
+            "trainable_params": self.trainable_params,
+            "total_macs": self.total_macs,
+            "activation_values": self.activation_values,
+            "output_shape": list(self.output_shape),
+            "layers": [row(layer) for layer in self.leaves],
+            "blocks": [row(layer) for layer in self.blocks],
+        }
+
+
+def _jsonable(v: Any) -> Any:
+    return list(v) if isinstance(v, tuple) else v
+
+
+def _shape(size: Any) -> tuple[int, ...]:
+    """Shape without the batch dimension, from torchinfo's size list."""
+    if isinstance(size, (list, tuple)) and size and all(isinstance(s, int) for s in size):
+        return tuple(size[1:])
+    if isinstance(size, (list, tuple)) and size:
+        return _shape(size[0])
+    return ()
+
+
+def analyze_module(
+    model: nn.Module, input_size: tuple[int, int, int], label: str = "model"
+) -> Analysis:
+    """Analyse a model that already lives on the meta device (or any device; nothing is copied)."""
+    names = {id(m): n for n, m in model.named_modules()}
+    entered: list[tuple[str, tuple[int, ...]]] = []
+    handles = []
+    for n, m in model.named_modules():
+        if n:
+            handles.append(m.register_forward_pre_hook(lambda _m, i, n=n: entered.append((n, tuple(i[0].shape[1:]) if i else ()))))
+            handles.append(m.register_forward_hook(lambda *_a: entered.pop() and None))
+    device = next((p.device for p in model.parameters()), torch.device("meta"))
+    if device.type == "meta":
+        # Batch norm keeps the shape; its meta kernel is a slow Python decomposition (half of
+        # ResNet-152's trace), so this model's own BN layers pass their input through.
+        for m in model.modules():
+            if isinstance(m, nn.modules.batchnorm._BatchNorm):
+                m.forward = _passthrough
+    try:
+        stats = torchinfo.summary(
+            model,
+            input_size=(1, *input_size),
+            device=device,
+            depth=10_000,
+            mode="eval",
+            verbose=0,
+        )
+    except Exception as err:  # torchinfo wraps the real error in a RuntimeError
+        raise _explain_failure(label, input_size, model, entered, err) from None
+    finally:
+        for h in handles:
+            h.remove()
+        for m in model.modules():
+            m.__dict__.pop("forward", None)
+
+    layers: list[Layer] = []
+    seen: set[int] = set()
+    for info in stats.summary_list:
+        module = info.module
+        if module is model or not info.executed:
+            continue
+        repeat = id(module) in seen
+        seen.add(id(module))
+        out_shape = _shape(info.output_size)
+        leaf = not any(True for _ in module.children())
+        layers.append(
+            Layer(
+                name=names.get(id(module), info.var_name),
+                type=type(module).__name__,
+                kind=layer_kind(module),
+                depth=info.depth,
+                leaf=leaf,
+                input_shape=_shape(info.input_size),
+                output_shape=out_shape,
+                params=0 if repeat else _own_params(module, leaf),
+                trainable_params=0 if repeat else _own_params(module, leaf, trainable=True),
+                macs=weight_macs(module, out_shape) if leaf else 0,
+                hyper=hyperparameters(module),
+                repeat=repeat,
+            )
+        )
+    layers = _fill_block_macs(layers)
+    return Analysis(
+        model=label,
+        input=tuple(input_size),
+        options=(),
+        layers=tuple(layers),
+        total_params=sum(p.numel() for p in model.parameters()),
+        trainable_params=sum(p.numel() for p in model.parameters() if p.requires_grad),
+        output_shape=_shape(stats.summary_list[0].output_size),
+    )
+
+
+def _passthrough(x: torch.Tensor) -> torch.Tensor:
+    return x
+
+
+def _own_params(module: nn.Module, leaf: bool, trainable: bool = False) -> int:
+    params = module.parameters(recurse=not leaf)
+    return sum(p.numel() for p in params if p.requires_grad or not trainable)
+
+
+def _fill_block_macs(layers: list[Layer]) -> list[Layer]:
+    """A container's MACs are the sum over the leaves inside it."""
+    inside: dict[str, int] = {}
+    for layer in layers:
+        if layer.leaf:
+            parts = layer.name.split(".")
+            for i in range(1, len(parts)):
+                prefix = ".".join(parts[:i])
+                inside[prefix] = inside.get(prefix, 0) + layer.macs
+    return [
+        layer if layer.leaf else Layer(**{**layer.__dict__, "macs": inside.get(layer.name, 0)})
+        for layer in layers
+    ]
+
+
+def _explain_failure(
+    label: str,
+    input_size: tuple[int, int, int],
+    model: nn.Module,
+    entered: list[tuple[str, tuple[int, ...]]],
+    err: Exception,
+) -> Exception:
+    """Turn a failed trace into one clear sentence naming the first layer that failed."""
+    cause = err.__cause__ or err
+    reason = str(cause).strip().splitlines()[0] if str(cause).strip() else type(cause).__name__
+    c, h, w = input_size
+    if not entered:
+        return InputTooSmall(f"{label} cannot take a {h}x{w}x{c} input: {reason}")
+    name, shape = entered[-1]
+    module = dict(model.named_modules())[name]
+    hyper = hyperparameters(module)
+    geometry = ", ".join(f"{k} {v}" for k, v in hyper.items())
+    expected = hyper.get("in_channels", hyper.get("in_features"))
+    got = shape[0] if len(shape) == 3 else (shape[-1] if shape else None)
+    if expected is not None and got is not None and expected != got:
+        reason = f"it expects {expected} input channels/features but gets {got}"
+    small = any(s in reason.lower() for s in ("too small", "greater than", "kernel size"))
+    what = "is too small for" if small else "does not fit"
+    return InputTooSmall(
+        f"A {h}x{w}x{c} input {what} {label}: layer '{name}' ({type(module).__name__}"
+        f"{', ' + geometry if geometry else ''}) fails on its {volume(shape)} input: {reason}"
+    )
+
+
+@functools.lru_cache(maxsize=256)
+def _analyze_cached(
+    name: str, input_size: tuple[int, int, int], options: tuple[tuple[str, Any], ...]
+) -> Analysis:
+    try:
+        with torch.device("meta"):
+            model = registry.build(name, input_size=input_size, **dict(options))
+    except InputTooSmall as err:
+        c, h, w = input_size
+        raise InputTooSmall(f"A {h}x{w}x{c} input is too small for {name}: {err}") from None
+    result = analyze_module(model, input_size, label=name)
+    return Analysis(**{**result.__dict__, "options": options})
+
+
+def analyze(name: str, input_size: tuple[int, int, int] | None = None, **options: Any) -> Analysis:
+    """Analyse registered model `name` (default input if none); no weights are allocated."""
+    arch = registry.get(name)
+    size = tuple(int(v) for v in (input_size or arch.default_input))
+    if len(size) != 3 or min(size) < 1:
+        raise ValueError(f"input size must be three positive integers C,H,W; got {size}")
+    frozen = tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in options.items()))
+    return _analyze_cached(name, size, frozen)

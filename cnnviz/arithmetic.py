@@ -1,0 +1,77 @@
+"""Conv and pool arithmetic: output sizes, parameters and MACs of one layer, with worked formulas."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+
+from torch import nn
+
+
+class InputTooSmall(ValueError):
+    """An input that a layer of the network cannot take (names the layer)."""
+
+
+def pair(v: int | tuple[int, ...]) -> tuple[int, int]:
+    """(v, v) for an int, the tuple itself for a pair."""
+    return (v, v) if isinstance(v, int) else (int(v[0]), int(v[1]))
+
+
+def output_length(
+    n: int,
+    kernel: int,
+    stride: int = 1,
+    padding: int = 0,
+    dilation: int = 1,
+    ceil_mode: bool = False,
+) -> int:
+    """Output length along one axis, as PyTorch computes it: floor((n + 2p - d(k-1) - 1)/s) + 1."""
+    span = n + 2 * padding - dilation * (kernel - 1) - 1
+    if span < 0:
+        return 0
+    out = (math.ceil(span / stride) if ceil_mode else span // stride) + 1
+    # PyTorch: with ceil_mode the last window must start inside the input or left padding.
+    if ceil_mode and (out - 1) * stride >= n + padding:
+        out -= 1
+    return out
+
+
+def geometry(module: nn.Module) -> dict[str, tuple[int, int]] | None:
+    """Kernel, stride, padding, dilation of a conv or pool layer (None for other layers)."""
+    if not (hasattr(module, "kernel_size") and hasattr(module, "stride")):
+        return None
+    padding = module.padding
+    if isinstance(padding, str):
+        raise ValueError(f"string padding {padding!r} is not supported")
+    return {
+        "kernel": pair(module.kernel_size),
+        "stride": pair(module.stride if module.stride is not None else module.kernel_size),
+        "padding": pair(padding),
+        "dilation": pair(getattr(module, "dilation", 1)),
+    }
+
+
+def feature_size(
+    layers: Iterable[tuple[str, nn.Module]], input_size: tuple[int, int, int]
+) -> tuple[int, int, int]:
+    """C, H, W after a chain of layers (named), without running them; raises InputTooSmall."""
+    c, h, w = input_size
+    for name, m in layers:
+        g = geometry(m)
+        if g is not None:
+            ceil = bool(getattr(m, "ceil_mode", False))
+            dims = [
+                output_length(n, k, s, p, d, ceil)
+                for n, k, s, p, d in zip(
+                    (h, w), g["kernel"], g["stride"], g["padding"], g["dilation"]
+                )
+            ]
+            if min(dims) < 1:
+                raise InputTooSmall(
+                    f"layer '{name}' ({type(m).__name__}, kernel {g['kernel'][0]}, "
+                    f"stride {g['stride'][0]}, padding {g['padding'][0]}) cannot fit "
+                    f"its {h}x{w}x{c} input"
+                )
+            h, w = dims
+        c = getattr(m, "out_channels", c)
+    return c, h, w

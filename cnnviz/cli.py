@@ -1,0 +1,127 @@
+"""Command line: `python -m cnnviz models|summary ...` (JSON keys are a contract)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from cnnviz import registry
+from cnnviz.analysis import MAC_CONVENTION, Analysis, analyze, volume
+
+
+class UsageError(Exception):
+    """A bad name, size or option: exit 2 with one line."""
+
+
+def parse_input(text: str | None) -> tuple[int, int, int] | None:
+    """'3,224,224' -> (3, 224, 224)."""
+    if text is None:
+        return None
+    try:
+        size = tuple(int(v) for v in text.replace("x", ",").split(","))
+    except ValueError:
+        raise UsageError(f"--input must be C,H,W (three integers), not {text!r}") from None
+    if len(size) != 3 or min(size) < 1:
+        raise UsageError(f"--input must be C,H,W (three positive integers), not {text!r}")
+    return size  # type: ignore[return-value]
+
+
+def parse_option(text: str) -> tuple[str, Any]:
+    """'c3_table=true' -> ('c3_table', True); numbers and comma lists are parsed."""
+    if "=" not in text:
+        raise UsageError(f"--option must be KEY=VALUE, not {text!r}")
+    key, raw = text.split("=", 1)
+    low = raw.lower()
+    if low in ("true", "false"):
+        return key, low == "true"
+    try:
+        values = [float(v) if "." in v else int(v) for v in raw.split(",")]
+    except ValueError:
+        return key, raw
+    return key, values[0] if len(values) == 1 else tuple(values)
+
+
+def _summary_table(a: Analysis) -> str:
+    lines = [f"{a.model}  input {volume(a.input)}", ""]
+    lines.append(f"{'layer':<28} {'type':<18} {'output':>14} {'params':>13} {'MACs':>16}")
+    for layer in a.leaves:
+        lines.append(
+            f"{layer.name:<28} {layer.type:<18} {layer.volume():>14} "
+            f"{layer.params:>13,} {layer.macs:>16,}"
+        )
+    lines += [
+        "",
+        f"total params      {a.total_params:,}",
+        f"trainable params  {a.trainable_params:,}",
+        f"total MACs        {a.total_macs:,}",
+        f"({MAC_CONVENTION})",
+    ]
+    return "\n".join(lines)
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    rows = []
+    for name in registry.names():
+        arch = registry.get(name)
+        rows.append(
+            {
+                "name": name,
+                "family": arch.family,
+                "title": arch.title,
+                "source": arch.source,
+                "default_input": list(arch.default_input),
+                "options": {k: _json(v) for k, v in arch.options.items()},
+                "description": arch.description,
+            }
+        )
+    if args.json:
+        print(json.dumps(rows, indent=2))
+    else:
+        for r in rows:
+            size = "x".join(str(v) for v in r["default_input"])
+            print(f"{r['name']:<25} {r['family']:<10} {size:<11} {r['title']}")
+    return 0
+
+
+def cmd_summary(args: argparse.Namespace) -> int:
+    options = dict(parse_option(o) for o in args.option)
+    try:
+        a = analyze(args.name, parse_input(args.input), **options)
+    except TypeError as err:  # unknown builder option
+        raise UsageError(str(err)) from None
+    print(json.dumps(a.to_json(), indent=2) if args.json else _summary_table(a))
+    return 0
+
+
+def _json(v: Any) -> Any:
+    return list(v) if isinstance(v, tuple) else v
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m cnnviz", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("models", help="list the registered architectures")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=cmd_models)
+
+    p = sub.add_parser("summary", help="per-layer output volume, parameters and MACs")
+    p.add_argument("name")
+    p.add_argument("--input", help="C,H,W (default: the model's own input size)")
+    p.add_argument("--option", action="append", default=[], help="builder option KEY=VALUE")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=cmd_summary)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.run(args)
+    except (UsageError, registry.UnknownModel, ValueError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2

@@ -1,0 +1,125 @@
+"""One registry of named architectures: every page, test and CLI command builds models here."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from torch import nn
+
+Shape = tuple[int, int, int]
+
+
+class UnknownModel(KeyError):
+    """Raised for a name that is not in the registry."""
+
+    def __str__(self) -> str:
+        return self.args[0]
+
+
+@dataclass(frozen=True)
+class Architecture:
+    """A registered builder and what the app needs to know about it."""
+
+    name: str
+    builder: Callable[..., nn.Module]
+    family: str
+    title: str
+    default_input: Shape
+    source: str  # "lecture", "paper" or "torchvision"
+    description: str = ""
+    torchvision_name: str | None = None  # name for torchvision.models.get_model_weights
+    presets: dict[str, Any] = field(default_factory=dict)  # fixed options, not for users
+
+    @property
+    def options(self) -> dict[str, Any]:
+        """Keyword options a user may set, with their defaults (input size and presets excluded)."""
+        sig = inspect.signature(self.builder)
+        return {
+            k: p.default
+            for k, p in sig.parameters.items()
+            if p.kind is inspect.Parameter.KEYWORD_ONLY
+            and k != "input_size"
+            and k not in self.presets
+        }
+
+    @property
+    def takes_input_size(self) -> bool:
+        return "input_size" in inspect.signature(self.builder).parameters
+
+
+REGISTRY: dict[str, Architecture] = {}
+# The lecture's order; names() lists families in it.
+FAMILIES = ("LeNet-5", "AlexNet", "VGG", "GoogLeNet", "ResNet")
+
+
+def register(
+    name: str,
+    *,
+    family: str,
+    title: str,
+    default_input: Shape,
+    source: str,
+    description: str = "",
+    torchvision_name: str | None = None,
+    **presets: Any,
+) -> Callable[[Callable[..., nn.Module]], Callable[..., nn.Module]]:
+    """Decorator: register a builder under `name`; `presets` are fixed keyword options."""
+
+    def wrap(builder: Callable[..., nn.Module]) -> Callable[..., nn.Module]:
+        if name in REGISTRY:
+            raise ValueError(f"architecture {name!r} is registered twice")
+        REGISTRY[name] = Architecture(
+            name=name,
+            builder=builder,
+            family=family,
+            title=title,
+            default_input=default_input,
+            source=source,
+            description=description,
+            torchvision_name=torchvision_name,
+            presets=presets,
+        )
+        return builder
+
+    return wrap
+
+
+def get(name: str) -> Architecture:
+    """The registered architecture called `name`."""
+    _load()
+    try:
+        return REGISTRY[name]
+    except KeyError:
+        raise UnknownModel(
+            f"unknown model {name!r}; known models: {', '.join(sorted(REGISTRY))}"
+        ) from None
+
+
+def names(family: str | None = None) -> list[str]:
+    """Registered names in the lecture's order of families, optionally of one family."""
+    _load()
+    ordered = sorted(REGISTRY.values(), key=lambda a: FAMILIES.index(a.family))
+    return [a.name for a in ordered if family is None or a.family == family]
+
+
+def build(name: str, *, input_size: Shape | None = None, **options: Any) -> nn.Module:
+    """Build `name` with keyword options; the input size is passed to builders that size by it."""
+    arch = get(name)
+    unknown = set(options) - set(arch.options)
+    if unknown:
+        raise TypeError(
+            f"{name} has no option(s) {', '.join(sorted(unknown))}; "
+            f"options: {', '.join(arch.options) or 'none'}"
+        )
+    kwargs = {**arch.presets, **options}
+    if arch.takes_input_size:
+        kwargs["input_size"] = tuple(input_size or arch.default_input)
+    return arch.builder(**kwargs)
+
+
+def _load() -> None:
+    # Importing the package runs every @register decorator once.
+    from cnnviz import architectures  # noqa: F401
