@@ -220,7 +220,11 @@ def analyze_module(
     handles = []
     for n, m in model.named_modules():
         if n:
-            handles.append(m.register_forward_pre_hook(lambda _m, i, n=n: entered.append((n, tuple(i[0].shape[1:]) if i else ()))))
+            handles.append(
+                m.register_forward_pre_hook(
+                    lambda _m, i, n=n: entered.append((n, tuple(i[0].shape[1:]) if i else ()))
+                )
+            )
             handles.append(m.register_forward_hook(lambda *_a: entered.pop() and None))
     device = next((p.device for p in model.parameters()), torch.device("meta"))
     if device.type == "meta":

@@ -1,4 +1,4 @@
-"""Conv and pool arithmetic: output sizes, parameters and MACs of one layer, with worked formulas."""
+"""Conv and pool arithmetic: output sizes, parameters and MACs, with worked formulas."""
 
 from __future__ import annotations
 
@@ -63,7 +63,7 @@ def feature_size(
             dims = [
                 output_length(n, k, s, p, d, ceil)
                 for n, k, s, p, d in zip(
-                    (h, w), g["kernel"], g["stride"], g["padding"], g["dilation"]
+                    (h, w), g["kernel"], g["stride"], g["padding"], g["dilation"], strict=True
                 )
             ]
             if min(dims) < 1:
@@ -75,3 +75,31 @@ def feature_size(
             h, w = dims
         c = getattr(m, "out_channels", c)
     return c, h, w
+
+
+def worked_output_length(
+    n: int, kernel: int, stride: int = 1, padding: int = 0, dilation: int = 1
+) -> str:
+    """The output-size formula with the numbers, e.g. '(227 - 11 + 2*0)/4 + 1 = 55'."""
+    k = kernel if dilation == 1 else dilation * (kernel - 1) + 1
+    k_text = str(kernel) if dilation == 1 else f"{dilation}*({kernel} - 1) + 1"
+    span = n - k + 2 * padding
+    exact = span / stride + 1
+    out = output_length(n, kernel, stride, padding, dilation)
+    text = f"({n} - {k_text} + 2*{padding})/{stride} + 1"
+    if span % stride == 0:
+        return f"{text} = {out}"
+    return f"{text} = {exact:.2f}, floored to {out}"
+
+
+def worked_conv_params(
+    kernel: tuple[int, int], in_channels: int, filters: int, groups: int = 1, bias: bool = True
+) -> str:
+    """The parameter count with the numbers, e.g. '11*11*3*96 + 96 = 34,944'."""
+    kh, kw = kernel
+    per_filter_in = in_channels // groups
+    weights = kh * kw * per_filter_in * filters
+    c_text = str(in_channels) if groups == 1 else f"({in_channels}/{groups})"
+    text = f"{kh}*{kw}*{c_text}*{filters}"
+    total = weights + (filters if bias else 0)
+    return f"{text} + {filters} = {total:,}" if bias else f"{text} = {total:,}"

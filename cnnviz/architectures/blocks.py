@@ -56,9 +56,7 @@ def inception_naive(
             branch1x1=conv_relu(c, c1x1, 1),
             branch3x3=conv_relu(c, c3x3, 3),
             branch5x5=conv_relu(c, c5x5, 5),
-            branch_pool=nn.Sequential(
-                OrderedDict(pool=nn.MaxPool2d(3, stride=1, padding=1))
-            ),
+            branch_pool=nn.Sequential(OrderedDict(pool=nn.MaxPool2d(3, stride=1, padding=1))),
         )
     )
 
@@ -133,8 +131,7 @@ def resnet_basic_block(
     title="ResNet bottleneck block",
     default_input=(256, 56, 56),
     source="torchvision",
-    description="1x1 (reduce) -> 3x3 -> 1x1 (restore, 4x planes) with batch norm; "
-    "H(x) = F(x) + x.",
+    description="1x1 (reduce) -> 3x3 -> 1x1 (restore, 4x planes) with batch norm; H(x) = F(x) + x.",
 )
 def resnet_bottleneck_block(
     *, input_size: tuple[int, int, int] = (256, 56, 56), planes: int = 64, stride: int = 1

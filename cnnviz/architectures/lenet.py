@@ -38,7 +38,7 @@ class ConnectionTableConv2d(nn.Module):
         self.register_buffer("in_idx", torch.tensor(in_idx), persistent=False)
         self.weight = nn.Parameter(torch.empty(len(in_idx), kernel_size, kernel_size))
         self.bias = nn.Parameter(torch.zeros(len(table)))
-        nn.init.uniform_(self.weight, -(2.4 / 25) ** 0.5, (2.4 / 25) ** 0.5)
+        nn.init.uniform_(self.weight, -((2.4 / 25) ** 0.5), (2.4 / 25) ** 0.5)
 
     def dense_weight(self) -> torch.Tensor:
         k = self.kernel_size

@@ -1,4 +1,4 @@
-"""torchvision's AlexNet, VGG, GoogLeNet and ResNet, built without weights (weights: cnnviz.weights)."""
+"""torchvision's AlexNet, VGG, GoogLeNet and ResNet, built without weights."""
 
 from __future__ import annotations
 

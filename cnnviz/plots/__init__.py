@@ -1,0 +1,1 @@
+"""Plotly figures: functions that return a go.Figure; pages only call st.plotly_chart."""
