@@ -78,7 +78,7 @@ def hyperparameters(module: nn.Module) -> dict[str, Any]:
             h["dilation"] = dilation
         if getattr(module, "ceil_mode", False):
             h["ceil_mode"] = True
-    for attr in ("in_channels", "out_channels", "in_features", "out_features"):
+    for attr in ("in_channels", "out_channels", "in_features", "out_features", "connections"):
         if hasattr(module, attr):
             h[attr] = int(getattr(module, attr))
     if getattr(module, "groups", 1) != 1:

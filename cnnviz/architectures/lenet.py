@@ -36,6 +36,7 @@ class ConnectionTableConv2d(nn.Module):
         in_idx = [i for ins in table for i in ins]
         self.register_buffer("out_idx", torch.tensor(out_idx), persistent=False)
         self.register_buffer("in_idx", torch.tensor(in_idx), persistent=False)
+        self.connections = len(in_idx)
         self.weight = nn.Parameter(torch.empty(len(in_idx), kernel_size, kernel_size))
         self.bias = nn.Parameter(torch.zeros(len(table)))
         nn.init.uniform_(self.weight, -((2.4 / 25) ** 0.5), (2.4 / 25) ** 0.5)
