@@ -53,7 +53,10 @@ def question_for(layer: Layer) -> Question | None:
         if "in_features" not in h:
             return None
         n_in, n_out = h["in_features"], h["out_features"]
-        prompt = f"{name}: fully connected, {n_in:,} inputs -> {n_out:,} neurons. Output size? Parameters?"
+        prompt = (
+            f"{name}: fully connected, {n_in:,} inputs -> {n_out:,} neurons. "
+            "Output size? Parameters?"
+        )
         bias = layer.params - n_in * n_out
         params_work = f"{n_in:,}*{n_out:,}" + (f" + {bias:,}" if bias else "")
         params_work += f" = {layer.params:,}"
