@@ -28,6 +28,8 @@ MEMORY_CONVENTION = (
     "every conv, pool and fully connected layer (ReLU works in place)."
 )
 
+PARALLEL = ("branch", "downsample", "shortcut")
+CONTAINERS = {"Sequential", "ModuleList", "ModuleDict"}
 KINDS = {
     "conv": (nn.modules.conv._ConvNd,),
     "pool": (nn.MaxPool2d, nn.AvgPool2d, nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d),
@@ -159,6 +161,46 @@ class Analysis:
             for layer in self.leaves
             if layer.kind in counted and not layer.type.startswith("Adaptive")
         )
+
+    def diagram_layers(self) -> list[Layer]:
+        """The layers as a slide draws them: conv, pool and FC layers, a ResNet block or an
+        Inception module as one unit (the outermost non-container module around a layer)."""
+        blocks = {b.name: b for b in self.blocks}
+        units: dict[str, Layer] = {}
+        for layer in self.leaves:
+            if layer.kind not in ("conv", "pool", "fc") or layer.repeat:
+                continue
+            parts = layer.name.split(".")
+            unit = layer
+            for i in range(1, len(parts)):
+                ancestor = blocks.get(".".join(parts[:i]))
+                if ancestor is not None and ancestor.type not in CONTAINERS:
+                    unit = ancestor
+                    break
+            units.setdefault(unit.name, unit)
+        return list(units.values())
+
+    def depth_in_layers(self) -> int:
+        """Layers with weights on the longest path: how the lecture counts 8, 16, 22 or 152.
+
+        Children called branch* (Inception) run in parallel, as does a ResNet block's
+        downsample shortcut: they count by their deepest path, not their sum.
+        """
+        children: dict[str, list[Layer]] = {}
+        for layer in self.layers:
+            if not layer.repeat:
+                children.setdefault(layer.name.rpartition(".")[0], []).append(layer)
+
+        def depth(name: str, leaf: Layer | None) -> int:
+            if leaf is not None and leaf.leaf:
+                return int(leaf.kind in ("conv", "fc") and leaf.params > 0)
+            kids = children.get(name, [])
+            parallel = [k for k in kids if k.name.rpartition(".")[2].startswith(PARALLEL)]
+            serial = [k for k in kids if k not in parallel]
+            along = sum(depth(k.name, k) for k in serial)
+            return max([along, *(depth(k.name, k) for k in parallel)])
+
+        return depth("", None)
 
     def layer(self, name: str) -> Layer:
         """The first call of the module at dotted path `name`."""

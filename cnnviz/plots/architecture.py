@@ -1,0 +1,438 @@
+"""Figures of whole networks: the layer-by-layer drawing, where parameters and MACs sit,
+the ILSVRC winners, the residual block and the Inception module."""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from cnnviz.analysis import Analysis, volume
+from cnnviz.facts import Winner
+
+KIND_COLORS = {
+    "input": "#bbbbbb",
+    "conv": "#1f77b4",
+    "pool": "#d62728",
+    "fc": "#2ca02c",
+    "block": "#9467bd",
+    "norm": "#ff7f0e",
+    "activation": "#8c564b",
+    "other": "#7f7f7f",
+}
+KIND_NAMES = {
+    "input": "input",
+    "conv": "convolution",
+    "pool": "pooling",
+    "fc": "fully connected",
+    "block": "block / module",
+    "norm": "normalization",
+    "activation": "activation",
+    "other": "other",
+}
+
+
+def _rgba(hex_color: str, alpha: float, shade: float = 1.0) -> str:
+    r, g, b = (int(hex_color[i : i + 2], 16) for i in (1, 3, 5))
+    r, g, b = (min(255, int(v * shade)) for v in (r, g, b))
+    return f"rgba({r},{g},{b},{alpha})"
+
+
+def _box_geometry(shape: tuple[int, ...], max_hw: int, max_c: int, max_f: int):
+    """Width (depth = channels), height (spatial size) and the oblique offset of one box."""
+    if len(shape) == 3:
+        c, h, _w = shape
+        height = 0.8 + 6.0 * math.sqrt(h / max_hw)
+        width = 0.25 + 1.6 * math.log2(c + 1) / math.log2(max_c + 1)
+        return width, height, 0.35 * height
+    features = math.prod(shape)
+    height = 1.0 + 5.0 * math.log10(features + 1) / math.log10(max_f + 1)
+    return 0.3, height, 0.0
+
+
+def architecture_figure(analysis: Analysis, max_labels: int = 40) -> go.Figure:
+    """The network drawn as a row of boxes: height ~ spatial size, width ~ log(depth)."""
+    units: list[tuple[str, str, str, tuple[int, ...], int, int]] = [
+        ("input", "input", "input", tuple(analysis.input), 0, 0)
+    ]
+    units += [
+        (u.name, u.type, u.kind, u.output_shape, u.params, u.macs)
+        for u in analysis.diagram_layers()
+    ]
+    spatial = [s for *_, s, _p, _m in units if len(s) == 3]
+    max_hw = max((s[1] for s in spatial), default=1)
+    max_c = max((s[0] for s in spatial), default=1)
+    max_f = max((math.prod(s) for *_, s, _p, _m in units if len(s) != 3), default=10)
+
+    faces: dict[tuple[str, str], tuple[list, list]] = {}
+    hover_x, hover_y, hover_text, labels = [], [], [], []
+    x = 0.0
+    for name, type_, kind, shape, params, macs in units:
+        w, h, d = _box_geometry(shape, max_hw, max_c, max_f)
+        y0 = -h / 2
+        polys = {
+            "front": [(x, y0), (x + w, y0), (x + w, y0 + h), (x, y0 + h)],
+            "top": [
+                (x, y0 + h),
+                (x + d, y0 + h + d * 0.6),
+                (x + w + d, y0 + h + d * 0.6),
+                (x + w, y0 + h),
+            ],
+            "side": [
+                (x + w, y0),
+                (x + w + d, y0 + d * 0.6),
+                (x + w + d, y0 + h + d * 0.6),
+                (x + w, y0 + h),
+            ],
+        }
+        for face, pts in polys.items():
+            xs, ys = faces.setdefault((kind, face), ([], []))
+            xs += [p[0] for p in pts] + [pts[0][0], None]
+            ys += [p[1] for p in pts] + [pts[0][1], None]
+        hover_x.append(x + (w + d) / 2)
+        hover_y.append(0)
+        hover_text.append(
+            f"<b>{name}</b> ({type_})<br>output {volume(shape)}"
+            f"<br>params {params:,}<br>MACs {macs:,}"
+        )
+        labels.append((x + (w + d) / 2, y0 - 0.4, name, volume(shape), y0 + h + d * 0.6 + 0.3))
+        x += w + d + 0.7
+
+    fig = go.Figure()
+    shades = {"front": (0.85, 1.0), "top": (0.55, 1.25), "side": (0.7, 0.75)}
+    shown = set()
+    for (kind, face), (xs, ys) in faces.items():
+        alpha, shade = shades[face]
+        fig.add_trace(
+            go.Scatter(
+                x=xs,
+                y=ys,
+                fill="toself",
+                mode="lines",
+                line={"color": _rgba(KIND_COLORS[kind], 1.0, 0.6), "width": 1},
+                fillcolor=_rgba(KIND_COLORS[kind], alpha, shade),
+                name=KIND_NAMES[kind],
+                legendgroup=kind,
+                showlegend=kind not in shown and face == "front",
+                hoverinfo="skip",
+            )
+        )
+        if face == "front":
+            shown.add(kind)
+    fig.add_trace(
+        go.Scatter(
+            x=hover_x,
+            y=hover_y,
+            mode="markers",
+            marker={"size": 18, "opacity": 0},
+            hovertext=hover_text,
+            hoverinfo="text",
+            showlegend=False,
+        )
+    )
+    if len(units) <= max_labels:
+        for lx, ly, name, vol, top in labels:
+            fig.add_annotation(
+                x=lx,
+                y=ly,
+                text=name,
+                showarrow=False,
+                textangle=-50,
+                yanchor="top",
+                font={"size": 10},
+            )
+            fig.add_annotation(
+                x=lx,
+                y=top,
+                text=vol,
+                showarrow=False,
+                textangle=-50,
+                yanchor="bottom",
+                font={"size": 9, "color": "#555"},
+            )
+    fig.update_layout(
+        height=420,
+        margin={"l": 10, "r": 10, "t": 30, "b": 10},
+        xaxis={"visible": False},
+        yaxis={"visible": False},
+        legend={"orientation": "h", "y": 1.08},
+        plot_bgcolor="white",
+    )
+    return fig
+
+
+def _group_kind(kind: str) -> str:
+    return kind if kind in ("conv", "fc") else "other"
+
+
+def share_by_kind_figure(analysis: Analysis) -> go.Figure:
+    """100%-stacked bars: which kind of layer holds the parameters and does the MACs."""
+    totals: dict[str, list[float]] = {"conv": [0, 0], "fc": [0, 0], "other": [0, 0]}
+    for layer in analysis.leaves:
+        t = totals[_group_kind(layer.kind)]
+        t[0] += layer.params
+        t[1] += layer.macs
+    p_all = max(1, sum(t[0] for t in totals.values()))
+    m_all = max(1, sum(t[1] for t in totals.values()))
+    fig = go.Figure()
+    for kind, (params, macs) in totals.items():
+        if params == 0 and macs == 0:
+            continue
+        shares = [100 * params / p_all, 100 * macs / m_all]
+        fig.add_trace(
+            go.Bar(
+                y=["parameters", "MACs"],
+                x=shares,
+                orientation="h",
+                name=KIND_NAMES[kind],
+                marker_color=KIND_COLORS[kind],
+                text=[f"{s:.1f}%" for s in shares],
+                textposition="inside",
+                customdata=[f"{params:,.0f} params", f"{macs:,.0f} MACs"],
+                hovertemplate="%{customdata}: %{x:.1f}%<extra>" + KIND_NAMES[kind] + "</extra>",
+            )
+        )
+    fig.update_layout(
+        barmode="stack",
+        height=200,
+        margin={"l": 10, "r": 10, "t": 30, "b": 30},
+        xaxis={"title": "share of the network (%)", "range": [0, 100]},
+        legend={"orientation": "h", "y": 1.25},
+    )
+    return fig
+
+
+def per_layer_figure(analysis: Analysis) -> go.Figure:
+    """Parameters and MACs of every drawn layer (log scale), side by side."""
+    units = [u for u in analysis.diagram_layers() if u.params or u.macs]
+    names = [u.name for u in units]
+    colors = [KIND_COLORS[u.kind] for u in units]
+    fig = make_subplots(
+        rows=2,
+        cols=1,
+        shared_xaxes=True,
+        vertical_spacing=0.08,
+        subplot_titles=("parameters", "MACs"),
+    )
+    for row, values in ((1, [u.params for u in units]), (2, [u.macs for u in units])):
+        total = max(1, sum(values))
+        fig.add_trace(
+            go.Bar(
+                x=names,
+                y=values,
+                marker_color=colors,
+                showlegend=False,
+                customdata=[100 * v / total for v in values],
+                hovertemplate="%{x}: %{y:,}<br>%{customdata:.1f}% of the total<extra></extra>",
+            ),
+            row=row,
+            col=1,
+        )
+    fig.update_yaxes(type="log")
+    fig.update_layout(height=460, margin={"l": 10, "r": 10, "t": 40, "b": 10})
+    return fig
+
+
+def ilsvrc_figure(winners: tuple[Winner, ...], human_error: float) -> go.Figure:
+    """Top-5 error per year (bars) and depth (markers), with the human 5.1% line."""
+    labels = [f"{w.year}<br>{w.name}" for w in winners]
+    colors = ["#9e9e9e" if w.depth == 0 else KIND_COLORS["conv"] for w in winners]
+    fig = make_subplots(specs=[[{"secondary_y": True}]])
+    fig.add_trace(
+        go.Bar(
+            x=labels,
+            y=[w.top5_error for w in winners],
+            marker_color=colors,
+            text=[f"{w.top5_error:g}%" for w in winners],
+            textposition="outside",
+            name="top-5 error (%)",
+            customdata=[w.page or "" for w in winners],
+            hovertemplate="%{x}: %{y}% top-5 error<extra></extra>",
+        ),
+        secondary_y=False,
+    )
+    deep = [(lab, w.depth) for lab, w in zip(labels, winners, strict=True) if w.depth is not None]
+    fig.add_trace(
+        go.Scatter(
+            x=[d[0] for d in deep],
+            y=[d[1] for d in deep],
+            mode="lines+markers+text",
+            text=[f"{d[1]} layers" if d[1] else "shallow" for d in deep],
+            textposition="top center",
+            name="depth (layers)",
+            line={"color": KIND_COLORS["pool"], "dash": "dot"},
+        ),
+        secondary_y=True,
+    )
+    fig.add_hline(
+        y=human_error,
+        line_dash="dash",
+        line_color="#2ca02c",
+        annotation_text=f"human: {human_error}%",
+        annotation_position="top right",
+    )
+    fig.update_yaxes(title_text="top-5 error (%)", range=[0, 32], secondary_y=False)
+    fig.update_yaxes(title_text="layers", range=[0, 175], secondary_y=True, showgrid=False)
+    fig.update_layout(
+        height=430,
+        margin={"l": 10, "r": 10, "t": 30, "b": 10},
+        legend={"orientation": "h", "y": 1.1},
+        clickmode="event+select",
+    )
+    return fig
+
+
+def _box(fig: go.Figure, x: float, y: float, w: float, h: float, text: str, color: str) -> None:
+    fig.add_shape(
+        type="rect",
+        x0=x - w / 2,
+        x1=x + w / 2,
+        y0=y - h / 2,
+        y1=y + h / 2,
+        fillcolor=_rgba(color, 0.25),
+        line={"color": color},
+    )
+    fig.add_annotation(x=x, y=y, text=text, showarrow=False, font={"size": 12})
+
+
+def _arrow(fig: go.Figure, x0: float, y0: float, x1: float, y1: float) -> None:
+    fig.add_annotation(
+        x=x1,
+        y=y1,
+        ax=x0,
+        ay=y0,
+        xref="x",
+        yref="y",
+        axref="x",
+        ayref="y",
+        showarrow=True,
+        arrowhead=2,
+        arrowwidth=1.5,
+        text="",
+    )
+
+
+def residual_block_figure() -> go.Figure:
+    """H(x) = F(x) + x: two weight layers and the identity shortcut around them."""
+    fig = go.Figure()
+    ys = [5.0, 3.9, 2.8, 1.7, 0.6]
+    _box(fig, 0, ys[0], 2.2, 0.6, "3x3 conv + BN", KIND_COLORS["conv"])
+    _box(fig, 0, ys[1], 2.2, 0.5, "ReLU", KIND_COLORS["activation"])
+    _box(fig, 0, ys[2], 2.2, 0.6, "3x3 conv + BN", KIND_COLORS["conv"])
+    fig.add_shape(
+        type="circle", x0=-0.3, x1=0.3, y0=ys[3] - 0.3, y1=ys[3] + 0.3, line={"color": "#333"}
+    )
+    fig.add_annotation(x=0, y=ys[3], text="<b>+</b>", showarrow=False, font={"size": 18})
+    _box(fig, 0, ys[4], 2.2, 0.5, "ReLU", KIND_COLORS["activation"])
+    _arrow(fig, 0, 6.1, 0, ys[0] + 0.3)
+    for a, b in itertools.pairwise(ys):
+        _arrow(fig, 0, a - 0.3, 0, b + 0.3)
+    _arrow(fig, 0, ys[4] - 0.25, 0, -0.3)
+    fig.add_shape(
+        type="path",
+        path=f"M 0 5.8 L 2 5.8 L 2 {ys[3]} L 0.3 {ys[3]}",
+        line={"color": KIND_COLORS["fc"], "width": 2},
+    )
+    fig.add_annotation(
+        x=2.05,
+        y=3.4,
+        text="x<br>identity",
+        showarrow=False,
+        xanchor="left",
+        font={"color": KIND_COLORS["fc"]},
+    )
+    fig.add_annotation(
+        x=-1.25, y=3.9, text="F(x)", showarrow=False, xanchor="right", font={"size": 16}
+    )
+    fig.add_annotation(
+        x=0.4, y=1.15, text="H(x) = F(x) + x", showarrow=False, xanchor="left", font={"size": 14}
+    )
+    fig.add_annotation(x=0.1, y=6.2, text="x", showarrow=False, xanchor="left")
+    fig.update_layout(
+        height=380,
+        width=420,
+        margin={"l": 0, "r": 0, "t": 10, "b": 0},
+        xaxis={"visible": False, "range": [-2.6, 3.2]},
+        yaxis={"visible": False, "range": [-0.5, 6.5]},
+        plot_bgcolor="white",
+    )
+    return fig
+
+
+def inception_module_figure(analysis: Analysis) -> go.Figure:
+    """An Inception module as the slide draws it, with depths read off the live analysis."""
+    branches = [b for b in analysis.blocks if b.depth == 1]
+    fig = go.Figure()
+    n = len(branches)
+    xs = [(i - (n - 1) / 2) * 2.6 for i in range(n)]
+    _box(fig, 0, 5.2, 3.4, 0.6, f"previous layer {volume(analysis.input)}", KIND_COLORS["input"])
+    for x, branch in zip(xs, branches, strict=True):
+        ops = [
+            layer
+            for layer in analysis.leaves
+            if layer.name.startswith(branch.name + ".") and layer.kind in ("conv", "pool")
+        ]
+        y = 4.0
+        _arrow(fig, 0, 4.9, x, y + 0.3)
+        for op in ops:
+            h = op.hyper
+            text = (
+                f"{h['kernel']}x{h['kernel']} conv, {op.output_shape[0]}"
+                if op.kind == "conv"
+                else f"{h['kernel']}x{h['kernel']} max pool"
+            )
+            _box(fig, x, y, 2.3, 0.55, text, KIND_COLORS[op.kind])
+            y -= 1.0
+            _arrow(fig, x, y + 0.72, x, y + 0.3)
+        fig.add_annotation(
+            x=x,
+            y=y + 0.55,
+            text=f"depth {branch.output_shape[0]}",
+            showarrow=False,
+            font={"size": 11, "color": "#555"},
+        )
+        _arrow(fig, x, y + 0.25, 0, 0.9)
+    _box(
+        fig,
+        0,
+        0.6,
+        4.6,
+        0.6,
+        f"filter concatenation {volume(analysis.output_shape)}",
+        KIND_COLORS["block"],
+    )
+    fig.update_layout(
+        height=420,
+        margin={"l": 0, "r": 0, "t": 10, "b": 0},
+        xaxis={"visible": False, "range": [min(xs) - 1.5, max(xs) + 1.5]},
+        yaxis={"visible": False, "range": [0, 5.6]},
+        plot_bgcolor="white",
+    )
+    return fig
+
+
+def comparison_figure(analyses: dict[str, Analysis]) -> go.Figure:
+    """Parameters and MACs of a few models or modules side by side (log scale)."""
+    names = list(analyses)
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("parameters", "MACs"))
+    for col, values in (
+        (1, [a.total_params for a in analyses.values()]),
+        (2, [a.total_macs for a in analyses.values()]),
+    ):
+        fig.add_trace(
+            go.Bar(
+                x=names,
+                y=values,
+                text=[f"{v:,}" for v in values],
+                textposition="outside",
+                marker_color=[KIND_COLORS["conv"], KIND_COLORS["block"]] * len(names),
+                showlegend=False,
+            ),
+            row=1,
+            col=col,
+        )
+    fig.update_yaxes(type="log")
+    fig.update_layout(height=330, margin={"l": 10, "r": 10, "t": 40, "b": 10})
+    return fig

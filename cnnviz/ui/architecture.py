@@ -1,0 +1,164 @@
+"""What every architecture page shows: inputs, totals, drawing, charts, table, quiz, facts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from cnnviz import facts, quiz
+from cnnviz.analysis import MAC_CONVENTION, MEMORY_CONVENTION, Analysis, analyze, volume
+from cnnviz.arithmetic import InputTooSmall
+from cnnviz.plots import architecture as plots
+
+
+def input_size_picker(
+    default: tuple[int, int, int], key: str, channels: bool = False
+) -> tuple[int, int, int]:
+    """Number inputs for the input volume (H = W unless the student unlinks them)."""
+    c, h, _w = default
+    cols = st.columns(3)
+    size = cols[0].number_input(
+        "Input height = width (pixels)",
+        1,
+        2048,
+        h,
+        step=1,
+        key=f"{key}_hw",
+        help="Change it and watch every output volume, the FC sizes and the MACs follow.",
+    )
+    if channels:
+        c = cols[1].number_input("Input channels", 1, 2048, c, step=1, key=f"{key}_c")
+    return int(c), int(size), int(size)
+
+
+def analysis_or_error(
+    name: str, input_size: tuple[int, int, int], **options: Any
+) -> Analysis | None:
+    """The live analysis, or a clear error in the page (never a traceback)."""
+    try:
+        return analyze(name, input_size, **options)
+    except InputTooSmall as err:
+        st.error(f"{err}\n\nTry a larger input size.", icon=":material/error:")
+    except (ValueError, TypeError) as err:
+        st.error(str(err), icon=":material/error:")
+    return None
+
+
+def show_totals(a: Analysis) -> None:
+    """Totals as metrics, with the conventions spelled out."""
+    cols = st.columns(4)
+    cols[0].metric("Parameters", f"{a.total_params:,}")
+    cols[1].metric("Trainable", f"{a.trainable_params:,}")
+    cols[2].metric("MACs (multiply-accumulates)", f"{a.total_macs:,}")
+    cols[3].metric(
+        "Activation memory (float32)",
+        _megabytes(a.activation_values * 4),
+        help=MEMORY_CONVENTION,
+    )
+    st.caption(f"Output {volume(a.output_shape)}. {MAC_CONVENTION}")
+
+
+def _megabytes(n_bytes: int) -> str:
+    return f"{n_bytes / 1e6:,.1f} MB" if n_bytes >= 1e5 else f"{n_bytes / 1e3:,.1f} kB"
+
+
+def layer_table(a: Analysis, all_layers: bool) -> pd.DataFrame:
+    """One row per layer call (conv, pool and FC only unless all_layers)."""
+    rows = [
+        {
+            "layer": layer.name,
+            "type": layer.type,
+            "output (HxWxC)": layer.volume(),
+            "params": layer.params,
+            "MACs": layer.macs,
+            "activations": layer.activations,
+        }
+        for layer in a.leaves
+        if all_layers or layer.kind in ("conv", "pool", "fc")
+    ]
+    return pd.DataFrame(rows)
+
+
+def show_architecture(a: Analysis, key: str) -> None:
+    """The drawing, where the parameters and MACs sit, and the layer table, in tabs."""
+    draw, where, table = st.tabs(
+        ["Architecture", "Where are the parameters and MACs?", "Layer table"]
+    )
+    with draw:
+        st.plotly_chart(plots.architecture_figure(a), key=f"{key}_draw")
+        st.caption(
+            "Each box is a layer's output volume: height ~ spatial size, width ~ log(depth). "
+            "Hover a box for its numbers."
+        )
+    with where:
+        st.plotly_chart(plots.share_by_kind_figure(a), key=f"{key}_share")
+        st.plotly_chart(plots.per_layer_figure(a), key=f"{key}_per_layer")
+    with table:
+        all_layers = st.toggle("Show every layer (activations, norms, dropout)", key=f"{key}_all")
+        number = st.column_config.NumberColumn(format="localized")
+        st.dataframe(
+            layer_table(a, all_layers),
+            hide_index=True,
+            column_config={"params": number, "MACs": number, "activations": number},
+            key=f"{key}_table",
+        )
+
+
+def show_quiz(a: Analysis, key: str) -> None:
+    """Predict, then reveal: the student answers before seeing the worked formula."""
+    questions = quiz.questions(a)
+    if not questions:
+        return
+    st.subheader("Predict, then reveal")
+    labels = [f"{quiz.label(a.layer(q.layer))}" for q in questions]
+    i = st.selectbox(
+        "Layer", range(len(questions)), format_func=lambda j: labels[j], key=f"{key}_q"
+    )
+    q = questions[i]
+    st.markdown(f"**{q.prompt}**")
+    with st.form(f"{key}_form"):
+        cols = st.columns(2)
+        vol = cols[0].text_input(
+            "Output volume (H x W x C)", key=f"{key}_vol", placeholder="55x55x96"
+        )
+        par = cols[1].text_input("Parameters", key=f"{key}_par", placeholder="34,944")
+        checked = st.form_submit_button("Check my answer")
+        revealed = st.form_submit_button("Just show me", type="tertiary")
+    state = st.session_state.setdefault(f"{key}_answers", {})
+    if checked:
+        state[q.prompt] = (quiz.check_volume(q, vol), quiz.check_params(q, par), True)
+    elif revealed:
+        state[q.prompt] = (False, False, False)
+    if q.prompt not in state:
+        return
+    vol_ok, par_ok, answered = state[q.prompt]
+    if answered:
+        for ok, what in ((vol_ok, "Output volume"), (par_ok, "Parameters")):
+            if ok:
+                st.success(f"{what}: right.", icon=":material/check_circle:")
+            else:
+                st.error(f"{what}: not quite. See the working below.", icon=":material/cancel:")
+    st.markdown(
+        f"- **Output volume:** {q.volume_work}\n"
+        f"- **Parameters:** {q.params_work}\n"
+        f"- **MACs:** {q.macs_work}"
+    )
+
+
+def show_facts(topic: str) -> None:
+    """The lecture's key facts, the training recipe and the slides' errata for a topic."""
+    left, right = st.columns(2)
+    with left:
+        st.subheader("Key facts")
+        st.markdown("\n".join(f"- {f}" for f in facts.KEY_FACTS.get(topic, ())))
+    with right:
+        st.subheader("Training recipe")
+        st.markdown("\n".join(f"- {r}" for r in facts.RECIPES.get(topic, ())))
+    for e in facts.errata(topic):
+        st.warning(
+            f"**Erratum.** The slide says *{e.slide_says}*; the arithmetic gives **{e.computed}**: "
+            f"{e.why}.",
+            icon=":material/report:",
+        )

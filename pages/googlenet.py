@@ -1,0 +1,77 @@
+"""GoogLeNet: 22 layers, 9 Inception modules, and the 1x1 bottleneck that makes it cheap."""
+
+import streamlit as st
+
+from cnnviz.analysis import analyze
+from cnnviz.plots.architecture import comparison_figure, inception_module_figure
+from cnnviz.ui import architecture as ui
+from cnnviz.ui.navigation import page_for
+
+st.title("GoogLeNet / Inception v1 (Szegedy et al. 2014)")
+st.markdown(
+    "Deeper networks with computational efficiency: the **Inception module**, a network within "
+    "a network, applies 1x1, 3x3 and 5x5 convolutions and a 3x3 max pool side by side and "
+    "concatenates their outputs depth-wise."
+)
+
+st.header("The Inception module")
+cols = st.columns([1, 1, 1, 1])
+c = cols[0].number_input("Input depth", 1, 4096, 256, key="inc_c")
+hw = cols[1].number_input("Input height = width", 1, 512, 28, key="inc_hw")
+c3 = cols[2].number_input("3x3 filters", 1, 1024, 192, key="inc_c3")
+reduce = cols[3].number_input("1x1 bottleneck filters", 1, 1024, 64, key="inc_reduce")
+size = (int(c), int(hw), int(hw))
+naive = ui.analysis_or_error("inception_naive", size, c3x3=int(c3))
+bottleneck = ui.analysis_or_error(
+    "inception_bottleneck",
+    size,
+    c3x3=int(c3),
+    c3x3_reduce=int(reduce),
+    c5x5_reduce=int(reduce),
+    pool_proj=int(reduce),
+)
+if naive is None or bottleneck is None:
+    st.stop()
+left, right = st.columns(2)
+with left:
+    st.subheader("Naive")
+    st.plotly_chart(inception_module_figure(naive), key="inc_naive")
+    st.metric("MACs", f"{naive.total_macs:,}")
+    st.markdown(
+        f"Output depth **{naive.output_shape[0]}**: the pool branch keeps all {c} input "
+        "channels, so depth can only grow from module to module."
+    )
+with right:
+    st.subheader("With 1x1 bottlenecks")
+    st.plotly_chart(inception_module_figure(bottleneck), key="inc_bottleneck")
+    st.metric(
+        "MACs",
+        f"{bottleneck.total_macs:,}",
+        delta=f"{bottleneck.total_macs / naive.total_macs - 1:.0%} vs naive",
+        delta_color="inverse",
+    )
+    st.markdown(f"Output depth **{bottleneck.output_shape[0]}**.")
+st.page_link(
+    page_for("Inception ops").path,
+    label="Every term of both modules, and where the slide's 358M comes from",
+    icon=":material/call_split:",
+)
+
+st.header("The whole network")
+size = ui.input_size_picker((3, 224, 224), key="googlenet")
+a = ui.analysis_or_error("googlenet", size)
+if a is None:
+    st.stop()
+modules = [b for b in a.blocks if b.type == "Inception"]
+st.markdown(
+    f"torchvision's GoogLeNet: **{a.depth_in_layers()} layers with parameters**, "
+    f"**{len(modules)} Inception modules**, no fully connected layer but the classifier."
+)
+ui.show_totals(a)
+st.plotly_chart(
+    comparison_figure({"AlexNet (lecture)": analyze("alexnet_lecture"), "GoogLeNet": a}),
+    key="googlenet_vs_alexnet",
+)
+ui.show_architecture(a, key="googlenet")
+ui.show_quiz(a, key="googlenet")
+ui.show_facts("GoogLeNet")

@@ -1,0 +1,51 @@
+"""Home: what the lecture covers, how to use the app, and the ILSVRC winners."""
+
+import streamlit as st
+
+from cnnviz import facts
+from cnnviz.plots.architecture import ilsvrc_figure
+from cnnviz.ui.navigation import page_for
+
+st.title("CNN architectures, built live")
+st.markdown(
+    "An interactive companion to the lecture **CNN architectures**. Its three topics of the day: "
+    + ", ".join(f"**{t}**" for t in facts.TOPICS)
+    + ". Every number on these pages is computed from a real PyTorch model as you change it: "
+    "output volumes, parameters, multiply-accumulates (MACs) and receptive fields."
+)
+
+with st.expander("How to use this app", expanded=True):
+    st.markdown(
+        "- **Architectures** (sidebar): LeNet-5, AlexNet, VGG, GoogLeNet and ResNet. Change the "
+        "input size or the variant and the layer table, the drawing and the charts follow.\n"
+        "- **Predict, then reveal**: each architecture page asks you for a layer's output volume "
+        "and parameters before it shows the formula worked with the numbers.\n"
+        "- **Tools**: the layer calculator (any kernel, stride, padding), the Inception module's "
+        "ops, 3x3 stacking and receptive fields of any layer of any network.\n"
+        "- Where a slide and the arithmetic disagree, the page shows the computed number and an "
+        "**Erratum** box says why."
+    )
+
+st.header("ImageNet (ILSVRC) classification winners")
+st.caption("Top-5 error by year; the dotted line is the depth. Click a bar to open its page.")
+event = st.plotly_chart(
+    ilsvrc_figure(facts.ILSVRC_WINNERS, facts.HUMAN_TOP5_ERROR),
+    on_select="rerun",
+    selection_mode="points",
+    key="ilsvrc",
+)
+clicked = [p.get("customdata") for p in (event.selection.points if event else [])]
+target = next((c for c in clicked if isinstance(c, str) and c), None)
+if target:
+    st.switch_page(page_for(target).path)
+
+cols = st.columns(5)
+for col, name in zip(cols, ("LeNet-5", "AlexNet", "VGG", "GoogLeNet", "ResNet"), strict=True):
+    entry = page_for(name)
+    col.page_link(entry.path, label=name, icon=entry.icon)
+
+st.markdown(
+    f"Human top-5 error: **{facts.HUMAN_TOP5_ERROR}%** (Russakovsky et al., Karpathy). "
+    "Depth went from 8 layers (AlexNet, 2012) to 152 (ResNet, 2015) while the error fell "
+    "from 16.4% to 3.57%."
+)

@@ -1,0 +1,60 @@
+"""LeNet-5: the 1998 digit recognizer, as the paper built it or as it is usually rebuilt."""
+
+import streamlit as st
+
+from cnnviz import facts
+from cnnviz.ui import architecture as ui
+
+st.title("LeNet-5 (LeCun et al. 1998)")
+st.markdown(
+    "Successful for digit recognition: 5x5 convolutions at stride 1 and 2x2 subsampling at "
+    "stride 2 on a 32x32x1 input."
+)
+
+left, right = st.columns([2, 3])
+paper = (
+    left.radio(
+        "Variant",
+        ["modern", "paper"],
+        format_func={
+            "modern": "Modern (tanh, pooling, linear output)",
+            "paper": "The 1998 paper",
+        }.get,
+        key="lenet_variant",
+        horizontal=True,
+    )
+    == "paper"
+)
+c3_table = right.toggle(
+    "C3 partial connection table (Table I of the paper)",
+    value=paper,
+    key="lenet_c3",
+    help="Each C3 map sees only 3, 4 or 6 of the 6 S2 maps: 60 kernels instead of 96.",
+)
+c, h, w = ui.input_size_picker((1, 32, 32), key="lenet", channels=True)
+options = {"c3_table": c3_table, "trainable_subsampling": paper, "rbf_output": paper}
+a = ui.analysis_or_error("lenet5", (c, h, w), **options)
+if a is None:
+    st.stop()
+
+ui.show_totals(a)
+if paper:
+    st.info(
+        f"The paper's network: **{a.trainable_params:,} trainable parameters** (the paper's "
+        f"'60,000 free parameters'); the RBF output's {a.total_params - a.trainable_params:,} "
+        "connections are fixed, not trained.",
+        icon=":material/history_edu:",
+    )
+c3 = a.layer("c3")
+st.markdown(
+    f"**C3** has **{c3.params:,}** parameters "
+    + (
+        f"with the connection table (fully connected it would have "
+        f"{facts.LENET5_C3_FULL_PARAMS:,})."
+        if c3_table
+        else f"fully connected (the paper's table gives {facts.LENET5_C3_TABLE_PARAMS:,})."
+    )
+)
+ui.show_architecture(a, key="lenet")
+ui.show_quiz(a, key="lenet")
+ui.show_facts("LeNet-5")

@@ -1,0 +1,60 @@
+"""Predict-then-reveal questions: wording from the live model, answer checking, worked formulas."""
+
+from cnnviz.analysis import analyze
+from cnnviz.quiz import check_params, check_volume, parse_count, parse_volume, questions
+
+
+def test_alexnet_conv1_question_is_the_slides():
+    q = questions(analyze("alexnet_lecture"))[0]
+    assert q.prompt.startswith("CONV1 applies 96 11x11 filters at stride 4, pad 0 to a 227x227x3")
+    assert q.volume == (55, 55, 96)
+    assert q.params == 34_944
+    assert "(227 - 11 + 2*0)/4 + 1 = 55" in q.volume_work
+    assert q.params_work == "11*11*3*96 + 96 = 34,944"
+    assert "105,415,200" in q.macs_work
+
+
+def test_pool_question_has_no_parameters():
+    q = questions(analyze("alexnet_lecture"))[1]
+    assert q.layer == "pool1" and q.volume == (27, 27, 96) and q.params == 0
+    assert "(55 - 3 + 2*0)/2 + 1 = 27" in q.volume_work
+
+
+def test_question_follows_the_input_size():
+    q = questions(analyze("alexnet_lecture", (3, 224, 224)))[0]
+    assert "to a 224x224x3 input" in q.prompt
+    assert q.volume == (54, 54, 96)
+    assert "(224 - 11 + 2*0)/4 + 1 = 54.25, floored to 54" in q.volume_work
+
+
+def test_grouped_and_connection_table_questions():
+    conv2 = questions(analyze("alexnet_paper"))[2]
+    assert "in 2 groups" in conv2.prompt and conv2.params == 307_456
+    assert conv2.params_work == "5*5*(96/2)*256 + 256 = 307,456"
+    c3 = next(q for q in questions(analyze("lenet5_paper")) if q.layer == "c3")
+    assert c3.params == 1_516 and "60 connected input maps" in c3.params_work
+
+
+def test_fc_and_bias_free_questions():
+    fc6 = next(q for q in questions(analyze("alexnet_lecture")) if q.layer == "fc6")
+    assert fc6.volume == (4096,) and fc6.params_work == "9,216*4,096 + 4,096 = 37,752,832"
+    conv1 = questions(analyze("resnet18"))[0]
+    assert conv1.params_work == "7*7*3*64 = 9,408"  # torchvision's ResNet convs have no bias
+
+
+def test_answers_are_checked_leniently_but_not_wrongly():
+    q = questions(analyze("alexnet_lecture"))[0]
+    assert check_volume(q, "55x55x96") and check_volume(q, "55 x 55 x 96")
+    assert check_volume(q, "96,55,55")  # C x H x W accepted
+    assert not check_volume(q, "55x55x3") and not check_volume(q, "fifty")
+    assert check_params(q, "34,944") and check_params(q, "34944") and check_params(q, "35K")
+    assert not check_params(q, "34,848")  # forgot the biases: exact answers must be exact
+    assert not check_params(q, "40K") and not check_params(q, "")
+
+
+def test_parsers():
+    assert parse_volume("13 x 13 x 384") == (13, 13, 384)
+    assert parse_volume("4096") == (4096,)
+    assert parse_count("62.4M") == (62_400_000.0, True)
+    assert parse_count("1,516") == (1516.0, False)
+    assert parse_count("abc") is None

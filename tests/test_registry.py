@@ -1,0 +1,50 @@
+"""The registry: names, options, presets, errors."""
+
+import pytest
+import torch
+
+from cnnviz import registry
+
+
+def test_every_name_the_issue_asks_for_is_registered():
+    wanted = {
+        "lenet5", "alexnet_lecture", "alexnet_paper", "alexnet", "googlenet",
+        "inception_naive", "inception_bottleneck", "resnet_basic_block", "resnet_bottleneck_block",
+        *(f"vgg{d}{bn}" for d in (11, 13, 16, 19) for bn in ("", "_bn")),
+        *(f"resnet{d}" for d in (18, 34, 50, 101, 152)),
+    }  # fmt: skip
+    assert wanted <= set(registry.names())
+
+
+def test_names_follow_the_lecture_order_of_families():
+    families = [registry.get(n).family for n in registry.names()]
+    order = [registry.FAMILIES.index(f) for f in families]
+    assert order == sorted(order)
+    assert registry.names("ResNet")[-1] == "resnet152"
+
+
+def test_unknown_model_is_a_clear_error():
+    with pytest.raises(registry.UnknownModel, match=r"unknown model 'vgg17'.*vgg16"):
+        registry.get("vgg17")
+
+
+def test_unknown_option_names_the_options():
+    with pytest.raises(TypeError, match=r"no option.*widths"):
+        registry.build("lenet5", widths=(1, 2))
+
+
+def test_presets_are_fixed_not_options():
+    assert "depth" not in registry.get("vgg16").options
+    with pytest.raises(TypeError):
+        registry.build("vgg16", depth=19)
+    assert registry.get("resnet50").options == {"num_classes": 1000, "width_per_group": 64}
+
+
+def test_builders_take_keyword_options_and_input_size():
+    with torch.device("meta"):
+        m = registry.build("alexnet_lecture", input_size=(1, 227, 227), num_classes=10)
+    assert m.conv1.in_channels == 1
+    assert m.fc8.out_features == 10
+    with torch.device("meta"):
+        m = registry.build("resnet18", num_classes=7)
+    assert m.fc.out_features == 7
