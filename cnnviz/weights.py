@@ -1,0 +1,94 @@
+"""Weights for a registered model: seeded (untrained) or torchvision's pretrained, from disk only.
+
+Nothing here downloads. Pretrained weights load through torchvision's own code
+(`torchvision.models.get_model(..., weights="DEFAULT")`), which reads the file from
+`torch.hub.get_dir()/checkpoints/` when it is there; `load_pretrained` checks first and
+raises `WeightsMissing`, saying which file to place where, when it is not.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import urlparse
+
+import torch
+import torchvision
+from torch import nn
+
+from cnnviz import registry
+
+
+class NoPretrainedWeights(ValueError):
+    """A model torchvision publishes no weights for (the lecture's own builds)."""
+
+
+class WeightsMissing(FileNotFoundError):
+    """torchvision publishes weights for this model but the file is not on disk."""
+
+    def __str__(self) -> str:
+        return self.args[0]
+
+
+def _default_weights(name: str) -> torchvision.models.WeightsEnum:
+    arch = registry.get(name)
+    if arch.torchvision_name is None:
+        raise NoPretrainedWeights(
+            f"{name} is built here ({arch.source}); torchvision has no pretrained weights for it"
+        )
+    return torchvision.models.get_model_weights(arch.torchvision_name).DEFAULT
+
+
+def weights_url(name: str) -> str:
+    """Where torchvision publishes `name`'s default ImageNet weights."""
+    return _default_weights(name).url
+
+
+def weights_file(name: str) -> Path:
+    """The file torchvision reads: torch.hub.get_dir()/checkpoints/<file name of the URL>."""
+    file_name = Path(urlparse(weights_url(name)).path).name
+    return Path(torch.hub.get_dir()) / "checkpoints" / file_name
+
+
+def weights_available(name: str) -> bool:
+    """Whether `name` has torchvision weights and their file is on disk."""
+    try:
+        return weights_file(name).is_file()
+    except NoPretrainedWeights:
+        return False
+
+
+def missing_message(name: str) -> str:
+    """One sentence: which file to place where (or that no pretrained weights exist)."""
+    try:
+        path = weights_file(name)
+    except NoPretrainedWeights as err:
+        return str(err)
+    return (
+        f"The pretrained weights of {name} are not on disk: download {weights_url(name)} "
+        f"and place it at {path} (this app never downloads)."
+    )
+
+
+def load_pretrained(name: str) -> nn.Module:
+    """torchvision's pretrained `name` in eval mode, from disk; WeightsMissing if absent.
+
+    torchvision's GoogLeNet with weights sets transform_input=True (the ported weights expect
+    inputs rescaled from ImageNet normalization) and drops the auxiliary heads after loading,
+    as the app's googlenet has none: same layers, same names.
+    """
+    weights = _default_weights(name)
+    if not weights_file(name).is_file():
+        raise WeightsMissing(missing_message(name))
+    arch = registry.get(name)
+    model = torchvision.models.get_model(arch.torchvision_name, weights=weights)
+    return model.eval()
+
+
+def untrained(
+    name: str, input_size: tuple[int, int, int] | None = None, seed: int = 0
+) -> nn.Module:
+    """`name` with its builder's random initialization drawn from `seed`, in eval mode."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = registry.build(name, input_size=input_size)
+    return model.eval()

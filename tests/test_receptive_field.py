@@ -1,0 +1,466 @@
+"""Receptive fields against published tables, the lecture's numbers and an independent method.
+
+The independent method: on a real CPU model whose weights are all positive (1/fan_in, no
+bias), with max pools swapped for average pools of the same geometry and batch norm as
+identity, the gradient of one output unit with respect to the input is nonzero exactly on the
+pixels the unit sees. Its bounding box must equal the engine's region, clipped to the image.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+import torchvision
+from torch import nn
+
+from cnnviz import registry
+from cnnviz.arithmetic import InputTooSmall
+from cnnviz.receptive_field import (
+    ReceptiveField,
+    UnknownLayer,
+    UnsupportedLayer,
+    effective_receptive_field,
+    field_calls_of,
+    layer_field,
+    receptive_fields,
+    receptive_fields_of,
+    stacked_3x3,
+    stacking_table,
+)
+
+# google-research/receptive_field, README table (TF-Slim): (rf, jump) per layer.
+ALEXNET_V2 = {
+    "conv1": (11, 4),
+    "pool1": (19, 8),
+    "conv2": (51, 8),
+    "pool2": (67, 16),
+    "conv3": (99, 16),
+    "conv4": (131, 16),
+    "conv5": (163, 16),
+    "pool5": (195, 32),
+}
+VGG_16 = {
+    "conv1_1": (3, 1),
+    "conv1_2": (5, 1),
+    "pool1": (6, 2),
+    "conv2_1": (10, 2),
+    "conv2_2": (14, 2),
+    "pool2": (16, 4),
+    "conv3_1": (24, 4),
+    "conv3_2": (32, 4),
+    "conv3_3": (40, 4),
+    "pool3": (44, 8),
+    "conv4_1": (60, 8),
+    "conv4_2": (76, 8),
+    "conv4_3": (92, 8),
+    "pool4": (100, 16),
+    "conv5_1": (132, 16),
+    "conv5_2": (164, 16),
+    "conv5_3": (196, 16),
+    "pool5": (212, 32),
+}
+# TF-Slim names -> the modules of our AlexNets and of torchvision's VGG-16 (features.N).
+LECTURE_ALEXNET = {**{f"conv{i}": f"conv{i}" for i in range(1, 6)}, "pool5": "pool3"}
+LECTURE_ALEXNET |= {"pool1": "pool1", "pool2": "pool2"}
+TORCHVISION_ALEXNET = {
+    "conv1": "features.0",
+    "pool1": "features.2",
+    "conv2": "features.3",
+    "pool2": "features.5",
+    "conv3": "features.6",
+    "conv4": "features.8",
+    "conv5": "features.10",
+    "pool5": "features.12",
+}
+TORCHVISION_VGG16 = dict(
+    zip(
+        VGG_16,
+        (
+            f"features.{i}"
+            for i in (0, 2, 4, 5, 7, 9, 10, 12, 14, 16, 17, 19, 21, 23, 24, 26, 28, 30)
+        ),
+        strict=True,
+    )
+)
+
+
+@pytest.mark.parametrize(
+    ("name", "names"),
+    [("alexnet_lecture", LECTURE_ALEXNET), ("alexnet_paper", LECTURE_ALEXNET),
+     ("alexnet", TORCHVISION_ALEXNET)],
+)  # fmt: skip
+def test_alexnet_matches_published_table(name: str, names: dict[str, str]) -> None:
+    fields = receptive_fields_of(name)
+    for slim, (rf, jump) in ALEXNET_V2.items():
+        field = fields[names[slim]]
+        assert (field.rf, field.jump) == ((rf, rf), (jump, jump)), slim
+
+
+@pytest.mark.parametrize("name", ["vgg16", "vgg16_bn"])
+def test_vgg16_matches_published_table(name: str) -> None:
+    fields = receptive_fields_of(name)
+    names = TORCHVISION_VGG16
+    if name.endswith("_bn"):  # every conv gains a BatchNorm2d: indices shift
+        convs = [n for n, f in fields.items() if f.type in ("Conv2d", "MaxPool2d")]
+        names = dict(zip(VGG_16, [n for n in convs if n.startswith("features.")], strict=True))
+    for slim, (rf, jump) in VGG_16.items():
+        field = fields[names[slim]]
+        assert (field.rf, field.jump) == ((rf, rf), (jump, jump)), slim
+    # Published effective padding at pool5: 90 pixels, so unit (0, 0) starts at -90.
+    assert fields[names["pool5"]].start == (-90, -90)
+    assert fields[names["pool5"]].center == (15.5, 15.5)
+
+
+def test_alexnet_start_depends_on_padding() -> None:
+    # Same geometry, different padding: the slides' conv1 has none, torchvision's has 2.
+    assert layer_field("alexnet_lecture", "conv1").start == (0, 0)
+    assert layer_field("alexnet", "features.0").start == (-2, -2)
+    # Hand-computed: conv1 -2, pool1 -2 (no padding, jump 8), conv2 -2 - 2*8 = -18.
+    assert layer_field("alexnet", "features.3").start == (-18, -18)
+
+
+def test_lecture_rule_for_a_chain() -> None:
+    # r_out = r_in + (k - 1) * j_in, j_out = j_in * s, hand-computed for LeNet-5.
+    fields = receptive_fields_of("lenet5")
+    assert [fields[n].rf[0] for n in ("c1", "s2", "c3", "s4", "c5")] == [5, 6, 14, 16, 32]
+    assert [fields[n].jump[0] for n in ("c1", "s2", "c3", "s4", "c5")] == [1, 2, 2, 4, 4]
+
+
+def test_global_layers_report_the_whole_input() -> None:
+    fields = receptive_fields_of("resnet18", (3, 200, 300))
+    for name in ("avgpool", "fc"):
+        field = fields[name]
+        assert field.is_global
+        assert (field.rf, field.start, field.jump) == ((200, 300), (0, 0), (200, 300))
+        assert field.region(0, 0) == (0, 0, 199, 299)
+    flat = receptive_fields_of("alexnet_lecture")["flatten"]
+    assert flat.is_global and flat.rf == (227, 227)
+
+
+def test_non_square_input_and_kernels_work_per_axis() -> None:
+    with torch.device("meta"):
+        model = nn.Sequential(
+            nn.Conv2d(3, 8, (3, 7), stride=(1, 2), padding=(1, 0)),
+            nn.MaxPool2d((2, 3), stride=(2, 1), dilation=(1, 2)),
+            nn.AdaptiveAvgPool2d((1, 5)),
+        )
+    fields = receptive_fields(model, (3, 40, 61))
+    assert fields["0"].rf == (3, 7) and fields["0"].jump == (1, 2) and fields["0"].start == (-1, 0)
+    # Dilated pool: k_eff = 2*(3-1)+1 = 5 along W: rf 7 + 4*2 = 15.
+    assert fields["1"].rf == (4, 15) and fields["1"].jump == (2, 2)
+    # (20, 23) -> (1, 5): H pools everything, W 23 / 5 does not divide: flagged approximate.
+    pooled = fields["2"]
+    assert not pooled.exact and pooled.rf[0] == 4 + 19 * 2
+    resnet = receptive_fields_of("resnet18", (3, 160, 320))["layer3"]
+    assert resnet.grid == (10, 20) and resnet.rf == (211, 211)
+
+
+def test_adaptive_pool_exact_when_it_divides() -> None:
+    fields = receptive_fields_of("alexnet", (3, 224, 224))
+    assert fields["avgpool"].exact and fields["avgpool"].rf == fields["features.12"].rf
+    approx = receptive_fields_of("alexnet", (3, 256, 256))["avgpool"]  # 7x7 -> 6x6
+    assert not approx.exact
+    assert approx.rf == (195 + 32, 195 + 32)  # widest window: 2 units
+    assert approx.jump == (round(32 * 7 / 6, 2),) * 2
+
+
+def test_region_and_center() -> None:
+    field = layer_field("vgg16", "features.30")
+    assert field.region(0, 0) == (-90, -90, 121, 121)
+    assert field.region(6, 2) == (-90 + 6 * 32, -90 + 64, 121 + 6 * 32, 121 + 64)
+    with pytest.raises(ValueError, match="outside"):
+        field.region(7, 0)
+
+
+def test_googlenet_transform_input_is_followed() -> None:
+    # With pretrained weights torchvision's GoogLeNet rescales its input channel by channel
+    # (indexing, unsqueeze, cat): that must not change the geometry.
+    with torch.device("meta"):
+        model = torchvision.models.googlenet(
+            weights=None, aux_logits=True, transform_input=True, init_weights=False
+        )
+    fields = receptive_fields(model, (3, 224, 224))
+    plain = receptive_fields_of("googlenet")
+    for name in ("conv1", "inception3a", "inception4e", "inception5b", "fc"):
+        assert fields[name] == plain[name]
+
+
+def test_repeated_modules_are_listed_per_call() -> None:
+    # torchvision's BasicBlock calls its one ReLU twice: after bn1 and after the addition.
+    calls = [c for c in field_calls_of("resnet18") if c.name == "layer1.0.relu"]
+    # maxpool: rf 11, jump 4; each 3x3 conv adds 2 * 4.
+    assert [c.rf[0] for c in calls] == [11 + 8, 11 + 16]
+    assert receptive_fields_of("resnet18")["layer1.0.relu"] == calls[0]
+
+
+def test_unknown_layer_lists_valid_names() -> None:
+    with pytest.raises(UnknownLayer, match=r"no layer 'layer9'.*conv1"):
+        layer_field("resnet18", "layer9")
+
+
+def test_input_too_small_names_the_layer() -> None:
+    with pytest.raises(InputTooSmall, match="features"):
+        receptive_fields_of("vgg16", (3, 16, 16))
+
+
+class _Resample(nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.interpolate(x, scale_factor=2)
+
+
+class _Flip(nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.flip(x, dims=[3])
+
+
+class _ChannelShuffle(nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        n, c, h, w = x.shape
+        return x.view(n, 2, c // 2, h, w).transpose(1, 2).reshape(n, c, h, w)
+
+
+def test_unhandled_ops_raise_instead_of_guessing() -> None:
+    with torch.device("meta"):
+        up = nn.Sequential(nn.Conv2d(3, 4, 3), _Resample())
+        flip = nn.Sequential(nn.Conv2d(3, 4, 3), _Flip())
+        transposed = nn.Sequential(nn.ConvTranspose2d(3, 4, 3, padding=1))
+    with pytest.raises(UnsupportedLayer, match=r"interpolate in layer '1'"):
+        receptive_fields(up, (3, 16, 16))
+    with pytest.raises(UnsupportedLayer, match="flip"):
+        receptive_fields(flip, (3, 16, 16))
+    # A 'same' transposed conv keeps the size, so only the op's name can stop it.
+    with pytest.raises(UnsupportedLayer, match="conv_transpose2d"):
+        receptive_fields(transposed, (3, 16, 16))
+
+
+def test_channel_only_reshapes_keep_the_field() -> None:
+    with torch.device("meta"):
+        model = nn.Sequential(nn.Conv2d(4, 4, 3), _ChannelShuffle(), nn.Conv2d(4, 4, 3))
+    fields = receptive_fields(model, (4, 16, 16))
+    assert fields["1"].rf == (3, 3) and fields["2"].rf == (5, 5)
+
+
+def test_runs_on_a_real_cpu_model_too() -> None:
+    model = registry.build("resnet18").train()
+    fields = receptive_fields(model, (3, 64, 64))
+    assert fields == receptive_fields_of("resnet18", (3, 64, 64))
+    assert model.training  # traced in eval mode, then restored
+
+
+# --- The independent method: footprint of the gradient on a positive-weight twin ----------
+
+
+def positive_twin(model: nn.Module) -> nn.Module:
+    """Same geometry, all-positive weights (1/fan_in), max -> average pools, BN -> identity."""
+    for name, module in list(model.named_modules()):
+        parent_name, _, attr = name.rpartition(".")
+        parent = model.get_submodule(parent_name) if parent_name else model
+        if isinstance(module, nn.MaxPool2d):
+            assert module.dilation in (1, (1, 1))
+            pool = nn.AvgPool2d(
+                module.kernel_size, module.stride, module.padding, ceil_mode=module.ceil_mode
+            )
+            setattr(parent, attr, pool)
+        elif isinstance(module, nn.modules.batchnorm._BatchNorm):
+            setattr(parent, attr, nn.Identity())
+        elif isinstance(module, (nn.Conv2d, nn.Linear)):
+            with torch.no_grad():
+                module.weight.fill_(1.0 / module.weight[0].numel())
+                if module.bias is not None:
+                    module.bias.zero_()
+    return model.eval().requires_grad_(False)
+
+
+class _Stop(Exception):
+    pass
+
+
+def gradient_boxes(
+    name: str,
+    size: tuple[int, int, int],
+    layers: list[str],
+    dtype: torch.dtype = torch.float32,
+    **options,
+) -> dict[tuple[str, int, int], tuple[int, int, int, int]]:
+    """Bounding box of the nonzero input gradient of the two corner units of each layer.
+
+    float32 suffices: the smallest gradient, at a field's corner, is one path's product of
+    1/k^2 factors (about 1e-17 for the deepest layer here), far above float32's 1e-38.
+    """
+    with torch.device("meta"):
+        meta = registry.build(name, input_size=size, **options)
+    model = positive_twin(meta.to_empty(device="cpu")).to(dtype)
+    modules = dict(model.named_modules())
+    outputs: dict[str, torch.Tensor] = {}
+    handles = [
+        modules[n].register_forward_hook(lambda _m, _i, o, n=n: outputs.setdefault(n, o))
+        for n in layers
+    ]
+
+    def stop(*_args) -> None:
+        raise _Stop
+
+    handles.append(modules[layers[-1]].register_forward_hook(stop))
+    x = torch.ones(1, *size, dtype=dtype, requires_grad=True)
+    try:
+        model(x)
+    except _Stop:
+        pass
+    finally:
+        for h in handles:
+            h.remove()
+    boxes = {}
+    for n in layers:
+        out = outputs[n]
+        rows, cols = out.shape[-2:]
+        for i, j in ((0, 0), (rows - 1, cols - 1)):
+            (grad,) = torch.autograd.grad(out[0, :, i, j].sum(), x, retain_graph=True)
+            seen = (grad[0].abs().sum(0) > 0).nonzero()
+            top, left = seen.min(0).values.tolist()
+            bottom, right = seen.max(0).values.tolist()
+            boxes[(n, i, j)] = (top, left, bottom, right)
+    return boxes
+
+
+def clipped(field: ReceptiveField, i: int, j: int, h: int, w: int) -> tuple[int, int, int, int]:
+    top, left, bottom, right = field.region(i, j)
+    return max(top, 0), max(left, 0), min(bottom, h - 1), min(right, w - 1)
+
+
+def assert_engine_matches_gradient(
+    name: str, size: tuple[int, int, int], layers: list[str], **options
+) -> None:
+    fields = receptive_fields_of(name, size, **options)
+    boxes = gradient_boxes(name, size, layers, **options)
+    informative = 0
+    for (n, i, j), box in boxes.items():
+        field = fields[n]
+        assert clipped(field, i, j, size[1], size[2]) == box, (n, i, j)
+        # The chosen sizes keep the box from being the whole image: it tests rf and start.
+        informative += box != (0, 0, size[1] - 1, size[2] - 1)
+    assert informative == len(boxes)
+
+
+@pytest.mark.parametrize(
+    ("name", "size", "layers", "options"),
+    [
+        ("inception_naive", (256, 28, 28), ["branch1x1", "branch5x5", "branch_pool"], {}),
+        ("inception_bottleneck", (256, 28, 28), ["branch3x3", "branch5x5", "branch_pool"], {}),
+        ("resnet_basic_block", (64, 32, 32), ["conv2", "downsample"], {"planes": 128, "stride": 2}),
+        ("resnet_bottleneck_block", (256, 56, 56), ["conv3", "downsample"], {"stride": 2}),
+    ],
+)
+def test_blocks_against_gradient_footprint(name, size, layers, options) -> None:
+    assert_engine_matches_gradient(name, size, layers, **options)
+
+
+def test_resnet18_against_gradient_footprint() -> None:
+    # Non-square: on W the last unit of layer4 still starts inside the image.
+    assert_engine_matches_gradient(
+        "resnet18", (3, 224, 320), ["maxpool", "layer1", "layer2.0", "layer3", "layer4"]
+    )
+
+
+def test_resnet18_block_outputs_against_gradient_footprint() -> None:
+    # The union of both paths: a unit after `out += identity` and the final in-place ReLU.
+    fields = receptive_fields_of("resnet18", (3, 128, 128))
+    boxes = gradient_boxes("resnet18", (3, 128, 128), ["layer2.0", "layer2.1"])
+    for (n, i, j), box in boxes.items():
+        assert clipped(fields[n], i, j, 128, 128) == box
+
+
+def test_googlenet_against_gradient_footprint() -> None:
+    assert_engine_matches_gradient(
+        "googlenet",
+        (3, 224, 224),
+        ["maxpool2", "inception3a", "inception3b", "maxpool3", "inception4a", "inception4e"],
+    )
+
+
+def test_resnet50_against_gradient_footprint() -> None:
+    assert_engine_matches_gradient(
+        "resnet50", (3, 160, 224), ["layer1.0", "layer2.0", "layer3.0", "layer4.0"]
+    )
+
+
+@pytest.mark.slow
+def test_resnet152_against_gradient_footprint() -> None:
+    assert_engine_matches_gradient("resnet152", (3, 160, 160), ["layer2.7", "layer3.3"])
+
+
+# --- Effective receptive field ---------------------------------------------------------------
+
+
+def test_effective_field_lies_inside_the_theoretical_one() -> None:
+    torch.manual_seed(0)
+    model = registry.build("resnet18").eval()
+    image = torch.randn(1, 3, 224, 224)
+    field = layer_field("resnet18", "layer3")
+    erf = effective_receptive_field(model, "layer3", (7, 3), image)
+    assert erf.shape == (224, 224) and (erf >= 0).all()
+    rows, cols = np.nonzero(erf)
+    top, left, bottom, right = clipped(field, 7, 3, 224, 224)
+    assert (rows.min(), cols.min(), rows.max(), cols.max()) == (top, left, bottom, right)
+    # Luo et al.: the gradient concentrates near the center; the outer half of the
+    # theoretical field holds little of it.
+    cy, cx = (top + bottom) / 2, (left + right) / 2
+    radius = field.rf[0] / 4
+    yy, xx = np.mgrid[:224, :224]
+    inner = erf[(abs(yy - cy) <= radius) & (abs(xx - cx) <= radius)].sum()
+    assert inner / erf.sum() > 0.5
+    # The caller's model is untouched (no hook left, no gradients asked for).
+    assert not model._forward_hooks and not any(m._forward_hooks for m in model.modules())
+
+
+def test_effective_field_of_one_channel_and_of_a_global_layer() -> None:
+    torch.manual_seed(0)
+    model = registry.build("resnet18").eval()
+    image = torch.randn(1, 3, 64, 64)
+    one = effective_receptive_field(model, "layer2.0.conv1", (5, 3, 4), image)
+    field = layer_field("resnet18", "layer2.0.conv1", (3, 64, 64))
+    rows, cols = np.nonzero(one)
+    assert (rows.min(), cols.min(), rows.max(), cols.max()) == clipped(field, 3, 4, 64, 64)
+    with pytest.raises(ValueError, match="global"):
+        effective_receptive_field(model, "fc", (1, 0), image)
+    whole = effective_receptive_field(model, "fc", (0, 0), image)
+    assert whole.shape == (64, 64) and (whole > 0).mean() > 0.9
+
+
+def test_effective_field_rejects_bad_layer_and_unit() -> None:
+    model = registry.build("lenet5").eval()
+    image = torch.zeros(1, 1, 32, 32)
+    with pytest.raises(UnknownLayer):
+        effective_receptive_field(model, "c9", (0, 0), image)
+    with pytest.raises(ValueError, match="outside"):
+        effective_receptive_field(model, "c1", (28, 0), image)
+
+
+# --- VGG's 3x3 stacking (lecture section 6) ---------------------------------------------------
+
+
+def test_stacking_table_matches_the_lecture() -> None:
+    rows = stacking_table(64)
+    assert [r.kernel for r in rows] == [3, 5, 7, 9]
+    assert [r.stacked_rf for r in rows] == [3, 5, 7, 9]
+    assert all(r.single_rf == r.kernel for r in rows)
+    three = rows[2]
+    assert three.stacked_params == 27 * 64**2 == 110_592
+    assert three.single_params == 49 * 64**2 == 200_704
+    assert (three.stacked_nonlinearities, three.single_nonlinearities) == (3, 1)
+    assert rows[0].stacked_params == rows[0].single_params  # n = 1: the same layer
+    for r in rows:
+        assert r.stacked_params == r.n * 9 * 64**2
+        assert r.single_params == (2 * r.n + 1) ** 2 * 64**2
+
+
+def test_stacked_3x3_is_what_it_says() -> None:
+    stack = stacked_3x3(3, 8)
+    convs = [m for m in stack if isinstance(m, nn.Conv2d)]
+    assert len(convs) == 3 and all(c.kernel_size == (3, 3) and c.bias is None for c in convs)
+    assert math.prod(stack(torch.zeros(1, 8, 9, 9)).shape) == 8 * 9 * 9
+    with pytest.raises(ValueError):
+        stacking_table(0)
