@@ -237,7 +237,11 @@ def per_layer_figure(analysis: Analysis) -> go.Figure:
 
 def ilsvrc_figure(winners: tuple[Winner, ...], human_error: float) -> go.Figure:
     """Top-5 error per year (bars) and depth (markers), with the human 5.1% line."""
-    labels = [f"{w.year}<br>{w.name}" for w in winners]
+    labels = [
+        f"{w.year}<br>{w.name}<br>"
+        + ("shallow" if w.depth == 0 else f"{w.depth} layers" if w.depth else "")
+        for w in winners
+    ]
     colors = ["#9e9e9e" if w.depth == 0 else KIND_COLORS["conv"] for w in winners]
     fig = make_subplots(specs=[[{"secondary_y": True}]])
     fig.add_trace(
@@ -274,7 +278,9 @@ def ilsvrc_figure(winners: tuple[Winner, ...], human_error: float) -> go.Figure:
         annotation_position="top right",
     )
     fig.update_yaxes(title_text="top-5 error (%)", range=[0, 32], secondary_y=False)
-    fig.update_yaxes(title_text="layers", range=[0, 175], secondary_y=True, showgrid=False)
+    fig.update_yaxes(
+        title_text="layers", range=[0, 160], dtick=20, secondary_y=True, showgrid=False
+    )
     fig.update_layout(
         height=430,
         margin={"l": 10, "r": 10, "t": 30, "b": 10},

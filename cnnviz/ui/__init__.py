@@ -1,1 +1,21 @@
 """Streamlit widgets shared by several pages (the only place in cnnviz that imports streamlit)."""
+
+import streamlit as st
+from streamlit.runtime.pages_manager import PagesManager
+
+
+def _route_through_app() -> None:
+    """Make a first visit to a page's own URL go through app.py's st.navigation.
+
+    Streamlit decides once per server, from the mere existence of pages/, to run a page
+    script on its own ('pages directory' mode) until some session has run st.navigation. A
+    student who opens /vgg first on a freshly started server would get the old automatic
+    sidebar and none of app.py's set-up; switching the mode off and rerunning sends this very
+    session through app.py instead.
+    """
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
+_route_through_app()
