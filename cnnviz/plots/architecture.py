@@ -420,7 +420,7 @@ def inception_module_figure(analysis: Analysis) -> go.Figure:
 
 
 def comparison_figure(analyses: dict[str, Analysis]) -> go.Figure:
-    """Parameters and MACs of a few models or modules side by side (log scale)."""
+    """Parameters and MACs of a few models or modules side by side."""
     names = list(analyses)
     fig = make_subplots(rows=1, cols=2, subplot_titles=("parameters", "MACs"))
     for col, values in (

@@ -158,7 +158,7 @@ def show_facts(topic: str) -> None:
         st.markdown("\n".join(f"- {r}" for r in facts.RECIPES.get(topic, ())))
     for e in facts.errata(topic):
         st.warning(
-            f"**Erratum.** The slide says *{e.slide_says}*; the arithmetic gives **{e.computed}**: "
+            f"**Erratum.** The slide says *{e.slide_says}*; the right figure is **{e.computed}**: "
             f"{e.why}.",
             icon=":material/report:",
         )
