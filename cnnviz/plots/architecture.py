@@ -439,6 +439,5 @@ def comparison_figure(analyses: dict[str, Analysis]) -> go.Figure:
             row=1,
             col=col,
         )
-    fig.update_yaxes(type="log")
     fig.update_layout(height=330, margin={"l": 10, "r": 10, "t": 40, "b": 10})
     return fig
