@@ -28,7 +28,7 @@ paper = (
 c3_table = right.toggle(
     "C3 partial connection table (Table I of the paper)",
     value=paper,
-    key="lenet_c3",
+    key=f"lenet_c3_{'paper' if paper else 'modern'}",
     help="Each C3 map sees only 3, 4 or 6 of the 6 S2 maps: 60 kernels instead of 96.",
 )
 c, h, w = ui.input_size_picker((1, 32, 32), key="lenet", channels=True)

@@ -55,8 +55,10 @@ def metric(at: AppTest, label: str) -> str:
 def test_lenet_paper_variant_and_c3_table(app_path):
     at = open_page(app_path, "pages/lenet.py")
     assert metric(at, "Parameters") == "61,706"
+    at.toggle(key="lenet_c3_modern").set_value(True).run()
+    assert metric(at, "Parameters") == "60,806"
     at.radio(key="lenet_variant").set_value("paper").run()
-    at.toggle(key="lenet_c3").set_value(True).run()
+    assert at.toggle(key="lenet_c3_paper").value  # the paper's variant starts with its table
     assert metric(at, "Trainable") == "60,000"
     assert any("1,516" in m.value for m in at.markdown)
 
