@@ -1,4 +1,4 @@
-"""Command line: `python -m cnnviz models|summary ...` (JSON keys are a contract)."""
+"""Command line: `python -m cnnviz models|summary|rf ...` (JSON keys are a contract)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from typing import Any
 
 from cnnviz import registry
 from cnnviz.analysis import MAC_CONVENTION, Analysis, analyze, volume
+from cnnviz.receptive_field import ReceptiveField, UnsupportedLayer, field_calls_of, layer_field
 
 
 class UsageError(Exception):
@@ -92,8 +93,80 @@ def cmd_summary(args: argparse.Namespace) -> int:
         a = analyze(args.name, parse_input(args.input), **options)
     except TypeError as err:  # unknown builder option
         raise UsageError(str(err)) from None
-    print(json.dumps(a.to_json(), indent=2) if args.json else _summary_table(a))
+    if args.json:
+        print(json.dumps(_with_fields(a.to_json(), args.name, a.input, options), indent=2))
+    else:
+        print(_summary_table(a))
     return 0
+
+
+def _with_fields(
+    doc: dict[str, Any], name: str, size: tuple[int, int, int], options: dict[str, Any]
+) -> dict[str, Any]:
+    """Add "rf" and "jump" (H axis) to every row of the summary document."""
+    try:
+        calls = field_calls_of(name, size, **options)
+    except UnsupportedLayer as err:  # the summary itself stays valid: say why rf is null
+        print(f"note: no receptive fields: {err}", file=sys.stderr)
+        calls = ()
+    per_name: dict[str, list[ReceptiveField]] = {}
+    for call in calls:
+        per_name.setdefault(call.name, []).append(call)
+    for key in ("layers", "blocks"):
+        seen: dict[str, int] = {}
+        for row in doc[key]:
+            # A module called twice (ResNet's ReLU) has one row per call, in call order.
+            k = seen.get(row["name"], 0)
+            seen[row["name"]] = k + 1
+            fields = per_name.get(row["name"], [])
+            field = fields[min(k, len(fields) - 1)] if fields else None
+            row["rf"] = field.rf[0] if field else None
+            row["jump"] = field.jump[0] if field else None
+    return doc
+
+
+def cmd_rf(args: argparse.Namespace) -> int:
+    options = dict(parse_option(o) for o in args.option)
+    size = parse_input(args.input) or registry.get(args.name).default_input
+    try:
+        field = layer_field(args.name, args.layer, size, **options)
+    except TypeError as err:  # unknown builder option
+        raise UsageError(str(err)) from None
+    if args.json:
+        doc = {
+            "rf": field.rf[0],
+            "jump": field.jump[0],
+            "start": field.start[0],
+            "center": field.center[0],
+            "rf_hw": list(field.rf),
+            "jump_hw": list(field.jump),
+            "start_hw": list(field.start),
+            "center_hw": list(field.center),
+            "model": args.name,
+            "layer": field.name,
+            "type": field.type,
+            "input": list(size),
+            "output_shape": list(field.output_shape),
+            "global": field.is_global,
+            "exact": field.exact,
+        }
+        print(json.dumps(doc, indent=2))
+    else:
+        print(_rf_line(args.name, field, size))
+    return 0
+
+
+def _rf_line(name: str, field: ReceptiveField, size: tuple[int, int, int]) -> str:
+    top, left, bottom, right = field.region(0, 0)
+    where = f"{name} {field.name} ({field.type}) on {volume(size)}"
+    if field.is_global:
+        return f"{where}: global, every unit sees the whole {field.rf[0]}x{field.rf[1]} input"
+    approx = " (approximate: adaptive pool)" if not field.exact else ""
+    return (
+        f"{where}: receptive field {field.rf[0]}x{field.rf[1]}, jump {field.jump[0]}"
+        f"{'' if field.jump[0] == field.jump[1] else f'x{field.jump[1]}'}; unit (0, 0) sees "
+        f"rows {top}..{bottom}, cols {left}..{right}{approx}"
+    )
 
 
 def _json(v: Any) -> Any:
@@ -114,6 +187,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--option", action="append", default=[], help="builder option KEY=VALUE")
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=cmd_summary)
+
+    p = sub.add_parser("rf", help="receptive field, jump and start of one layer")
+    p.add_argument("name")
+    p.add_argument("--layer", required=True, help="dotted path as in named_modules()")
+    p.add_argument("--input", help="C,H,W (default: the model's own input size)")
+    p.add_argument("--option", action="append", default=[], help="builder option KEY=VALUE")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=cmd_rf)
     return parser
 
 

@@ -459,10 +459,11 @@ def field_calls(
         raise
     except Exception as err:  # a layer that cannot take this input: one clear sentence
         reason = (str(err).strip().splitlines() or [type(err).__name__])[0]
+        small = any(s in reason.lower() for s in ("too small", "greater than", "kernel size"))
         where = f": layer '{tracer.modules[-1]}' fails" if tracer.modules else ""
         raise InputTooSmall(
-            f"{label} cannot take a {_size((*input_size[1:], input_size[0]))} input{where} "
-            f"({reason})"
+            f"A {_size((*input_size[1:], input_size[0]))} input "
+            f"{'is too small for' if small else 'does not fit'} {label}{where} ({reason})"
         ) from None
     finally:
         for h in handles:
