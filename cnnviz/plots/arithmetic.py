@@ -1,0 +1,268 @@
+"""Figures for the layer calculator: the kernel sliding over the padded input, layer costs."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from cnnviz.arithmetic import DepthReduction, LayerArithmetic
+
+PADDING, INPUT, UNSEEN, TAP = 0, 1, 2, 3
+CELL_NAMES = {PADDING: "padding (zeros)", INPUT: "input", UNSEEN: "never seen", TAP: "kernel tap"}
+CELL_COLOURS = {PADDING: "#d4d4d4", INPUT: "#c6dbef", UNSEEN: "#ef8a8a", TAP: "#f28e2b"}
+WINDOW = "#08519c"
+COSTS = {"params": "#6baed6", "macs": "#fd8d3c"}
+
+
+def _discrete_scale(colours: Sequence[str]) -> list[list[float | str]]:
+    """A colourscale with one flat band per integer value 0..len-1."""
+    n = len(colours)
+    scale: list[list[float | str]] = []
+    for i, colour in enumerate(colours):
+        scale += [[i / n, colour], [(i + 1) / n, colour]]
+    return scale
+
+
+def padded_grid(result: LayerArithmetic, row: int = 0, column: int = 0) -> list[list[int]]:
+    """Cell kinds of the padded input, with the taps of the kernel at output (row, column)."""
+    spec = result.spec
+    p, d = spec.padding, spec.dilation
+    rows_unseen, cols_unseen = set(result.unseen_rows), set(result.unseen_columns)
+    grid = [
+        [
+            PADDING
+            if not (p <= y < p + spec.height and p <= x < p + spec.width)
+            else UNSEEN
+            if (y - p) in rows_unseen or (x - p) in cols_unseen
+            else INPUT
+            for x in range(spec.width + 2 * p)
+        ]
+        for y in range(spec.height + 2 * p)
+    ]
+    top, left = row * spec.stride, column * spec.stride
+    for i in range(spec.kernel):
+        for j in range(spec.kernel):
+            y, x = top + i * d, left + j * d
+            if y < len(grid) and x < len(grid[0]):
+                grid[y][x] = TAP
+    return grid
+
+
+def kernel_positions(result: LayerArithmetic, column: int = 0, row: int = 0) -> go.Figure:
+    """The padded input with every kernel position along one row, and the output it fills."""
+    spec = result.spec
+    if result.output is None or min(spec.height, spec.width, spec.kernel, spec.stride) < 1:
+        return _refused_figure(result)
+    out_h, out_w, out_c = result.output
+    column, row = min(max(column, 0), out_w - 1), min(max(row, 0), out_h - 1)
+    grid = padded_grid(result, row, column)
+    fig = make_subplots(
+        rows=1,
+        cols=2,
+        column_widths=[0.62, 0.38],
+        horizontal_spacing=0.08,
+        subplot_titles=(
+            f"Input {spec.height}x{spec.width}x{spec.channels}, padded to "
+            f"{spec.height + 2 * spec.padding}x{spec.width + 2 * spec.padding}",
+            f"Output {result.volume}",
+        ),
+    )
+    names = [[CELL_NAMES[v] for v in line] for line in grid]
+    span, top = spec.effective_kernel, row * spec.stride
+    view = _zoom(len(grid[0]), column * spec.stride, span, spec.stride)
+    # Cell borders only where cells are big enough to see (small grids, or zoomed in).
+    small = view is not None or max(len(grid), len(grid[0])) <= 64
+    fig.add_trace(
+        go.Heatmap(
+            z=grid,
+            customdata=names,
+            zmin=-0.5,
+            zmax=3.5,
+            colorscale=_discrete_scale([CELL_COLOURS[k] for k in range(4)]),
+            showscale=False,
+            xgap=1 if small else 0,
+            ygap=1 if small else 0,
+            hovertemplate="padded row %{y}, column %{x}: %{customdata}<extra></extra>",
+        ),
+        row=1,
+        col=1,
+    )
+    # One shape list in one update: add_shape per window is slow for 55+ windows.
+    windows = [
+        {
+            "type": "rect",
+            "xref": "x",
+            "yref": "y",
+            "x0": j * spec.stride - 0.5,
+            "x1": j * spec.stride + span - 0.5,
+            "y0": top - 0.5,
+            "y1": top + span - 0.5,
+            "line": {"color": WINDOW, "width": 3 if j == column else 1},
+            "opacity": 1.0 if j == column else 0.25,
+        }
+        for j in range(out_w)
+    ]
+    fig.update_layout(shapes=windows)
+    output = [[1 if (y, x) == (row, column) else 0 for x in range(out_w)] for y in range(out_h)]
+    fig.add_trace(
+        go.Heatmap(
+            z=output,
+            zmin=-0.5,
+            zmax=1.5,
+            colorscale=_discrete_scale([CELL_COLOURS[INPUT], CELL_COLOURS[TAP]]),
+            showscale=False,
+            xgap=1 if max(out_h, out_w) <= 64 else 0,
+            ygap=1 if max(out_h, out_w) <= 64 else 0,
+            hovertemplate="output row %{y}, column %{x}<extra></extra>",
+        ),
+        row=1,
+        col=2,
+    )
+    for axis, anchor in (("yaxis", "x"), ("yaxis2", "x2")):
+        fig.layout[axis].update(autorange="reversed", scaleanchor=anchor)
+    fig.update_xaxes(showgrid=False, zeroline=False, constrain="domain")
+    fig.update_yaxes(showgrid=False, zeroline=False)
+    if view is not None:
+        # Large inputs: start zoomed on the chosen window (double-click shows it all).
+        x0, x1 = view
+        side = x1 - x0
+        fig.update_xaxes(range=[x0 - 0.5, x1 - 0.5], row=1, col=1)
+        bottom = min(len(grid), max(side, top + span))
+        fig.update_yaxes(autorange=False, range=[bottom - 0.5, -0.5], row=1, col=1)
+        fig.layout.annotations[0].text += f" (zoomed: columns {x0}-{x1 - 1})"
+    fig.update_layout(
+        height=520,
+        margin={"t": 90, "b": 110, "l": 10, "r": 10},
+        title=_cost_title(result),
+        annotations=[*fig.layout.annotations, _depth_note(result, out_c)],
+    )
+    _legend(fig)
+    return fig
+
+
+def _zoom(side: int, left: int, span: int, stride: int) -> tuple[int, int] | None:
+    """Columns [x0, x1) to show around a window at `left`; None when the grid is small."""
+    width = max(2 * span, span + 6 * stride, 24)
+    if side <= max(48, width):
+        return None
+    x0 = min(max(0, left + span // 2 - width // 2), side - width)
+    return x0, x0 + width
+
+
+def _cost_title(result: LayerArithmetic) -> str:
+    spec = result.spec
+    if spec.is_conv:
+        per_output = spec.kernel * spec.kernel * (spec.channels // spec.groups)
+        return (
+            f"{result.volume}: {result.params:,} parameters, {result.macs:,} MACs "
+            f"({per_output:,} multiplications for each output value)"
+        )
+    return f"{result.volume}: pooling has no parameters and no weight multiplications"
+
+
+def _depth_note(result: LayerArithmetic, out_c: int) -> dict[str, object]:
+    spec = result.spec
+    if spec.is_conv:
+        c_in = spec.channels // spec.groups
+        through = (
+            f"all {c_in} input channels"
+            if spec.groups == 1
+            else f"{c_in} of the {spec.channels} input channels, groups {spec.groups}"
+        )
+        text = (
+            f"Each window is {spec.kernel}x{spec.kernel}x{c_in} (the kernel goes through "
+            f"{through}); {spec.filters} filters give an output depth of {out_c}."
+        )
+    else:
+        text = f"Pooling works on each of the {spec.channels} channels alone: depth stays {out_c}."
+    return {
+        "text": text,
+        "xref": "paper",
+        "yref": "paper",
+        "x": 0,
+        "y": -0.16,
+        "showarrow": False,
+        "xanchor": "left",
+    }
+
+
+def _legend(fig: go.Figure) -> None:
+    """Legend entries for the cell colours (heatmaps have none of their own)."""
+    for kind, name in CELL_NAMES.items():
+        fig.add_trace(
+            go.Scatter(
+                x=[None],
+                y=[None],
+                mode="markers",
+                marker={"size": 12, "symbol": "square", "color": CELL_COLOURS[kind]},
+                name=name,
+                showlegend=True,
+            )
+        )
+    fig.update_layout(legend={"orientation": "h", "y": -0.24, "x": 0})
+
+
+def _refused_figure(result: LayerArithmetic) -> go.Figure:
+    fig = go.Figure()
+    fig.add_annotation(
+        text="No output: PyTorch refuses these settings (see the problems above).",
+        showarrow=False,
+        font={"size": 16},
+    )
+    fig.update_layout(
+        height=200, xaxis={"visible": False}, yaxis={"visible": False}, title=result.volume
+    )
+    return fig
+
+
+def depth_reduction_bars(reduction: DepthReduction) -> go.Figure:
+    """MACs and parameters: the k x k conv alone vs the 1x1 reduction followed by it."""
+    direct, reduce, after = reduction.direct, reduction.reduce, reduction.after
+    k = direct.spec.kernel
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("MACs", "Parameters"))
+    labels = [f"{k}x{k} conv alone", f"1x1 reduce + {k}x{k} conv"]
+    parts = (
+        (f"{k}x{k} conv", [direct.macs, after.macs], [direct.params, after.params], "#fd8d3c"),
+        ("1x1 reduce", [0, reduce.macs], [0, reduce.params], "#6baed6"),
+    )
+    for name, macs, params, colour in parts:
+        for col, values in ((1, macs), (2, params)):
+            fig.add_trace(
+                go.Bar(
+                    x=labels,
+                    y=values,
+                    name=name,
+                    marker_color=colour,
+                    showlegend=col == 1,
+                    hovertemplate="%{x}: %{y:,}<extra>" + name + "</extra>",
+                ),
+                row=1,
+                col=col,
+            )
+    fig.update_layout(barmode="stack", height=360, margin={"t": 40, "b": 10})
+    return fig
+
+
+def layer_costs(rows: Sequence[dict[str, object]]) -> go.Figure:
+    """Parameters and MACs of every layer that has any (rows from arithmetic.layer_rows)."""
+    costly = [r for r in rows if r["params"] or r["macs"]]
+    names = [str(r["layer"]) for r in costly]
+    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.06)
+    for i, key in enumerate(("params", "macs"), start=1):
+        fig.add_trace(
+            go.Bar(
+                x=names,
+                y=[r[key] for r in costly],
+                name="parameters" if key == "params" else "MACs",
+                marker_color=COSTS[key],
+                hovertemplate="%{x}: %{y:,}<extra></extra>",
+            ),
+            row=i,
+            col=1,
+        )
+    fig.update_yaxes(title_text="parameters", row=1, col=1)
+    fig.update_yaxes(title_text="MACs", row=2, col=1)
+    fig.update_layout(height=420, margin={"t": 20, "b": 10}, legend={"orientation": "h"})
+    return fig
