@@ -1,6 +1,148 @@
-"""Placeholder: filled in by the Calculators issue."""
+"""Layer calculator: output volume, parameters and MACs of one layer or of a whole model."""
 
 import streamlit as st
 
-st.title("layer_calculator")
-st.info("Coming soon.")
+from cnnviz import arithmetic, registry
+from cnnviz.analysis import MAC_CONVENTION, analyze
+from cnnviz.arithmetic import LAYER_TYPES, InputTooSmall, LayerSpec
+from cnnviz.plots.arithmetic import depth_reduction_bars, kernel_positions, layer_costs
+
+st.title("Layer calculator")
+st.caption(MAC_CONVENTION)
+one, model_tab, bottleneck_tab = st.tabs(["One layer", "A whole model", "1x1 convolutions"])
+
+
+def worked(rows: list[tuple[str, str]]) -> None:
+    """Each quantity with its formula worked with the numbers."""
+    st.markdown("  \n".join(f"**{label}:** `{text}`" for label, text in rows))
+
+
+with one:
+    st.markdown("Defaults: AlexNet CONV1, 96 11x11 filters at stride 4, pad 0, on 227x227x3.")
+    kind = st.radio("Layer", LAYER_TYPES, horizontal=True, key="calc_type")
+    c1, c2, c3, c4, c5 = st.columns(5)
+    values = {
+        "height": c1.number_input("Input height H", value=227, step=1, key="calc_h"),
+        "width": c1.number_input("Input width W", value=227, step=1, key="calc_w"),
+        "channels": c2.number_input("Input depth C", value=3, step=1, key="calc_c"),
+        "kernel": c2.number_input("Kernel size k", value=11, step=1, key="calc_kernel"),
+        "stride": c3.number_input("Stride s", value=4, step=1, key="calc_stride"),
+        "padding": c3.number_input("Padding p", value=0, step=1, key="calc_padding"),
+        "dilation": c4.number_input("Dilation d", value=1, step=1, key="calc_dilation"),
+    }
+    is_conv = kind == "convolution"
+    values["filters"] = c5.number_input(
+        "Number of filters", value=96, step=1, key="calc_filters", disabled=not is_conv
+    )
+    values["groups"] = c5.number_input(
+        "Groups", value=1, step=1, key="calc_groups", disabled=not is_conv
+    )
+    result = arithmetic.layer_arithmetic(LayerSpec(layer_type=kind, **values))
+    m1, m2, m3 = st.columns(3)
+    m1.metric("Output volume (H x W x C)", result.volume)
+    m2.metric("Parameters", f"{result.params:,}")
+    m3.metric("MACs", f"{result.macs:,}")
+    worked(result.worked_rows())
+    for problem in result.problems:
+        (st.warning if result.output else st.error)(problem)
+    if result.suggestions:
+        st.markdown("**Nearest settings that fit:**")
+        st.markdown("\n".join(f"- {s.change}: output {s.volume}" for s in result.suggestions))
+    for note in result.notes:
+        st.info(note)
+    out_w = result.output[1] if result.output else 1
+    if st.session_state.get("calc_position", 0) >= out_w:
+        st.session_state["calc_position"] = 0
+    position = 0
+    if out_w > 1:
+        position = st.slider(
+            "Kernel position along the first row", 0, out_w - 1, key="calc_position"
+        )
+    st.plotly_chart(kernel_positions(result, column=position), key="calc_figure")
+
+
+def reset_model_inputs() -> None:
+    """A new model starts at its own default input, first layer selected."""
+    c, h, w = registry.get(st.session_state["model_name"]).default_input
+    st.session_state.update(model_c=c, model_h=h, model_w=w)
+    st.session_state.pop("model_layer", None)
+
+
+with model_tab:
+    name = st.selectbox(
+        "Model",
+        registry.names(),
+        key="model_name",
+        index=registry.names().index("alexnet_lecture"),
+        format_func=lambda n: f"{registry.get(n).title} ({n})",
+        on_change=reset_model_inputs,
+    )
+    if "model_c" not in st.session_state:
+        reset_model_inputs()
+    c1, c2, c3 = st.columns(3)
+    size = (
+        c1.number_input("Input depth C", min_value=1, step=1, key="model_c"),
+        c2.number_input("Input height H", min_value=1, step=1, key="model_h"),
+        c3.number_input("Input width W", min_value=1, step=1, key="model_w"),
+    )
+    try:
+        analysis = analyze(name, size)
+    except InputTooSmall as err:
+        st.error(
+            f"{err}. Use a larger input (the model's default is "
+            f"{'x'.join(map(str, registry.get(name).default_input))}, C x H x W)."
+        )
+        analysis = None
+    if analysis is not None:
+        rows = arithmetic.layer_rows(analysis)
+        m1, m2, m3 = st.columns(3)
+        m1.metric("Output", "x".join(map(str, analysis.output_shape)))
+        m2.metric("Parameters", f"{analysis.total_params:,}")
+        m3.metric("MACs", f"{analysis.total_macs:,}")
+        number = st.column_config.NumberColumn(format="localized")
+        st.dataframe(rows, column_config={"params": number, "macs": number}, key="model_table")
+        st.download_button(
+            "Download the table as CSV",
+            arithmetic.layer_table_csv(analysis),
+            file_name=f"{name}_{size[1]}x{size[2]}x{size[0]}.csv",
+            mime="text/csv",
+            on_click="ignore",
+            key="model_csv",
+        )
+        layer = st.selectbox("Explain a layer", [r["layer"] for r in rows], key="model_layer")
+        worked(arithmetic.explain_layer(analysis.layer(layer)))
+        with st.expander("Parameters and MACs per layer"):
+            st.plotly_chart(layer_costs(rows), key="model_costs")
+
+with bottleneck_tab:
+    st.markdown(
+        "A 1x1 convolution keeps H x W and changes only the depth: a cheap way to shrink the "
+        "input of an expensive 3x3 or 5x5 convolution (GoogLeNet's 'bottleneck')."
+    )
+    c1, c2, c3 = st.columns(3)
+    h = c1.number_input("Input height", min_value=1, value=28, key="red_h")
+    w = c1.number_input("Input width", min_value=1, value=28, key="red_w")
+    depth = c2.number_input("Input depth", min_value=1, value=256, key="red_depth")
+    reduced = c2.number_input("1x1 filters (reduced depth)", min_value=1, value=64, key="red_to")
+    kernel = c3.selectbox("Following conv", [3, 5], format_func=lambda k: f"{k}x{k}", key="red_k")
+    filters = c3.number_input("Its filters", min_value=1, value=192, key="red_filters")
+    r = arithmetic.depth_reduction(h, w, depth, reduced, kernel, filters)
+    st.markdown(
+        f"`{h}x{w}x{depth}` → 1x1 conv, {reduced} filters → `{r.reduce.volume}` "
+        f"→ {kernel}x{kernel} conv, {filters} filters → `{r.after.volume}`"
+    )
+    m1, m2 = st.columns(2)
+    m1.metric(
+        "MACs with the 1x1 first",
+        f"{r.bottleneck_macs:,}",
+        f"{-r.macs_saved:.0%} vs {r.direct.macs:,}",
+        delta_color="inverse",
+    )
+    m2.metric(
+        "Parameters with the 1x1 first",
+        f"{r.bottleneck_params:,}",
+        f"{-r.params_saved:.0%} vs {r.direct.params:,}",
+        delta_color="inverse",
+    )
+    worked(r.worked_rows())
+    st.plotly_chart(depth_reduction_bars(r), key="red_figure")
