@@ -76,7 +76,7 @@ def fit(image: np.ndarray, height: int, width: int) -> np.ndarray:
 def to_input(image: np.ndarray, channels: int = 3) -> torch.Tensor:
     """A 1 x C x H x W float tensor: ImageNet-normalized RGB for 3 channels, else standardized
     grayscale repeated over the channels (LeNet's 1 channel, a block's 256)."""
-    x = torch.from_numpy(np.ascontiguousarray(image)).float().div(255).permute(2, 0, 1)
+    x = torch.from_numpy(np.array(image, dtype=np.float32) / 255).permute(2, 0, 1)
     if channels == 3:
         mean = torch.tensor(IMAGENET_MEAN).view(3, 1, 1)
         std = torch.tensor(IMAGENET_STD).view(3, 1, 1)

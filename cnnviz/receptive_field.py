@@ -60,6 +60,7 @@ class ReceptiveField:
     output_shape: tuple[int, ...]
     is_global: bool = False
     exact: bool = True
+    leaf: bool = True  # False for containers (features, layer4, inception4a)
 
     @property
     def center(self) -> tuple[float, ...]:
@@ -401,18 +402,20 @@ def _field(
     name: str, module: nn.Module, trace: _Trace, out: torch.Tensor, space: tuple[int, ...]
 ) -> ReceptiveField:
     shape = tuple(out.shape[1:])
+    kind = type(module).__name__
+    leaf = not any(True for _ in module.children())
     if trace.is_global:
-        return ReceptiveField(
-            name, type(module).__name__, space, space, (0,) * len(space), shape, True
-        )
+        zero = (0,) * len(space)
+        return ReceptiveField(name, kind, space, space, zero, shape, is_global=True, leaf=leaf)
     return ReceptiveField(
         name=name,
-        type=type(module).__name__,
+        type=kind,
         rf=tuple(round(h - lo) + 1 for lo, h in zip(trace.lo, trace.hi, strict=True)),
         jump=tuple(_number(j) for j in trace.jump),
         start=tuple(round(lo) for lo in trace.lo),
         output_shape=shape,
         exact=trace.exact,
+        leaf=leaf,
     )
 
 
@@ -533,6 +536,43 @@ def layer_field(
     return fields[layer]
 
 
+def headline(field: ReceptiveField) -> dict[str, str]:
+    """The numbers a student reads off a layer, labelled, for metrics or a table row."""
+    jump = f"{field.jump[0]}" + ("" if field.jump[0] == field.jump[1] else f" x {field.jump[1]}")
+    rows, cols = field.grid
+    return {
+        "Receptive field (px)": f"{field.rf[0]}x{field.rf[1]}",
+        "Jump, effective stride (px)": jump,
+        "Start of unit (0, 0) (px)": f"{field.start[0]}, {field.start[1]}",
+        "Feature map (units)": f"{rows}x{cols}",
+    }
+
+
+def caveat(field: ReceptiveField) -> str | None:
+    """A sentence when the numbers need one: global layers and approximate adaptive pools."""
+    if field.is_global:
+        return (
+            "A global layer (global pooling, flatten or fully connected): every unit sees the "
+            "whole input."
+        )
+    if not field.exact:
+        return (
+            "Approximate: an adaptive pool whose output size does not divide its input has "
+            "windows of unequal size; shown with the widest window and the mean stride."
+        )
+    return None
+
+
+def telling_layer(fields: dict[str, ReceptiveField], input_size: tuple[int, int, int]) -> str:
+    """The layer with the largest field that still fits in the input, named shortest
+    (layer3 rather than layer3.1.conv2): a good first layer to look at."""
+    fitting = [f for f in fields.values() if not f.is_global and 1 < f.rf[0] <= input_size[1]]
+    if not fitting:
+        return next(iter(fields))
+    largest = max(f.rf[0] for f in fitting)
+    return min((f for f in fitting if f.rf[0] == largest), key=lambda f: f.name.count(".")).name
+
+
 # --- Effective receptive field (Luo et al. 2016) --------------------------------------------
 
 
@@ -589,6 +629,17 @@ def effective_receptive_field(
     target = target.reshape(-1)[channel[0]] if channel else target.sum()
     (grad,) = torch.autograd.grad(target, x)
     return grad[0].abs().sum(0).numpy()
+
+
+def central_share(erf: np.ndarray, region: tuple[int, int, int, int]) -> float:
+    """Share of the effective field inside the central box of half the theoretical side."""
+    top, left, bottom, right = region
+    cy, cx = (top + bottom) / 2, (left + right) / 2
+    half_h, half_w = (bottom - top + 1) / 4, (right - left + 1) / 4
+    rows, cols = np.ogrid[: erf.shape[0], : erf.shape[1]]
+    inside = (np.abs(rows - cy) <= half_h) & (np.abs(cols - cx) <= half_w)
+    total = float(erf.sum())
+    return float(erf[inside].sum()) / total if total > 0 else 0.0
 
 
 # --- VGG: stacks of 3x3 convolutions (lecture section 6) ------------------------------------

@@ -1,0 +1,206 @@
+"""Receptive-field figures: the unit grid, the field on the image, its growth, the effective
+field, and VGG's 3x3 stacking."""
+
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+
+from cnnviz.receptive_field import ReceptiveField, StackingRow
+
+FIELD_COLOR = "#d62728"
+JUMP_COLOR = "#1f77b4"
+
+
+def unit_grid(field: ReceptiveField, unit: tuple[int, int]) -> go.Figure:
+    """The layer's feature map as a grid of units; the chosen one is lit. Click to choose.
+
+    Square scatter markers, not a heatmap: Streamlit reports clicks on scatter points only.
+    """
+    rows, cols = field.grid
+    ii, jj = np.mgrid[:rows, :cols]
+    chosen = (ii == unit[0]) & (jj == unit[1])
+    side = max(2.0, min(16.0, 170 / max(rows, cols)))
+    fig = go.Figure(
+        go.Scatter(
+            x=jj.ravel(),
+            y=ii.ravel(),
+            mode="markers",
+            marker={
+                "symbol": "square",
+                "size": side,
+                "color": np.where(chosen.ravel(), FIELD_COLOR, "#d5dbe3").tolist(),
+            },
+            hovertemplate="unit (%{y}, %{x})<extra></extra>",
+        )
+    )
+    fig.update_xaxes(title="column j", range=[-0.7, cols - 0.3], showgrid=False, zeroline=False)
+    fig.update_yaxes(
+        title="row i",
+        range=[rows - 0.3, -0.7],
+        scaleanchor="x",
+        showgrid=False,
+        zeroline=False,
+    )
+    fig.update_layout(
+        title=f"{field.name}: {rows}x{cols} units (click one)",
+        height=340,
+        margin={"l": 10, "r": 10, "t": 40, "b": 10},
+        clickmode="event+select",
+    )
+    return fig
+
+
+def _box(region: tuple[int, int, int, int]) -> dict[str, float]:
+    top, left, bottom, right = region
+    return {"x0": left - 0.5, "x1": right + 0.5, "y0": top - 0.5, "y1": bottom + 0.5}
+
+
+def _image_axes(fig: go.Figure, h: int, w: int, region: tuple[int, int, int, int]) -> None:
+    """Show the image plus as much of the zero padding as the field reaches (at most half)."""
+    top, left, bottom, right = region
+    y0, x0 = max(min(0, top), -h // 2), max(min(0, left), -w // 2)
+    y1, x1 = min(max(h - 1, bottom), h - 1 + h // 2), min(max(w - 1, right), w - 1 + w // 2)
+    fig.update_xaxes(range=[x0 - 0.5, x1 + 0.5], showgrid=False, zeroline=False)
+    fig.update_yaxes(range=[y1 + 0.5, y0 - 0.5], showgrid=False, zeroline=False, scaleanchor="x")
+    fig.add_shape(
+        type="rect", x0=-0.5, y0=-0.5, x1=w - 0.5, y1=h - 0.5, line={"color": "#888", "width": 1}
+    )
+
+
+def field_on_image(image: np.ndarray, field: ReceptiveField, unit: tuple[int, int]) -> go.Figure:
+    """The input pixels one unit sees, drawn on the image (dashed where it is padding)."""
+    h, w = image.shape[:2]
+    region = field.region(*unit)
+    top, left, bottom, right = region
+    fig = go.Figure(go.Image(z=image, hovertemplate="row %{y}, col %{x}<extra></extra>"))
+    fig.add_shape(
+        type="rect",
+        **_box(region),
+        line={"color": FIELD_COLOR, "width": 2, "dash": "dash"},
+        fillcolor="rgba(214,39,40,0.12)",
+    )
+    clipped = (max(top, 0), max(left, 0), min(bottom, h - 1), min(right, w - 1))
+    fig.add_shape(type="rect", **_box(clipped), line={"color": FIELD_COLOR, "width": 3})
+    cy, cx = (top + bottom) / 2, (left + right) / 2
+    fig.add_trace(
+        go.Scatter(
+            x=[cx],
+            y=[cy],
+            mode="markers",
+            marker={"color": FIELD_COLOR, "size": 9, "symbol": "x"},
+            hovertemplate=f"center ({cy:g}, {cx:g})<extra></extra>",
+        )
+    )
+    _image_axes(fig, h, w, region)
+    fig.update_layout(
+        title=f"Unit {unit} sees rows {top}..{bottom}, cols {left}..{right}",
+        height=440,
+        margin={"l": 10, "r": 10, "t": 50, "b": 10},
+        showlegend=False,
+    )
+    return fig
+
+
+def effective_field(
+    image: np.ndarray, erf: np.ndarray, field: ReceptiveField, unit: tuple[int, int], title: str
+) -> go.Figure:
+    """The effective field as a heatmap over the grayed image; the theoretical box dashed."""
+    h, w = image.shape[:2]
+    gray = image.mean(axis=2, keepdims=True).repeat(3, axis=2).astype(np.uint8)
+    peak = float(erf.max()) or 1.0
+    fig = go.Figure(go.Image(z=gray, hoverinfo="skip"))
+    fig.add_trace(
+        go.Heatmap(
+            z=erf / peak,
+            # Transparent where the gradient is zero, so the image shows through.
+            colorscale=[
+                [0.0, "rgba(255,235,59,0)"],
+                [0.05, "rgba(255,193,7,0.55)"],
+                [0.4, "rgba(244,67,54,0.85)"],
+                [1.0, "rgba(136,14,79,1)"],
+            ],
+            zmin=0,
+            zmax=1,
+            colorbar={"title": "|grad| / max", "thickness": 12},
+            hovertemplate="row %{y}, col %{x}: %{z:.3f}<extra></extra>",
+        )
+    )
+    region = field.region(*unit)
+    fig.add_shape(
+        type="rect", **_box(region), line={"color": "#00b4d8", "width": 2, "dash": "dash"}
+    )
+    _image_axes(fig, h, w, region)
+    fig.update_layout(title=title, height=440, margin={"l": 10, "r": 10, "t": 50, "b": 10})
+    return fig
+
+
+def field_growth(fields: list[ReceptiveField], selected: str) -> go.Figure:
+    """Receptive field and jump after every layer (log scale), the chosen layer marked."""
+    leaves = [f for f in fields if f.leaf]
+    fig = go.Figure()
+    for label, values, color in (
+        ("receptive field (px)", [f.rf[0] for f in leaves], FIELD_COLOR),
+        ("jump (px)", [f.jump[0] for f in leaves], JUMP_COLOR),
+    ):
+        fig.add_trace(
+            go.Scatter(
+                x=list(range(len(leaves))),
+                y=values,
+                name=label,
+                mode="lines+markers",
+                line={"color": color, "shape": "hv"},
+                marker={"size": 4},
+                customdata=[[f.name, f.type] for f in leaves],
+                hovertemplate="%{customdata[0]} (%{customdata[1]}): %{y}<extra>"
+                + label
+                + "</extra>",
+            )
+        )
+    # A container's output is its last layer's: mark the last leaf computed before it.
+    names = [f.name for f in fields]
+    if selected in names:
+        position = sum(f.leaf for f in fields[: names.index(selected) + 1]) - 1
+        fig.add_vline(
+            x=max(position, 0), line={"color": "#555", "dash": "dot"}, annotation_text=selected
+        )
+    ticks = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000]
+    fig.update_yaxes(type="log", title="pixels of the input (log)", tickvals=ticks)
+    fig.update_xaxes(title="layer, in the order the forward pass computes it")
+    fig.update_layout(
+        title="How the field grows, layer by layer (global layers: the whole input)",
+        height=360,
+        margin={"l": 10, "r": 10, "t": 50, "b": 10},
+        legend={"orientation": "h", "y": -0.3},
+    )
+    return fig
+
+
+def stacking_params(rows: list[StackingRow], channels: int) -> go.Figure:
+    """Parameters of n stacked 3x3 convolutions vs one (2n+1)x(2n+1) with the same field."""
+    x = [f"n={r.n}: {r.n} x 3x3 vs {r.kernel}x{r.kernel}" for r in rows]
+    fig = go.Figure()
+    for label, values, color, factor in (
+        ("n stacked 3x3 (9n C²)", [r.stacked_params for r in rows], JUMP_COLOR, "stacked"),
+        ("one (2n+1)x(2n+1) ((2n+1)² C²)", [r.single_params for r in rows], FIELD_COLOR, "one"),
+    ):
+        fig.add_trace(
+            go.Bar(
+                x=x,
+                y=values,
+                name=label,
+                marker_color=color,
+                text=[f"{v:,}" for v in values],
+                textposition="outside",
+                hovertemplate=f"{factor}: %{{y:,}} parameters<extra></extra>",
+            )
+        )
+    fig.update_yaxes(title=f"parameters (C = {channels}, no biases)")
+    fig.update_layout(
+        barmode="group",
+        title="Same receptive field, fewer parameters",
+        height=380,
+        margin={"l": 10, "r": 10, "t": 50, "b": 10},
+        legend={"orientation": "h", "y": -0.2},
+    )
+    return fig
