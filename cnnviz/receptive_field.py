@@ -297,7 +297,8 @@ class _FieldTracer(TorchFunctionMode):
         out = func(*args, **kwargs)
         if not trace.is_global:
             trace = self.rule(func, args, kwargs, trace, x, out)
-        self.tag(out, trace)
+        # x[...] = y writes in place and returns nothing: x now holds what y saw too.
+        self.tag(args[0] if out is None and _op_name(func) == "__setitem__" else out, trace)
         return out
 
     def rule(
@@ -450,10 +451,12 @@ def field_calls(
     for module in modules:
         handles.append(module.register_forward_pre_hook(enter))
         handles.append(module.register_forward_hook(leave))
-    device = next((p.device for p in model.parameters()), torch.device("meta"))
-    x = torch.zeros((1, *input_size), device=device)
+    param = next((p for p in model.parameters() if p.is_floating_point()), None)
+    device = param.device if param is not None else torch.device("meta")
+    dtype = param.dtype if param is not None else torch.float32
+    x = torch.zeros((1, *input_size), device=device, dtype=dtype)
     tracer.traces[id(x)] = (x, _Trace((0,) * axes, (0,) * axes, (1,) * axes))
-    was_training = model.training
+    modes = {m: m.training for m in model.modules()}  # restored one by one afterwards
     model.eval()
     try:
         with torch.no_grad(), tracer:
@@ -471,7 +474,8 @@ def field_calls(
     finally:
         for h in handles:
             h.remove()
-        model.train(was_training)
+        for m, training in modes.items():
+            m.training = training
     return calls
 
 

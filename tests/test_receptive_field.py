@@ -237,6 +237,25 @@ def test_unhandled_ops_raise_instead_of_guessing() -> None:
         receptive_fields(transposed, (3, 16, 16))
 
 
+class _PasteInto(nn.Module):
+    """Writes a wide-field map into a narrow-field one in place (x[:, :2] = y)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.narrow, self.wide = nn.Conv2d(3, 4, 1), nn.Conv2d(3, 2, 5, padding=2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.narrow(x)
+        out[:, :2] = self.wide(x)
+        return out
+
+
+def test_in_place_writes_widen_the_field() -> None:
+    with torch.device("meta"):
+        model = nn.Sequential(_PasteInto())
+    assert receptive_fields(model, (3, 16, 16))["0"].rf == (5, 5)
+
+
 def test_channel_only_reshapes_keep_the_field() -> None:
     with torch.device("meta"):
         model = nn.Sequential(nn.Conv2d(4, 4, 3), _ChannelShuffle(), nn.Conv2d(4, 4, 3))
@@ -246,9 +265,12 @@ def test_channel_only_reshapes_keep_the_field() -> None:
 
 def test_runs_on_a_real_cpu_model_too() -> None:
     model = registry.build("resnet18").train()
+    model.layer1.eval()  # a frozen part keeps its own mode
     fields = receptive_fields(model, (3, 64, 64))
     assert fields == receptive_fields_of("resnet18", (3, 64, 64))
-    assert model.training  # traced in eval mode, then restored
+    # Traced in eval mode, then every module's own mode restored.
+    assert model.training and model.layer2.training and not model.layer1.training
+    assert receptive_fields(model.double(), (3, 64, 64)) == fields
 
 
 # --- The independent method: footprint of the gradient on a positive-weight twin ----------
