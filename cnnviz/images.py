@@ -55,7 +55,7 @@ def decode_upload(raw: bytes) -> np.ndarray:
     except NotAnImage:
         raise
     except (OSError, ValueError, Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise NotAnImage("this file is not an image PIL can read: upload a PNG or JPEG") from None
+        raise NotAnImage("This file is not an image PIL can read: upload a PNG or JPEG.") from None
 
 
 def fit(image: np.ndarray, height: int, width: int) -> np.ndarray:
