@@ -142,6 +142,21 @@ def engine_check(ops: InceptionOps, analysis: Analysis) -> EngineCheck:
     )
 
 
+def check_rows(ops: InceptionOps, check: EngineCheck) -> list[dict[str, object]]:
+    """One row per term: the slide's closed form beside the real module's layer and MACs."""
+    return [
+        {
+            "module": ops.module,
+            "term": term.label,
+            "closed form": term.formula,
+            "engine layer": term.layer,
+            "engine MACs": macs,
+            "agree": "✓" if term.macs == macs else "✗",
+        }
+        for term, macs in check.rows
+    ]
+
+
 def stacked_naive(ops: InceptionOps, modules: int = 5) -> list[InceptionOps]:
     """`modules` naive modules in a row, same widths: each takes the previous output depth."""
     widths = {t.role: t.filters for t in ops.terms}

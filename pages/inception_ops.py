@@ -45,41 +45,29 @@ except InputTooSmall as err:
     st.error(f"{err}. Use a larger input.")
     st.stop()
 
-left, right = st.columns(2)
-for col, module, check in zip((left, right), (naive, bottleneck), checks, strict=True):
+saving = 1 - bottleneck.total_macs / naive.total_macs
+m1, m2, m3, m4 = st.columns(4)
+m1.metric("Naive: MACs", f"{naive.total_macs:,}")
+m2.metric("Naive: output volume", naive.output_volume)
+m3.metric("Bottleneck: MACs", f"{bottleneck.total_macs:,}", f"{-saving:.0%}", delta_color="inverse")
+m4.metric("Bottleneck: output volume", bottleneck.output_volume)
+for col, module, check in zip(st.columns(2), (naive, bottleneck), checks, strict=True):
     with col:
         st.subheader("Naive module" if module is naive else "With 1x1 bottlenecks")
         slide = "\n".join(f"{t.label:<17} {t.formula}" for t in module.terms)
-        st.code(f"{slide}\nTotal: {module.total_formula}", language=None)
-        m1, m2 = st.columns(2)
-        m1.metric("MACs", f"{module.total_macs:,}")
-        m2.metric("Output volume", module.output_volume)
+        st.code(f"{slide}\nTotal: {module.total_macs:,} ops", language=None, wrap_lines=True)
         agree = check.agrees(module)
-        st.dataframe(
-            [
-                {
-                    "term": t.label,
-                    "engine layer": t.layer,
-                    "closed form": t.macs,
-                    "engine": macs,
-                    "agree": "✅" if t.macs == macs else "❌",
-                }
-                for t, macs in check.rows
-            ],
-            column_config={
-                k: st.column_config.NumberColumn(format="localized")
-                for k in ("closed form", "engine")
-            },
-            key=f"inc_check_{module.module}",
-        )
         (st.success if agree else st.error)(
-            f"Closed form {module.total_macs:,} MACs, depth {module.output_depth}; the real "
-            f"module ({module.module}) gives {check.engine_total:,} MACs, depth "
-            f"{check.engine_output_depth}.",
-            icon="✅" if agree else "❌",
+            f"The real module ({module.module}) gives {check.engine_total:,} MACs, depth "
+            f"{check.engine_output_depth}: {'the same' if agree else 'not the same'}.",
+            icon=":material/check_circle:" if agree else ":material/error:",
         )
+st.dataframe(
+    [row for m, c in zip((naive, bottleneck), checks, strict=True) for row in ops.check_rows(m, c)],
+    column_config={"engine MACs": st.column_config.NumberColumn(format="localized")},
+    key="inc_check",
+)
 
-saving = 1 - bottleneck.total_macs / naive.total_macs
 st.markdown(
     f"The bottlenecks cut the cost from **{naive.total_macs:,}** to "
     f"**{bottleneck.total_macs:,}** MACs (**{saving:.0%}** fewer), and the output depth from "

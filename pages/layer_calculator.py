@@ -20,23 +20,19 @@ def worked(rows: list[tuple[str, str]]) -> None:
 with one:
     st.markdown("Defaults: AlexNet CONV1, 96 11x11 filters at stride 4, pad 0, on 227x227x3.")
     kind = st.radio("Layer", LAYER_TYPES, horizontal=True, key="calc_type")
+    pool = kind != "convolution"  # a pool has no filters and no groups
     c1, c2, c3, c4, c5 = st.columns(5)
     values = {
-        "height": c1.number_input("Input height H", value=227, step=1, key="calc_h"),
-        "width": c1.number_input("Input width W", value=227, step=1, key="calc_w"),
-        "channels": c2.number_input("Input depth C", value=3, step=1, key="calc_c"),
-        "kernel": c2.number_input("Kernel size k", value=11, step=1, key="calc_kernel"),
-        "stride": c3.number_input("Stride s", value=4, step=1, key="calc_stride"),
-        "padding": c3.number_input("Padding p", value=0, step=1, key="calc_padding"),
-        "dilation": c4.number_input("Dilation d", value=1, step=1, key="calc_dilation"),
+        "height": c1.number_input("Input height H", value=227, key="calc_h"),
+        "width": c1.number_input("Input width W", value=227, key="calc_w"),
+        "channels": c2.number_input("Input depth C", value=3, key="calc_c"),
+        "kernel": c2.number_input("Kernel size k", value=11, key="calc_kernel"),
+        "stride": c3.number_input("Stride s", value=4, key="calc_stride"),
+        "padding": c3.number_input("Padding p", value=0, key="calc_padding"),
+        "dilation": c4.number_input("Dilation d", value=1, key="calc_dilation"),
+        "filters": c5.number_input("Filters", value=96, key="calc_filters", disabled=pool),
+        "groups": c5.number_input("Groups", value=1, key="calc_groups", disabled=pool),
     }
-    is_conv = kind == "convolution"
-    values["filters"] = c5.number_input(
-        "Number of filters", value=96, step=1, key="calc_filters", disabled=not is_conv
-    )
-    values["groups"] = c5.number_input(
-        "Groups", value=1, step=1, key="calc_groups", disabled=not is_conv
-    )
     result = arithmetic.layer_arithmetic(LayerSpec(layer_type=kind, **values))
     m1, m2, m3 = st.columns(3)
     m1.metric("Output volume (H x W x C)", result.volume)
@@ -88,10 +84,8 @@ with model_tab:
     try:
         analysis = analyze(name, size)
     except InputTooSmall as err:
-        st.error(
-            f"{err}. Use a larger input (the model's default is "
-            f"{'x'.join(map(str, registry.get(name).default_input))}, C x H x W)."
-        )
+        c, h, w = registry.get(name).default_input
+        st.error(f"{err}. Use a larger input (this model's default is {h}x{w}x{c}).")
         analysis = None
     if analysis is not None:
         rows = arithmetic.layer_rows(analysis)
@@ -99,8 +93,10 @@ with model_tab:
         m1.metric("Output", "x".join(map(str, analysis.output_shape)))
         m2.metric("Parameters", f"{analysis.total_params:,}")
         m3.metric("MACs", f"{analysis.total_macs:,}")
-        number = st.column_config.NumberColumn(format="localized")
-        st.dataframe(rows, column_config={"params": number, "macs": number}, key="model_table")
+        number = st.column_config.NumberColumn
+        config = {"params": number("parameters", format="localized")}
+        config["macs"] = number("MACs", format="localized")
+        st.dataframe(rows, column_config=config, key="model_table")
         st.download_button(
             "Download the table as CSV",
             arithmetic.layer_table_csv(analysis),

@@ -12,6 +12,7 @@ from cnnviz import registry
 from cnnviz.analysis import analyze, analyze_module
 from cnnviz.inception_ops import (
     bottleneck_ops,
+    check_rows,
     engine_check,
     lecture_widths,
     naive_ops,
@@ -91,7 +92,11 @@ def test_closed_form_matches_the_real_modules_for_random_settings(seed):
 def test_a_disagreement_would_be_caught():
     ops = bottleneck_ops()
     other = analyze("inception_bottleneck", (256, 28, 28), c3x3_reduce=128)
-    assert not engine_check(ops, other).agrees(ops)
+    check = engine_check(ops, other)
+    assert not check.agrees(ops)
+    marks = {row["engine layer"]: row["agree"] for row in check_rows(ops, check)}
+    assert marks["branch3x3.reduce.conv"] == marks["branch3x3.conv.conv"] == "✗"
+    assert marks["branch1x1.conv"] == "✓"
 
 
 def test_stacked_naive_modules_grow_in_depth_like_real_stacked_modules():
