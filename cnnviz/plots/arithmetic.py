@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import plotly.graph_objects as go
@@ -100,7 +101,7 @@ def kernel_positions(result: LayerArithmetic, column: int = 0, row: int = 0) -> 
             "y0": top - 0.5,
             "y1": top + span - 0.5,
             "line": {"color": WINDOW, "width": 3 if j == column else 1},
-            "opacity": 1.0 if j == column else 0.25,
+            "opacity": 1.0 if j == column else 0.5,
         }
         for j in range(out_w)
     ]
@@ -124,6 +125,9 @@ def kernel_positions(result: LayerArithmetic, column: int = 0, row: int = 0) -> 
         fig.layout[axis].update(autorange="reversed", scaleanchor=anchor)
     fig.update_xaxes(showgrid=False, zeroline=False, constrain="domain")
     fig.update_yaxes(showgrid=False, zeroline=False)
+    # Whole-cell ticks (plotly would label a 3x3 output at 0.5 steps).
+    fig.update_xaxes(dtick=math.ceil(out_w / 8), row=1, col=2)
+    fig.update_yaxes(dtick=math.ceil(out_h / 8), row=1, col=2)
     if view is not None:
         # Large inputs: start zoomed on the chosen window (double-click shows it all).
         x0, x1 = view
