@@ -415,9 +415,25 @@ def test_padded_grid_marks_padding_unseen_cells_and_taps():
 
 
 def test_kernel_positions_draws_one_window_per_output_column():
-    fig = kernel_positions(layer_arithmetic(CONV1), column=54)
-    assert len(fig.layout.shapes) == 55
+    fig = kernel_positions(layer_arithmetic(conv(27, 1, 3, 2, 0, 1)), column=4)  # 13 outputs
+    assert len(fig.layout.shapes) == 13
+    chosen = [s for s in fig.layout.shapes if s.line.width == 3]
+    assert len(chosen) == 1 and (chosen[0].x0, chosen[0].x1) == (7.5, 10.5)
+    assert (len(fig.data[0].z), len(fig.data[0].z[0])) == (27, 27)
+
+
+def test_kernel_positions_shows_only_the_part_around_a_large_input():
+    fig = kernel_positions(layer_arithmetic(CONV1), column=54)  # the last window, at 216
+    cells = fig.data[0]
+    assert cells.x[0] <= 216 and cells.x[-1] == 226 and len(cells.x) < 60
     chosen = [s for s in fig.layout.shapes if s.line.width == 3]
     assert len(chosen) == 1 and chosen[0].x0 == 54 * 4 - 0.5
+    assert "shown: rows 0-" in fig.layout.annotations[0].text
+    huge = kernel_positions(layer_arithmetic(conv(1000, 3, 3, 1, 1, 8)), column=500)
+    assert len(huge.to_json()) < 100_000  # not a million cells
+    assert 500 in huge.data[1].x
+
+
+def test_refused_settings_get_a_message_instead_of_a_grid():
     refused = kernel_positions(layer_arithmetic(replace(CONV1, groups=2)))
     assert "refuses" in refused.layout.annotations[0].text

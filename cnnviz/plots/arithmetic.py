@@ -26,39 +26,69 @@ def _discrete_scale(colours: Sequence[str]) -> list[list[float | str]]:
     return scale
 
 
-def padded_grid(result: LayerArithmetic, row: int = 0, column: int = 0) -> list[list[int]]:
-    """Cell kinds of the padded input, with the taps of the kernel at output (row, column)."""
+def padded_grid(
+    result: LayerArithmetic,
+    row: int = 0,
+    column: int = 0,
+    rows: range | None = None,
+    columns: range | None = None,
+) -> list[list[int]]:
+    """Cell kinds of the padded input (or of its `rows` x `columns` part), with the taps of the
+    kernel at output (row, column)."""
     spec = result.spec
     p, d = spec.padding, spec.dilation
+    rows = rows if rows is not None else range(spec.height + 2 * p)
+    columns = columns if columns is not None else range(spec.width + 2 * p)
     rows_unseen, cols_unseen = set(result.unseen_rows), set(result.unseen_columns)
-    grid = [
-        [
-            PADDING
-            if not (p <= y < p + spec.height and p <= x < p + spec.width)
-            else UNSEEN
-            if (y - p) in rows_unseen or (x - p) in cols_unseen
-            else INPUT
-            for x in range(spec.width + 2 * p)
-        ]
-        for y in range(spec.height + 2 * p)
-    ]
     top, left = row * spec.stride, column * spec.stride
-    for i in range(spec.kernel):
-        for j in range(spec.kernel):
-            y, x = top + i * d, left + j * d
-            if y < len(grid) and x < len(grid[0]):
-                grid[y][x] = TAP
-    return grid
+    taps = {(top + i * d, left + j * d) for i in range(spec.kernel) for j in range(spec.kernel)}
+
+    def kind(y: int, x: int) -> int:
+        if (y, x) in taps:
+            return TAP
+        if not (p <= y < p + spec.height and p <= x < p + spec.width):
+            return PADDING
+        return UNSEEN if (y - p) in rows_unseen or (x - p) in cols_unseen else INPUT
+
+    return [[kind(y, x) for x in columns] for y in rows]
+
+
+def _heatmap(z: list[list[int]], rows: range, columns: range, colours: list[str]) -> go.Heatmap:
+    """Integer cells as flat colours; cell borders only where cells are big enough to see."""
+    gap = 1 if max(len(rows), len(columns)) <= 64 else 0
+    return go.Heatmap(
+        z=z,
+        x=list(columns),
+        y=list(rows),
+        zmin=-0.5,
+        zmax=len(colours) - 0.5,
+        colorscale=_discrete_scale(colours),
+        showscale=False,
+        xgap=gap,
+        ygap=gap,
+    )
 
 
 def kernel_positions(result: LayerArithmetic, column: int = 0, row: int = 0) -> go.Figure:
-    """The padded input with every kernel position along one row, and the output it fills."""
+    """The padded input with every kernel position along one row, and the output it fills.
+
+    Inputs larger than 48 cells show only the part around the chosen window (and outputs
+    larger than 64 the part around the chosen output), so the figure stays small.
+    """
     spec = result.spec
     if result.output is None or min(spec.height, spec.width, spec.kernel, spec.stride) < 1:
         return _refused_figure(result)
     out_h, out_w, out_c = result.output
     column, row = min(max(column, 0), out_w - 1), min(max(row, 0), out_h - 1)
-    grid = padded_grid(result, row, column)
+    padded_h, padded_w = spec.height + 2 * spec.padding, spec.width + 2 * spec.padding
+    span, top = spec.effective_kernel, row * spec.stride
+    view = _zoom(padded_w, column * spec.stride, span, spec.stride)
+    columns = range(*view) if view else range(padded_w)
+    rows = range(min(padded_h, max(len(columns), top + span))) if view else range(padded_h)
+    shown = f" (shown: rows {rows[0]}-{rows[-1]}, columns {columns[0]}-{columns[-1]})"
+    out_columns = range(*(_zoom(out_w, column, 1, 1, limit=64) or (0, out_w)))
+    out_rows = range(min(out_h, max(len(out_columns), row + 1)))
+    out_shown = len(out_columns) < out_w or len(out_rows) < out_h
     fig = make_subplots(
         rows=1,
         cols=2,
@@ -66,76 +96,55 @@ def kernel_positions(result: LayerArithmetic, column: int = 0, row: int = 0) -> 
         horizontal_spacing=0.08,
         subplot_titles=(
             f"Input {spec.height}x{spec.width}x{spec.channels}, padded to "
-            f"{spec.height + 2 * spec.padding}x{spec.width + 2 * spec.padding}",
-            f"Output {result.volume}",
+            f"{padded_h}x{padded_w}{shown if view else ''}",
+            f"Output {result.volume}"
+            + (
+                f" (shown: rows 0-{out_rows[-1]}, columns {out_columns[0]}-{out_columns[-1]})"
+                if out_shown
+                else ""
+            ),
         ),
     )
-    names = [[CELL_NAMES[v] for v in line] for line in grid]
-    span, top = spec.effective_kernel, row * spec.stride
-    view = _zoom(len(grid[0]), column * spec.stride, span, spec.stride)
-    # Cell borders only where cells are big enough to see (small grids, or zoomed in).
-    small = view is not None or max(len(grid), len(grid[0])) <= 64
-    fig.add_trace(
-        go.Heatmap(
-            z=grid,
-            customdata=names,
-            zmin=-0.5,
-            zmax=3.5,
-            colorscale=_discrete_scale([CELL_COLOURS[k] for k in range(4)]),
-            showscale=False,
-            xgap=1 if small else 0,
-            ygap=1 if small else 0,
-            hovertemplate="padded row %{y}, column %{x}: %{customdata}<extra></extra>",
-        ),
-        row=1,
-        col=1,
+    grid = padded_grid(result, row, column, rows, columns)
+    colours = [CELL_COLOURS[k] for k in range(4)]
+    cells = _heatmap(grid, rows, columns, colours)
+    cells.update(
+        customdata=[[CELL_NAMES[v] for v in line] for line in grid],
+        hovertemplate="padded row %{y}, column %{x}: %{customdata}<extra></extra>",
     )
+    fig.add_trace(cells, row=1, col=1)
     # One shape list in one update: add_shape per window is slow for 55+ windows.
-    windows = [
-        {
-            "type": "rect",
-            "xref": "x",
-            "yref": "y",
-            "x0": j * spec.stride - 0.5,
-            "x1": j * spec.stride + span - 0.5,
-            "y0": top - 0.5,
-            "y1": top + span - 0.5,
-            "line": {"color": WINDOW, "width": 3 if j == column else 1},
-            "opacity": 1.0 if j == column else 0.5,
-        }
-        for j in range(out_w)
-    ]
-    fig.update_layout(shapes=windows)
-    output = [[1 if (y, x) == (row, column) else 0 for x in range(out_w)] for y in range(out_h)]
-    fig.add_trace(
-        go.Heatmap(
-            z=output,
-            zmin=-0.5,
-            zmax=1.5,
-            colorscale=_discrete_scale([CELL_COLOURS[INPUT], CELL_COLOURS[TAP]]),
-            showscale=False,
-            xgap=1 if max(out_h, out_w) <= 64 else 0,
-            ygap=1 if max(out_h, out_w) <= 64 else 0,
-            hovertemplate="output row %{y}, column %{x}<extra></extra>",
-        ),
-        row=1,
-        col=2,
+    fig.update_layout(
+        shapes=[
+            {
+                "type": "rect",
+                "xref": "x",
+                "yref": "y",
+                "x0": j * spec.stride - 0.5,
+                "x1": j * spec.stride + span - 0.5,
+                "y0": top - 0.5,
+                "y1": top + span - 0.5,
+                "line": {"color": WINDOW, "width": 3 if j == column else 1},
+                "opacity": 1.0 if j == column else 0.5,
+            }
+            for j in range(out_w)
+            if j * spec.stride + span > columns[0] and j * spec.stride <= columns[-1]
+        ]
     )
+    output = [[int((y, x) == (row, column)) for x in out_columns] for y in out_rows]
+    outputs = _heatmap(output, out_rows, out_columns, [CELL_COLOURS[INPUT], CELL_COLOURS[TAP]])
+    outputs.update(hovertemplate="output row %{y}, column %{x}<extra></extra>")
+    fig.add_trace(outputs, row=1, col=2)
     for axis, anchor in (("yaxis", "x"), ("yaxis2", "x2")):
         fig.layout[axis].update(autorange="reversed", scaleanchor=anchor)
     fig.update_xaxes(showgrid=False, zeroline=False, constrain="domain")
     fig.update_yaxes(showgrid=False, zeroline=False)
+    if view:  # windows partly left of the shown columns are cut at the edge, not drawn outside
+        fig.update_xaxes(range=[columns[0] - 0.5, columns[-1] + 0.5], row=1, col=1)
+        fig.update_yaxes(autorange=False, range=[rows[-1] + 0.5, -0.5], row=1, col=1)
     # Whole-cell ticks (plotly would label a 3x3 output at 0.5 steps).
-    fig.update_xaxes(dtick=math.ceil(out_w / 8), row=1, col=2)
-    fig.update_yaxes(dtick=math.ceil(out_h / 8), row=1, col=2)
-    if view is not None:
-        # Large inputs: start zoomed on the chosen window (double-click shows it all).
-        x0, x1 = view
-        side = x1 - x0
-        fig.update_xaxes(range=[x0 - 0.5, x1 - 0.5], row=1, col=1)
-        bottom = min(len(grid), max(side, top + span))
-        fig.update_yaxes(autorange=False, range=[bottom - 0.5, -0.5], row=1, col=1)
-        fig.layout.annotations[0].text += f" (zoomed: columns {x0}-{x1 - 1})"
+    fig.update_xaxes(dtick=math.ceil(len(out_columns) / 8), row=1, col=2)
+    fig.update_yaxes(dtick=math.ceil(len(out_rows) / 8), row=1, col=2)
     fig.update_layout(
         height=520,
         margin={"t": 90, "b": 110, "l": 10, "r": 10},
@@ -146,10 +155,10 @@ def kernel_positions(result: LayerArithmetic, column: int = 0, row: int = 0) -> 
     return fig
 
 
-def _zoom(side: int, left: int, span: int, stride: int) -> tuple[int, int] | None:
+def _zoom(side: int, left: int, span: int, stride: int, limit: int = 48) -> tuple[int, int] | None:
     """Columns [x0, x1) to show around a window at `left`; None when the grid is small."""
     width = max(2 * span, span + 6 * stride, 24)
-    if side <= max(48, width):
+    if side <= max(limit, width):
         return None
     x0 = min(max(0, left + span // 2 - width // 2), side - width)
     return x0, x0 + width
