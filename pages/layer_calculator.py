@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+import cnnviz.ui  # noqa: F401 (a first visit to this URL goes through app.py)
 from cnnviz import arithmetic, registry
 from cnnviz.analysis import MAC_CONVENTION, analyze
 from cnnviz.arithmetic import LAYER_TYPES, InputTooSmall, LayerSpec

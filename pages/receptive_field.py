@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+import cnnviz.ui  # noqa: F401 (a first visit to this URL goes through app.py)
 from cnnviz import images, registry, weights
 from cnnviz.arithmetic import InputTooSmall
 from cnnviz.plots import receptive_field as plots

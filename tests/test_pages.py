@@ -1,6 +1,8 @@
 """AppTest smoke test of every page in the navigation, with one widget changed per page,
 plus the architecture pages' live behaviour (numbers follow the widgets, the quiz checks)."""
 
+from pathlib import Path
+
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -124,3 +126,10 @@ def test_resnet_blocks_and_weight_decay_erratum(app_path):
     assert metric(at, "Parameters") == "25,557,032"
     assert any("3,699,376,128" in m.value and "218,365,952" in m.value for m in at.markdown)
     assert any("1e-5" in w.value and "1e-4" in w.value for w in at.warning)
+
+
+@pytest.mark.parametrize("page", PAGES, ids=[p.title for p in PAGES])
+def test_every_page_imports_the_ui_package_that_routes_first_visits(page):
+    # cnnviz.ui sends a first visit to /page on a fresh server through app.py's navigation
+    source = (Path(__file__).resolve().parents[1] / page.path).read_text()
+    assert "import cnnviz.ui" in source or "from cnnviz.ui" in source

@@ -1,6 +1,12 @@
 """Streamlit widgets shared by several pages (the only place in cnnviz that imports streamlit)."""
 
+# Heavy imports happen once, here, during app.py's first run: plotly imports pandas lazily,
+# and two sessions doing that at the same moment on a fresh server can meet a partially
+# initialized pandas.
+import pandas  # noqa: F401
+import plotly.graph_objects  # noqa: F401
 import streamlit as st
+import torch  # noqa: F401
 from streamlit.runtime.pages_manager import PagesManager
 
 
