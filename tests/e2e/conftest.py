@@ -35,12 +35,11 @@ MAIN = '[data-testid="stMain"]'
 MAX_SHOT_PX = 12_000
 # Streamlit loads some element kinds lazily (a grey skeleton stands in) and Plotly draws after
 # the script has finished: drawn means no skeleton and an SVG in every visible chart.
-DRAWN = """() => new Promise(resolve => requestAnimationFrame(() => resolve(
+DRAWN = """() =>
   !document.querySelector('[data-testid^="stSkeleton"], [data-testid="stAppSkeleton"]')
   && [...document.querySelectorAll('[data-testid="stPlotlyChart"]')]
     .filter(chart => chart.offsetParent !== null)
-    .every(chart => chart.querySelector('.main-svg'))
-)))"""
+    .every(chart => chart.querySelector('.main-svg'))"""  # polled on every animation frame
 PAGE_TIMEOUT_MS = 60_000  # a page's first run imports torch and may build models
 
 
