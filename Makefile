@@ -41,6 +41,7 @@ format: $(VENV)/.installed-dev
 bench: $(VENV)/.installed-dev
 	$(BIN)/python bench/analysis.py
 	$(BIN)/python bench/pages.py
+	$(BIN)/python bench/receptive_field.py
 
 screenshots: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest tests/e2e -k screenshot --screenshots assets

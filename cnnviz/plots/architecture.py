@@ -98,7 +98,7 @@ def architecture_figure(analysis: Analysis, max_labels: int = 40) -> go.Figure:
             f"<br>params {params:,}<br>MACs {macs:,}"
         )
         labels.append((x + (w + d) / 2, y0 - 0.4, name, volume(shape), y0 + h + d * 0.6 + 0.3))
-        x += w + d + 0.7
+        x += w + d + (1.1 if d == 0 else 0.7)  # thin FC bars need room for labels
 
     fig = go.Figure()
     shades = {"front": (0.85, 1.0), "top": (0.55, 1.25), "side": (0.7, 0.75)}

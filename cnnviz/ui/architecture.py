@@ -51,13 +51,28 @@ def show_totals(a: Analysis) -> None:
     cols = st.columns(4)
     cols[0].metric("Parameters", f"{a.total_params:,}")
     cols[1].metric("Trainable", f"{a.trainable_params:,}")
-    cols[2].metric("MACs (multiply-accumulates)", f"{a.total_macs:,}")
+    cols[2].metric(
+        "MACs (multiply-accumulates)",
+        compact(a.total_macs),
+        help=f"{a.total_macs:,} weight multiplications per image",
+    )
     cols[3].metric(
         "Activation memory (float32)",
         _megabytes(a.activation_values * 4),
         help=MEMORY_CONVENTION,
     )
-    st.caption(f"Output {volume(a.output_shape)}. {MAC_CONVENTION}")
+    st.caption(
+        f"{a.total_macs:,} MACs per image; network output: {volume(a.output_shape)}. "
+        f"{MAC_CONVENTION}"
+    )
+
+
+def compact(n: int) -> str:
+    """'15.47 G' for 15,470,264,320; exact with commas below a million."""
+    for scale, unit in ((1e9, "G"), (1e6, "M")):
+        if n >= scale:
+            return f"{n / scale:,.2f} {unit}"
+    return f"{n:,}"
 
 
 def _megabytes(n_bytes: int) -> str:
@@ -121,9 +136,9 @@ def show_quiz(a: Analysis, key: str) -> None:
     with st.form(f"{key}_form"):
         cols = st.columns(2)
         vol = cols[0].text_input(
-            "Output volume (H x W x C)", key=f"{key}_vol", placeholder="55x55x96"
+            "Output volume (H x W x C)", key=f"{key}_vol", placeholder="H x W x C"
         )
-        par = cols[1].text_input("Parameters", key=f"{key}_par", placeholder="34,944")
+        par = cols[1].text_input("Parameters", key=f"{key}_par", placeholder="e.g. 1,234 or 1.2K")
         checked = st.form_submit_button("Check my answer")
         revealed = st.form_submit_button("Just show me", type="tertiary")
     state = st.session_state.setdefault(f"{key}_answers", {})

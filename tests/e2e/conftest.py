@@ -43,20 +43,6 @@ DRAWN = """() =>
 PAGE_TIMEOUT_MS = 60_000  # a page's first run imports torch and may build models
 
 
-def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.addoption(
-        "--screenshots",
-        metavar="DIR",
-        default=None,
-        help="save a full-page screenshot of every page here (default: a pytest tmp folder)",
-    )
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    # `make screenshots` selects the page tests with `-k screenshot`.
-    config.addinivalue_line("markers", "screenshot: saves a screenshot of a page")
-
-
 @dataclass
 class StreamlitServer:
     """The app served by `streamlit run`, and its combined stdout/stderr log."""
