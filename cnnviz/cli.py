@@ -10,7 +10,8 @@ from typing import Any
 
 from cnnviz import registry
 from cnnviz.analysis import MAC_CONVENTION, Analysis, analyze, volume
-from cnnviz.receptive_field import ReceptiveField, UnsupportedLayer, field_calls_of, layer_field
+from cnnviz.field_tracer import UnsupportedLayer
+from cnnviz.receptive_field import ReceptiveField, field_calls_of, layer_field
 
 
 class UsageError(Exception):

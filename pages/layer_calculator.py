@@ -3,9 +3,12 @@
 import streamlit as st
 
 import cnnviz.ui  # noqa: F401 (a first visit to this URL goes through app.py)
-from cnnviz import arithmetic, registry
+from cnnviz import registry
 from cnnviz.analysis import MAC_CONVENTION, analyze
-from cnnviz.arithmetic import LAYER_TYPES, InputTooSmall, LayerSpec
+from cnnviz.arithmetic import InputTooSmall
+from cnnviz.layer_calculator import depth_reduction, layer_arithmetic
+from cnnviz.layer_fit import LAYER_TYPES, LayerSpec
+from cnnviz.layer_table import explain_layer, layer_rows, layer_table_csv
 from cnnviz.plots.arithmetic import depth_reduction_bars, kernel_positions, layer_costs
 
 st.title("Layer calculator")
@@ -34,7 +37,7 @@ with one:
         "filters": c5.number_input("Filters", value=96, key="calc_filters", disabled=pool),
         "groups": c5.number_input("Groups", value=1, key="calc_groups", disabled=pool),
     }
-    result = arithmetic.layer_arithmetic(LayerSpec(layer_type=kind, **values))
+    result = layer_arithmetic(LayerSpec(layer_type=kind, **values))
     m1, m2, m3 = st.columns(3)
     m1.metric("Output volume (H x W x C)", result.volume)
     m2.metric("Parameters", f"{result.params:,}")
@@ -89,7 +92,7 @@ with model_tab:
         st.error(f"{err}. Use a larger input (this model's default is {h}x{w}x{c}).")
         analysis = None
     if analysis is not None:
-        rows = arithmetic.layer_rows(analysis)
+        rows = layer_rows(analysis)
         m1, m2, m3 = st.columns(3)
         m1.metric("Output", "x".join(map(str, analysis.output_shape)))
         m2.metric("Parameters", f"{analysis.total_params:,}")
@@ -100,14 +103,14 @@ with model_tab:
         st.dataframe(rows, column_config=config, key="model_table")
         st.download_button(
             "Download the table as CSV",
-            arithmetic.layer_table_csv(analysis),
+            layer_table_csv(analysis),
             file_name=f"{name}_{size[1]}x{size[2]}x{size[0]}.csv",
             mime="text/csv",
             on_click="ignore",
             key="model_csv",
         )
         layer = st.selectbox("Explain a layer", [r["layer"] for r in rows], key="model_layer")
-        worked(arithmetic.explain_layer(analysis.layer(layer)))
+        worked(explain_layer(analysis.layer(layer)))
         with st.expander("Parameters and MACs per layer"):
             st.plotly_chart(layer_costs(rows), key="model_costs")
 
@@ -123,7 +126,7 @@ with bottleneck_tab:
     reduced = c2.number_input("1x1 filters (reduced depth)", min_value=1, value=64, key="red_to")
     kernel = c3.selectbox("Following conv", [3, 5], format_func=lambda k: f"{k}x{k}", key="red_k")
     filters = c3.number_input("Its filters", min_value=1, value=192, key="red_filters")
-    r = arithmetic.depth_reduction(h, w, depth, reduced, kernel, filters)
+    r = depth_reduction(h, w, depth, reduced, kernel, filters)
     st.markdown(
         f"`{h}x{w}x{depth}` → 1x1 conv, {reduced} filters → `{r.reduce.volume}` "
         f"→ {kernel}x{kernel} conv, {filters} filters → `{r.after.volume}`"

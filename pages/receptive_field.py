@@ -5,16 +5,10 @@ import streamlit as st
 import cnnviz.ui  # noqa: F401 (a first visit to this URL goes through app.py)
 from cnnviz import images, registry, weights
 from cnnviz.arithmetic import InputTooSmall
+from cnnviz.effective_receptive_field import central_share, effective_receptive_field
+from cnnviz.field_tracer import UnsupportedLayer
 from cnnviz.plots import receptive_field as plots
-from cnnviz.receptive_field import (
-    UnsupportedLayer,
-    caveat,
-    central_share,
-    effective_receptive_field,
-    headline,
-    receptive_fields_of,
-    telling_layer,
-)
+from cnnviz.receptive_field import caveat, headline, receptive_fields_of, telling_layer
 
 st.title("Receptive fields")
 st.markdown(

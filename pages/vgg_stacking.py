@@ -4,7 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from cnnviz.plots import receptive_field as plots
-from cnnviz.receptive_field import stacking_table
+from cnnviz.stacking import stacking_table
 from cnnviz.ui.navigation import page_for
 
 st.title("Why 3x3? Stacking small filters")

@@ -8,9 +8,6 @@ pixels the unit sees. Its bounding box must equal the engine's region, clipped t
 
 from __future__ import annotations
 
-import math
-
-import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
@@ -19,17 +16,14 @@ from torch import nn
 
 from cnnviz import registry
 from cnnviz.arithmetic import InputTooSmall
+from cnnviz.field_tracer import UnsupportedLayer
 from cnnviz.receptive_field import (
     ReceptiveField,
     UnknownLayer,
-    UnsupportedLayer,
-    effective_receptive_field,
     field_calls_of,
     layer_field,
     receptive_fields,
     receptive_fields_of,
-    stacked_3x3,
-    stacking_table,
 )
 
 # google-research/receptive_field, README table (TF-Slim): (rf, jump) per layer.
@@ -412,77 +406,3 @@ def test_resnet50_against_gradient_footprint() -> None:
 @pytest.mark.slow
 def test_resnet152_against_gradient_footprint() -> None:
     assert_engine_matches_gradient("resnet152", (3, 160, 160), ["layer2.7", "layer3.3"])
-
-
-# --- Effective receptive field ---------------------------------------------------------------
-
-
-def test_effective_field_lies_inside_the_theoretical_one() -> None:
-    torch.manual_seed(0)
-    model = registry.build("resnet18").eval()
-    image = torch.randn(1, 3, 224, 224)
-    field = layer_field("resnet18", "layer3")
-    erf = effective_receptive_field(model, "layer3", (7, 3), image)
-    assert erf.shape == (224, 224) and (erf >= 0).all()
-    rows, cols = np.nonzero(erf)
-    top, left, bottom, right = clipped(field, 7, 3, 224, 224)
-    assert (rows.min(), cols.min(), rows.max(), cols.max()) == (top, left, bottom, right)
-    # Luo et al.: the gradient concentrates near the center; the outer half of the
-    # theoretical field holds little of it.
-    cy, cx = (top + bottom) / 2, (left + right) / 2
-    radius = field.rf[0] / 4
-    yy, xx = np.mgrid[:224, :224]
-    inner = erf[(abs(yy - cy) <= radius) & (abs(xx - cx) <= radius)].sum()
-    assert inner / erf.sum() > 0.5
-    # The caller's model is untouched (no hook left, no gradients asked for).
-    assert not model._forward_hooks and not any(m._forward_hooks for m in model.modules())
-
-
-def test_effective_field_of_one_channel_and_of_a_global_layer() -> None:
-    torch.manual_seed(0)
-    model = registry.build("resnet18").eval()
-    image = torch.randn(1, 3, 64, 64)
-    one = effective_receptive_field(model, "layer2.0.conv1", (5, 3, 4), image)
-    field = layer_field("resnet18", "layer2.0.conv1", (3, 64, 64))
-    rows, cols = np.nonzero(one)
-    assert (rows.min(), cols.min(), rows.max(), cols.max()) == clipped(field, 3, 4, 64, 64)
-    with pytest.raises(ValueError, match="global"):
-        effective_receptive_field(model, "fc", (1, 0), image)
-    whole = effective_receptive_field(model, "fc", (0, 0), image)
-    assert whole.shape == (64, 64) and (whole > 0).mean() > 0.9
-
-
-def test_effective_field_rejects_bad_layer_and_unit() -> None:
-    model = registry.build("lenet5").eval()
-    image = torch.zeros(1, 1, 32, 32)
-    with pytest.raises(UnknownLayer):
-        effective_receptive_field(model, "c9", (0, 0), image)
-    with pytest.raises(ValueError, match="outside"):
-        effective_receptive_field(model, "c1", (28, 0), image)
-
-
-# --- VGG's 3x3 stacking (lecture section 6) ---------------------------------------------------
-
-
-def test_stacking_table_matches_the_lecture() -> None:
-    rows = stacking_table(64)
-    assert [r.kernel for r in rows] == [3, 5, 7, 9]
-    assert [r.stacked_rf for r in rows] == [3, 5, 7, 9]
-    assert all(r.single_rf == r.kernel for r in rows)
-    three = rows[2]
-    assert three.stacked_params == 27 * 64**2 == 110_592
-    assert three.single_params == 49 * 64**2 == 200_704
-    assert (three.stacked_nonlinearities, three.single_nonlinearities) == (3, 1)
-    assert rows[0].stacked_params == rows[0].single_params  # n = 1: the same layer
-    for r in rows:
-        assert r.stacked_params == r.n * 9 * 64**2
-        assert r.single_params == (2 * r.n + 1) ** 2 * 64**2
-
-
-def test_stacked_3x3_is_what_it_says() -> None:
-    stack = stacked_3x3(3, 8)
-    convs = [m for m in stack if isinstance(m, nn.Conv2d)]
-    assert len(convs) == 3 and all(c.kernel_size == (3, 3) and c.bias is None for c in convs)
-    assert math.prod(stack(torch.zeros(1, 8, 9, 9)).shape) == 8 * 9 * 9
-    with pytest.raises(ValueError):
-        stacking_table(0)

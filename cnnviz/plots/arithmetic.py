@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from cnnviz.arithmetic import DepthReduction, LayerArithmetic
+from cnnviz.layer_calculator import DepthReduction, LayerArithmetic
 
 PADDING, INPUT, UNSEEN, TAP = 0, 1, 2, 3
 CELL_NAMES = {PADDING: "padding (zeros)", INPUT: "input", UNSEEN: "never seen", TAP: "kernel tap"}
@@ -259,7 +259,7 @@ def depth_reduction_bars(reduction: DepthReduction) -> go.Figure:
 
 
 def layer_costs(rows: Sequence[dict[str, object]]) -> go.Figure:
-    """Parameters and MACs of every layer that has any (rows from arithmetic.layer_rows)."""
+    """Parameters and MACs of every layer that has any (rows from layer_table.layer_rows)."""
     costly = [r for r in rows if r["params"] or r["macs"]]
     names = [str(r["layer"]) for r in costly]
     fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.06)

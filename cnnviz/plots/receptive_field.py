@@ -6,7 +6,8 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
-from cnnviz.receptive_field import ReceptiveField, StackingRow
+from cnnviz.receptive_field import ReceptiveField
+from cnnviz.stacking import StackingRow
 
 FIELD_COLOR = "#d62728"
 JUMP_COLOR = "#1f77b4"
