@@ -387,12 +387,7 @@ def _explain_failure(
 def _analyze_cached(
     name: str, input_size: tuple[int, int, int], options: tuple[tuple[str, Any], ...]
 ) -> Analysis:
-    try:
-        with torch.device("meta"):
-            model = registry.build(name, input_size=input_size, **dict(options))
-    except InputTooSmall as err:
-        c, h, w = input_size
-        raise InputTooSmall(f"A {h}x{w}x{c} input is too small for {name}: {err}") from None
+    model = registry.build_meta(name, input_size, **dict(options))
     result = analyze_module(model, input_size, label=name)
     return Analysis(**{**result.__dict__, "options": options})
 

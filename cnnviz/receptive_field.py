@@ -170,12 +170,7 @@ def receptive_fields(
 def _calls_cached(
     name: str, input_size: tuple[int, int, int], options: tuple[tuple[str, Any], ...]
 ) -> tuple[ReceptiveField, ...]:
-    try:
-        with torch.device("meta"):
-            model = registry.build(name, input_size=input_size, **dict(options))
-    except InputTooSmall as err:
-        c, h, w = input_size
-        raise InputTooSmall(f"A {h}x{w}x{c} input is too small for {name}: {err}") from None
+    model = registry.build_meta(name, input_size, **dict(options))
     return tuple(field_calls(model, input_size, label=name))
 
 

@@ -7,7 +7,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import torch
 from torch import nn
+
+from cnnviz.arithmetic import InputTooSmall
 
 Shape = tuple[int, int, int]
 
@@ -118,6 +121,16 @@ def build(name: str, *, input_size: Shape | None = None, **options: Any) -> nn.M
     if arch.takes_input_size:
         kwargs["input_size"] = tuple(input_size or arch.default_input)
     return arch.builder(**kwargs)
+
+
+def build_meta(name: str, input_size: Shape, **options: Any) -> nn.Module:
+    """Build on the meta device (shapes only, no weights); a too-small input names the model."""
+    try:
+        with torch.device("meta"):
+            return build(name, input_size=input_size, **options)
+    except InputTooSmall as err:
+        c, h, w = input_size
+        raise InputTooSmall(f"A {h}x{w}x{c} input is too small for {name}: {err}") from None
 
 
 def _load() -> None:

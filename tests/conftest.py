@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from streamlit.testing.v1 import AppTest
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -22,3 +24,18 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 @pytest.fixture(scope="session")
 def app_path() -> str:
     return str(ROOT / "app.py")
+
+
+@pytest.fixture
+def open_page(app_path: str) -> Callable[[str], AppTest]:
+    """Run app.py, switch to a page (path under pages/), check it ran without an exception."""
+
+    def run(page: str) -> AppTest:
+        at = AppTest.from_file(app_path, default_timeout=120)
+        at.run()
+        at.switch_page(page)
+        at.run()
+        assert not at.exception, [e.value for e in at.exception]
+        return at
+
+    return run

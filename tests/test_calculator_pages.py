@@ -8,15 +8,6 @@ from streamlit.testing.v1 import AppTest
 pytestmark = pytest.mark.slow
 
 
-def open_page(app_path: str, page: str) -> AppTest:
-    at = AppTest.from_file(app_path, default_timeout=120)
-    at.run()
-    at.switch_page(page)
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
-
-
 def metrics(at: AppTest) -> dict[str, str]:
     """Metric label -> value (the first of each label: the tab order is one layer, model, 1x1)."""
     shown: dict[str, str] = {}
@@ -30,8 +21,8 @@ def markdown(at: AppTest) -> str:
 
 
 @pytest.fixture
-def calculator(app_path) -> AppTest:
-    return open_page(app_path, "pages/layer_calculator.py")
+def calculator(open_page) -> AppTest:
+    return open_page("pages/layer_calculator.py")
 
 
 def test_calculator_defaults_are_alexnet_conv1(calculator):
@@ -117,8 +108,8 @@ def test_one_by_one_reduction(calculator):
     assert any(m.value == f"{28 * 28 * 32 * 256 + 28 * 28 * 192 * 9 * 32:,}" for m in at.metric)
 
 
-def test_inception_page_on_the_lecture_numbers(app_path):
-    at = open_page(app_path, "pages/inception_ops.py")
+def test_inception_page_on_the_lecture_numbers(open_page):
+    at = open_page("pages/inception_ops.py")
     values = [m.value for m in at.metric]
     assert values == ["854,196,224", "28x28x672", "271,351,808", "28x28x480"]
     code = "\n".join(c.value for c in at.code)
@@ -135,8 +126,8 @@ def test_inception_page_on_the_lecture_numbers(app_path):
     assert "Depth after each naive module: 672, 1088, 1504, 1920, 2336." in at.caption[-1].value
 
 
-def test_inception_page_follows_the_widths(app_path):
-    at = open_page(app_path, "pages/inception_ops.py")
+def test_inception_page_follows_the_widths(open_page):
+    at = open_page("pages/inception_ops.py")
     at.number_input(key="inc_c3x3_reduce").set_value(128).run()
     assert not at.exception
     bottleneck = 271_351_808 - 12_845_056 - 86_704_128 + 2 * 12_845_056 + 2 * 86_704_128

@@ -9,15 +9,6 @@ from streamlit.testing.v1 import AppTest
 from cnnviz.ui.navigation import PAGES
 
 
-def open_page(app_path: str, page: str) -> AppTest:
-    at = AppTest.from_file(app_path, default_timeout=120)
-    at.run()
-    at.switch_page(page)
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
-
-
 def change_one_widget(at: AppTest) -> str:
     """Change the first widget a student would touch; returns what was changed."""
     if at.number_input:
@@ -41,8 +32,8 @@ def change_one_widget(at: AppTest) -> str:
 
 
 @pytest.mark.parametrize("page", PAGES, ids=[p.title for p in PAGES])
-def test_every_page_runs_and_survives_a_widget_change(app_path, page):
-    at = open_page(app_path, page.path)
+def test_every_page_runs_and_survives_a_widget_change(open_page, page):
+    at = open_page(page.path)
     if page.default:  # the home page has a chart and links, not inputs
         assert at.title[0].value.startswith("CNN architectures")
         return
@@ -54,8 +45,8 @@ def metric(at: AppTest, label: str) -> str:
     return next(m.value for m in at.metric if m.label == label)
 
 
-def test_lenet_paper_variant_and_c3_table(app_path):
-    at = open_page(app_path, "pages/lenet.py")
+def test_lenet_paper_variant_and_c3_table(open_page):
+    at = open_page("pages/lenet.py")
     assert metric(at, "Parameters") == "61,706"
     at.toggle(key="lenet_c3_modern").set_value(True).run()
     assert metric(at, "Parameters") == "60,806"
@@ -65,8 +56,8 @@ def test_lenet_paper_variant_and_c3_table(app_path):
     assert any("1,516" in m.value for m in at.markdown)
 
 
-def test_alexnet_input_size_changes_the_numbers_and_warns(app_path):
-    at = open_page(app_path, "pages/alexnet.py")
+def test_alexnet_input_size_changes_the_numbers_and_warns(open_page):
+    at = open_page("pages/alexnet.py")
     assert metric(at, "Parameters") == "62,378,344"
     at.number_input(key="alexnet_alexnet_lecture_hw").set_value(224).run()
     assert not at.exception
@@ -75,16 +66,16 @@ def test_alexnet_input_size_changes_the_numbers_and_warns(app_path):
     assert at.error and "too small" in at.error[0].value
 
 
-def test_alexnet_variants(app_path):
-    at = open_page(app_path, "pages/alexnet.py")
+def test_alexnet_variants(open_page):
+    at = open_page("pages/alexnet.py")
     at.radio(key="alexnet_variant").set_value("alexnet_paper").run()
     assert metric(at, "Parameters") == "60,965,224"
     at.radio(key="alexnet_variant").set_value("alexnet").run()
     assert metric(at, "Parameters") == "61,100,840"
 
 
-def test_quiz_checks_then_reveals(app_path):
-    at = open_page(app_path, "pages/alexnet.py")
+def test_quiz_checks_then_reveals(open_page):
+    at = open_page("pages/alexnet.py")
     assert any("CONV1 applies 96 11x11 filters at stride 4" in m.value for m in at.markdown)
     at.text_input(key="alexnet_vol").input("55x55x96")
     at.text_input(key="alexnet_par").input("34848")
@@ -94,15 +85,15 @@ def test_quiz_checks_then_reveals(app_path):
     assert any("11*11*3*96 + 96 = 34,944" in m.value for m in at.markdown)
 
 
-def test_quiz_question_follows_the_variant(app_path):
-    at = open_page(app_path, "pages/alexnet.py")
+def test_quiz_question_follows_the_variant(open_page):
+    at = open_page("pages/alexnet.py")
     at.selectbox(key="alexnet_q").set_value(2).run()  # CONV2
     at.radio(key="alexnet_variant").set_value("alexnet_paper").run()
     assert any("256 5x5 filters at stride 1, pad 2 in 2 groups" in m.value for m in at.markdown)
 
 
-def test_vgg_depth_bn_and_memory(app_path):
-    at = open_page(app_path, "pages/vgg.py")
+def test_vgg_depth_bn_and_memory(open_page):
+    at = open_page("pages/vgg.py")
     assert metric(at, "Parameters") == "138,357,544"
     assert any("(**89%**)" in m.value for m in at.markdown)
     assert any("15,237,608 values = 61 MB" in m.value for m in at.markdown)
@@ -111,8 +102,8 @@ def test_vgg_depth_bn_and_memory(app_path):
     assert metric(at, "Parameters") == "138,365,992"
 
 
-def test_googlenet_modules_and_358m(app_path):
-    at = open_page(app_path, "pages/googlenet.py")
+def test_googlenet_modules_and_358m(open_page):
+    at = open_page("pages/googlenet.py")
     macs = [m.value for m in at.metric if m.label == "MACs"]
     assert macs == ["854,196,224", "271,351,808"]
     assert any(
@@ -121,8 +112,8 @@ def test_googlenet_modules_and_358m(app_path):
     assert any("358M" in w.value for w in at.warning)
 
 
-def test_resnet_blocks_and_weight_decay_erratum(app_path):
-    at = open_page(app_path, "pages/resnet.py")
+def test_resnet_blocks_and_weight_decay_erratum(open_page):
+    at = open_page("pages/resnet.py")
     assert metric(at, "Parameters") == "25,557,032"
     assert any("3,699,376,128" in m.value and "218,365,952" in m.value for m in at.markdown)
     assert any("1e-5" in w.value and "1e-4" in w.value for w in at.warning)

@@ -16,15 +16,6 @@ from cnnviz import images, registry
 from cnnviz.weights import weights_file
 
 
-def open_page(app_path: str, page: str) -> AppTest:
-    at = AppTest.from_file(app_path, default_timeout=120)
-    at.run()
-    at.switch_page(page)
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
-
-
 def metric(at: AppTest, label: str) -> str:
     return next(m.value for m in at.metric if m.label == label)
 
@@ -42,8 +33,8 @@ def torch_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 # --- 3x3 stacking ------------------------------------------------------------------------------
 
 
-def test_stacking_page_shows_the_lecture_numbers_and_follows_c(app_path: str) -> None:
-    at = open_page(app_path, "pages/vgg_stacking.py")
+def test_stacking_page_shows_the_lecture_numbers_and_follows_c(open_page: str) -> None:
+    at = open_page("pages/vgg_stacking.py")
     assert metric(at, "3 stacked 3x3: parameters") == "110,592"  # 27 * 64^2
     assert metric(at, "One 7x7: parameters") == "200,704"  # 49 * 64^2
     table = at.dataframe[0].value
@@ -61,8 +52,8 @@ def test_stacking_page_shows_the_lecture_numbers_and_follows_c(app_path: str) ->
 # --- Receptive-field explorer ------------------------------------------------------------------
 
 
-def test_explorer_defaults_to_resnet18_layer3(app_path: str, torch_home: Path) -> None:
-    at = open_page(app_path, "pages/receptive_field.py")
+def test_explorer_defaults_to_resnet18_layer3(open_page: str, torch_home: Path) -> None:
+    at = open_page("pages/receptive_field.py")
     assert at.selectbox(key="rf_model").value == "resnet18"
     assert metric(at, "Receptive field (px)") == "211x211"
     assert metric(at, "Jump, effective stride (px)") == "16"
@@ -75,8 +66,8 @@ def test_explorer_defaults_to_resnet18_layer3(app_path: str, torch_home: Path) -
     assert len([m for m in at.metric if m.label.startswith("Gradient")]) == 1
 
 
-def test_explorer_layer_and_unit_changes(app_path: str, torch_home: Path) -> None:
-    at = open_page(app_path, "pages/receptive_field.py")
+def test_explorer_layer_and_unit_changes(open_page: str, torch_home: Path) -> None:
+    at = open_page("pages/receptive_field.py")
     at.selectbox(key="rf_layer_resnet18").set_value("layer4").run()
     assert not at.exception
     assert metric(at, "Receptive field (px)") == "435x435"
@@ -87,8 +78,8 @@ def test_explorer_layer_and_unit_changes(app_path: str, torch_home: Path) -> Non
     assert "Unit (0, 6) sees rows -217..217, cols -25..409" in chart_titles(at)
 
 
-def test_explorer_click_on_the_grid_moves_the_sliders(app_path: str, torch_home: Path) -> None:
-    at = open_page(app_path, "pages/receptive_field.py")
+def test_explorer_click_on_the_grid_moves_the_sliders(open_page: str, torch_home: Path) -> None:
+    at = open_page("pages/receptive_field.py")
     grid = "rf_grid_resnet18_layer3_14x14"
     # What Streamlit stores for a click on the point at column 2, row 0.
     at.session_state[grid] = {"selection": {"points": [{"x": 2, "y": 0}]}}
@@ -103,8 +94,8 @@ def test_explorer_click_on_the_grid_moves_the_sliders(app_path: str, torch_home:
 
 
 @pytest.mark.slow  # builds VGG-16 on the CPU for its effective field
-def test_explorer_model_change_to_vgg16(app_path: str, torch_home: Path) -> None:
-    at = open_page(app_path, "pages/receptive_field.py")
+def test_explorer_model_change_to_vgg16(open_page: str, torch_home: Path) -> None:
+    at = open_page("pages/receptive_field.py")
     at.selectbox(key="rf_model").set_value("vgg16").run()
     at.selectbox(key="rf_layer_vgg16").set_value("features.30").run()
     assert not at.exception
@@ -115,8 +106,8 @@ def test_explorer_model_change_to_vgg16(app_path: str, torch_home: Path) -> None
     assert any("global layer" in i.value for i in at.info)
 
 
-def test_explorer_non_square_input_and_too_small(app_path: str, torch_home: Path) -> None:
-    at = open_page(app_path, "pages/receptive_field.py")
+def test_explorer_non_square_input_and_too_small(open_page: str, torch_home: Path) -> None:
+    at = open_page("pages/receptive_field.py")
     at.number_input(key="rf_w_resnet18").set_value(320).run()
     assert not at.exception
     assert metric(at, "Feature map (units)") == "14x20"
@@ -127,13 +118,13 @@ def test_explorer_non_square_input_and_too_small(app_path: str, torch_home: Path
 
 
 def test_explorer_shows_the_pretrained_field_when_weights_are_on_disk(
-    app_path: str, torch_home: Path
+    open_page: str, torch_home: Path
 ) -> None:
     torch.manual_seed(0)
     path = weights_file("resnet18")
     path.parent.mkdir(parents=True)
     torch.save(registry.build("resnet18").state_dict(), path)
-    at = open_page(app_path, "pages/receptive_field.py")
+    at = open_page("pages/receptive_field.py")
     assert not at.info or not any("not on disk" in i.value for i in at.info)
     assert "Pretrained (torchvision, ImageNet)" in chart_titles(at)
     assert len([m for m in at.metric if m.label.startswith("Gradient")]) == 2
