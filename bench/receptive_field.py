@@ -22,8 +22,8 @@ from collections.abc import Callable
 import torch
 
 from cnnviz import registry
-from cnnviz.effective_receptive_field import effective_receptive_field
 from cnnviz.receptive_field import receptive_fields
+from cnnviz.receptive_field.effective import effective_receptive_field
 from cnnviz.weights import untrained
 
 

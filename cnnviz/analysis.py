@@ -17,7 +17,9 @@ import torchinfo
 from torch import nn
 
 from cnnviz import registry
-from cnnviz.arithmetic import InputTooSmall, pair
+from cnnviz.arithmetic import pair
+from cnnviz.errors import DoesNotFit, InputTooSmall
+from cnnviz.notation import hwc, volume
 
 MAC_CONVENTION = (
     "MACs = weight multiplications of conv and fully connected layers (no bias additions, "
@@ -116,14 +118,6 @@ class Layer:
     def volume(self) -> str:
         """Output volume in the lecture's H x W x C (or the number of features)."""
         return volume(self.output_shape)
-
-
-def volume(shape: tuple[int, ...]) -> str:
-    """'55x55x96' for (96, 55, 55); '4096' for (4096,)."""
-    if len(shape) == 3:
-        c, h, w = shape
-        return f"{h}x{w}x{c}"
-    return "x".join(str(s) for s in shape)
 
 
 @dataclass(frozen=True)
@@ -366,20 +360,26 @@ def _explain_failure(
     reason = str(cause).strip().splitlines()[0] if str(cause).strip() else type(cause).__name__
     c, h, w = input_size
     if not entered:
-        return InputTooSmall(f"{label} cannot take a {h}x{w}x{c} input: {reason}")
+        return DoesNotFit(f"{label} cannot take a {hwc(h, w, c)} input: {reason}")
     name, shape = entered[-1]
     module = dict(model.named_modules())[name]
     hyper = hyperparameters(module)
     geometry = ", ".join(f"{k} {v}" for k, v in hyper.items())
     expected = hyper.get("in_channels", hyper.get("in_features"))
     got = shape[0] if len(shape) == 3 else (shape[-1] if shape else None)
-    if expected is not None and got is not None and expected != got:
-        reason = f"it expects {expected} input channels/features but gets {got}"
-    small = any(s in reason.lower() for s in ("too small", "greater than", "kernel size"))
-    what = "is too small for" if small else "does not fit"
-    return InputTooSmall(
-        f"A {h}x{w}x{c} input {what} {label}: layer '{name}' ({type(module).__name__}"
-        f"{', ' + geometry if geometry else ''}) fails on its {volume(shape)} input: {reason}"
+    mismatch = expected is not None and got is not None and expected != got
+    if mismatch:
+        what = "channels" if "in_channels" in hyper else "features"
+        reason = f"it expects {expected} input {what} but gets {got}"
+    small = not mismatch and any(
+        s in reason.lower() for s in ("too small", "greater than", "kernel size")
+    )
+    error = InputTooSmall if small else DoesNotFit
+    return error(
+        f"A {hwc(h, w, c)} input {'is too small for' if small else 'does not fit'} {label}: "
+        f"layer '{name}' ({type(module).__name__}{', ' + geometry if geometry else ''}) "
+        f"fails on its {volume(shape)} input: {reason}",
+        f"Set the input depth to {expected}." if mismatch and "in_channels" in hyper else None,
     )
 
 

@@ -7,9 +7,10 @@ from collections.abc import Iterable
 
 from torch import nn
 
+from cnnviz.errors import InputTooSmall
+from cnnviz.notation import hwc
 
-class InputTooSmall(ValueError):
-    """An input that a layer of the network cannot take (names the layer)."""
+__all__ = ["InputTooSmall"]
 
 
 def pair(v: int | tuple[int, ...]) -> tuple[int, int]:
@@ -70,7 +71,7 @@ def feature_size(
                 raise InputTooSmall(
                     f"layer '{name}' ({type(m).__name__}, kernel {g['kernel'][0]}, "
                     f"stride {g['stride'][0]}, padding {g['padding'][0]}) cannot fit "
-                    f"its {h}x{w}x{c} input"
+                    f"its {hwc(h, w, c)} input"
                 )
             h, w = dims
         c = getattr(m, "out_channels", c)

@@ -9,9 +9,11 @@ from collections.abc import Sequence
 from typing import Any
 
 from cnnviz import registry
-from cnnviz.analysis import MAC_CONVENTION, Analysis, analyze, volume
-from cnnviz.field_tracer import UnsupportedLayer
+from cnnviz.analysis import MAC_CONVENTION, Analysis, analyze
+from cnnviz.errors import CnnvizError
+from cnnviz.notation import volume
 from cnnviz.receptive_field import ReceptiveField, field_calls_of, layer_field
+from cnnviz.receptive_field.tracer import UnsupportedLayer
 
 
 class UsageError(Exception):
@@ -204,6 +206,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return args.run(args)
-    except (UsageError, registry.UnknownModel, ValueError) as err:
+    except CnnvizError as err:
+        print(f"error: {err.one_line()}", file=sys.stderr)
+        return 2
+    except (UsageError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

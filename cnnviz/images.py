@@ -12,6 +12,8 @@ import torch
 from PIL import Image
 from skimage import data
 
+from cnnviz.errors import NotAnImage
+
 PHOTOS: dict[str, Callable[[], np.ndarray]] = {
     "Astronaut": data.astronaut,
     "Cat (Chelsea)": data.chelsea,
@@ -22,10 +24,6 @@ PHOTOS: dict[str, Callable[[], np.ndarray]] = {
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 MAX_PIXELS = 40_000_000  # larger uploads are refused, not decoded
-
-
-class NotAnImage(ValueError):
-    """An upload that is not a readable image."""
 
 
 @functools.lru_cache(maxsize=len(PHOTOS))

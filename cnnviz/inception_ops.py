@@ -10,6 +10,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from cnnviz import registry
+from cnnviz.notation import hwc
 
 if TYPE_CHECKING:
     from cnnviz.analysis import Analysis
@@ -61,7 +62,7 @@ class InceptionOps:
     @property
     def output_volume(self) -> str:
         _, h, w = self.input
-        return f"{h}x{w}x{self.output_depth}"
+        return hwc(h, w, self.output_depth)
 
     @property
     def total_formula(self) -> str:

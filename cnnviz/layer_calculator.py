@@ -20,6 +20,7 @@ from cnnviz.layer_fit import (
     spec_output,
     suggest_fits,
 )
+from cnnviz.notation import hwc
 
 
 @dataclass(frozen=True)
@@ -58,8 +59,7 @@ class LayerArithmetic:
         """'55x55x96' (H x W x C), or a dash where PyTorch refuses the layer."""
         if self.output is None:
             return "—"
-        h, w, c = self.output
-        return f"{h}x{w}x{c}"
+        return hwc(*self.output)
 
 
 def _uncovered(n: int, spec: LayerSpec) -> tuple[int, ...]:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, replace
 from itertools import islice
 
 from cnnviz.arithmetic import output_length
+from cnnviz.notation import hwc
 
 LAYER_TYPES = ("convolution", "max pool", "average pool")
 
@@ -52,8 +53,7 @@ class Suggestion:
 
     @property
     def volume(self) -> str:
-        h, w, c = self.output
-        return f"{h}x{w}x{c}"
+        return hwc(*self.output)
 
 
 _POSITIVE = {

@@ -9,18 +9,12 @@ from typing import TYPE_CHECKING
 from cnnviz.arithmetic import worked_conv_params
 from cnnviz.layer_calculator import layer_arithmetic
 from cnnviz.layer_fit import LayerSpec
+from cnnviz.notation import volume as _volume
 
 if TYPE_CHECKING:  # analysis loads torchinfo; the types are only for annotations
     from cnnviz.analysis import Analysis, Layer
 
 TABLE_COLUMNS = ("layer", "type", "kind", "input", "output", "params", "macs")
-
-
-def _volume(shape: tuple[int, ...]) -> str:
-    if len(shape) == 3:
-        c, h, w = shape
-        return f"{h}x{w}x{c}"
-    return "x".join(str(v) for v in shape)
 
 
 def layer_rows(analysis: Analysis) -> list[dict[str, object]]:

@@ -6,8 +6,9 @@ import math
 import re
 from dataclasses import dataclass
 
-from cnnviz.analysis import Analysis, Layer, volume
+from cnnviz.analysis import Analysis, Layer
 from cnnviz.arithmetic import worked_conv_params, worked_output_length
+from cnnviz.notation import volume
 
 
 @dataclass(frozen=True)

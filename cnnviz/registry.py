@@ -10,16 +10,13 @@ from typing import Any
 import torch
 from torch import nn
 
-from cnnviz.arithmetic import InputTooSmall
+from cnnviz.errors import InputTooSmall, UnknownModel
+from cnnviz.notation import hwc
 
 Shape = tuple[int, int, int]
 
 
-class UnknownModel(KeyError):
-    """Raised for a name that is not in the registry."""
-
-    def __str__(self) -> str:
-        return self.args[0]
+__all__ = ["Architecture", "InputTooSmall", "UnknownModel", "build", "build_meta", "get", "names"]
 
 
 @dataclass(frozen=True)
@@ -130,7 +127,7 @@ def build_meta(name: str, input_size: Shape, **options: Any) -> nn.Module:
             return build(name, input_size=input_size, **options)
     except InputTooSmall as err:
         c, h, w = input_size
-        raise InputTooSmall(f"A {h}x{w}x{c} input is too small for {name}: {err}") from None
+        raise InputTooSmall(f"A {hwc(h, w, c)} input is too small for {name}: {err}") from None
 
 
 def _load() -> None:

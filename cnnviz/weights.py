@@ -16,17 +16,7 @@ import torchvision
 from torch import nn
 
 from cnnviz import registry
-
-
-class NoPretrainedWeights(ValueError):
-    """A model torchvision publishes no weights for (the lecture's own builds)."""
-
-
-class WeightsMissing(FileNotFoundError):
-    """torchvision publishes weights for this model but the file is not on disk."""
-
-    def __str__(self) -> str:
-        return self.args[0]
+from cnnviz.errors import NoPretrainedWeights, WeightsMissing
 
 
 def _default_weights(name: str) -> torchvision.models.WeightsEnum:

@@ -16,10 +16,10 @@ st.markdown(
 
 st.header("The Inception module")
 cols = st.columns([1, 1, 1, 1])
-c = cols[0].number_input("Input depth", 1, 4096, 256, key="inc_c")
-hw = cols[1].number_input("Input height = width", 1, 512, 28, key="inc_hw")
-c3 = cols[2].number_input("3x3 filters", 1, 1024, 192, key="inc_c3")
-reduce = cols[3].number_input("1x1 bottleneck filters", 1, 1024, 64, key="inc_reduce")
+c = cols[0].number_input("Input depth", 1, 4096, 256, key="googlenet_inc_c")
+hw = cols[1].number_input("Input height = width", 1, 512, 28, key="googlenet_inc_hw")
+c3 = cols[2].number_input("3x3 filters", 1, 1024, 192, key="googlenet_inc_c3")
+reduce = cols[3].number_input("1x1 bottleneck filters", 1, 1024, 64, key="googlenet_inc_reduce")
 size = (int(c), int(hw), int(hw))
 naive = ui.analysis_or_error("inception_naive", size, c3x3=int(c3))
 bottleneck = ui.analysis_or_error(
@@ -35,7 +35,7 @@ if naive is None or bottleneck is None:
 left, right = st.columns(2)
 with left:
     st.subheader("Naive")
-    st.plotly_chart(inception_module_figure(naive), key="inc_naive")
+    st.plotly_chart(inception_module_figure(naive), key="googlenet_inc_naive")
     st.metric("MACs", f"{naive.total_macs:,}")
     st.markdown(
         f"Output depth **{naive.output_shape[0]}**: the pool branch keeps all {c} input "
@@ -43,7 +43,7 @@ with left:
     )
 with right:
     st.subheader("With 1x1 bottlenecks")
-    st.plotly_chart(inception_module_figure(bottleneck), key="inc_bottleneck")
+    st.plotly_chart(inception_module_figure(bottleneck), key="googlenet_inc_bottleneck")
     st.metric(
         "MACs",
         f"{bottleneck.total_macs:,}",

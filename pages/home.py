@@ -32,7 +32,7 @@ event = st.plotly_chart(
     ilsvrc_figure(facts.ILSVRC_WINNERS, facts.HUMAN_TOP5_ERROR),
     on_select="rerun",
     selection_mode="points",
-    key="ilsvrc",
+    key="home_ilsvrc",
 )
 clicked = [p.get("customdata") for p in (event.selection.points if event else [])]
 target = next((c for c in clicked if isinstance(c, str) and c), None)

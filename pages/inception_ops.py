@@ -2,11 +2,11 @@
 
 import streamlit as st
 
-import cnnviz.ui  # noqa: F401 (a first visit to this URL goes through app.py)
 from cnnviz import inception_ops as ops
 from cnnviz.analysis import MAC_CONVENTION, analyze
-from cnnviz.arithmetic import InputTooSmall
-from cnnviz.plots.inception import macs_by_term, stacked_depth
+from cnnviz.errors import CnnvizError
+from cnnviz.plots.inception_ops import macs_by_term, stacked_depth
+from cnnviz.ui import show_error  # first: a first visit to this URL goes through app.py
 
 st.title("Inception ops")
 st.markdown(
@@ -19,11 +19,13 @@ st.caption(MAC_CONVENTION)
 naive_defaults = ops.lecture_widths("inception_naive")
 bottleneck_defaults = ops.lecture_widths("inception_bottleneck")
 c1, c2, c3, c4 = st.columns(4)
-c = c1.number_input("Input depth C", min_value=1, value=256, key="inc_c")
-h = c1.number_input("Input height H", min_value=1, value=28, key="inc_h")
-w = c1.number_input("Input width W", min_value=1, value=28, key="inc_w")
+c = c1.number_input("Input depth C", min_value=1, value=256, key="inception_ops_c")
+h = c1.number_input("Input height H", min_value=1, value=28, key="inception_ops_h")
+w = c1.number_input("Input width W", min_value=1, value=28, key="inception_ops_w")
 widths = {
-    key: col.number_input(label, min_value=1, value=bottleneck_defaults[key], key=f"inc_{key}")
+    key: col.number_input(
+        label, min_value=1, value=bottleneck_defaults[key], key=f"inception_ops_{key}"
+    )
     for key, label, col in (
         ("c1x1", "1x1 conv filters", c2),
         ("c3x3", "3x3 conv filters", c2),
@@ -42,8 +44,8 @@ try:
         ops.engine_check(m, analyze(m.module, m.input, **o))
         for m, o in ((naive, {k: widths[k] for k in naive_defaults}), (bottleneck, widths))
     ]
-except InputTooSmall as err:
-    st.error(f"{err}. Use a larger input.")
+except CnnvizError as err:
+    show_error(err)
     st.stop()
 
 saving = 1 - bottleneck.total_macs / naive.total_macs
@@ -66,7 +68,7 @@ for col, module, check in zip(st.columns(2), (naive, bottleneck), checks, strict
 st.dataframe(
     [row for m, c in zip((naive, bottleneck), checks, strict=True) for row in ops.check_rows(m, c)],
     column_config={"engine MACs": st.column_config.NumberColumn(format="localized")},
-    key="inc_check",
+    key="inception_ops_check",
 )
 
 st.markdown(
@@ -74,7 +76,7 @@ st.markdown(
     f"**{bottleneck.total_macs:,}** MACs (**{saving:.0%}** fewer), and the output depth from "
     f"{naive.output_depth} to {bottleneck.output_depth}."
 )
-st.plotly_chart(macs_by_term(naive, bottleneck), key="inc_terms")
+st.plotly_chart(macs_by_term(naive, bottleneck), key="inception_ops_terms")
 
 st.subheader("Why pooling makes the depth grow")
 st.markdown(
@@ -84,10 +86,10 @@ st.markdown(
     "Stacked, depth (and cost) can only grow. The 1x1 'pool proj' after the pool fixes the "
     "depth of the bottleneck module's output, whatever its input."
 )
-count = st.slider("Modules stacked", 2, 9, 5, key="inc_modules")
+count = st.slider("Modules stacked", 2, 9, 5, key="inception_ops_modules")
 naive_chain = ops.stacked_naive(naive, count)
 st.plotly_chart(
-    stacked_depth(naive_chain, ops.stacked_bottleneck(bottleneck, count)), key="inc_stack"
+    stacked_depth(naive_chain, ops.stacked_bottleneck(bottleneck, count)), key="inception_ops_stack"
 )
 st.caption(f"Depth after each naive module: {', '.join(str(m.output_depth) for m in naive_chain)}.")
 

@@ -2,14 +2,14 @@
 
 import streamlit as st
 
-import cnnviz.ui  # noqa: F401 (a first visit to this URL goes through app.py)
 from cnnviz import registry
 from cnnviz.analysis import MAC_CONVENTION, analyze
-from cnnviz.arithmetic import InputTooSmall
+from cnnviz.errors import CnnvizError
 from cnnviz.layer_calculator import depth_reduction, layer_arithmetic
 from cnnviz.layer_fit import LAYER_TYPES, LayerSpec
 from cnnviz.layer_table import explain_layer, layer_rows, layer_table_csv
-from cnnviz.plots.arithmetic import depth_reduction_bars, kernel_positions, layer_costs
+from cnnviz.plots.layer_calculator import depth_reduction_bars, kernel_positions, layer_costs
+from cnnviz.ui import show_error  # first: a first visit to this URL goes through app.py
 
 st.title("Layer calculator")
 st.caption(MAC_CONVENTION)
@@ -23,19 +23,21 @@ def worked(rows: list[tuple[str, str]]) -> None:
 
 with one:
     st.markdown("Defaults: AlexNet CONV1, 96 11x11 filters at stride 4, pad 0, on 227x227x3.")
-    kind = st.radio("Layer", LAYER_TYPES, horizontal=True, key="calc_type")
+    kind = st.radio("Layer", LAYER_TYPES, horizontal=True, key="layer_calculator_type")
     pool = kind != "convolution"  # a pool has no filters and no groups
     c1, c2, c3, c4, c5 = st.columns(5)
     values = {
-        "height": c1.number_input("Input height H", value=227, key="calc_h"),
-        "width": c1.number_input("Input width W", value=227, key="calc_w"),
-        "channels": c2.number_input("Input depth C", value=3, key="calc_c"),
-        "kernel": c2.number_input("Kernel size k", value=11, key="calc_kernel"),
-        "stride": c3.number_input("Stride s", value=4, key="calc_stride"),
-        "padding": c3.number_input("Padding p", value=0, key="calc_padding"),
-        "dilation": c4.number_input("Dilation d", value=1, key="calc_dilation"),
-        "filters": c5.number_input("Filters", value=96, key="calc_filters", disabled=pool),
-        "groups": c5.number_input("Groups", value=1, key="calc_groups", disabled=pool),
+        "height": c1.number_input("Input height H", value=227, key="layer_calculator_h"),
+        "width": c1.number_input("Input width W", value=227, key="layer_calculator_w"),
+        "channels": c2.number_input("Input depth C", value=3, key="layer_calculator_c"),
+        "kernel": c2.number_input("Kernel size k", value=11, key="layer_calculator_kernel"),
+        "stride": c3.number_input("Stride s", value=4, key="layer_calculator_stride"),
+        "padding": c3.number_input("Padding p", value=0, key="layer_calculator_padding"),
+        "dilation": c4.number_input("Dilation d", value=1, key="layer_calculator_dilation"),
+        "filters": c5.number_input(
+            "Filters", value=96, key="layer_calculator_filters", disabled=pool
+        ),
+        "groups": c5.number_input("Groups", value=1, key="layer_calculator_groups", disabled=pool),
     }
     result = layer_arithmetic(LayerSpec(layer_type=kind, **values))
     m1, m2, m3 = st.columns(3)
@@ -51,45 +53,46 @@ with one:
     for note in result.notes:
         st.info(note)
     out_w = result.output[1] if result.output else 1
-    if st.session_state.get("calc_position", 0) >= out_w:
-        st.session_state["calc_position"] = 0
+    if st.session_state.get("layer_calculator_position", 0) >= out_w:
+        st.session_state["layer_calculator_position"] = 0
     position = 0
     if out_w > 1:
         position = st.slider(
-            "Kernel position along the first row", 0, out_w - 1, key="calc_position"
+            "Kernel position along the first row", 0, out_w - 1, key="layer_calculator_position"
         )
-    st.plotly_chart(kernel_positions(result, column=position), key="calc_figure")
+    st.plotly_chart(kernel_positions(result, column=position), key="layer_calculator_figure")
 
 
 def reset_model_inputs() -> None:
     """A new model starts at its own default input, first layer selected."""
-    c, h, w = registry.get(st.session_state["model_name"]).default_input
-    st.session_state.update(model_c=c, model_h=h, model_w=w)
-    st.session_state.pop("model_layer", None)
+    c, h, w = registry.get(st.session_state["layer_calculator_model_name"]).default_input
+    st.session_state.update(
+        layer_calculator_model_c=c, layer_calculator_model_h=h, layer_calculator_model_w=w
+    )
+    st.session_state.pop("layer_calculator_model_layer", None)
 
 
 with model_tab:
     name = st.selectbox(
         "Model",
         registry.names(),
-        key="model_name",
+        key="layer_calculator_model_name",
         index=registry.names().index("alexnet_lecture"),
         format_func=lambda n: f"{registry.get(n).title} ({n})",
         on_change=reset_model_inputs,
     )
-    if "model_c" not in st.session_state:
+    if "layer_calculator_model_c" not in st.session_state:
         reset_model_inputs()
     c1, c2, c3 = st.columns(3)
     size = (
-        c1.number_input("Input depth C", min_value=1, step=1, key="model_c"),
-        c2.number_input("Input height H", min_value=1, step=1, key="model_h"),
-        c3.number_input("Input width W", min_value=1, step=1, key="model_w"),
+        c1.number_input("Input depth C", min_value=1, step=1, key="layer_calculator_model_c"),
+        c2.number_input("Input height H", min_value=1, step=1, key="layer_calculator_model_h"),
+        c3.number_input("Input width W", min_value=1, step=1, key="layer_calculator_model_w"),
     )
     try:
         analysis = analyze(name, size)
-    except InputTooSmall as err:
-        c, h, w = registry.get(name).default_input
-        st.error(f"{err}. Use a larger input (this model's default is {h}x{w}x{c}).")
+    except CnnvizError as err:
+        show_error(err)
         analysis = None
     if analysis is not None:
         rows = layer_rows(analysis)
@@ -100,19 +103,21 @@ with model_tab:
         number = st.column_config.NumberColumn
         config = {"params": number("parameters", format="localized")}
         config["macs"] = number("MACs", format="localized")
-        st.dataframe(rows, column_config=config, key="model_table")
+        st.dataframe(rows, column_config=config, key="layer_calculator_model_table")
         st.download_button(
             "Download the table as CSV",
             layer_table_csv(analysis),
             file_name=f"{name}_{size[1]}x{size[2]}x{size[0]}.csv",
             mime="text/csv",
             on_click="ignore",
-            key="model_csv",
+            key="layer_calculator_model_csv",
         )
-        layer = st.selectbox("Explain a layer", [r["layer"] for r in rows], key="model_layer")
+        layer = st.selectbox(
+            "Explain a layer", [r["layer"] for r in rows], key="layer_calculator_model_layer"
+        )
         worked(explain_layer(analysis.layer(layer)))
         with st.expander("Parameters and MACs per layer"):
-            st.plotly_chart(layer_costs(rows), key="model_costs")
+            st.plotly_chart(layer_costs(rows), key="layer_calculator_model_costs")
 
 with bottleneck_tab:
     st.markdown(
@@ -120,12 +125,18 @@ with bottleneck_tab:
         "input of an expensive 3x3 or 5x5 convolution (GoogLeNet's 'bottleneck')."
     )
     c1, c2, c3 = st.columns(3)
-    h = c1.number_input("Input height", min_value=1, value=28, key="red_h")
-    w = c1.number_input("Input width", min_value=1, value=28, key="red_w")
-    depth = c2.number_input("Input depth", min_value=1, value=256, key="red_depth")
-    reduced = c2.number_input("1x1 filters (reduced depth)", min_value=1, value=64, key="red_to")
-    kernel = c3.selectbox("Following conv", [3, 5], format_func=lambda k: f"{k}x{k}", key="red_k")
-    filters = c3.number_input("Its filters", min_value=1, value=192, key="red_filters")
+    h = c1.number_input("Input height", min_value=1, value=28, key="layer_calculator_1x1_h")
+    w = c1.number_input("Input width", min_value=1, value=28, key="layer_calculator_1x1_w")
+    depth = c2.number_input("Input depth", min_value=1, value=256, key="layer_calculator_1x1_depth")
+    reduced = c2.number_input(
+        "1x1 filters (reduced depth)", min_value=1, value=64, key="layer_calculator_1x1_to"
+    )
+    kernel = c3.selectbox(
+        "Following conv", [3, 5], format_func=lambda k: f"{k}x{k}", key="layer_calculator_1x1_k"
+    )
+    filters = c3.number_input(
+        "Its filters", min_value=1, value=192, key="layer_calculator_1x1_filters"
+    )
     r = depth_reduction(h, w, depth, reduced, kernel, filters)
     st.markdown(
         f"`{h}x{w}x{depth}` → 1x1 conv, {reduced} filters → `{r.reduce.volume}` "
@@ -145,4 +156,4 @@ with bottleneck_tab:
         delta_color="inverse",
     )
     worked(r.worked_rows())
-    st.plotly_chart(depth_reduction_bars(r), key="red_figure")
+    st.plotly_chart(depth_reduction_bars(r), key="layer_calculator_1x1_figure")

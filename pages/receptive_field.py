@@ -2,13 +2,12 @@
 
 import streamlit as st
 
-import cnnviz.ui  # noqa: F401 (a first visit to this URL goes through app.py)
 from cnnviz import images, registry, weights
-from cnnviz.arithmetic import InputTooSmall
-from cnnviz.effective_receptive_field import central_share, effective_receptive_field
-from cnnviz.field_tracer import UnsupportedLayer
+from cnnviz.errors import CnnvizError
 from cnnviz.plots import receptive_field as plots
 from cnnviz.receptive_field import caveat, headline, receptive_fields_of, telling_layer
+from cnnviz.receptive_field.effective import central_share, effective_receptive_field
+from cnnviz.ui import show_error  # first: a first visit to this URL goes through app.py
 
 st.title("Receptive fields")
 st.markdown(
@@ -24,17 +23,17 @@ name = top[0].selectbox(
     "Model",
     names,
     index=names.index("resnet18"),
-    key="rf_model",
+    key="receptive_field_model",
     format_func=lambda n: f"{registry.get(n).title} ({n})",
 )
 c, h0, w0 = registry.get(name).default_input
-h = int(top[1].number_input("Input height", 8, 512, h0, key=f"rf_h_{name}"))
-w = int(top[2].number_input("Input width", 8, 512, w0, key=f"rf_w_{name}"))
+h = int(top[1].number_input("Input height", 8, 512, h0, key=f"receptive_field_h_{name}"))
+w = int(top[2].number_input("Input width", 8, 512, w0, key=f"receptive_field_w_{name}"))
 size = (c, h, w)
 try:
     fields = receptive_fields_of(name, size)
-except (InputTooSmall, UnsupportedLayer) as err:
-    st.error(f"{err}\n\nTry a larger input size.", icon=":material/error:")
+except CnnvizError as err:
+    show_error(err)
     st.stop()
 
 layers = list(fields)
@@ -42,20 +41,24 @@ layer = st.selectbox(
     "Layer (dotted path, in the order the forward pass computes it)",
     layers,
     index=layers.index(telling_layer(fields, size)),
-    key=f"rf_layer_{name}",
+    key=f"receptive_field_layer_{name}",
 )
 field = fields[layer]
 rows, cols = field.grid
 
 # A click on the grid moves the sliders; only a new click does, so the sliders stay usable.
-grid_key = f"rf_grid_{name}_{layer}_{rows}x{cols}"
+grid_key = f"receptive_field_grid_{name}_{layer}_{rows}x{cols}"
 row_key, col_key = f"{grid_key}_i", f"{grid_key}_j"
 st.session_state.setdefault(row_key, rows // 2)
 st.session_state.setdefault(col_key, cols // 2)
 event = st.session_state.get(grid_key)
 points = event["selection"]["points"] if event else []
-if points and st.session_state.get("rf_click") != (grid_key, points[0]["x"], points[0]["y"]):
-    st.session_state["rf_click"] = (grid_key, points[0]["x"], points[0]["y"])
+if points and st.session_state.get("receptive_field_click") != (
+    grid_key,
+    points[0]["x"],
+    points[0]["y"],
+):
+    st.session_state["receptive_field_click"] = (grid_key, points[0]["x"], points[0]["y"])
     st.session_state[row_key], st.session_state[col_key] = int(points[0]["y"]), int(points[0]["x"])
 
 for column, (label, value) in zip(st.columns(4), headline(field).items(), strict=True):
@@ -67,16 +70,18 @@ st.caption(
     "zero padding. Unit (i, j) starts i and j jumps further."
 )
 
-source = st.selectbox("Image", [*images.PHOTOS, "Upload your own"], key="rf_image")
+source = st.selectbox("Image", [*images.PHOTOS, "Upload your own"], key="receptive_field_image")
 upload = None
 if source not in images.PHOTOS:
     kinds = ["png", "jpg", "jpeg", "bmp", "gif", "webp"]
-    upload = st.file_uploader("An image file (read in memory only)", type=kinds, key="rf_upload")
+    upload = st.file_uploader(
+        "An image file (read in memory only)", type=kinds, key="receptive_field_upload"
+    )
 fallback = source if source in images.PHOTOS else "Astronaut"  # until a file comes
 try:
     picture = images.decode_upload(upload.getvalue()) if upload else images.photo(fallback)
-except images.NotAnImage as err:
-    st.error(f"{err}", icon=":material/error:")
+except CnnvizError as err:
+    show_error(err)
     st.stop()
 picture = images.fit(picture, h, w)
 
@@ -94,12 +99,16 @@ with left:
         config={"displayModeBar": False},
     )
 with right:
-    st.plotly_chart(plots.field_on_image(picture, field, unit), width="stretch", key="rf_image_fig")
+    st.plotly_chart(
+        plots.field_on_image(picture, field, unit), width="stretch", key="receptive_field_image_fig"
+    )
     st.caption(
         "Solid: the pixels of the image the unit sees; dashed: its whole field, padding "
         "included. The cross marks the center, start + (rf - 1)/2."
     )
-st.plotly_chart(plots.field_growth(list(fields.values()), layer), width="stretch", key="rf_growth")
+st.plotly_chart(
+    plots.field_growth(list(fields.values()), layer), width="stretch", key="receptive_field_growth"
+)
 
 st.subheader("Effective receptive field")
 st.markdown(
@@ -125,7 +134,7 @@ def erf(name, size, layer, unit, picture, pretrained):
 def show_erf(pretrained: bool, title: str) -> None:
     grad = erf(name, size, layer, unit, picture, pretrained)
     figure = plots.effective_field(picture, grad, field, unit, title)
-    st.plotly_chart(figure, width="stretch", key=f"rf_erf_{pretrained}")
+    st.plotly_chart(figure, width="stretch", key=f"receptive_field_erf_{pretrained}")
     share = central_share(grad, field.region(*unit))
     st.metric(
         "Gradient in the central half of the field",

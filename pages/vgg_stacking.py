@@ -20,7 +20,7 @@ channels = st.number_input(
     max_value=2048,
     value=64,
     step=1,
-    key="stack_channels",
+    key="vgg_stacking_channels",
     help="VGG's blocks use 64, 128, 256 and 512.",
 )
 c = int(channels)
@@ -60,8 +60,8 @@ frame = pd.DataFrame(
         "ReLUs, one": [r.single_nonlinearities for r in rows],
     }
 )
-st.dataframe(frame, hide_index=True, width="stretch", key="stack_table")
-st.plotly_chart(plots.stacking_params(rows, c), width="stretch", key="stack_chart")
+st.dataframe(frame, hide_index=True, width="stretch", key="vgg_stacking_table")
+st.plotly_chart(plots.stacking_params(rows, c), width="stretch", key="vgg_stacking_chart")
 
 st.markdown(
     "**Why it works.** Each 3x3 layer adds 2 pixels to the receptive field "

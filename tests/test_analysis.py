@@ -8,7 +8,7 @@ import torchinfo
 
 from cnnviz import registry
 from cnnviz.analysis import analyze, analyze_module, volume
-from cnnviz.arithmetic import InputTooSmall
+from cnnviz.errors import DoesNotFit, InputTooSmall
 
 
 def test_rows_are_named_like_named_modules():
@@ -75,8 +75,11 @@ def test_input_too_small_names_the_first_layer_that_cannot_fit():
 
 
 def test_wrong_channel_count_is_explained():
-    with pytest.raises(InputTooSmall, match=r"'features\.0'.*expects 3 input channels.*gets 1"):
+    with pytest.raises(DoesNotFit, match=r"'features\.0'.*expects 3 input channels.*gets 1") as err:
         analyze("vgg16", (1, 224, 224))
+    # "does not fit" is not "too small": the hint says what to change, not "a larger input".
+    assert not isinstance(err.value, InputTooSmall)
+    assert err.value.hint == "Set the input depth to 3."
 
 
 def test_bad_sizes_are_value_errors():

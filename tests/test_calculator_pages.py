@@ -38,7 +38,7 @@ def test_calculator_defaults_are_alexnet_conv1(calculator):
 
 
 def test_stride_5_flags_the_non_integer_output_and_suggests_fits(calculator):
-    calculator.number_input(key="calc_stride").set_value(5).run()
+    calculator.number_input(key="layer_calculator_stride").set_value(5).run()
     assert not calculator.exception
     assert metrics(calculator)["Output volume (H x W x C)"] == "44x44x96"
     (warning,) = calculator.warning
@@ -48,13 +48,13 @@ def test_stride_5_flags_the_non_integer_output_and_suggests_fits(calculator):
 
 
 def test_stride_3_fits(calculator):
-    calculator.number_input(key="calc_stride").set_value(3).run()
+    calculator.number_input(key="layer_calculator_stride").set_value(3).run()
     assert metrics(calculator)["Output volume (H x W x C)"] == "73x73x96"
     assert not calculator.warning
 
 
 def test_groups_that_do_not_divide_are_an_error_not_an_exception(calculator):
-    calculator.number_input(key="calc_groups").set_value(2).run()
+    calculator.number_input(key="layer_calculator_groups").set_value(2).run()
     assert not calculator.exception
     assert "not divisible by groups 2" in calculator.error[0].value
     assert metrics(calculator)["Output volume (H x W x C)"] == "—"
@@ -62,20 +62,26 @@ def test_groups_that_do_not_divide_are_an_error_not_an_exception(calculator):
 
 
 def test_max_pool_of_alexnet(calculator):
-    calculator.radio(key="calc_type").set_value("max pool").run()
-    for key, value in (("calc_h", 55), ("calc_w", 55), ("calc_c", 96)):
+    calculator.radio(key="layer_calculator_type").set_value("max pool").run()
+    for key, value in (
+        ("layer_calculator_h", 55),
+        ("layer_calculator_w", 55),
+        ("layer_calculator_c", 96),
+    ):
         calculator.number_input(key=key).set_value(value)
-    calculator.number_input(key="calc_kernel").set_value(3)
-    calculator.number_input(key="calc_stride").set_value(2).run()
+    calculator.number_input(key="layer_calculator_kernel").set_value(3)
+    calculator.number_input(key="layer_calculator_stride").set_value(2).run()
     shown = metrics(calculator)
     assert (shown["Output volume (H x W x C)"], shown["Parameters"]) == ("27x27x96", "0")
     assert "`(55 - 3 + 2*0)/2 + 1 = 27`" in markdown(calculator)
 
 
 def test_kernel_position_slider(calculator):
-    calculator.slider(key="calc_position").set_value(54).run()
+    calculator.slider(key="layer_calculator_position").set_value(54).run()
     assert not calculator.exception
-    calculator.number_input(key="calc_h").set_value(5).run()  # no room: the slider goes away
+    calculator.number_input(key="layer_calculator_h").set_value(
+        5
+    ).run()  # no room: the slider goes away
     assert not calculator.exception and calculator.error
 
 
@@ -83,18 +89,18 @@ def test_whole_model_table_and_layer_explanation(calculator):
     at = calculator
     table = at.dataframe[0].value  # the only table on the page
     assert len(table) == 23 and table["params"].sum() == 62_378_344  # alexnet_lecture
-    at.selectbox(key="model_layer").set_value("conv2").run()
+    at.selectbox(key="layer_calculator_model_layer").set_value("conv2").run()
     assert "`5*5*96*256 + 256 = 614,656`" in markdown(at)
     assert "`27*27*256 * 5*5*96 = 447,897,600`" in markdown(at)
-    at.selectbox(key="model_name").set_value("vgg16").run()
+    at.selectbox(key="layer_calculator_model_name").set_value("vgg16").run()
     assert not at.exception
     assert any(m.value == "138,357,544" for m in at.metric)
-    assert at.number_input(key="model_h").value == 224
-    assert at.selectbox(key="model_layer").value == "features.0"
+    assert at.number_input(key="layer_calculator_model_h").value == 224
+    assert at.selectbox(key="layer_calculator_model_layer").value == "features.0"
 
 
 def test_model_input_too_small_is_a_clear_error(calculator):
-    calculator.number_input(key="model_h").set_value(30).run()
+    calculator.number_input(key="layer_calculator_model_h").set_value(30).run()
     assert not calculator.exception
     (error,) = calculator.error
     assert "too small" in error.value and "Use a larger input" in error.value
@@ -103,7 +109,7 @@ def test_model_input_too_small_is_a_clear_error(calculator):
 def test_one_by_one_reduction(calculator):
     at = calculator
     assert any(m.value == "99,549,184" for m in at.metric)  # 12,845,056 + 86,704,128
-    at.number_input(key="red_to").set_value(32).run()
+    at.number_input(key="layer_calculator_1x1_to").set_value(32).run()
     assert "`28x28x256` → 1x1 conv, 32 filters → `28x28x32`" in markdown(at)
     assert any(m.value == f"{28 * 28 * 32 * 256 + 28 * 28 * 192 * 9 * 32:,}" for m in at.metric)
 
@@ -128,11 +134,11 @@ def test_inception_page_on_the_lecture_numbers(open_page):
 
 def test_inception_page_follows_the_widths(open_page):
     at = open_page("pages/inception_ops.py")
-    at.number_input(key="inc_c3x3_reduce").set_value(128).run()
+    at.number_input(key="inception_ops_c3x3_reduce").set_value(128).run()
     assert not at.exception
     bottleneck = 271_351_808 - 12_845_056 - 86_704_128 + 2 * 12_845_056 + 2 * 86_704_128
     assert [m.value for m in at.metric][2] == f"{bottleneck:,}"
     assert len(at.success) == 2 and not at.error
     assert set(at.dataframe[0].value["agree"]) == {"✓"}
-    at.number_input(key="inc_c").set_value(480).run()
+    at.number_input(key="inception_ops_c").set_value(480).run()
     assert [m.value for m in at.metric][1] == "28x28x896"  # 128 + 192 + 96 + 480

@@ -20,7 +20,7 @@ from cnnviz.inception_ops import (
     stacked_bottleneck,
     stacked_naive,
 )
-from cnnviz.plots.inception import macs_by_term, stacked_depth
+from cnnviz.plots.inception_ops import macs_by_term, stacked_depth
 
 
 def test_naive_module_on_the_lecture_numbers():

@@ -19,7 +19,7 @@ from cnnviz.layer_fit import (
     spec_output,
     suggest_fits,
 )
-from cnnviz.plots.arithmetic import INPUT, PADDING, TAP, UNSEEN, kernel_positions, padded_grid
+from cnnviz.plots.layer_calculator import INPUT, PADDING, TAP, UNSEEN, kernel_positions, padded_grid
 
 CONV1 = LayerSpec()  # AlexNet CONV1: 227x227x3, 96 11x11 filters, stride 4, pad 0
 

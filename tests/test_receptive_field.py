@@ -16,7 +16,6 @@ from torch import nn
 
 from cnnviz import registry
 from cnnviz.arithmetic import InputTooSmall
-from cnnviz.field_tracer import UnsupportedLayer
 from cnnviz.receptive_field import (
     ReceptiveField,
     UnknownLayer,
@@ -25,6 +24,7 @@ from cnnviz.receptive_field import (
     receptive_fields,
     receptive_fields_of,
 )
+from cnnviz.receptive_field.tracer import UnsupportedLayer
 
 # google-research/receptive_field, README table (TF-Slim): (rf, jump) per layer.
 ALEXNET_V2 = {

@@ -41,7 +41,7 @@ def test_stacking_page_shows_the_lecture_numbers_and_follows_c(open_page: str) -
     assert list(table["RF, stacked"]) == ["3x3", "5x5", "7x7", "9x9"]
     assert list(table["RF, one"]) == ["3x3", "5x5", "7x7", "9x9"]
     assert list(table["ReLUs, stacked"]) == [1, 2, 3, 4]
-    at.number_input(key="stack_channels").set_value(128).run()
+    at.number_input(key="vgg_stacking_channels").set_value(128).run()
     assert not at.exception
     assert metric(at, "3 stacked 3x3: parameters") == f"{27 * 128**2:,}"
     assert metric(at, "One 7x7: parameters") == f"{49 * 128**2:,}"
@@ -54,7 +54,7 @@ def test_stacking_page_shows_the_lecture_numbers_and_follows_c(open_page: str) -
 
 def test_explorer_defaults_to_resnet18_layer3(open_page: str, torch_home: Path) -> None:
     at = open_page("pages/receptive_field.py")
-    assert at.selectbox(key="rf_model").value == "resnet18"
+    assert at.selectbox(key="receptive_field_model").value == "resnet18"
     assert metric(at, "Receptive field (px)") == "211x211"
     assert metric(at, "Jump, effective stride (px)") == "16"
     assert metric(at, "Start of unit (0, 0) (px)") == "-105, -105"
@@ -68,19 +68,19 @@ def test_explorer_defaults_to_resnet18_layer3(open_page: str, torch_home: Path) 
 
 def test_explorer_layer_and_unit_changes(open_page: str, torch_home: Path) -> None:
     at = open_page("pages/receptive_field.py")
-    at.selectbox(key="rf_layer_resnet18").set_value("layer4").run()
+    at.selectbox(key="receptive_field_layer_resnet18").set_value("layer4").run()
     assert not at.exception
     assert metric(at, "Receptive field (px)") == "435x435"
     assert metric(at, "Jump, effective stride (px)") == "32"
-    at.slider(key="rf_grid_resnet18_layer4_7x7_i").set_value(0).run()
-    at.slider(key="rf_grid_resnet18_layer4_7x7_j").set_value(6).run()
+    at.slider(key="receptive_field_grid_resnet18_layer4_7x7_i").set_value(0).run()
+    at.slider(key="receptive_field_grid_resnet18_layer4_7x7_j").set_value(6).run()
     assert not at.exception
     assert "Unit (0, 6) sees rows -217..217, cols -25..409" in chart_titles(at)
 
 
 def test_explorer_click_on_the_grid_moves_the_sliders(open_page: str, torch_home: Path) -> None:
     at = open_page("pages/receptive_field.py")
-    grid = "rf_grid_resnet18_layer3_14x14"
+    grid = "receptive_field_grid_resnet18_layer3_14x14"
     # What Streamlit stores for a click on the point at column 2, row 0.
     at.session_state[grid] = {"selection": {"points": [{"x": 2, "y": 0}]}}
     at.run()
@@ -96,23 +96,23 @@ def test_explorer_click_on_the_grid_moves_the_sliders(open_page: str, torch_home
 @pytest.mark.slow  # builds VGG-16 on the CPU for its effective field
 def test_explorer_model_change_to_vgg16(open_page: str, torch_home: Path) -> None:
     at = open_page("pages/receptive_field.py")
-    at.selectbox(key="rf_model").set_value("vgg16").run()
-    at.selectbox(key="rf_layer_vgg16").set_value("features.30").run()
+    at.selectbox(key="receptive_field_model").set_value("vgg16").run()
+    at.selectbox(key="receptive_field_layer_vgg16").set_value("features.30").run()
     assert not at.exception
     assert metric(at, "Receptive field (px)") == "212x212"  # published pool5
     assert metric(at, "Start of unit (0, 0) (px)") == "-90, -90"
-    at.selectbox(key="rf_layer_vgg16").set_value("classifier.0").run()
+    at.selectbox(key="receptive_field_layer_vgg16").set_value("classifier.0").run()
     assert metric(at, "Receptive field (px)") == "224x224"
     assert any("global layer" in i.value for i in at.info)
 
 
 def test_explorer_non_square_input_and_too_small(open_page: str, torch_home: Path) -> None:
     at = open_page("pages/receptive_field.py")
-    at.number_input(key="rf_w_resnet18").set_value(320).run()
+    at.number_input(key="receptive_field_w_resnet18").set_value(320).run()
     assert not at.exception
     assert metric(at, "Feature map (units)") == "14x20"
-    at.selectbox(key="rf_model").set_value("alexnet_lecture").run()
-    at.number_input(key="rf_h_alexnet_lecture").set_value(40).run()
+    at.selectbox(key="receptive_field_model").set_value("alexnet_lecture").run()
+    at.number_input(key="receptive_field_h_alexnet_lecture").set_value(40).run()
     assert not at.exception
     assert at.error and "too small" in at.error[0].value
 

@@ -9,8 +9,9 @@ import math
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from cnnviz.analysis import Analysis, volume
+from cnnviz.analysis import Analysis
 from cnnviz.facts import Winner
+from cnnviz.notation import volume
 
 KIND_COLORS = {
     "input": "#bbbbbb",

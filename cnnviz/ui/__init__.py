@@ -9,6 +9,10 @@ import streamlit as st
 import torch  # noqa: F401
 from streamlit.runtime.pages_manager import PagesManager
 
+from cnnviz.ui.errors import show_error
+
+__all__ = ["show_error"]
+
 
 def _route_through_app() -> None:
     """Make a first visit to a page's own URL go through app.py's st.navigation.

@@ -8,9 +8,11 @@ import pandas as pd
 import streamlit as st
 
 from cnnviz import facts, quiz
-from cnnviz.analysis import MAC_CONVENTION, MEMORY_CONVENTION, Analysis, analyze, volume
-from cnnviz.arithmetic import InputTooSmall
+from cnnviz.analysis import MAC_CONVENTION, MEMORY_CONVENTION, Analysis, analyze
+from cnnviz.errors import CnnvizError
+from cnnviz.notation import compact, megabytes, volume
 from cnnviz.plots import architecture as plots
+from cnnviz.ui.errors import show_error
 
 
 def input_size_picker(
@@ -39,10 +41,8 @@ def analysis_or_error(
     """The live analysis, or a clear error in the page (never a traceback)."""
     try:
         return analyze(name, input_size, **options)
-    except InputTooSmall as err:
-        st.error(f"{err}\n\nTry a larger input size.", icon=":material/error:")
-    except (ValueError, TypeError) as err:
-        st.error(str(err), icon=":material/error:")
+    except (CnnvizError, ValueError, TypeError) as err:
+        show_error(err)
     return None
 
 
@@ -58,25 +58,13 @@ def show_totals(a: Analysis) -> None:
     )
     cols[3].metric(
         "Activation memory (float32)",
-        _megabytes(a.activation_values * 4),
+        megabytes(a.activation_values * 4),
         help=MEMORY_CONVENTION,
     )
     st.caption(
         f"{a.total_macs:,} MACs per image; network output: {volume(a.output_shape)}. "
         f"{MAC_CONVENTION}"
     )
-
-
-def compact(n: int) -> str:
-    """'15.47 G' for 15,470,264,320; exact with commas below a million."""
-    for scale, unit in ((1e9, "G"), (1e6, "M")):
-        if n >= scale:
-            return f"{n / scale:,.2f} {unit}"
-    return f"{n:,}"
-
-
-def _megabytes(n_bytes: int) -> str:
-    return f"{n_bytes / 1e6:,.1f} MB" if n_bytes >= 1e5 else f"{n_bytes / 1e3:,.1f} kB"
 
 
 def layer_table(a: Analysis, all_layers: bool) -> pd.DataFrame:

@@ -13,8 +13,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from cnnviz.field_tracer import tensors
-from cnnviz.receptive_field import UnknownLayer
+from cnnviz.receptive_field.theoretical import UnknownLayer
+from cnnviz.receptive_field.tracer import tensors
 
 
 class _Reached(Exception):

@@ -22,12 +22,8 @@ import torch
 from torch import nn
 
 from cnnviz import registry
-from cnnviz.arithmetic import InputTooSmall
-from cnnviz.field_tracer import FieldTracer, Trace, UnsupportedLayer, tensors
-
-
-class UnknownLayer(ValueError):
-    """A layer name that is not in the model."""
+from cnnviz.errors import InputTooSmall, UnknownLayer
+from cnnviz.receptive_field.tracer import FieldTracer, Trace, UnsupportedLayer, tensors
 
 
 @dataclass(frozen=True)

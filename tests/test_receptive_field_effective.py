@@ -7,8 +7,8 @@ import pytest
 import torch
 
 from cnnviz import registry
-from cnnviz.effective_receptive_field import effective_receptive_field
 from cnnviz.receptive_field import ReceptiveField, UnknownLayer, layer_field
+from cnnviz.receptive_field.effective import effective_receptive_field
 
 
 def clipped(field: ReceptiveField, i: int, j: int, h: int, w: int) -> tuple[int, int, int, int]:

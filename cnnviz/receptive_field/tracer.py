@@ -16,9 +16,9 @@ import torch
 import torch.nn.functional as F
 from torch.overrides import TorchFunctionMode
 
+from cnnviz.errors import UnsupportedLayer
 
-class UnsupportedLayer(ValueError):
-    """An operation whose effect on the receptive field this engine cannot follow."""
+__all__ = ["FieldTracer", "Trace", "UnsupportedLayer", "tensors"]
 
 
 class Trace(NamedTuple):

@@ -1,0 +1,82 @@
+"""One family of errors a student can cause: str(err) is the student's sentence, err.hint says
+what to do next. Pages show them through `cnnviz.ui.show_error`; the CLI prints them on one line
+and exits 2."""
+
+from __future__ import annotations
+
+
+class CnnvizError(Exception):
+    """Base class: the message is a sentence for the student, the hint says what to do."""
+
+    hint: str = ""
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        if hint is not None:
+            self.hint = hint
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+    @property
+    def message(self) -> str:
+        return str(self)
+
+    def one_line(self) -> str:
+        """Message and hint on one line (the CLI's exit-2 line)."""
+        text = str(self).rstrip(".")
+        return f"{text}. {self.hint}" if self.hint else text
+
+
+class InputTooSmall(CnnvizError, ValueError):
+    """An input smaller than some layer's window: a larger input fixes it."""
+
+    hint = "Use a larger input size."
+
+
+class DoesNotFit(CnnvizError, ValueError):
+    """An input that a layer cannot take for another reason than its size (channels, features)."""
+
+    hint = "Change the input depth to what the model expects."
+
+
+class OutOfBounds(CnnvizError, ValueError):
+    """A number outside the app's limits (they keep one student from exhausting the server)."""
+
+    hint = "Use a value within the limits shown next to the input."
+
+
+class UnknownModel(CnnvizError, KeyError):
+    """A name that is not in the registry."""
+
+    hint = "Run `python -m cnnviz models` for the list."
+
+
+class UnknownLayer(CnnvizError, ValueError):
+    """A layer name that is not in the model."""
+
+    hint = "Pick a layer from the model's layer table."
+
+
+class UnsupportedLayer(CnnvizError, ValueError):
+    """An operation whose effect on the receptive field the tracer cannot follow."""
+
+    hint = "Pick another layer or model."
+
+
+class NotAnImage(CnnvizError, ValueError):
+    """An upload that is not a readable image, or one too large to decode."""
+
+    hint = "Upload a PNG or JPEG photo."
+
+
+class NoPretrainedWeights(CnnvizError, ValueError):
+    """A model torchvision publishes no weights for (the lecture's own builds)."""
+
+    hint = "Pick a torchvision model, or use the untrained network."
+
+
+class WeightsMissing(CnnvizError, FileNotFoundError):
+    """torchvision publishes weights for this model, but the file is not on this machine."""
+
+    hint = "The page carries on with the untrained network."

@@ -1,0 +1,30 @@
+"""How numbers are written for students: volumes in the lecture's H x W x C, compact counts."""
+
+from __future__ import annotations
+
+
+def hwc(height: int, width: int, channels: int) -> str:
+    """'55x55x96'."""
+    return f"{height}x{width}x{channels}"
+
+
+def volume(shape: tuple[int, ...] | list[int]) -> str:
+    """A PyTorch C x H x W shape in the lecture's H x W x C: '55x55x96' for (96, 55, 55);
+    '4096' for (4096,)."""
+    if len(shape) == 3:
+        c, h, w = shape
+        return hwc(h, w, c)
+    return "x".join(str(s) for s in shape)
+
+
+def compact(n: float) -> str:
+    """'15.47 G' for 15,470,264,320, '1.50 G', '61.1 M'; exact with commas below a million."""
+    for scale, unit in ((1e9, "G"), (1e6, "M")):
+        if abs(n) >= scale:
+            return f"{n / scale:,.2f} {unit}"
+    return f"{int(n):,}"
+
+
+def megabytes(n_bytes: float) -> str:
+    """'61.0 MB', '9.4 kB'."""
+    return f"{n_bytes / 1e6:,.1f} MB" if n_bytes >= 1e5 else f"{n_bytes / 1e3:,.1f} kB"
