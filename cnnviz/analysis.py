@@ -22,8 +22,10 @@ from cnnviz.errors import DoesNotFit, InputTooSmall
 from cnnviz.notation import hwc, volume
 
 MAC_CONVENTION = (
-    "MACs = weight multiplications of conv and fully connected layers (no bias additions, "
-    "no pooling or activations): the lecture's 'ops' and torchvision's `_ops`."
+    "MACs = weight multiplications: conv and fully connected layers, LeNet's trainable "
+    "subsampling (one coefficient per output) and its RBF output (one squared difference per "
+    "connection). Not counted: bias additions, max and average pooling, activations. The "
+    "lecture's 'ops' and torchvision's `_ops`."
 )
 MEMORY_CONVENTION = (
     "Activation values counted like the lecture's VGG slide: the input plus the output of "

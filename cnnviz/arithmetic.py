@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable
 
 from torch import nn
@@ -26,15 +25,16 @@ def output_length(
     dilation: int = 1,
     ceil_mode: bool = False,
 ) -> int:
-    """Output length along one axis, as PyTorch computes it: floor((n + 2p - d(k-1) - 1)/s) + 1."""
+    """Output length along one axis as PyTorch computes it (0 where PyTorch refuses):
+    floor((n + 2p - d(k-1) - 1)/s) + 1, or ceil(...) + 1 in ceil mode."""
     span = n + 2 * padding - dilation * (kernel - 1) - 1
-    if span < 0:
-        return 0
-    out = (math.ceil(span / stride) if ceil_mode else span // stride) + 1
+    # Python's // floors negative spans too, like PyTorch's div_rtn: in ceil mode a window up to
+    # s-1 pixels wider than the padded input still gives one output.
+    out = (-(-span // stride) if ceil_mode else span // stride) + 1
     # PyTorch: with ceil_mode the last window must start inside the input or left padding.
     if ceil_mode and (out - 1) * stride >= n + padding:
         out -= 1
-    return out
+    return max(out, 0)
 
 
 def geometry(module: nn.Module) -> dict[str, tuple[int, int]] | None:
@@ -78,19 +78,45 @@ def feature_size(
     return c, h, w
 
 
+def kernel_text(kernel: int, dilation: int = 1) -> str:
+    """The (effective) kernel as it enters a formula: '11', or '(2*(3 - 1) + 1)' dilated."""
+    return str(kernel) if dilation == 1 else f"({dilation}*({kernel} - 1) + 1)"
+
+
 def worked_output_length(
-    n: int, kernel: int, stride: int = 1, padding: int = 0, dilation: int = 1
+    n: int,
+    kernel: int,
+    stride: int = 1,
+    padding: int = 0,
+    dilation: int = 1,
+    ceil_mode: bool = False,
 ) -> str:
-    """The output-size formula with the numbers, e.g. '(227 - 11 + 2*0)/4 + 1 = 55'."""
-    k = kernel if dilation == 1 else dilation * (kernel - 1) + 1
-    k_text = str(kernel) if dilation == 1 else f"{dilation}*({kernel} - 1) + 1"
-    span = n - k + 2 * padding
+    """The output-size formula with the numbers, e.g. '(227 - 11 + 2*0)/4 + 1 = 55'.
+
+    What is written evaluates to what is stated: '= 54.25, floored to 54'; in ceil mode
+    '= 55.50, ceil mode rounds up to 56', and where PyTorch drops a last window that would start
+    past the input and its left padding, the text says so and ends on PyTorch's value.
+    """
+    effective = dilation * (kernel - 1) + 1
+    span = n - effective + 2 * padding
     exact = span / stride + 1
-    out = output_length(n, kernel, stride, padding, dilation)
-    text = f"({n} - {k_text} + 2*{padding})/{stride} + 1"
+    out = output_length(n, kernel, stride, padding, dilation, ceil_mode)
+    text = f"({n} - {kernel_text(kernel, dilation)} + 2*{padding})/{stride} + 1"
+    if out < 1:
+        return f"{text} = {exact:.2f}: no room for the kernel, PyTorch raises an error"
     if span % stride == 0:
         return f"{text} = {out}"
-    return f"{text} = {exact:.2f}, floored to {out}"
+    if not ceil_mode:
+        return f"{text} = {exact:.2f}, floored to {out}"
+    up = span // stride + 2
+    worked = f"{text} = {exact:.2f}, ceil mode rounds up to {up}"
+    if out == up:
+        return worked
+    return (
+        f"{worked}, but that last window would start at ({up} - 1)*{stride} = {(up - 1) * stride},"
+        f" past the input and its left padding ({n} + {padding} = {n + padding}): PyTorch drops"
+        f" it, so {out}"
+    )
 
 
 def worked_conv_params(
@@ -120,7 +146,6 @@ def covered(
     n: int, kernel: int, stride: int, padding: int, dilation: int = 1, ceil_mode: bool = False
 ) -> set[int]:
     """Input positions (0..n-1, padding excluded) that some kernel tap touches."""
-    span = dilation * (kernel - 1) + 1
     outs = output_length(n, kernel, stride, padding, dilation, ceil_mode)
     taps = {i * stride + j * dilation - padding for i in range(outs) for j in range(kernel)}
-    return {t for t in taps if 0 <= t < n} if span <= n + 2 * padding else set()
+    return {t for t in taps if 0 <= t < n}

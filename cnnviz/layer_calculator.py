@@ -7,7 +7,6 @@ from dataclasses import dataclass, replace
 
 from cnnviz.arithmetic import (
     covered,
-    output_length,
     worked_conv_macs,
     worked_conv_params,
     worked_output_length,
@@ -61,6 +60,15 @@ class LayerArithmetic:
             return "—"
         return hwc(*self.output)
 
+    @property
+    def params_text(self) -> str:
+        """'34,944', or a dash where PyTorch refuses the layer (not a misleading 0)."""
+        return "—" if self.output is None else f"{self.params:,}"
+
+    @property
+    def macs_text(self) -> str:
+        return "—" if self.output is None else f"{self.macs:,}"
+
 
 def _uncovered(n: int, spec: LayerSpec) -> tuple[int, ...]:
     seen = covered(n, spec.kernel, spec.stride, spec.padding, spec.dilation, spec.ceil_mode)
@@ -68,16 +76,8 @@ def _uncovered(n: int, spec: LayerSpec) -> tuple[int, ...]:
 
 
 def _worked_axis(spec: LayerSpec, n: int) -> str:
-    k, s, p, d = spec.kernel, spec.stride, spec.padding, spec.dilation
-    if spec.effective_kernel > n + 2 * p:
-        exact = (n - spec.effective_kernel + 2 * p) / s + 1
-        k_text = str(k) if d == 1 else f"{d}*({k} - 1) + 1"
-        return f"({n} - {k_text} + 2*{p})/{s} + 1 = {exact:.2f}: no room for the kernel"
-    if spec.ceil_mode and (n - spec.effective_kernel + 2 * p) % s:
-        out = output_length(n, k, s, p, d, ceil_mode=True)
-        k_text = str(k) if d == 1 else f"{d}*({k} - 1) + 1"
-        return f"ceil(({n} - {k_text} + 2*{p})/{s}) + 1 = {out} (ceil_mode rounds up)"
-    return worked_output_length(n, k, s, p, d)
+    ceil = spec.ceil_mode and not spec.is_conv  # a conv in ceil mode is refused, not worked
+    return worked_output_length(n, spec.kernel, spec.stride, spec.padding, spec.dilation, ceil)
 
 
 def layer_arithmetic(spec: LayerSpec) -> LayerArithmetic:
@@ -145,6 +145,33 @@ def layer_arithmetic(spec: LayerSpec) -> LayerArithmetic:
     )
 
 
+def compared(new: int, old: int, *, against: bool = True) -> str:
+    """How `new` compares with `old`, in words: '71% fewer than 1,234', '13% more than 1,234',
+    '9.7x as many as 1,234' ('71% fewer' without `against`). Percentages only where they read
+    well: a 97,260% increase is '973.6x as many', a negative saving 'more', never '-13% fewer'."""
+    if old <= 0:
+        return "nothing to compare with"
+    ratio = new / old
+    if new <= 0:
+        words, link = "none", "of"
+    elif abs(ratio - 1) < 0.005:
+        words, link = "about as many", "as"
+    elif ratio < 0.01:
+        words, link = f"{old / max(new, 1):,.0f}x fewer", "than"
+    elif ratio < 1:
+        words, link = f"{1 - ratio:.0%} fewer", "than"
+    elif ratio < 2:
+        words, link = f"{ratio - 1:.0%} more", "than"
+    else:
+        words, link = f"{ratio:,.1f}x as many", "as"
+    return f"{words} {link} {old:,}" if against else words
+
+
+def direction(new: int, old: int) -> str:
+    """st.metric's delta_arrow for `new` against `old`: 'down', 'up' or 'off'."""
+    return "down" if new < old else "up" if new > old else "off"
+
+
 # --- 1x1 convolutions: reduce the depth before an expensive k x k convolution.
 
 
@@ -191,6 +218,10 @@ class DepthReduction:
             (f"{k}x{k} conv alone, parameters", self.direct.worked_params),
             ("1x1 reduce, parameters", self.reduce.worked_params),
             (f"then {k}x{k} conv, parameters", self.after.worked_params),
+            (
+                "1x1 reduce + conv, parameters",
+                f"{self.reduce.params:,} + {self.after.params:,} = {self.bottleneck_params:,}",
+            ),
         ]
 
 

@@ -92,14 +92,26 @@ def _axes(spec: LayerSpec) -> list[tuple[int, str, str]]:
 def _refusals(spec: LayerSpec) -> list[str]:
     """Settings PyTorch refuses (raises an error for), values already in range."""
     out: list[str] = []
+    if spec.is_conv and spec.ceil_mode:
+        out.append(
+            "A convolution has no ceil mode (nn.Conv2d always floors): ceil mode is for "
+            "max and average pooling only."
+        )
     ke = spec.effective_kernel
     for n, axis, _ in _axes(spec):
-        if ke > n + 2 * spec.padding:
+        ceil = spec.ceil_mode and not spec.is_conv
+        if output_length(n, spec.kernel, spec.stride, spec.padding, spec.dilation, ceil) < 1:
             kernel = f"{spec.kernel}" if spec.dilation == 1 else f"{spec.kernel} (dilated: {ke})"
+            padded = f"({n} + 2*{spec.padding} = {n + 2 * spec.padding})"
+            why = (
+                f"by {ke - n - 2 * spec.padding}, the stride ({spec.stride}) or more: even ceil "
+                "mode has no window to start"
+                if ceil
+                else "there is no room for even one position"
+            )
             out.append(
-                f"The kernel ({kernel}) is larger than the padded input {axis} "
-                f"({n} + 2*{spec.padding} = {n + 2 * spec.padding}): there is no room for even "
-                "one position, PyTorch raises an error."
+                f"The kernel ({kernel}) is larger than the padded input {axis} {padded}: "
+                f"{why}, PyTorch raises an error."
             )
     if not spec.is_conv and spec.padding > spec.kernel // 2:
         out.append(
@@ -238,6 +250,8 @@ def _clamped(spec: LayerSpec) -> LayerSpec:
     fixed = replace(fixed, groups=max(fixed.groups, 1), padding=max(fixed.padding, 0))
     if fixed.layer_type == "average pool":
         fixed = replace(fixed, dilation=1)  # nn.AvgPool2d has none
+    if fixed.is_conv:
+        fixed = replace(fixed, ceil_mode=False)  # nn.Conv2d has no ceil mode
     return fixed
 
 

@@ -5,6 +5,7 @@ import streamlit as st
 from cnnviz import inception_ops as ops
 from cnnviz.analysis import MAC_CONVENTION, analyze
 from cnnviz.errors import CnnvizError
+from cnnviz.layer_calculator import compared, direction
 from cnnviz.plots.inception_ops import macs_by_term, stacked_depth
 from cnnviz.ui import show_error  # first: a first visit to this URL goes through app.py
 
@@ -48,11 +49,17 @@ except CnnvizError as err:
     show_error(err)
     st.stop()
 
-saving = 1 - bottleneck.total_macs / naive.total_macs
+change = compared(bottleneck.total_macs, naive.total_macs)
 m1, m2, m3, m4 = st.columns(4)
 m1.metric("Naive: MACs", f"{naive.total_macs:,}")
 m2.metric("Naive: output volume", naive.output_volume)
-m3.metric("Bottleneck: MACs", f"{bottleneck.total_macs:,}", f"{-saving:.0%}", delta_color="inverse")
+m3.metric(
+    "Bottleneck: MACs",
+    f"{bottleneck.total_macs:,}",
+    compared(bottleneck.total_macs, naive.total_macs, against=False),
+    "inverse",
+    delta_arrow=direction(bottleneck.total_macs, naive.total_macs),
+)
 m4.metric("Bottleneck: output volume", bottleneck.output_volume)
 for col, module, check in zip(st.columns(2), (naive, bottleneck), checks, strict=True):
     with col:
@@ -72,9 +79,9 @@ st.dataframe(
 )
 
 st.markdown(
-    f"The bottlenecks cut the cost from **{naive.total_macs:,}** to "
-    f"**{bottleneck.total_macs:,}** MACs (**{saving:.0%}** fewer), and the output depth from "
-    f"{naive.output_depth} to {bottleneck.output_depth}."
+    f"With the bottlenecks the module costs **{bottleneck.total_macs:,}** MACs, {change} "
+    f"without them, and its output depth is {bottleneck.output_depth} instead of "
+    f"{naive.output_depth}."
 )
 st.plotly_chart(macs_by_term(naive, bottleneck), key="inception_ops_terms")
 

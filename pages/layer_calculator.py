@@ -5,26 +5,30 @@ import streamlit as st
 from cnnviz import registry
 from cnnviz.analysis import MAC_CONVENTION, analyze
 from cnnviz.errors import CnnvizError
-from cnnviz.layer_calculator import depth_reduction, layer_arithmetic
+from cnnviz.layer_calculator import compared, depth_reduction, direction, layer_arithmetic
 from cnnviz.layer_fit import LAYER_TYPES, LayerSpec
 from cnnviz.layer_table import explain_layer, layer_rows, layer_table_csv
+from cnnviz.notation import volume
 from cnnviz.plots.layer_calculator import depth_reduction_bars, kernel_positions, layer_costs
 from cnnviz.ui import show_error  # first: a first visit to this URL goes through app.py
+from cnnviz.ui.formulas import literal, show_worked
 
 st.title("Layer calculator")
 st.caption(MAC_CONVENTION)
 one, model_tab, bottleneck_tab = st.tabs(["One layer", "A whole model", "1x1 convolutions"])
 
 
-def worked(rows: list[tuple[str, str]]) -> None:
-    """Each quantity with its formula worked with the numbers."""
-    st.markdown("  \n".join(f"**{label}:** `{text}`" for label, text in rows))
-
-
 with one:
     st.markdown("Defaults: AlexNet CONV1, 96 11x11 filters at stride 4, pad 0, on 227x227x3.")
     kind = st.radio("Layer", LAYER_TYPES, horizontal=True, key="layer_calculator_type")
     pool = kind != "convolution"  # a pool has no filters and no groups
+    ceil = st.toggle(
+        "Ceil mode (round the output size up, as GoogLeNet's pools do)",
+        key="layer_calculator_ceil",
+        disabled=not pool,
+        help="PyTorch's ceil_mode=True, pools only: a last window that hangs over the edge "
+        "still counts if it starts inside the input or its left padding.",
+    )
     c1, c2, c3, c4, c5 = st.columns(5)
     values = {
         "height": c1.number_input("Input height H", value=227, key="layer_calculator_h"),
@@ -39,19 +43,21 @@ with one:
         ),
         "groups": c5.number_input("Groups", value=1, key="layer_calculator_groups", disabled=pool),
     }
-    result = layer_arithmetic(LayerSpec(layer_type=kind, **values))
+    result = layer_arithmetic(LayerSpec(layer_type=kind, ceil_mode=pool and ceil, **values))
     m1, m2, m3 = st.columns(3)
     m1.metric("Output volume (H x W x C)", result.volume)
-    m2.metric("Parameters", f"{result.params:,}")
-    m3.metric("MACs", f"{result.macs:,}")
-    worked(result.worked_rows())
+    m2.metric("Parameters", result.params_text)
+    m3.metric("MACs", result.macs_text)
+    show_worked(result.worked_rows())
     for problem in result.problems:
-        (st.warning if result.output else st.error)(problem)
+        (st.warning if result.output else st.error)(literal(problem))
     if result.suggestions:
         st.markdown("**Nearest settings that fit:**")
-        st.markdown("\n".join(f"- {s.change}: output {s.volume}" for s in result.suggestions))
+        st.markdown(
+            "\n".join(f"- {literal(s.change)}: output {s.volume}" for s in result.suggestions)
+        )
     for note in result.notes:
-        st.info(note)
+        st.info(literal(note))
     out_w = result.output[1] if result.output else 1
     if st.session_state.get("layer_calculator_position", 0) >= out_w:
         st.session_state["layer_calculator_position"] = 0
@@ -97,7 +103,7 @@ with model_tab:
     if analysis is not None:
         rows = layer_rows(analysis)
         m1, m2, m3 = st.columns(3)
-        m1.metric("Output", "x".join(map(str, analysis.output_shape)))
+        m1.metric("Output", volume(analysis.output_shape))
         m2.metric("Parameters", f"{analysis.total_params:,}")
         m3.metric("MACs", f"{analysis.total_macs:,}")
         number = st.column_config.NumberColumn
@@ -115,7 +121,7 @@ with model_tab:
         layer = st.selectbox(
             "Explain a layer", [r["layer"] for r in rows], key="layer_calculator_model_layer"
         )
-        worked(explain_layer(analysis.layer(layer)))
+        show_worked(explain_layer(analysis.layer(layer)))
         with st.expander("Parameters and MACs per layer"):
             st.plotly_chart(layer_costs(rows), key="layer_calculator_model_costs")
 
@@ -142,18 +148,10 @@ with bottleneck_tab:
         f"`{h}x{w}x{depth}` → 1x1 conv, {reduced} filters → `{r.reduce.volume}` "
         f"→ {kernel}x{kernel} conv, {filters} filters → `{r.after.volume}`"
     )
-    m1, m2 = st.columns(2)
-    m1.metric(
-        "MACs with the 1x1 first",
-        f"{r.bottleneck_macs:,}",
-        f"{-r.macs_saved:.0%} vs {r.direct.macs:,}",
-        delta_color="inverse",
-    )
-    m2.metric(
-        "Parameters with the 1x1 first",
-        f"{r.bottleneck_params:,}",
-        f"{-r.params_saved:.0%} vs {r.direct.params:,}",
-        delta_color="inverse",
-    )
-    worked(r.worked_rows())
+    costs = (("MACs", r.bottleneck_macs, r.direct.macs),)
+    costs += (("Parameters", r.bottleneck_params, r.direct.params),)
+    for col, (what, new, old) in zip(st.columns(2), costs, strict=True):
+        delta, arrow = compared(new, old), direction(new, old)
+        col.metric(f"{what} with the 1x1 first", f"{new:,}", delta, "inverse", delta_arrow=arrow)
+    show_worked(r.worked_rows())
     st.plotly_chart(depth_reduction_bars(r), key="layer_calculator_1x1_figure")

@@ -34,18 +34,20 @@ def table(channels: int) -> list:
 rows = table(c)
 three = next(r for r in rows if r.n == 3)
 cols = st.columns(3)
-cols[0].metric("3 stacked 3x3: parameters", f"{three.stacked_params:,}", help="3 x (3*3*C*C)")
-cols[1].metric("One 7x7: parameters", f"{three.single_params:,}", help="7*7*C*C")
+cols[0].metric("3 stacked 3x3: weights", f"{three.stacked_params:,}", help="`3 x (3*3*C*C)`")
+cols[1].metric("One 7x7: weights", f"{three.single_params:,}", help="`7*7*C*C`")
 cols[2].metric(
     "Saved by stacking",
     f"{1 - three.stacked_params / three.single_params:.0%}",
-    help="27C^2 instead of 49C^2, whatever C is",
+    help="`27*C*C` weights instead of `49*C*C`, whatever C is",
 )
 st.markdown(
     f"With C = {c}: `3 x (3*3*{c}*{c})` = **27C² = {three.stacked_params:,}** against "
-    f"`7*7*{c}*{c}` = **49C² = {three.single_params:,}** (weights only, no biases, as the "
-    f"lecture counts), and **3 ReLUs instead of 1**. Both see **{three.stacked_rf}x"
-    f"{three.stacked_rf}** pixels."
+    f"`7*7*{c}*{c}` = **49C² = {three.single_params:,}**, and **3 ReLUs instead of 1**. Both "
+    f"see **{three.stacked_rf}x{three.stacked_rf}** pixels. These counts are the **weights "
+    f"only**, as the lecture compares them; the biases add {c} per layer ({3 * c:,} for the "
+    f"stack, {c:,} for the 7x7), so parameters = weights + biases = "
+    f"{three.stacked_params + 3 * c:,} against {three.single_params + c:,}."
 )
 
 frame = pd.DataFrame(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -18,6 +20,11 @@ def metrics(at: AppTest) -> dict[str, str]:
 
 def markdown(at: AppTest) -> str:
     return "\n".join(m.value for m in at.markdown)
+
+
+def shown_text(value: str) -> str:
+    """Markdown source as the browser shows it: backslash escapes removed."""
+    return re.sub(r"\\(.)", r"\1", value)
 
 
 @pytest.fixture
@@ -42,8 +49,8 @@ def test_stride_5_flags_the_non_integer_output_and_suggests_fits(calculator):
     assert not calculator.exception
     assert metrics(calculator)["Output volume (H x W x C)"] == "44x44x96"
     (warning,) = calculator.warning
-    assert "not integers: (227 - 11 + 2*0)/5 + 1 = 44.20" in warning.value
-    assert "the last input row and column are never seen" in warning.value
+    assert "not integers: (227 - 11 + 2*0)/5 + 1 = 44.20" in shown_text(warning.value)
+    assert "the last input row and column are never seen" in shown_text(warning.value)
     assert "- stride 5 → 4: output 55x55x96" in markdown(calculator)
 
 
@@ -57,8 +64,26 @@ def test_groups_that_do_not_divide_are_an_error_not_an_exception(calculator):
     calculator.number_input(key="layer_calculator_groups").set_value(2).run()
     assert not calculator.exception
     assert "not divisible by groups 2" in calculator.error[0].value
-    assert metrics(calculator)["Output volume (H x W x C)"] == "—"
+    shown = metrics(calculator)
+    assert shown["Output volume (H x W x C)"] == "—"
+    assert shown["Parameters"] == "—" and shown["MACs"] == "—"  # not a misleading 0
     assert "- groups 2 → 1: output 55x55x96" in markdown(calculator)
+
+
+def test_ceil_mode_switch_for_pools(calculator):
+    """A 3x3 max pool at stride 2 on 112 (GoogLeNet's maxpool1): 55 floored, 56 in ceil mode,
+    and the switch is off limits for a convolution."""
+    at = calculator
+    assert at.toggle(key="layer_calculator_ceil").disabled
+    at.radio(key="layer_calculator_type").set_value("max pool")
+    for key, value in (("h", 112), ("w", 112), ("c", 64), ("kernel", 3), ("stride", 2)):
+        at.number_input(key=f"layer_calculator_{key}").set_value(value)
+    at.run()
+    assert metrics(at)["Output volume (H x W x C)"] == "55x55x64"
+    at.toggle(key="layer_calculator_ceil").set_value(True).run()
+    assert not at.exception and not at.error
+    assert metrics(at)["Output volume (H x W x C)"] == "56x56x64"
+    assert "`(112 - 3 + 2*0)/2 + 1 = 55.50, ceil mode rounds up to 56`" in markdown(at)
 
 
 def test_max_pool_of_alexnet(calculator):
@@ -112,6 +137,27 @@ def test_one_by_one_reduction(calculator):
     at.number_input(key="layer_calculator_1x1_to").set_value(32).run()
     assert "`28x28x256` → 1x1 conv, 32 filters → `28x28x32`" in markdown(at)
     assert any(m.value == f"{28 * 28 * 32 * 256 + 28 * 28 * 192 * 9 * 32:,}" for m in at.metric)
+    reduce, conv = 1 * 1 * 256 * 32 + 32, 3 * 3 * 32 * 192 + 192
+    assert f"`{reduce:,} + {conv:,} = {reduce + conv:,}`" in markdown(at)  # the parameter total
+
+
+def test_one_by_one_that_costs_more_says_more(calculator):
+    """Reducing 16 channels to 200 first costs more: '... more' or 'x as many', never '-13%'."""
+    at = calculator
+    at.number_input(key="layer_calculator_1x1_depth").set_value(16)
+    at.number_input(key="layer_calculator_1x1_to").set_value(200).run()
+    deltas = [str(m.proto.delta) for m in at.metric if m.label.endswith("with the 1x1 first")]
+    assert deltas and all(re.search(r"(\d+% more|\d\.\dx as many) ", d) for d in deltas), deltas
+    assert not any("-" in d for d in deltas)
+
+
+def test_model_output_metric_is_h_w_c(calculator):
+    """The naive Inception module's output is PyTorch's (672, 28, 28): shown as the lecture's
+    28x28x672, not as 672x28x28."""
+    calculator.selectbox(key="layer_calculator_model_name").set_value("inception_naive").run()
+    assert not calculator.exception
+    outputs = [m.value for m in calculator.metric if m.label == "Output"]
+    assert outputs == ["28x28x672"]
 
 
 def test_inception_page_on_the_lecture_numbers(open_page):

@@ -69,7 +69,7 @@ def test_explain_linear_and_batch_norm_and_resnet_conv1():
 def test_explain_googlenet_ceil_mode_pool():
     layer = analyze("googlenet").layer("maxpool1")
     assert dict(explain_layer(layer))["Output height = width"] == (
-        "ceil((112 - 3 + 2*0)/2) + 1 = 56 (ceil_mode rounds up)"
+        "(112 - 3 + 2*0)/2 + 1 = 55.50, ceil mode rounds up to 56"
     )
 
 

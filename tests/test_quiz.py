@@ -45,11 +45,49 @@ def test_fc_and_bias_free_questions():
 def test_answers_are_checked_leniently_but_not_wrongly():
     q = questions(analyze("alexnet_lecture"))[0]
     assert check_volume(q, "55x55x96") and check_volume(q, "55 x 55 x 96")
-    assert check_volume(q, "96,55,55")  # C x H x W accepted
     assert not check_volume(q, "55x55x3") and not check_volume(q, "fifty")
     assert check_params(q, "34,944") and check_params(q, "34944") and check_params(q, "35K")
-    assert not check_params(q, "34,848")  # forgot the biases: exact answers must be exact
+    assert check_params(q, "34,944").note == ""
     assert not check_params(q, "40K") and not check_params(q, "")
+
+
+def test_c_h_w_is_named_not_accepted():
+    q = questions(analyze("alexnet_lecture"))[0]
+    verdict = check_volume(q, "96,55,55")
+    assert not verdict and verdict.note == "that is C x H x W; the lecture writes H x W x C"
+    lenet_c1 = questions(analyze("lenet5_paper"))[0]
+    assert not check_volume(lenet_c1, "6x28x28") and check_volume(lenet_c1, "28x28x6")
+
+
+def test_weights_only_count_is_accepted_with_a_note():
+    """One convention (parameters = weights + biases), stated where the number is asked; the
+    weights-only count (the 3x3-stacking page's) is right too, and the note says which it is."""
+    q = questions(analyze("alexnet_lecture"))[0]
+    assert "weights + biases" in q.prompt
+    verdict = check_params(q, "34,848")
+    assert verdict and verdict.note == (
+        "34,848 counts the weights only; with the 96 biases it is 34,944"
+    )
+    c1 = questions(analyze("lenet5_paper"))[0]
+    assert check_params(c1, "150").note.endswith("with the 6 biases it is 156")
+    resnet_conv1 = questions(analyze("resnet18"))[0]  # no biases: one count only
+    assert resnet_conv1.weights is None and check_params(resnet_conv1, "9,408").note == ""
+
+
+def test_rbf_output_has_connections_not_trainable_parameters():
+    rbf = next(q for q in questions(analyze("lenet5_paper")) if q.layer == "output")
+    assert rbf.params == 0 and "Trainable parameters?" in rbf.prompt
+    assert "840 connections" in rbf.params_work and rbf.params_work.endswith("= 0")
+    assert check_params(rbf, "0") and not check_params(rbf, "840")
+
+
+def test_ceil_mode_pool_is_worked_and_checked_in_ceil_mode():
+    """GoogLeNet's maxpool1 at 224 rounds up in PyTorch: 56x56x64, and the text says so."""
+    q = next(q for q in questions(analyze("googlenet")) if q.layer == "maxpool1")
+    assert "ceil mode" in q.prompt
+    assert "(112 - 3 + 2*0)/2 + 1 = 55.50, ceil mode rounds up to 56" in q.volume_work
+    assert q.volume == (56, 56, 64) and check_volume(q, "56x56x64")
+    assert not check_volume(q, "55x55x64")
 
 
 def test_parsers():

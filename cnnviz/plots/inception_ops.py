@@ -8,6 +8,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from cnnviz.inception_ops import InceptionOps
+from cnnviz.plots.axes import compact_ticks
 
 ROLE_COLOURS = {
     "1x1": "#4e79a7",
@@ -42,6 +43,7 @@ def macs_by_term(naive: InceptionOps, bottleneck: InceptionOps) -> go.Figure:
         fig.add_annotation(
             x=label, y=m.total_macs, text=f"{m.total_macs:,}", showarrow=False, yshift=12
         )
+    fig.update_yaxes(**compact_ticks(max(m.total_macs for m in modules)))
     fig.update_layout(
         barmode="stack",
         height=420,
@@ -89,6 +91,8 @@ def stacked_depth(naive: Sequence[InceptionOps], bottleneck: Sequence[InceptionO
             row=1,
             col=2,
         )
+    top = max(m.total_macs for chain in (naive, bottleneck) for m in chain)
+    fig.update_yaxes(**compact_ticks(top), row=1, col=2)
     fig.update_xaxes(title_text="module", dtick=1)
     fig.update_layout(barmode="group", height=380, margin={"t": 40, "b": 10})
     return fig

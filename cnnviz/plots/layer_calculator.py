@@ -9,6 +9,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from cnnviz.layer_calculator import DepthReduction, LayerArithmetic
+from cnnviz.plots.axes import compact_ticks
 
 PADDING, INPUT, UNSEEN, TAP = 0, 1, 2, 3
 CELL_NAMES = {PADDING: "padding (zeros)", INPUT: "input", UNSEEN: "never seen", TAP: "kernel tap"}
@@ -175,21 +176,27 @@ def _cost_title(result: LayerArithmetic) -> str:
     return f"{result.volume}: pooling has no parameters and no weight multiplications"
 
 
+def _count(n: int, noun: str) -> str:
+    """'1 filter', '96 filters'."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
 def _depth_note(result: LayerArithmetic, out_c: int) -> dict[str, object]:
     spec = result.spec
     if spec.is_conv:
         c_in = spec.channels // spec.groups
         through = (
-            f"all {c_in} input channels"
+            ("its one input channel" if c_in == 1 else f"all {c_in} input channels")
             if spec.groups == 1
             else f"{c_in} of the {spec.channels} input channels, groups {spec.groups}"
         )
         text = (
             f"Each window is {spec.kernel}x{spec.kernel}x{c_in} (the kernel goes through "
-            f"{through}); {spec.filters} filters give an output depth of {out_c}."
-        )
+            f"{through}); {_count(spec.filters, 'filter')} give an output depth of {out_c}."
+        ).replace("1 filter give", "1 filter gives")
     else:
-        text = f"Pooling works on each of the {spec.channels} channels alone: depth stays {out_c}."
+        each = "its one channel" if spec.channels == 1 else f"each of the {spec.channels} channels"
+        text = f"Pooling works on {each} alone: depth stays {out_c}."
     return {
         "text": text,
         "xref": "paper",
@@ -254,6 +261,8 @@ def depth_reduction_bars(reduction: DepthReduction) -> go.Figure:
                 row=1,
                 col=col,
             )
+    fig.update_yaxes(**compact_ticks(max(direct.macs, reduction.bottleneck_macs)), row=1, col=1)
+    fig.update_yaxes(**compact_ticks(max(direct.params, reduction.bottleneck_params)), row=1, col=2)
     fig.update_layout(barmode="stack", height=360, margin={"t": 40, "b": 10})
     return fig
 
@@ -275,6 +284,9 @@ def layer_costs(rows: Sequence[dict[str, object]]) -> go.Figure:
             row=i,
             col=1,
         )
+    for i, key in enumerate(("params", "macs"), start=1):
+        top = max((int(r[key]) for r in costly), default=0)  # type: ignore[call-overload]
+        fig.update_yaxes(**compact_ticks(top), row=i, col=1)
     fig.update_yaxes(title_text="parameters", row=1, col=1)
     fig.update_yaxes(title_text="MACs", row=2, col=1)
     fig.update_layout(height=420, margin={"t": 20, "b": 10}, legend={"orientation": "h"})

@@ -13,6 +13,7 @@ from cnnviz.errors import CnnvizError
 from cnnviz.notation import compact, megabytes, volume
 from cnnviz.plots import architecture as plots
 from cnnviz.ui.errors import show_error
+from cnnviz.ui.formulas import formula, literal
 
 
 def input_size_picker(
@@ -109,6 +110,20 @@ def show_architecture(a: Analysis, key: str) -> None:
         )
 
 
+def _clear_answers(key: str) -> None:
+    """Empty the answer fields: a new layer starts with no answer typed in."""
+    st.session_state[f"{key}_vol"] = ""
+    st.session_state[f"{key}_par"] = ""
+
+
+def _verdict(what: str, verdict: quiz.Verdict) -> None:
+    note = f" ({literal(verdict.note)})" if verdict.note else ""
+    if verdict:
+        st.success(f"{what}: right.{note}", icon=":material/check_circle:")
+    else:
+        st.error(f"{what}: not quite{note}. See the working below.", icon=":material/cancel:")
+
+
 def show_quiz(a: Analysis, key: str) -> None:
     """Predict, then reveal: the student answers before seeing the worked formula."""
     questions = quiz.questions(a)
@@ -117,51 +132,58 @@ def show_quiz(a: Analysis, key: str) -> None:
     st.subheader("Predict, then reveal")
     labels = [f"{quiz.label(a.layer(q.layer))}" for q in questions]
     i = st.selectbox(
-        "Layer", range(len(questions)), format_func=lambda j: labels[j], key=f"{key}_q"
+        "Layer",
+        range(len(questions)),
+        format_func=lambda j: labels[j],
+        key=f"{key}_q",
+        on_change=_clear_answers,
+        args=(key,),
     )
     q = questions[i]
-    st.markdown(f"**{q.prompt}**")
+    st.markdown(f"**{literal(q.prompt)}**")
     with st.form(f"{key}_form"):
         cols = st.columns(2)
         vol = cols[0].text_input(
             "Output volume (H x W x C)", key=f"{key}_vol", placeholder="H x W x C"
         )
-        par = cols[1].text_input("Parameters", key=f"{key}_par", placeholder="e.g. 1,234 or 1.2K")
+        par = cols[1].text_input(
+            f"Parameters ({quiz.PARAMS_CONVENTION})",
+            key=f"{key}_par",
+            placeholder="e.g. 1,234 or 1.2K",
+        )
         checked = st.form_submit_button("Check my answer")
         revealed = st.form_submit_button("Just show me", type="tertiary")
     state = st.session_state.setdefault(f"{key}_answers", {})
     if checked:
-        state[q.prompt] = (quiz.check_volume(q, vol), quiz.check_params(q, par), True)
+        state[q.prompt] = (quiz.check_volume(q, vol), quiz.check_params(q, par))
     elif revealed:
-        state[q.prompt] = (False, False, False)
+        state[q.prompt] = None
     if q.prompt not in state:
         return
-    vol_ok, par_ok, answered = state[q.prompt]
-    if answered:
-        for ok, what in ((vol_ok, "Output volume"), (par_ok, "Parameters")):
-            if ok:
-                st.success(f"{what}: right.", icon=":material/check_circle:")
-            else:
-                st.error(f"{what}: not quite. See the working below.", icon=":material/cancel:")
+    if state[q.prompt] is not None:
+        for what, verdict in zip(("Output volume", "Parameters"), state[q.prompt], strict=True):
+            _verdict(what, verdict)
+    # Formulas as code spans: Markdown would read their '*' as emphasis.
     st.markdown(
-        f"- **Output volume:** {q.volume_work}\n"
-        f"- **Parameters:** {q.params_work}\n"
-        f"- **MACs:** {q.macs_work}"
+        f"- **Output volume:** {formula(q.volume_work)}\n"
+        f"- **Parameters:** {formula(q.params_work)}\n"
+        f"- **MACs:** {formula(q.macs_work)}"
     )
 
 
 def show_facts(topic: str) -> None:
-    """The lecture's key facts, the training recipe and the slides' errata for a topic."""
+    """The lecture's key facts, the training recipe and the slides' errata for a topic, each
+    shown exactly as written (a fact's '11*11*3*96' must not turn into italics)."""
     left, right = st.columns(2)
     with left:
         st.subheader("Key facts")
-        st.markdown("\n".join(f"- {f}" for f in facts.KEY_FACTS.get(topic, ())))
+        st.markdown("\n".join(f"- {literal(f)}" for f in facts.KEY_FACTS.get(topic, ())))
     with right:
         st.subheader("Training recipe")
-        st.markdown("\n".join(f"- {r}" for r in facts.RECIPES.get(topic, ())))
+        st.markdown("\n".join(f"- {literal(r)}" for r in facts.RECIPES.get(topic, ())))
     for e in facts.errata(topic):
         st.warning(
-            f"**Erratum.** The slide says *{e.slide_says}*; the right figure is **{e.computed}**: "
-            f"{e.why}.",
+            f"**Erratum.** The slide says *{literal(e.slide_says)}*; the right figure is "
+            f"**{literal(e.computed)}**: {literal(e.why)}.",
             icon=":material/report:",
         )
