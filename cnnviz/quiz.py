@@ -127,12 +127,12 @@ def question_for(layer: Layer) -> Question | None:
         depth = f"depth = number of filters = {c_out}"
         if "connections" in h:
             params_work = (
-                f"{h['connections']}*{k}*{k} + {c_out} = {layer.params:,} "
-                f"({h['connections']} connected input maps, {c_out} biases)"
+                f"{h['connections']} connected input maps, {c_out} biases: "
+                f"{h['connections']}*{k}*{k} + {c_out} = {layer.params:,}"
             )
             macs_work = (
-                f"{out[1]}*{out[2]} * {h['connections']}*{k}*{k} = {layer.macs:,} MACs "
-                "(positions * connected maps * kernel)"
+                "positions * connected maps * kernel: "
+                f"{out[1]}*{out[2]} * {h['connections']}*{k}*{k} = {layer.macs:,} MACs"
             )
         else:
             weights = k * k * (c_in // groups) * c_out

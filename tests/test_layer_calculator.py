@@ -8,6 +8,7 @@ from dataclasses import replace
 
 import pytest
 import torch
+from formula_check import assert_consistent, worked_length
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
@@ -74,6 +75,8 @@ def test_pool1_worked_formula_and_no_parameters():
 
 def torch_module(spec: LayerSpec) -> nn.Module:
     if spec.layer_type == "convolution":
+        if spec.ceil_mode:
+            raise TypeError("nn.Conv2d has no ceil_mode")
         return nn.Conv2d(
             spec.channels,
             spec.filters,
@@ -84,10 +87,12 @@ def torch_module(spec: LayerSpec) -> nn.Module:
             spec.groups,
         )
     if spec.layer_type == "max pool":
-        return nn.MaxPool2d(spec.kernel, spec.stride, spec.padding, spec.dilation)
+        return nn.MaxPool2d(
+            spec.kernel, spec.stride, spec.padding, spec.dilation, ceil_mode=spec.ceil_mode
+        )
     if spec.dilation != 1:
         raise TypeError("nn.AvgPool2d has no dilation")
-    return nn.AvgPool2d(spec.kernel, spec.stride, spec.padding)
+    return nn.AvgPool2d(spec.kernel, spec.stride, spec.padding, ceil_mode=spec.ceil_mode)
 
 
 def run_torch(spec: LayerSpec) -> tuple[nn.Module, torch.Tensor, torch.Tensor, int] | None:
@@ -100,6 +105,20 @@ def run_torch(spec: LayerSpec) -> tuple[nn.Module, torch.Tensor, torch.Tensor, i
         return module, x, y, counter.get_total_flops()
     except (RuntimeError, ValueError, TypeError):
         return None
+
+
+def assert_unseen(result, touched: torch.Tensor) -> None:
+    """Unseen rows and columns as the gradient shows them. The gradient is a row-by-column
+    product: where no row is touched at all (every tap in the padding) it says nothing about
+    the columns, so then only the rows (or columns) that are wholly unseen are checked."""
+    spec = result.spec
+    rows = tuple(i for i in range(spec.height) if not touched[i].any())
+    cols = tuple(j for j in range(spec.width) if not touched[:, j].any())
+    if touched.any():
+        assert (result.unseen_rows, result.unseen_columns) == (rows, cols), spec
+    else:
+        everything = (tuple(range(spec.height)), tuple(range(spec.width)))
+        assert everything[0] == result.unseen_rows or everything[1] == result.unseen_columns
 
 
 def random_spec(rng: random.Random) -> LayerSpec:
@@ -116,10 +135,11 @@ def random_spec(rng: random.Random) -> LayerSpec:
         dilation=rng.choice([1, 1, 1, 2, 3]),
         filters=rng.randint(1, 4) * (groups if rng.random() < 0.8 else 1),
         groups=groups,
+        ceil_mode=rng.random() < (0.5 if layer_type != "convolution" else 0.05),
     )
 
 
-@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("seed", range(6))
 def test_random_settings_match_torch(seed):
     rng = random.Random(seed)
     checked = refused = 0
@@ -130,11 +150,17 @@ def test_random_settings_match_torch(seed):
         assert (ran is None) == refused_by_pytorch(spec), spec
         if ran is None:
             assert result.output is None and result.problems, spec
+            assert (result.params_text, result.macs_text) == ("—", "—")
             refused += 1
             continue
         module, x, y, flops = ran
         h, w, c = result.output
         assert tuple(y.shape) == (1, c, h, w), spec
+        # Every worked formula evaluates, as written, to what it states, and ends on torch's.
+        assert (worked_length(result.worked_height), worked_length(result.worked_width)) == (h, w)
+        for _, text in result.worked_rows()[2:]:
+            if "=" in text:
+                assert_consistent(text)
         assert result.params == sum(p.numel() for p in module.parameters()), spec
         if spec.is_conv:
             assert 2 * result.macs == flops, spec  # the FLOP counter counts 2 per MAC
@@ -144,9 +170,11 @@ def test_random_settings_match_torch(seed):
             out = nn.functional.conv2d(x, weight, None, spec.stride, spec.padding, spec.dilation)
             (grad,) = torch.autograd.grad(out.sum(), x)
             touched = grad[0].abs().sum(0) > 0
-            rows = tuple(i for i in range(spec.height) if not touched[i].any())
-            cols = tuple(j for j in range(spec.width) if not touched[:, j].any())
-            assert (result.unseen_rows, result.unseen_columns) == (rows, cols), spec
+            assert_unseen(result, touched)
+        if spec.layer_type == "average pool":  # every tap of an average pool gets a gradient
+            (grad,) = torch.autograd.grad(y.sum(), x)
+            touched = grad[0].abs().sum(0) > 0
+            assert_unseen(result, touched)
         checked += 1
     assert checked > 40 and refused > 5  # both kinds of settings were exercised
 
@@ -354,3 +382,28 @@ def test_kernel_positions_shows_only_the_part_around_a_large_input():
 def test_refused_settings_get_a_message_instead_of_a_grid():
     refused = kernel_positions(layer_arithmetic(replace(CONV1, groups=2)))
     assert "refuses" in refused.layout.annotations[0].text
+
+
+def test_ceil_mode_pool_with_a_window_wider_than_the_input_is_accepted():
+    """torch: a max pool 1 pixel (less than the stride) wider than the padded input gives 1."""
+    spec = LayerSpec("max pool", 2, 2, 5, kernel=3, stride=2, padding=0, ceil_mode=True)
+    assert run_torch(spec) is not None and not refused_by_pytorch(spec)
+    assert layer_arithmetic(spec).output == (1, 1, 5)
+    wider = replace(spec, kernel=4)  # 2 wider: the stride, no window can start
+    assert run_torch(wider) is None and refused_by_pytorch(wider)
+    assert "even ceil mode has no window" in layer_problems(wider)[0]
+
+
+def test_ceil_mode_last_window_must_start_inside_the_input():
+    spec = LayerSpec("max pool", 207, 207, 1, kernel=1, stride=4, padding=0, ceil_mode=True)
+    result = layer_arithmetic(spec)
+    assert result.output == (52, 52, 1) and result.worked_height.endswith("drops it, so 52")
+
+
+def test_conv_in_ceil_mode_is_refused_not_computed():
+    spec = replace(LayerSpec(), ceil_mode=True)
+    result = layer_arithmetic(spec)
+    assert refused_by_pytorch(spec) and result.output is None
+    assert "A convolution has no ceil mode" in result.problems[0]
+    assert (result.params_text, result.macs_text) == ("—", "—")
+    assert all(not s.spec.ceil_mode for s in result.suggestions)

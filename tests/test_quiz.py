@@ -1,6 +1,11 @@
 """Predict-then-reveal questions: wording from the live model, answer checking, worked formulas."""
 
+import pytest
+from formula_check import assert_consistent, worked_length
+
+from cnnviz import registry
 from cnnviz.analysis import analyze
+from cnnviz.errors import CnnvizError
 from cnnviz.quiz import check_params, check_volume, parse_count, parse_volume, questions
 
 
@@ -96,3 +101,62 @@ def test_parsers():
     assert parse_count("62.4M") == (62_400_000.0, True)
     assert parse_count("1,516") == (1516.0, False)
     assert parse_count("abc") is None
+
+
+# --- Every question of every registered model, at its default input and two others.
+
+
+def accepted_sizes(name: str) -> list[tuple[int, int, int]]:
+    """The default input and the first two other sizes the model accepts (one not square)."""
+    c, h, w = registry.get(name).default_input
+    sizes = [(c, h, w)]
+    for other in ((c, h + 13, w + 13), (c, h + 32, w + 7), (c, 2 * h, 2 * w), (c, h + 1, w)):
+        if len(sizes) == 3:
+            break
+        try:
+            analyze(name, other)
+        except (CnnvizError, ValueError, RuntimeError):
+            continue
+        sizes.append(other)
+    return sizes
+
+
+def check_question(q, layer) -> None:
+    """The worked texts evaluate as written and end on the question's own answers."""
+    if len(q.volume) == 3:
+        h, w, c = q.volume
+        axes, _, rest = q.volume_work.partition("; ")
+        if axes.startswith("H: "):
+            height, width = axes[3:], rest.partition("; ")[0][3:]
+        else:
+            height = width = axes
+        assert (worked_length(height), worked_length(width)) == (h, w), q.volume_work
+        assert q.volume_work.endswith(f"-> {h}x{w}x{c}")
+        assert check_volume(q, f"{h}x{w}x{c}")
+    else:
+        assert q.volume_work.endswith(f"{q.volume[0]:,}")
+    no_params = "pooling has no parameters: 0"
+    assert q.params_work.endswith(f"= {q.params:,}") or q.params_work == no_params
+    assert q.params in (layer.params, layer.trainable_params)
+    if " = " in q.params_work:
+        assert_consistent(q.params_work)
+    if " = " in q.macs_work:
+        assert_consistent(q.macs_work)
+        assert f"= {layer.macs:,} MACs" in q.macs_work
+    assert check_params(q, f"{q.params:,}") and check_params(q, str(q.params))
+    if q.weights is not None:
+        assert check_params(q, f"{q.weights:,}").note
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", registry.names())
+def test_every_question_of_every_model_is_consistent(name):
+    sizes = accepted_sizes(name)
+    assert len(sizes) == 3, f"{name}: only {sizes} accepted"
+    asked = 0
+    for size in sizes:
+        a = analyze(name, size)
+        for q in questions(a):
+            check_question(q, a.layer(q.layer))
+            asked += 1
+    assert asked >= 3
