@@ -160,3 +160,27 @@ def test_every_question_of_every_model_is_consistent(name):
             check_question(q, a.layer(q.layer))
             asked += 1
     assert asked >= 3
+
+
+# --- The quiz on a page (AppTest): notes, and fields emptied for a new layer.
+
+
+@pytest.mark.slow
+def test_quiz_on_the_alexnet_page(open_page):
+    at = open_page("pages/alexnet.py")
+    at.text_input(key="alexnet_vol").input("96x55x55")
+    at.text_input(key="alexnet_par").input("34,848")
+    next(b for b in at.button if b.label == "Check my answer").click().run()
+    assert not at.exception
+    shown = [e.value for e in at.error] + [s.value for s in at.success]
+    assert "Output volume: not quite (that is C x H x W; the lecture writes H x W x C)" in (
+        shown[0]
+    )
+    assert any(
+        "34,848 counts the weights only; with the 96 biases it is 34,944" in s for s in shown
+    )
+    working = "\n".join(m.value for m in at.markdown)
+    assert "`11*11*3*96 + 96 = 34,944`" in working
+    at.selectbox(key="alexnet_q").set_value(1).run()  # POOL1
+    assert at.text_input(key="alexnet_vol").value == ""
+    assert at.text_input(key="alexnet_par").value == ""

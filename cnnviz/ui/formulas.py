@@ -12,9 +12,18 @@ import streamlit as st
 _MARKUP = re.compile(r"([\\`*_\[\]<>#|~$])")
 
 
+# Streamlit turns these into arrows and symbols ('->' into '→') in plain text between spaces,
+# escaped or not; in a code span they stay as written.
+_TYPOGRAPHY = re.compile(r"(?<!\S)(<->|->|<-|--|>=|<=|~=)(?!\S)")
+
+
 def literal(text: str) -> str:
-    """`text` escaped for Markdown: '11*11*3*96' shows as written, not with '11' in italics."""
-    return _MARKUP.sub(r"\\\1", text)
+    """`text` escaped for Markdown: '11*11*3*96' shows as written, not with '11' in italics, and
+    '18.2% -> 15.4%' keeps its '->'."""
+    parts = _TYPOGRAPHY.split(text)  # odd indices: the symbols Streamlit would replace
+    return "".join(
+        f"`{part}`" if i % 2 else _MARKUP.sub(r"\\\1", part) for i, part in enumerate(parts)
+    )
 
 
 def formula(text: str) -> str:
