@@ -92,11 +92,16 @@ def layer_arithmetic(spec: LayerSpec) -> LayerArithmetic:
     heights = (_worked_axis(spec, spec.height), _worked_axis(spec, spec.width))
     unseen = (_uncovered(spec.height, spec), _uncovered(spec.width, spec))
     notes: list[str] = []
-    if spec.stride > spec.effective_kernel and output is not None:
+    skipped = [
+        f"{len(lost)} of {n} {what if n == 1 else what + 's'}"
+        for lost, n, what in ((unseen[0], spec.height, "row"), (unseen[1], spec.width, "column"))
+        if lost
+    ]
+    if spec.stride > spec.effective_kernel and output is not None and skipped:
         notes.append(
             f"The stride ({spec.stride}) is larger than the kernel ({spec.effective_kernel}): "
-            f"the windows skip input between them ({len(unseen[0])} of {spec.height} rows never "
-            "seen). ResNet's stride-2 1x1 shortcut does this on purpose."
+            f"the windows skip input between them ({' and '.join(skipped)} never seen). "
+            "ResNet's stride-2 1x1 shortcut does this on purpose."
         )
     if spec.is_conv:
         if output is None or spec.channels % spec.groups or spec.filters % spec.groups:
@@ -124,9 +129,14 @@ def layer_arithmetic(spec: LayerSpec) -> LayerArithmetic:
             h, w, c = output
             window = spec.kernel * spec.kernel
             verb = "compares" if spec.layer_type == "max pool" else "adds"
+            values = "1 value" if window == 1 else f"{window} values"
+            outputs = (
+                f"its single output ({h}*{w}*{c} = 1)"
+                if h * w * c == 1
+                else f"each of the {h}*{w}*{c} = {h * w * c:,} outputs"
+            )
             worked_macs += (
-                f" (it still {verb} {spec.kernel}*{spec.kernel} = {window} values for each of "
-                f"the {h}*{w}*{c} = {h * w * c:,} outputs)"
+                f" (it still {verb} {spec.kernel}*{spec.kernel} = {values} for {outputs})"
             )
     return LayerArithmetic(
         spec=spec,

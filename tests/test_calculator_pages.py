@@ -188,3 +188,15 @@ def test_inception_page_follows_the_widths(open_page):
     assert set(at.dataframe[0].value["agree"]) == {"✓"}
     at.number_input(key="inception_ops_c").set_value(480).run()
     assert [m.value for m in at.metric][1] == "28x28x896"  # 128 + 192 + 96 + 480
+
+
+def test_inception_bottleneck_that_costs_more_says_so(open_page):
+    """Reductions wider than the input make the 'bottleneck' dearer: 'more', never '-13% fewer'."""
+    at = open_page("pages/inception_ops.py")
+    at.number_input(key="inception_ops_c3x3_reduce").set_value(600).run()
+    assert not at.exception
+    delta = str(at.metric[2].proto.delta)
+    assert re.fullmatch(r"\d+% more|\d+\.\dx as many", delta), delta
+    text = markdown(at)
+    assert re.search(r"MACs, (\d+% more than|\d+\.\dx as many as) 854,196,224 without them", text)
+    assert "-" not in delta and "% fewer" not in text

@@ -20,6 +20,7 @@ from cnnviz.inception_ops import (
     stacked_bottleneck,
     stacked_naive,
 )
+from cnnviz.notation import compact
 from cnnviz.plots.inception_ops import macs_by_term, stacked_depth
 
 
@@ -138,3 +139,16 @@ def test_figures_show_every_term_and_module():
     fig = stacked_depth(stacked_naive(naive, 3), stacked_bottleneck(bottleneck, 3))
     depths = [bar.y for bar in fig.data if bar.xaxis == "x"]
     assert [list(d) for d in depths] == [[672, 1088, 1504], [480, 480, 480]]
+
+
+def test_macs_axes_are_written_like_the_metrics():
+    """Plotly would label 1.5e9 '1.5B'; the metrics write notation.compact's '1.50 G'."""
+    naive, bottleneck = naive_ops(), bottleneck_ops()
+    terms = macs_by_term(naive, bottleneck)
+    ticks = dict(zip(terms.layout.yaxis.tickvals, terms.layout.yaxis.ticktext, strict=True))
+    assert ticks[1e9] == "1.00 G" and ticks[2e8] == "200.00 M"
+    assert max(ticks) >= naive.total_macs
+    stack = stacked_depth(stacked_naive(naive, 5), stacked_bottleneck(bottleneck, 5))
+    axis = stack.layout.yaxis2
+    assert list(axis.ticktext) == [compact(v) for v in axis.tickvals]
+    assert max(axis.tickvals) >= max(m.total_macs for m in stacked_naive(naive, 5))

@@ -12,7 +12,8 @@ from formula_check import assert_consistent, worked_length
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from cnnviz.layer_calculator import depth_reduction, layer_arithmetic
+from cnnviz.analysis import analyze
+from cnnviz.layer_calculator import compared, depth_reduction, layer_arithmetic
 from cnnviz.layer_fit import (
     LayerSpec,
     layer_problems,
@@ -20,7 +21,18 @@ from cnnviz.layer_fit import (
     spec_output,
     suggest_fits,
 )
-from cnnviz.plots.layer_calculator import INPUT, PADDING, TAP, UNSEEN, kernel_positions, padded_grid
+from cnnviz.layer_table import layer_rows
+from cnnviz.notation import compact
+from cnnviz.plots.layer_calculator import (
+    INPUT,
+    PADDING,
+    TAP,
+    UNSEEN,
+    depth_reduction_bars,
+    kernel_positions,
+    layer_costs,
+    padded_grid,
+)
 
 CONV1 = LayerSpec()  # AlexNet CONV1: 227x227x3, 96 11x11 filters, stride 4, pad 0
 
@@ -407,3 +419,32 @@ def test_conv_in_ceil_mode_is_refused_not_computed():
     assert "A convolution has no ceil mode" in result.problems[0]
     assert (result.params_text, result.macs_text) == ("—", "—")
     assert all(not s.spec.ceil_mode for s in result.suggestions)
+
+
+@pytest.mark.parametrize(
+    ("new", "old", "words"),
+    [
+        (29, 100, "71% fewer than 100"),
+        (113, 100, "13% more than 100"),  # not '-13% fewer'
+        (97_360, 100, "973.6x as many as 100"),  # not '97260% more'
+        (100, 100, "about as many as 100"),
+        (1, 1_000, "1,000x fewer than 1,000"),
+    ],
+)
+def test_compared_reads_well_for_any_ratio(new, old, words):
+    assert compared(new, old) == words
+
+
+def test_depth_reduction_shows_the_parameter_total():
+    rows = dict(depth_reduction(28, 28, 256, 64, 3, 192).worked_rows())
+    reduce, conv = 256 * 64 + 64, 9 * 64 * 192 + 192
+    assert rows["1x1 reduce + conv, parameters"] == f"{reduce:,} + {conv:,} = {reduce + conv:,}"
+
+
+def test_cost_charts_label_their_axes_like_the_metrics():
+    costs = layer_costs(layer_rows(analyze("vgg16")))
+    macs_axis = costs.layout.yaxis2  # VGG-16's largest conv: 1.85 G MACs
+    assert list(macs_axis.ticktext) == [compact(v) for v in macs_axis.tickvals]
+    assert "2.00 G" in macs_axis.ticktext
+    bars = depth_reduction_bars(depth_reduction(28, 28, 256, 64, 3, 192))
+    assert list(bars.layout.yaxis.ticktext) == [compact(v) for v in bars.layout.yaxis.tickvals]

@@ -173,8 +173,8 @@ def test_quiz_on_the_alexnet_page(open_page):
     next(b for b in at.button if b.label == "Check my answer").click().run()
     assert not at.exception
     shown = [e.value for e in at.error] + [s.value for s in at.success]
-    assert "Output volume: not quite (that is C x H x W; the lecture writes H x W x C)" in (
-        shown[0]
+    assert (
+        "Output volume: not quite (that is C x H x W; the lecture writes H x W x C)" in (shown[0])
     )
     assert any(
         "34,848 counts the weights only; with the 96 biases it is 34,944" in s for s in shown
