@@ -35,16 +35,16 @@ def torch_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 def test_stacking_page_shows_the_lecture_numbers_and_follows_c(open_page: str) -> None:
     at = open_page("pages/vgg_stacking.py")
-    assert metric(at, "3 stacked 3x3: parameters") == "110,592"  # 27 * 64^2
-    assert metric(at, "One 7x7: parameters") == "200,704"  # 49 * 64^2
+    assert metric(at, "3 stacked 3x3: weights") == "110,592"  # 27 * 64^2
+    assert metric(at, "One 7x7: weights") == "200,704"  # 49 * 64^2
     table = at.dataframe[0].value
     assert list(table["RF, stacked"]) == ["3x3", "5x5", "7x7", "9x9"]
     assert list(table["RF, one"]) == ["3x3", "5x5", "7x7", "9x9"]
     assert list(table["ReLUs, stacked"]) == [1, 2, 3, 4]
     at.number_input(key="vgg_stacking_channels").set_value(128).run()
     assert not at.exception
-    assert metric(at, "3 stacked 3x3: parameters") == f"{27 * 128**2:,}"
-    assert metric(at, "One 7x7: parameters") == f"{49 * 128**2:,}"
+    assert metric(at, "3 stacked 3x3: weights") == f"{27 * 128**2:,}"
+    assert metric(at, "One 7x7: weights") == f"{49 * 128**2:,}"
     assert metric(at, "Saved by stacking") == "45%"
     assert at.dataframe[0].value["params, one"].iloc[3] == f"{81 * 128**2:,} (81C²)"
 
