@@ -184,3 +184,21 @@ def test_quiz_on_the_alexnet_page(open_page):
     at.selectbox(key="alexnet_q").set_value(1).run()  # POOL1
     assert at.text_input(key="alexnet_vol").value == ""
     assert at.text_input(key="alexnet_par").value == ""
+
+
+@pytest.mark.slow
+def test_quiz_fields_empty_when_the_variant_changes_the_question(open_page):
+    at = open_page("pages/alexnet.py")
+
+    def answer(volume: str) -> None:  # the fields are in a form: their value counts on submit
+        at.text_input(key="alexnet_vol").input(volume)
+        next(b for b in at.button if b.label == "Check my answer").click().run()
+
+    answer("55x55x96")
+    at.radio(key="alexnet_variant").set_value("alexnet_paper").run()
+    assert at.text_input(key="alexnet_vol").value == "55x55x96"  # the same CONV1 question
+    at.selectbox(key="alexnet_q").set_value(2).run()
+    assert at.text_input(key="alexnet_vol").value == ""  # another layer
+    answer("27x27x256")
+    at.radio(key="alexnet_variant").set_value("alexnet_lecture").run()  # CONV2 loses its groups
+    assert at.text_input(key="alexnet_vol").value == ""

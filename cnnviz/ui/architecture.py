@@ -110,10 +110,13 @@ def show_architecture(a: Analysis, key: str) -> None:
         )
 
 
-def _clear_answers(key: str) -> None:
-    """Empty the answer fields: a new layer starts with no answer typed in."""
-    st.session_state[f"{key}_vol"] = ""
-    st.session_state[f"{key}_par"] = ""
+def _clear_answers_for(key: str, prompt: str) -> None:
+    """Empty the answer fields when the question changes (another layer, variant or input):
+    a new question starts with no answer typed in. Runs before the fields are drawn."""
+    if st.session_state.get(f"{key}_prompt") != prompt:
+        st.session_state[f"{key}_prompt"] = prompt
+        st.session_state[f"{key}_vol"] = ""
+        st.session_state[f"{key}_par"] = ""
 
 
 def _verdict(what: str, verdict: quiz.Verdict) -> None:
@@ -132,14 +135,10 @@ def show_quiz(a: Analysis, key: str) -> None:
     st.subheader("Predict, then reveal")
     labels = [f"{quiz.label(a.layer(q.layer))}" for q in questions]
     i = st.selectbox(
-        "Layer",
-        range(len(questions)),
-        format_func=lambda j: labels[j],
-        key=f"{key}_q",
-        on_change=_clear_answers,
-        args=(key,),
+        "Layer", range(len(questions)), format_func=lambda j: labels[j], key=f"{key}_q"
     )
     q = questions[i]
+    _clear_answers_for(key, q.prompt)
     st.markdown(f"**{literal(q.prompt)}**")
     with st.form(f"{key}_form"):
         cols = st.columns(2)
