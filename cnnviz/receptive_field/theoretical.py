@@ -33,7 +33,11 @@ class ReceptiveField:
     `start` is the top/left edge of unit (0, 0)'s field in input pixels (negative where it
     reaches into the padding). A global layer (after global pooling, flatten or a fully
     connected layer) sees the whole input: rf = input size, start 0, jump = input size.
-    `exact` is False only after an adaptive pool whose output size does not divide its input.
+
+    After an adaptive pool whose output size does not divide its input the units are not
+    evenly spaced: `spans[a][i]` is then unit i's (first, last) input pixel along axis a,
+    `rf` the widest field and `jump` the mean spacing. `exact` is False only where paths of
+    different jumps merge into a window that holds nothing but padding (no registered model).
     """
 
     name: str
@@ -45,6 +49,22 @@ class ReceptiveField:
     is_global: bool = False
     exact: bool = True
     leaf: bool = True  # False for containers (features, layer4, inception4a)
+    spans: tuple[tuple[tuple[int, int], ...], ...] | None = None
+
+    @property
+    def uniform(self) -> bool:
+        """Whether every unit sees a field of the same size, one jump further than the last."""
+        return self.spans is None
+
+    @property
+    def rf_range(self) -> tuple[tuple[int, int], ...]:
+        """(smallest, largest) field per axis; both rf where the units are uniform."""
+        if self.spans is None:
+            return tuple((r, r) for r in self.rf)
+        return tuple(
+            (min(b - a + 1 for a, b in axis), max(b - a + 1 for a, b in axis))
+            for axis in self.spans
+        )
 
     @property
     def center(self) -> tuple[float, ...]:
@@ -66,6 +86,9 @@ class ReceptiveField:
             raise ValueError(
                 f"unit ({i}, {j}) is outside layer '{self.name}''s {rows}x{cols} feature map"
             )
+        if self.spans is not None:
+            (top, bottom), (left, right) = self.spans[0][i], self.spans[1][j]
+            return top, left, bottom, right
         top = round(self.start[0] + i * self.jump[0])
         left = round(self.start[1] + j * self.jump[1])
         return top, left, top + self.rf[0] - 1, left + self.rf[1] - 1
@@ -80,15 +103,22 @@ def _field(
     if trace.is_global:
         zero = (0,) * len(space)
         return ReceptiveField(name, kind, space, space, zero, shape, is_global=True, leaf=leaf)
+    spans = None
+    if trace.spans is not None:
+        spans = tuple(tuple((round(lo), round(hi)) for lo, hi in axis) for axis in trace.spans)
+        rf = tuple(max(hi - lo + 1 for lo, hi in axis) for axis in spans)
+    else:
+        rf = tuple(round(h - lo) + 1 for lo, h in zip(trace.lo, trace.hi, strict=True))
     return ReceptiveField(
         name=name,
         type=kind,
-        rf=tuple(round(h - lo) + 1 for lo, h in zip(trace.lo, trace.hi, strict=True)),
+        rf=rf,
         jump=tuple(_number(j) for j in trace.jump),
         start=tuple(round(lo) for lo in trace.lo),
         output_shape=shape,
         exact=trace.exact,
         leaf=leaf,
+        spans=spans,
     )
 
 
@@ -227,10 +257,18 @@ def caveat(field: ReceptiveField) -> str | None:
             "A global layer (global pooling, flatten or fully connected): every unit sees the "
             "whole input."
         )
+    if not field.uniform:
+        sizes = " x ".join(f"{lo} to {hi}" if lo != hi else f"{lo}" for lo, hi in field.rf_range)
+        return (
+            "An adaptive pool whose output size does not divide its input pools windows of "
+            f"unequal size and spacing: these units see fields of {sizes} pixels (rows x "
+            "columns), unevenly spaced, each computed from its own window. The field shown is "
+            "the widest; the jump is the mean spacing."
+        )
     if not field.exact:
         return (
-            "Approximate: an adaptive pool whose output size does not divide its input has "
-            "windows of unequal size; shown with the widest window and the mean stride."
+            "Approximate: paths with different jumps merge here and a window holds nothing "
+            "but padding."
         )
     return None
 
