@@ -33,9 +33,16 @@ def table(channels: int) -> list:
 
 rows = table(c)
 three = next(r for r in rows if r.n == 3)
+st.caption(
+    "Parameters on this page are **weights only, no biases**, as the lecture counts them. "
+    f"With biases each conv adds C: {three.stacked_params + 3 * c:,} for 3 stacked 3x3 and "
+    f"{three.single_params + c:,} for one 7x7 (the architecture pages count biases)."
+)
 cols = st.columns(3)
-cols[0].metric("3 stacked 3x3: parameters", f"{three.stacked_params:,}", help="3 x (3*3*C*C)")
-cols[1].metric("One 7x7: parameters", f"{three.single_params:,}", help="7*7*C*C")
+cols[0].metric(
+    "3 stacked 3x3: parameters (weights only)", f"{three.stacked_params:,}", help="3 x (3*3*C*C)"
+)
+cols[1].metric("One 7x7: parameters (weights only)", f"{three.single_params:,}", help="7*7*C*C")
 cols[2].metric(
     "Saved by stacking",
     f"{1 - three.stacked_params / three.single_params:.0%}",
@@ -54,8 +61,8 @@ frame = pd.DataFrame(
         "vs one": [f"{r.kernel}x{r.kernel}" for r in rows],
         "RF, stacked": [f"{r.stacked_rf}x{r.stacked_rf}" for r in rows],
         "RF, one": [f"{r.single_rf}x{r.single_rf}" for r in rows],
-        "params, stacked": [f"{r.stacked_params:,} ({9 * r.n}C²)" for r in rows],
-        "params, one": [f"{r.single_params:,} ({r.kernel**2}C²)" for r in rows],
+        "weights, stacked": [f"{r.stacked_params:,} ({9 * r.n}C²)" for r in rows],
+        "weights, one": [f"{r.single_params:,} ({r.kernel**2}C²)" for r in rows],
         "ReLUs, stacked": [r.stacked_nonlinearities for r in rows],
         "ReLUs, one": [r.single_nonlinearities for r in rows],
     }

@@ -21,6 +21,7 @@ from cnnviz.receptive_field import (
     UnknownLayer,
     caveat,
     field_calls_of,
+    growth_roles,
     layer_field,
     receptive_fields,
     receptive_fields_of,
@@ -485,3 +486,31 @@ def test_vgg16_adaptive_pool_every_unit_against_gradient_footprint() -> None:
     fields = receptive_fields_of("vgg16", size)
     boxes = gradient_boxes("vgg16", size, ["avgpool"], units=every_row_and_column)
     assert_every_unit_matches(fields, boxes, size[1], size[2])
+
+
+# --- The growth chart: the main path never shrinks -----------------------------------------
+
+
+def test_growth_follows_the_main_path_and_sets_side_branches_apart() -> None:
+    roles = growth_roles(list(receptive_fields_of("resnet18").values()))
+    main = [f.rf[0] for f, role in roles if role == "main"]
+    assert main == sorted(main) and main[-1] == 435  # layer4's last conv
+    # The downsample shortcuts' 1x1 convs (and their BN) see the block input's field with the
+    # doubled jump: 43, 99, 211, below the main path's 67, 147, 307 at that point.
+    side = [(f.name, f.rf[0]) for f, role in roles if role == "side"]
+    assert side == [
+        (f"layer{s}.0.downsample.{i}", rf) for s, rf in ((2, 43), (3, 99), (4, 211)) for i in (0, 1)
+    ]
+    assert [f.name for f, role in roles if role == "global"] == ["avgpool", "fc"]
+    assert all(f.rf == (224, 224) for f, role in roles if role == "global")
+
+
+def test_growth_of_inception_keeps_the_widest_branch() -> None:
+    fields = receptive_fields_of("googlenet")
+    roles = growth_roles(list(fields.values()))
+    main = [f.rf[0] for f, role in roles if role == "main"]
+    assert main == sorted(main)
+    # Each module's output (the union over its branches) is on the main path.
+    widest = {f.name: f.rf[0] for f, role in roles if role == "main"}
+    assert max(widest.values()) >= fields["inception5b"].rf[0]
+    assert all(not f.name.endswith("branch1.conv") for f, r in roles if r == "side")

@@ -242,8 +242,9 @@ def headline(field: ReceptiveField) -> dict[str, str]:
     """The numbers a student reads off a layer, labelled, for metrics or a table row."""
     jump = f"{field.jump[0]}" + ("" if field.jump[0] == field.jump[1] else f" x {field.jump[1]}")
     rows, cols = field.grid
+    widest = "" if field.uniform else "up to "  # units of unequal size: see caveat()
     return {
-        "Receptive field (px)": f"{field.rf[0]}x{field.rf[1]}",
+        "Receptive field (px)": f"{widest}{field.rf[0]}x{field.rf[1]}",
         "Jump, effective stride (px)": jump,
         "Start of unit (0, 0) (px)": f"{field.start[0]}, {field.start[1]}",
         "Feature map (units)": f"{rows}x{cols}",
@@ -271,6 +272,34 @@ def caveat(field: ReceptiveField) -> str | None:
             "but padding."
         )
     return None
+
+
+GROWTH_NOTE = (
+    "The line follows the main path. Where paths merge (ResNet's F(x) + x, Inception's "
+    "concatenation) a unit sees the largest of their fields, so along the main path the field "
+    "never shrinks. Hollow points are side branches with their own, smaller field (a downsample "
+    "shortcut's 1x1 conv, Inception's narrower branches). A global pool sees the whole input: "
+    "its field is the input itself, not a growth (diamonds on the dotted line)."
+)
+
+
+def growth_roles(fields: list[ReceptiveField]) -> list[tuple[ReceptiveField, str]]:
+    """Every leaf layer in forward order with its role on the growth chart: 'global' (sees the
+    whole input), 'side' (a branch whose field is smaller than one already reached: it merges
+    into a wider path later) or 'main' (the field along the main path: never shrinks)."""
+    roles = []
+    widest: tuple[int, ...] | None = None
+    for f in fields:
+        if not f.leaf:
+            continue
+        if f.is_global:
+            roles.append((f, "global"))
+            continue
+        side = widest is not None and any(r < w for r, w in zip(f.rf, widest, strict=True))
+        roles.append((f, "side" if side else "main"))
+        if not side:
+            widest = f.rf
+    return roles
 
 
 def telling_layer(fields: dict[str, ReceptiveField], input_size: tuple[int, int, int]) -> str:
