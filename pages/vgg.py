@@ -16,7 +16,7 @@ cols = st.columns([2, 1, 1])
 depth = cols[0].segmented_control("Depth", [11, 13, 16, 19], default=16, key="vgg_depth") or 16
 bn = cols[1].toggle("Batch normalization (_bn)", key="vgg_bn")
 adaptive = cols[2].toggle(
-    "torchvision's VGG",
+    "torchvision's VGG (adaptive pool)",
     key="vgg_adaptive",
     help="torchvision adds an adaptive average pool to 7x7 before FC6: the FC sizes then stay "
     "fixed whatever the input. The slides' VGG has no such pool.",

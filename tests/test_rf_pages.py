@@ -122,6 +122,9 @@ def test_explorer_growth_chart_never_goes_down(open_page: str, torch_home: Path)
     # The downsample shortcuts (side branches) and avgpool/fc (the whole input), apart.
     assert traces["side branch: its own field (px)"]["y"] == [43, 43, 99, 99, 211, 211]
     assert traces["global: sees the whole input"]["y"] == [224, 224]
+    # Its label sits on the input-size line: annotations on a log axis take log10 values.
+    (label,) = [a for a in growth_chart(at)["layout"]["annotations"] if "whole input" in a["text"]]
+    assert label["y"] == pytest.approx(np.log10(224))
     assert any("its field is the input itself, not a growth" in c.value for c in at.caption)
 
 

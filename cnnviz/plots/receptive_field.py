@@ -3,6 +3,8 @@ field, and VGG's 3x3 stacking."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import plotly.graph_objects as go
 
@@ -183,11 +185,16 @@ def field_growth(fields: list[ReceptiveField], selected: str) -> go.Figure:
     pooled = [(x, f) for x, (f, r) in enumerate(roles) if r == "global"]
     if pooled:
         size = pooled[0][1].rf[0]
-        fig.add_hline(
-            y=size,
-            line={"color": "#555", "dash": "dot", "width": 1},
-            annotation_text=f"the whole input ({size} px)",
-            annotation_position="bottom left",
+        fig.add_hline(y=size, line={"color": "#555", "dash": "dot", "width": 1})
+        # Annotations on a log axis take log10 coordinates (shapes take data values).
+        fig.add_annotation(
+            x=0,
+            xanchor="left",
+            y=math.log10(size),
+            yanchor="bottom",
+            text=f"the whole input ({size} px)",
+            showarrow=False,
+            font={"color": "#555"},
         )
         fig.add_trace(
             go.Scatter(
