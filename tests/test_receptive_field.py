@@ -514,3 +514,30 @@ def test_growth_of_inception_keeps_the_widest_branch() -> None:
     widest = {f.name: f.rf[0] for f, role in roles if role == "main"}
     assert max(widest.values()) >= fields["inception5b"].rf[0]
     assert all(not f.name.endswith("branch1.conv") for f, r in roles if r == "side")
+
+
+class _TwoStrides(nn.Module):
+    """Two paths of different jumps (2 and 1) onto maps of one size, added: the units drift."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.strided, self.wide = nn.Conv2d(2, 3, 3, stride=2, padding=1), nn.Conv2d(2, 3, 8)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.strided(x) + self.wide(x)
+
+
+def test_paths_of_different_jumps_merge_unit_by_unit() -> None:
+    # On 14 px both paths give 7 units: unit i sees [2i - 1, 2i + 1] and [i, i + 7]; their
+    # union, hand-computed, is 9 px wide for unit 0 and 8 for the others; then a 3x3 conv.
+    torch.manual_seed(0)
+    model = nn.Sequential(_TwoStrides(), nn.Conv2d(3, 3, 3))
+    size = (2, 14, 14)
+    with torch.device("meta"):
+        fields = receptive_fields(model.to("meta"), size)
+    assert fields["0"].spans[0] == ((-1, 7), *((i, i + 7) for i in range(1, 7)))
+    assert fields["0"].exact and not fields["0"].uniform
+    boxes = gradient_boxes(
+        model.to_empty(device="cpu"), size, ["0", "1"], units=every_row_and_column
+    )
+    assert_every_unit_matches(fields, boxes, size[1], size[2])
