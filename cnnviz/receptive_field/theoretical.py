@@ -36,8 +36,9 @@ class ReceptiveField:
 
     After an adaptive pool whose output size does not divide its input the units are not
     evenly spaced: `spans[a][i]` is then unit i's (first, last) input pixel along axis a,
-    `rf` the widest field and `jump` the mean spacing. `exact` is False only where paths of
-    different jumps merge into a window that holds nothing but padding (no registered model).
+    `rf` the widest field and `jump` the mean spacing (paths of different jumps that merge are
+    followed the same way). `exact` is False only where such a unit's window holds nothing but
+    zero padding and borrows its nearest unit's field (no registered model does that).
     """
 
     name: str
@@ -268,8 +269,8 @@ def caveat(field: ReceptiveField) -> str | None:
         )
     if not field.exact:
         return (
-            "Approximate: paths with different jumps merge here and a window holds nothing "
-            "but padding."
+            "Approximate: a window of this or an earlier layer holds nothing but zero "
+            "padding; it is shown with its nearest unit's field."
         )
     return None
 
