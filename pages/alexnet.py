@@ -3,6 +3,7 @@
 import streamlit as st
 
 from cnnviz import facts
+from cnnviz.architectures.zoo import adaptive_pool_note
 from cnnviz.registry import get
 from cnnviz.ui import architecture as ui
 
@@ -34,6 +35,8 @@ if name == "alexnet_paper":
         f"({facts.ALEXNET_LECTURE_PARAMS:,}).",
         icon=":material/memory:",
     )
+if name == "alexnet":
+    st.info(adaptive_pool_note(a), icon=":material/aspect_ratio:")
 if (h - 11) % 4 and name != "alexnet":
     st.warning(
         f"({h} - 11)/4 + 1 is not an integer: PyTorch floors it, and the last "

@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from cnnviz import facts
 from cnnviz.analysis import analyze
 from cnnviz.plots.architecture import comparison_figure, inception_module_figure
 from cnnviz.ui import architecture as ui
@@ -68,9 +69,18 @@ st.markdown(
     f"**{len(modules)} Inception modules**, no fully connected layer but the classifier."
 )
 ui.show_totals(a)
+alexnet = analyze("alexnet_lecture")
 st.plotly_chart(
-    comparison_figure({"AlexNet (lecture)": analyze("alexnet_lecture"), "GoogLeNet": a}),
+    comparison_figure({"AlexNet (lecture)": alexnet, "GoogLeNet": a}),
     key="googlenet_vs_alexnet",
+)
+st.markdown(
+    f"The paper's claim: **{facts.GOOGLENET_PAPER_CLAIM}**. torchvision's GoogLeNet, shown "
+    f"here, has {a.total_params:,} parameters: about "
+    f"{alexnet.total_params / a.total_params:.1f}x fewer than the lecture's AlexNet "
+    f"({alexnet.total_params:,}), "
+    f"{facts.ALEXNET_TORCHVISION_PARAMS / a.total_params:.1f}x fewer than torchvision's "
+    f"({facts.ALEXNET_TORCHVISION_PARAMS:,})."
 )
 ui.show_architecture(a, key="googlenet")
 ui.show_quiz(a, key="googlenet")

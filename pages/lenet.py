@@ -3,6 +3,7 @@
 import streamlit as st
 
 from cnnviz import facts
+from cnnviz.notation import volume
 from cnnviz.ui import architecture as ui
 
 st.title("LeNet-5 (LeCun et al. 1998)")
@@ -38,14 +39,29 @@ if a is None:
     st.stop()
 
 ui.show_totals(a)
+c3 = a.layer("c3")
 if paper:
+    paper_input = (c, h, w) == (1, 32, 32)
+    what = f"**{a.trainable_params:,} trainable parameters**"
+    if c3_table and paper_input:
+        what = f"The paper's network: {what} (the paper's '60,000 free parameters')"
+    elif paper_input:  # say what the switch changed, not the paper's claim
+        what = (
+            f"With C3 fully connected: {what}, "
+            f"{a.trainable_params - facts.LENET5_PAPER_TRAINABLE:,} more than the paper's "
+            f"{facts.LENET5_PAPER_TRAINABLE:,}, because C3 has {c3.params:,} instead of "
+            f"{facts.LENET5_C3_TABLE_PARAMS:,}"
+        )
+    else:
+        what = (
+            f"On {volume((c, h, w))}: {what} (the paper's {facts.LENET5_PAPER_TRAINABLE:,} are "
+            "for 32x32x1 with the C3 table: C5 and F6 follow the input size)"
+        )
     st.info(
-        f"The paper's network: **{a.trainable_params:,} trainable parameters** (the paper's "
-        f"'60,000 free parameters'); the RBF output's {a.total_params - a.trainable_params:,} "
-        "connections are fixed, not trained.",
+        f"{what}; the RBF output's {a.total_params - a.trainable_params:,} connections are "
+        "fixed, not trained.",
         icon=":material/history_edu:",
     )
-c3 = a.layer("c3")
 st.markdown(
     f"**C3** has **{c3.params:,}** parameters "
     + (

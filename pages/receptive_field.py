@@ -109,6 +109,7 @@ with right:
 st.plotly_chart(
     plots.field_growth(list(fields.values()), layer), width="stretch", key="receptive_field_growth"
 )
+st.caption(plots.GROWTH_NOTE)
 
 st.subheader("Effective receptive field")
 st.markdown(

@@ -20,23 +20,41 @@ with right:
     cols = st.columns(2)
     c = cols[0].number_input("Input depth", 4, 4096, 256, step=4, key="resnet_block_c")
     hw = cols[1].number_input("Input height = width", 1, 512, 56, key="resnet_block_hw")
-    size = (int(c), int(hw), int(hw))
-    basic = ui.analysis_or_error("resnet_basic_block", size, planes=int(c))
-    bottleneck = ui.analysis_or_error("resnet_bottleneck_block", size, planes=max(1, int(c) // 4))
+    c, hw = int(c), int(hw)
+    # He et al., Fig. 5: blocks of about the same cost, a basic block on a quarter of the depth
+    # (ResNet-34's 64-d) against a bottleneck on the full depth (ResNet-50's 256-d).
+    basic = ui.analysis_or_error("resnet_basic_block", (c // 4, hw, hw), planes=c // 4)
+    bottleneck = ui.analysis_or_error("resnet_bottleneck_block", (c, hw, hw), planes=c // 4)
     if basic is not None and bottleneck is not None:
         st.plotly_chart(
             comparison_figure(
-                {"basic (3x3, 3x3)": basic, "bottleneck (1x1, 3x3, 1x1)": bottleneck}
+                {
+                    f"basic on {c // 4}-d (3x3, 3x3)": basic,
+                    f"bottleneck on {c}-d (1x1, 3x3, 1x1)": bottleneck,
+                }
             ),
             key="resnet_blocks",
         )
         st.markdown(
-            f"On {hw}x{hw}x{c}: the basic block costs **{basic.total_macs:,}** MACs and "
-            f"{basic.total_params:,} parameters; the bottleneck (1x1 down to {c // 4}, 3x3, "
-            f"1x1 back to {c}) costs **{bottleneck.total_macs:,}** MACs and "
-            f"{bottleneck.total_params:,} parameters: "
-            f"**{basic.total_macs / bottleneck.total_macs:.1f}x** fewer MACs."
+            f"He et al. (Fig. 5) compare blocks of about the same cost. On {hw}x{hw}: the "
+            f"basic block (3x3 {c // 4}, 3x3 {c // 4} on {c // 4}-d, as in ResNet-18/34) costs "
+            f"**{basic.total_macs:,}** MACs and {basic.total_params:,} parameters; the "
+            f"bottleneck (1x1 {c // 4}, 3x3 {c // 4}, 1x1 {bottleneck.output_shape[0]} on {c}-d, "
+            "as in ResNet-50+) "
+            f"costs **{bottleneck.total_macs:,}** MACs and {bottleneck.total_params:,} "
+            f"parameters: **{c / (c // 4):g}x the input depth** for "
+            f"{bottleneck.total_macs / basic.total_macs:.2f}x the MACs."
         )
+        with st.expander(f"What if: a basic block on the full {c}-d input (no ResNet does this)"):
+            wide = ui.analysis_or_error("resnet_basic_block", (c, hw, hw), planes=c)
+            if wide is not None:
+                st.markdown(
+                    f"Two 3x3 convolutions with {c} filters on {hw}x{hw}x{c} cost "
+                    f"**{wide.total_macs:,}** MACs and {wide.total_params:,} parameters, "
+                    f"{wide.total_macs / bottleneck.total_macs:.1f}x the bottleneck's: this is "
+                    "what the 1x1 reduction saves, but ResNet never runs a basic block this "
+                    "wide; it uses bottlenecks from ResNet-50 on."
+                )
 
 st.header("The whole network")
 cols = st.columns([2, 3])

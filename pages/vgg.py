@@ -3,6 +3,7 @@
 import streamlit as st
 
 from cnnviz import facts
+from cnnviz.architectures.zoo import adaptive_pool_note
 from cnnviz.ui import architecture as ui
 from cnnviz.ui.navigation import page_for
 
@@ -11,16 +12,34 @@ st.markdown(
     "Small filters, deeper networks: only 3x3 CONV (stride 1, pad 1) and 2x2 MAX POOL "
     "(stride 2). ILSVRC'14: 7.3% top-5 error, down from ZFNet's 11.7%."
 )
-cols = st.columns([2, 1])
+cols = st.columns([2, 1, 1])
 depth = cols[0].segmented_control("Depth", [11, 13, 16, 19], default=16, key="vgg_depth") or 16
 bn = cols[1].toggle("Batch normalization (_bn)", key="vgg_bn")
-name = f"vgg{depth}{'_bn' if bn else ''}"
+adaptive = cols[2].toggle(
+    "torchvision's VGG (adaptive pool)",
+    key="vgg_adaptive",
+    help="torchvision adds an adaptive average pool to 7x7 before FC6: the FC sizes then stay "
+    "fixed whatever the input. The slides' VGG has no such pool.",
+)
 c, h, w = ui.input_size_picker((3, 224, 224), key="vgg")
-a = ui.analysis_or_error(name, (c, h, w))
+if adaptive:
+    a = ui.analysis_or_error(f"vgg{depth}{'_bn' if bn else ''}", (c, h, w))
+else:
+    a = ui.analysis_or_error(f"vgg{depth}_lecture", (c, h, w), batch_norm=bn)
 if a is None:
     st.stop()
 
 ui.show_totals(a)
+fc6 = next(layer for layer in a.leaves if layer.kind == "fc")
+pool5 = [layer for layer in a.leaves if layer.kind == "pool"][-1]
+if adaptive:
+    st.info(adaptive_pool_note(a), icon=":material/aspect_ratio:")
+else:
+    st.markdown(
+        f"FC6 takes pool5's whole **{pool5.volume()}** volume = "
+        f"{fc6.hyper['in_features']:,} values: **{fc6.params:,}** parameters at "
+        f"{h}x{w}. Change the input size and watch it follow."
+    )
 fc = sum(layer.params for layer in a.leaves if layer.kind == "fc")
 conv_macs = sum(layer.macs for layer in a.leaves if layer.kind == "conv")
 st.markdown(

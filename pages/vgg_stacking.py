@@ -56,8 +56,8 @@ frame = pd.DataFrame(
         "vs one": [f"{r.kernel}x{r.kernel}" for r in rows],
         "RF, stacked": [f"{r.stacked_rf}x{r.stacked_rf}" for r in rows],
         "RF, one": [f"{r.single_rf}x{r.single_rf}" for r in rows],
-        "params, stacked": [f"{r.stacked_params:,} ({9 * r.n}C²)" for r in rows],
-        "params, one": [f"{r.single_params:,} ({r.kernel**2}C²)" for r in rows],
+        "weights, stacked": [f"{r.stacked_params:,} ({9 * r.n}C²)" for r in rows],
+        "weights, one": [f"{r.single_params:,} ({r.kernel**2}C²)" for r in rows],
         "ReLUs, stacked": [r.stacked_nonlinearities for r in rows],
         "ReLUs, one": [r.single_nonlinearities for r in rows],
     }

@@ -12,6 +12,9 @@ from cnnviz.architectures.lenet import C3_TABLE, ConnectionTableConv2d
 
 TORCHVISION = [n for n in registry.names() if registry.get(n).torchvision_name]
 HAND_BUILT = [n for n in registry.names() if registry.get(n).source != "torchvision"]
+# The lecture's VGGs are torchvision's module for module (checked on the meta device below):
+# one of them on the CPU is enough.
+CPU_BUILT = [n for n in HAND_BUILT if not n.startswith("vgg") or n == "vgg11_lecture"]
 
 
 @pytest.mark.parametrize("name", TORCHVISION)
@@ -33,7 +36,7 @@ def test_our_builders_equal_torchvisions_own(name):
     ]
 
 
-@pytest.mark.parametrize("name", HAND_BUILT)
+@pytest.mark.parametrize("name", CPU_BUILT)
 def test_hand_built_models_on_cpu_agree_with_the_meta_analysis(name):
     torch.manual_seed(0)
     model = registry.build(name).eval()
@@ -46,7 +49,8 @@ def test_hand_built_models_on_cpu_agree_with_the_meta_analysis(name):
 
 @pytest.mark.parametrize(
     "name",
-    ["alexnet_lecture", "alexnet_paper", "alexnet", "vgg16", "googlenet", "resnet50",
+    ["alexnet_lecture", "alexnet_paper", "alexnet", "vgg16", "vgg16_lecture", "googlenet",
+     "resnet50",
      "inception_naive", "inception_bottleneck", "resnet_basic_block", "resnet_bottleneck_block"],
 )  # fmt: skip
 def test_macs_agree_with_torch_flop_counter(name):
@@ -160,6 +164,34 @@ def test_vgg16_lecture_numbers():
     assert [analyze(f"vgg{d}").depth_in_layers() for d in (11, 13, 16, 19)] == [11, 13, 16, 19]
 
 
+def test_lecture_vgg_is_torchvisions_without_the_adaptive_pool():
+    # Same modules, names and shapes as torchvision's at 224 (its weights load), no avgpool.
+    for depth, bn in ((11, True), (13, False), (16, False), (19, True)):
+        with torch.device("meta"):
+            ours = registry.build(f"vgg{depth}_lecture", batch_norm=bn)
+            theirs = torchvision.models.get_model(f"vgg{depth}{'_bn' if bn else ''}", weights=None)
+        assert [(k, v.shape) for k, v in ours.state_dict().items()] == [
+            (k, v.shape) for k, v in theirs.state_dict().items()
+        ]
+        assert not any(isinstance(m, torch.nn.AdaptiveAvgPool2d) for m in ours.modules())
+
+
+@pytest.mark.parametrize("size", [(3, 32, 32), (3, 96, 160), (1, 64, 64)])
+def test_lecture_vgg_fc6_follows_the_input_on_cpu(size):
+    torch.manual_seed(0)
+    model = registry.build("vgg11_lecture", input_size=size).eval()
+    a = analyze("vgg11_lecture", size)
+    pool5 = 512 * (size[1] // 32) * (size[2] // 32)
+    assert model.classifier[0].in_features == pool5
+    assert sum(p.numel() for p in model.parameters()) == a.total_params
+    with torch.no_grad():
+        assert model(torch.randn(1, *size)).shape == (1, 1000)
+    # torchvision's adaptive pool keeps FC6 at 7*7*512 whatever the input.
+    fc6 = (7 * 7 * 512 - pool5) * 4096
+    conv1 = (3 - size[0]) * 9 * 64  # torchvision's takes 3 channels
+    assert analyze("vgg11", (3, *size[1:])).total_params - a.total_params == fc6 + conv1
+
+
 # lecture-facts.md section 7
 def test_naive_inception_module_terms():
     a = analyze("inception_naive")
@@ -196,6 +228,16 @@ def test_resnet_depths_and_params(depth, params):
     a = analyze(f"resnet{depth}")
     assert a.total_params == params
     assert a.depth_in_layers() == depth
+
+
+def test_resnet_blocks_of_about_the_same_cost_he_et_al_fig5():
+    # A 64-d basic block against a bottleneck on 256-d, both on 56x56 (hand-computed).
+    basic = analyze("resnet_basic_block", (64, 56, 56), planes=64)
+    bottleneck = analyze("resnet_bottleneck_block", (256, 56, 56), planes=64)
+    assert basic.total_macs == 56 * 56 * 64 * 64 * 9 * 2 == 231_211_008
+    assert bottleneck.total_macs == 56 * 56 * (256 * 64 + 64 * 64 * 9 + 64 * 256) == 218_365_952
+    assert basic.total_params == 2 * 64 * 64 * 9 + 2 * 2 * 64
+    assert bottleneck.total_params == 256 * 64 * 2 + 64 * 64 * 9 + 2 * (64 + 64 + 256)
 
 
 def test_resnet_blocks_basic_vs_bottleneck_on_56x56x256():

@@ -17,6 +17,10 @@ def test_quoted_numbers_are_the_engines():
     assert analyze("inception_naive").total_macs == facts.INCEPTION_NAIVE_MACS
     assert analyze("inception_bottleneck").total_macs == facts.INCEPTION_BOTTLENECK_MACS
     assert analyze("googlenet").total_params == facts.GOOGLENET_TORCHVISION_PARAMS
+    assert analyze("alexnet").total_params == facts.ALEXNET_TORCHVISION_PARAMS
+    assert analyze("vgg16_lecture").total_params == facts.VGG16_PARAMS
+    fc = sum(x.params for x in analyze("vgg16_lecture").leaves if x.kind == "fc")
+    assert fc == facts.VGG16_FC_PARAMS
 
 
 def test_lenet5_connections_340908():
@@ -57,3 +61,12 @@ def test_ilsvrc_winners_and_links():
     titles = {p.title for p in PAGES}
     assert all(w.page in titles for w in facts.ILSVRC_WINNERS if w.page)
     assert {e.topic for e in facts.ERRATA} <= titles
+
+
+def test_googlenet_12x_is_the_papers_claim_not_an_erratum():
+    assert not any("12x" in e.slide_says for e in facts.ERRATA)
+    # The claim compares the paper's ~5M with AlexNet's ~60M; torchvision's ratio is ~9x.
+    assert "12x" in facts.GOOGLENET_PAPER_CLAIM and "5M" in facts.GOOGLENET_PAPER_CLAIM
+    note = next(f for f in facts.KEY_FACTS["GoogLeNet"] if "12x" in f)
+    ratio = analyze("alexnet").total_params / analyze("googlenet").total_params
+    assert f"about {ratio:.0f}x fewer" in note and round(ratio) == 9

@@ -19,7 +19,9 @@ from cnnviz.arithmetic import InputTooSmall
 from cnnviz.receptive_field import (
     ReceptiveField,
     UnknownLayer,
+    caveat,
     field_calls_of,
+    growth_roles,
     layer_field,
     receptive_fields,
     receptive_fields_of,
@@ -146,20 +148,34 @@ def test_non_square_input_and_kernels_work_per_axis() -> None:
     assert fields["0"].rf == (3, 7) and fields["0"].jump == (1, 2) and fields["0"].start == (-1, 0)
     # Dilated pool: k_eff = 2*(3-1)+1 = 5 along W: rf 7 + 4*2 = 15.
     assert fields["1"].rf == (4, 15) and fields["1"].jump == (2, 2)
-    # (20, 23) -> (1, 5): H pools everything, W 23 / 5 does not divide: flagged approximate.
+    # (20, 24) -> (1, 5): H pools everything: rf 4 + 19 * 2. W: 24 / 5 does not divide; unit
+    # i of the pool covers pool units floor(24i/5)..ceil(24(i+1)/5) - 1, each of which sees
+    # columns 2k..2k + 14: hand-computed per unit.
     pooled = fields["2"]
-    assert not pooled.exact and pooled.rf[0] == 4 + 19 * 2
+    assert pooled.exact and not pooled.uniform and pooled.rf == (42, 25)
+    assert pooled.spans == (
+        ((-1, 40),),
+        ((0, 22), (8, 32), (18, 42), (28, 52), (38, 60)),
+    )
+    assert pooled.region(0, 4) == (-1, 38, 40, 60)
     resnet = receptive_fields_of("resnet18", (3, 160, 320))["layer3"]
     assert resnet.grid == (10, 20) and resnet.rf == (211, 211)
 
 
-def test_adaptive_pool_exact_when_it_divides() -> None:
+def test_adaptive_pool_windows_are_exact() -> None:
     fields = receptive_fields_of("alexnet", (3, 224, 224))
-    assert fields["avgpool"].exact and fields["avgpool"].rf == fields["features.12"].rf
-    approx = receptive_fields_of("alexnet", (3, 256, 256))["avgpool"]  # 7x7 -> 6x6
-    assert not approx.exact
-    assert approx.rf == (195 + 32, 195 + 32)  # widest window: 2 units
-    assert approx.jump == (round(32 * 7 / 6, 2),) * 2
+    assert fields["avgpool"].uniform and fields["avgpool"].rf == fields["features.12"].rf
+    # 7 -> 6: window i covers units floor(7i/6)..ceil(7(i+1)/6) - 1 = i..i+1: a plain pool
+    # with k = 2, s = 1, so the field grows by one jump (32) and the jump stays 32.
+    pooled = receptive_fields_of("alexnet", (3, 256, 256))["avgpool"]
+    assert pooled.uniform and (pooled.rf, pooled.jump) == ((227, 227), (32, 32))
+    # 160 rows: pool5 has 4, pooled to 6 by windows 0..0, 0..1, 1..1, 2..2, 2..3, 3..3 of
+    # units that see rows -66 + 32k .. 128 + 32k: hand-computed.
+    field = receptive_fields_of("alexnet", (3, 160, 224))["avgpool"]
+    assert not field.uniform and field.spans is not None
+    assert field.spans[0] == ((-66, 128), (-66, 160), (-34, 160), (-2, 192), (-2, 224), (30, 224))
+    assert field.rf_range == ((195, 227), (195, 195))
+    assert "195 to 227 x 195" in caveat(field)
 
 
 def test_region_and_center() -> None:
@@ -295,21 +311,37 @@ class _Stop(Exception):
     pass
 
 
+def corners(rows: int, cols: int) -> list[tuple[int, int]]:
+    return [(0, 0), (rows - 1, cols - 1)]
+
+
+def every_row_and_column(rows: int, cols: int) -> list[tuple[int, int]]:
+    """Every row and every column at least once (the field is separable per axis)."""
+    return sorted(
+        {(i, min(i, cols - 1)) for i in range(rows)} | {(min(j, rows - 1), j) for j in range(cols)}
+    )
+
+
 def gradient_boxes(
-    name: str,
+    name: str | nn.Module,
     size: tuple[int, int, int],
     layers: list[str],
     dtype: torch.dtype = torch.float32,
+    units=corners,
     **options,
 ) -> dict[tuple[str, int, int], tuple[int, int, int, int]]:
-    """Bounding box of the nonzero input gradient of the two corner units of each layer.
+    """Bounding box of the nonzero input gradient of some units (the two corner units unless
+    `units` says otherwise) of each layer of a registered model or a CPU module.
 
     float32 suffices: the smallest gradient, at a field's corner, is one path's product of
     1/k^2 factors (about 1e-17 for the deepest layer here), far above float32's 1e-38.
     """
-    with torch.device("meta"):
-        meta = registry.build(name, input_size=size, **options)
-    model = positive_twin(meta.to_empty(device="cpu")).to(dtype)
+    if isinstance(name, nn.Module):
+        model = positive_twin(name).to(dtype)
+    else:
+        with torch.device("meta"):
+            meta = registry.build(name, input_size=size, **options)
+        model = positive_twin(meta.to_empty(device="cpu")).to(dtype)
     modules = dict(model.named_modules())
     outputs: dict[str, torch.Tensor] = {}
     handles = [
@@ -333,7 +365,7 @@ def gradient_boxes(
     for n in layers:
         out = outputs[n]
         rows, cols = out.shape[-2:]
-        for i, j in ((0, 0), (rows - 1, cols - 1)):
+        for i, j in units(rows, cols):
             (grad,) = torch.autograd.grad(out[0, :, i, j].sum(), x, retain_graph=True)
             seen = (grad[0].abs().sum(0) > 0).nonzero()
             top, left = seen.min(0).values.tolist()
@@ -406,3 +438,106 @@ def test_resnet50_against_gradient_footprint() -> None:
 @pytest.mark.slow
 def test_resnet152_against_gradient_footprint() -> None:
     assert_engine_matches_gradient("resnet152", (3, 160, 160), ["layer2.7", "layer3.3"])
+
+
+# --- Adaptive pools whose output does not divide the input: every unit's own window --------
+
+
+def assert_every_unit_matches(fields, boxes, h: int, w: int) -> None:
+    for (n, i, j), box in boxes.items():
+        assert clipped(fields[n], i, j, h, w) == box, (n, i, j)
+
+
+@pytest.mark.parametrize("size", [(3, 160, 224), (3, 320, 224), (3, 200, 288)])
+def test_alexnet_adaptive_pool_every_unit_against_gradient_footprint(size) -> None:
+    # 160: pool5 4 rows -> 6 (windows of 1 and 2); 320: 9 -> 6 (equal windows, uneven steps);
+    # 288: 8 columns -> 6. The old widest-window approximation was off by up to 32 px here.
+    fields = receptive_fields_of("alexnet", size)
+    assert not fields["avgpool"].uniform
+    boxes = gradient_boxes("alexnet", size, ["avgpool"], units=every_row_and_column)
+    assert_every_unit_matches(fields, boxes, size[1], size[2])
+    assert any(box[0] > 0 for box in boxes.values())  # not all whole-image boxes
+
+
+def test_layers_after_an_uneven_adaptive_pool_against_gradient_footprint() -> None:
+    # A conv with padding and a strided pool on top of unevenly spaced units: windows are
+    # composed unit by unit, and padding adds no pixels.
+    torch.manual_seed(0)
+    model = nn.Sequential(
+        nn.Conv2d(2, 3, 3, stride=2, padding=1),
+        nn.AdaptiveAvgPool2d((7, 5)),
+        nn.Conv2d(3, 3, 3, padding=1),
+        nn.MaxPool2d(2, stride=2, ceil_mode=True),
+        nn.Conv2d(3, 3, (1, 2), dilation=(1, 2)),
+    )
+    size = (2, 37, 23)
+    with torch.device("meta"):
+        fields = receptive_fields(model.to("meta"), size)
+    model = model.to_empty(device="cpu")
+    layers = ["1", "2", "3", "4"]
+    assert not any(fields[n].uniform for n in layers)
+    boxes = gradient_boxes(model, size, layers, units=every_row_and_column)
+    assert_every_unit_matches(fields, boxes, size[1], size[2])
+
+
+@pytest.mark.slow
+def test_vgg16_adaptive_pool_every_unit_against_gradient_footprint() -> None:
+    size = (3, 160, 224)  # pool5 5x7 -> 7x7: windows of 1 and 2 rows
+    fields = receptive_fields_of("vgg16", size)
+    boxes = gradient_boxes("vgg16", size, ["avgpool"], units=every_row_and_column)
+    assert_every_unit_matches(fields, boxes, size[1], size[2])
+
+
+# --- The growth chart: the main path never shrinks -----------------------------------------
+
+
+def test_growth_follows_the_main_path_and_sets_side_branches_apart() -> None:
+    roles = growth_roles(list(receptive_fields_of("resnet18").values()))
+    main = [f.rf[0] for f, role in roles if role == "main"]
+    assert main == sorted(main) and main[-1] == 435  # layer4's last conv
+    # The downsample shortcuts' 1x1 convs (and their BN) see the block input's field with the
+    # doubled jump: 43, 99, 211, below the main path's 67, 147, 307 at that point.
+    side = [(f.name, f.rf[0]) for f, role in roles if role == "side"]
+    assert side == [
+        (f"layer{s}.0.downsample.{i}", rf) for s, rf in ((2, 43), (3, 99), (4, 211)) for i in (0, 1)
+    ]
+    assert [f.name for f, role in roles if role == "global"] == ["avgpool", "fc"]
+    assert all(f.rf == (224, 224) for f, role in roles if role == "global")
+
+
+def test_growth_of_inception_keeps_the_widest_branch() -> None:
+    fields = receptive_fields_of("googlenet")
+    roles = growth_roles(list(fields.values()))
+    main = [f.rf[0] for f, role in roles if role == "main"]
+    assert main == sorted(main)
+    # Each module's output (the union over its branches) is on the main path.
+    widest = {f.name: f.rf[0] for f, role in roles if role == "main"}
+    assert max(widest.values()) >= fields["inception5b"].rf[0]
+    assert all(not f.name.endswith("branch1.conv") for f, r in roles if r == "side")
+
+
+class _TwoStrides(nn.Module):
+    """Two paths of different jumps (2 and 1) onto maps of one size, added: the units drift."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.strided, self.wide = nn.Conv2d(2, 3, 3, stride=2, padding=1), nn.Conv2d(2, 3, 8)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.strided(x) + self.wide(x)
+
+
+def test_paths_of_different_jumps_merge_unit_by_unit() -> None:
+    # On 14 px both paths give 7 units: unit i sees [2i - 1, 2i + 1] and [i, i + 7]; their
+    # union, hand-computed, is 9 px wide for unit 0 and 8 for the others; then a 3x3 conv.
+    torch.manual_seed(0)
+    model = nn.Sequential(_TwoStrides(), nn.Conv2d(3, 3, 3))
+    size = (2, 14, 14)
+    with torch.device("meta"):
+        fields = receptive_fields(model.to("meta"), size)
+    assert fields["0"].spans[0] == ((-1, 7), *((i, i + 7) for i in range(1, 7)))
+    assert fields["0"].exact and not fields["0"].uniform
+    boxes = gradient_boxes(
+        model.to_empty(device="cpu"), size, ["0", "1"], units=every_row_and_column
+    )
+    assert_every_unit_matches(fields, boxes, size[1], size[2])

@@ -10,7 +10,7 @@ def test_every_name_the_issue_asks_for_is_registered():
     wanted = {
         "lenet5", "alexnet_lecture", "alexnet_paper", "alexnet", "googlenet",
         "inception_naive", "inception_bottleneck", "resnet_basic_block", "resnet_bottleneck_block",
-        *(f"vgg{d}{bn}" for d in (11, 13, 16, 19) for bn in ("", "_bn")),
+        *(f"vgg{d}{bn}" for d in (11, 13, 16, 19) for bn in ("", "_bn", "_lecture")),
         *(f"resnet{d}" for d in (18, 34, 50, 101, 152)),
     }  # fmt: skip
     assert wanted <= set(registry.names())
@@ -38,6 +38,8 @@ def test_presets_are_fixed_not_options():
     with pytest.raises(TypeError):
         registry.build("vgg16", depth=19)
     assert registry.get("resnet50").options == {"num_classes": 1000, "width_per_group": 64}
+    assert "depth" not in registry.get("vgg16_lecture").options
+    assert registry.get("vgg16_lecture").options["batch_norm"] is False
 
 
 def test_builders_take_keyword_options_and_input_size():

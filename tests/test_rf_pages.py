@@ -46,7 +46,7 @@ def test_stacking_page_shows_the_lecture_numbers_and_follows_c(open_page: str) -
     assert metric(at, "3 stacked 3x3: weights") == f"{27 * 128**2:,}"
     assert metric(at, "One 7x7: weights") == f"{49 * 128**2:,}"
     assert metric(at, "Saved by stacking") == "45%"
-    assert at.dataframe[0].value["params, one"].iloc[3] == f"{81 * 128**2:,} (81C²)"
+    assert at.dataframe[0].value["weights, one"].iloc[3] == f"{81 * 128**2:,} (81C²)"
 
 
 # --- Receptive-field explorer ------------------------------------------------------------------
@@ -104,6 +104,38 @@ def test_explorer_model_change_to_vgg16(open_page: str, torch_home: Path) -> Non
     at.selectbox(key="receptive_field_layer_vgg16").set_value("classifier.0").run()
     assert metric(at, "Receptive field (px)") == "224x224"
     assert any("global layer" in i.value for i in at.info)
+
+
+def growth_chart(at: AppTest) -> dict:
+    charts = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    return next(c for c in charts if c["layout"]["title"]["text"].startswith("How the field"))
+
+
+def test_explorer_growth_chart_never_goes_down(open_page: str, torch_home: Path) -> None:
+    at = open_page("pages/receptive_field.py")
+    traces = {t["name"]: t for t in growth_chart(at)["data"]}
+    main = traces["receptive field (px), main path"]["y"]
+    assert main == sorted(main) and max(main) == 435
+    # The downsample shortcuts (side branches) and avgpool/fc (the whole input), apart.
+    assert traces["side branch: its own field (px)"]["y"] == [43, 43, 99, 99, 211, 211]
+    assert traces["global: sees the whole input"]["y"] == [224, 224]
+    # Its label sits on the input-size line: annotations on a log axis take log10 values.
+    (label,) = [a for a in growth_chart(at)["layout"]["annotations"] if "whole input" in a["text"]]
+    assert label["y"] == pytest.approx(np.log10(224))
+    assert any("its field is the input itself, not a growth" in c.value for c in at.caption)
+
+
+def test_explorer_uneven_adaptive_pool_units(open_page: str, torch_home: Path) -> None:
+    at = open_page("pages/receptive_field.py")
+    at.selectbox(key="receptive_field_model").set_value("alexnet").run()
+    at.number_input(key="receptive_field_h_alexnet").set_value(160).run()
+    at.selectbox(key="receptive_field_layer_alexnet").set_value("avgpool").run()
+    assert not at.exception
+    assert any("unequal size" in i.value and "195 to 227 x 195" in i.value for i in at.info)
+    assert metric(at, "Receptive field (px)") == "up to 227x195"
+    # Unit (3, 3): avgpool row 3 pools pool5 row floor(3*4/6) = 2 only, which sees rows
+    # -66 + 2*32 .. 128 + 2*32; columns are a plain 6 -> 6 copy: -66 + 3*32 .. 128 + 3*32.
+    assert "Unit (3, 3) sees rows -2..192, cols 30..224" in chart_titles(at)
 
 
 def test_explorer_non_square_input_and_too_small(open_page: str, torch_home: Path) -> None:

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import math
+from collections import OrderedDict
+
 from torch import nn
 from torchvision.models import alexnet as tv_alexnet
 from torchvision.models import googlenet as tv_googlenet
 from torchvision.models.resnet import BasicBlock, Bottleneck, ResNet
 from torchvision.models.vgg import VGG, cfgs, make_layers
 
+from cnnviz.analysis import Analysis
+from cnnviz.arithmetic import feature_size
+from cnnviz.notation import volume
 from cnnviz.registry import register
 
 # VGG configurations are data: torchvision's cfgs, keyed by depth.
@@ -29,6 +35,52 @@ def vgg(*, depth: int = 16, batch_norm: bool = False, num_classes: int = 1000) -
     return VGG(make_layers(cfgs[VGG_CFG[depth]], batch_norm=batch_norm), num_classes=num_classes)
 
 
+def vgg_features(depth: int, in_channels: int, batch_norm: bool) -> nn.Sequential:
+    """VGG's convolutional part, module for module as torchvision's make_layers (features.N
+    names agree), but on any number of input channels."""
+    if depth not in VGG_CFG:
+        raise ValueError(f"VGG depth must be one of {sorted(VGG_CFG)}, not {depth}")
+    layers: list[nn.Module] = []
+    c = in_channels
+    for v in cfgs[VGG_CFG[depth]]:
+        if v == "M":
+            layers.append(nn.MaxPool2d(2, stride=2))
+            continue
+        layers.append(nn.Conv2d(c, int(v), 3, padding=1))
+        if batch_norm:
+            layers.append(nn.BatchNorm2d(int(v)))
+        layers.append(nn.ReLU(inplace=True))
+        c = int(v)
+    return nn.Sequential(*layers)
+
+
+def vgg_lecture(
+    *,
+    input_size: tuple[int, int, int] = (3, 224, 224),
+    depth: int = 16,
+    batch_norm: bool = False,
+    num_classes: int = 1000,
+    dropout: float = 0.5,
+) -> nn.Sequential:
+    """VGG as the slides draw it: no adaptive pool, FC6 takes pool5's whole volume, so its size
+    follows the input (7x7x512 -> 4096 at 224). torchvision's VGG pools to 7x7 first."""
+    features = vgg_features(depth, input_size[0], batch_norm)
+    c, h, w = feature_size(features.named_children(), input_size)
+    # Same indices as torchvision's classifier: Linear 0, 3, 6.
+    classifier = nn.Sequential(
+        nn.Linear(c * h * w, 4096),
+        nn.ReLU(inplace=True),
+        nn.Dropout(dropout),
+        nn.Linear(4096, 4096),
+        nn.ReLU(inplace=True),
+        nn.Dropout(dropout),
+        nn.Linear(4096, num_classes),
+    )
+    return nn.Sequential(
+        OrderedDict(features=features, flatten=nn.Flatten(), classifier=classifier)
+    )
+
+
 def resnet(*, depth: int = 50, num_classes: int = 1000, width_per_group: int = 64) -> ResNet:
     """ResNet-depth: torchvision's ResNet over its BasicBlock or Bottleneck."""
     if depth not in RESNET_LAYERS:
@@ -46,6 +98,18 @@ register(
     torchvision_name="alexnet",
     description="torchvision's AlexNet: the one-GPU variant, 64-192-384-256-256 filters.",
 )(lambda *, num_classes=1000, dropout=0.5: tv_alexnet(num_classes=num_classes, dropout=dropout))
+
+for _depth in VGG_CFG:
+    register(
+        f"vgg{_depth}_lecture",
+        family="VGG",
+        title=f"VGG-{_depth} (lecture: FC6 follows the input)",
+        default_input=(3, 224, 224),
+        source="lecture",
+        description=f"The slides' VGG-{_depth}: no adaptive pool, FC6 takes pool5's volume, so "
+        "the FC sizes follow the input (VGG-16 at 224: 138,357,544 params).",
+        depth=_depth,
+    )(vgg_lecture)
 
 for _depth in VGG_CFG:
     for _bn in (False, True):
@@ -90,3 +154,29 @@ for _depth in RESNET_LAYERS:
         f"{'basic' if _depth < 50 else 'bottleneck'} blocks (torchvision v1.5).",
         depth=_depth,
     )(resnet)
+
+
+def adaptive_pool_note(analysis: Analysis) -> str | None:
+    """What torchvision's adaptive average pool before FC6 does to the FC sizes, for a page;
+    None when the model has none (the lecture's networks)."""
+    pool = next((x for x in analysis.leaves if x.type == "AdaptiveAvgPool2d"), None)
+    if pool is None:
+        return None
+    c, h, w = pool.input_shape
+    out = pool.output_shape
+    fc = [x for x in analysis.leaves if x.kind == "fc"]
+    if (h, w) == tuple(out[1:]):
+        does = "changes nothing at this input"
+    elif h >= out[1] and w >= out[2]:
+        does = "averages windows of it down to"
+    elif h <= out[1] and w <= out[2]:
+        does = "repeats its values up to"
+    else:
+        does = "averages and repeats it to"
+    does = does if does.endswith("input") else f"{does} {volume(out)}"
+    return (
+        f"torchvision's adaptive average pool: pool5 gives {volume((c, h, w))} here, and the "
+        f"adaptive pool {does}. FC6 always takes {math.prod(out):,} values, so the FC layers "
+        f"keep {sum(x.params for x in fc):,} parameters whatever the input size; the slides' "
+        "network has no such pool: its FC6 takes pool5's whole volume."
+    )

@@ -3,11 +3,22 @@ field, and VGG's 3x3 stacking."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import plotly.graph_objects as go
 
-from cnnviz.receptive_field import ReceptiveField
+from cnnviz.receptive_field import GROWTH_NOTE, ReceptiveField, growth_roles
 from cnnviz.stacking import StackingRow
+
+__all__ = [
+    "GROWTH_NOTE",
+    "effective_field",
+    "field_growth",
+    "field_on_image",
+    "stacking_params",
+    "unit_grid",
+]
 
 FIELD_COLOR = "#d62728"
 JUMP_COLOR = "#1f77b4"
@@ -137,25 +148,63 @@ def effective_field(
 
 
 def field_growth(fields: list[ReceptiveField], selected: str) -> go.Figure:
-    """Receptive field and jump after every layer (log scale), the chosen layer marked."""
-    leaves = [f for f in fields if f.leaf]
+    """Receptive field and jump along the main path (log scale), side branches as hollow
+    points, global layers on the input-size line, the chosen layer marked."""
+    roles = growth_roles(fields)
     fig = go.Figure()
-    for label, values, color in (
-        ("receptive field (px)", [f.rf[0] for f in leaves], FIELD_COLOR),
-        ("jump (px)", [f.jump[0] for f in leaves], JUMP_COLOR),
+    for role, label, symbol in (
+        ("main", "receptive field (px), main path", "circle"),
+        ("side", "side branch: its own field (px)", "circle-open"),
     ):
+        points = [(x, f) for x, (f, r) in enumerate(roles) if r == role]
         fig.add_trace(
             go.Scatter(
-                x=list(range(len(leaves))),
-                y=values,
+                x=[x for x, _ in points],
+                y=[f.rf[0] for _, f in points],
                 name=label,
-                mode="lines+markers",
-                line={"color": color, "shape": "hv"},
-                marker={"size": 4},
-                customdata=[[f.name, f.type] for f in leaves],
-                hovertemplate="%{customdata[0]} (%{customdata[1]}): %{y}<extra>"
-                + label
-                + "</extra>",
+                mode="lines+markers" if role == "main" else "markers",
+                line={"color": FIELD_COLOR, "shape": "hv"},
+                marker={"size": 4 if role == "main" else 7, "symbol": symbol},
+                customdata=[[f.name, f.type] for _, f in points],
+                hovertemplate="%{customdata[0]} (%{customdata[1]}): %{y} px<extra></extra>",
+            )
+        )
+    main = [(x, f) for x, (f, r) in enumerate(roles) if r == "main"]
+    fig.add_trace(
+        go.Scatter(
+            x=[x for x, _ in main],
+            y=[f.jump[0] for _, f in main],
+            name="jump (px)",
+            mode="lines+markers",
+            line={"color": JUMP_COLOR, "shape": "hv"},
+            marker={"size": 4},
+            customdata=[[f.name, f.type] for _, f in main],
+            hovertemplate="%{customdata[0]} (%{customdata[1]}): jump %{y} px<extra></extra>",
+        )
+    )
+    pooled = [(x, f) for x, (f, r) in enumerate(roles) if r == "global"]
+    if pooled:
+        size = pooled[0][1].rf[0]
+        fig.add_hline(y=size, line={"color": "#555", "dash": "dot", "width": 1})
+        # Annotations on a log axis take log10 coordinates (shapes take data values).
+        fig.add_annotation(
+            x=0,
+            xanchor="left",
+            y=math.log10(size),
+            yanchor="bottom",
+            text=f"the whole input ({size} px)",
+            showarrow=False,
+            font={"color": "#555"},
+        )
+        fig.add_trace(
+            go.Scatter(
+                x=[x for x, _ in pooled],
+                y=[size] * len(pooled),
+                name="global: sees the whole input",
+                mode="markers",
+                marker={"color": "#555", "size": 8, "symbol": "diamond"},
+                customdata=[[f.name, f.type] for _, f in pooled],
+                hovertemplate="%{customdata[0]} (%{customdata[1]}): the whole input<extra></extra>",
             )
         )
     # A container's output is its last layer's: mark the last leaf computed before it.
@@ -169,8 +218,8 @@ def field_growth(fields: list[ReceptiveField], selected: str) -> go.Figure:
     fig.update_yaxes(type="log", title="pixels of the input (log)", tickvals=ticks)
     fig.update_xaxes(title="layer, in the order the forward pass computes it")
     fig.update_layout(
-        title="How the field grows, layer by layer (global layers: the whole input)",
-        height=360,
+        title="How the field grows along the main path (it never shrinks)",
+        height=380,
         margin={"l": 10, "r": 10, "t": 50, "b": 10},
         legend={"orientation": "h", "y": -0.3},
     )

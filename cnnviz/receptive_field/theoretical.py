@@ -33,7 +33,12 @@ class ReceptiveField:
     `start` is the top/left edge of unit (0, 0)'s field in input pixels (negative where it
     reaches into the padding). A global layer (after global pooling, flatten or a fully
     connected layer) sees the whole input: rf = input size, start 0, jump = input size.
-    `exact` is False only after an adaptive pool whose output size does not divide its input.
+
+    After an adaptive pool whose output size does not divide its input the units are not
+    evenly spaced: `spans[a][i]` is then unit i's (first, last) input pixel along axis a,
+    `rf` the widest field and `jump` the mean spacing (paths of different jumps that merge are
+    followed the same way). `exact` is False only where such a unit's window holds nothing but
+    zero padding and borrows its nearest unit's field (no registered model does that).
     """
 
     name: str
@@ -45,6 +50,22 @@ class ReceptiveField:
     is_global: bool = False
     exact: bool = True
     leaf: bool = True  # False for containers (features, layer4, inception4a)
+    spans: tuple[tuple[tuple[int, int], ...], ...] | None = None
+
+    @property
+    def uniform(self) -> bool:
+        """Whether every unit sees a field of the same size, one jump further than the last."""
+        return self.spans is None
+
+    @property
+    def rf_range(self) -> tuple[tuple[int, int], ...]:
+        """(smallest, largest) field per axis; both rf where the units are uniform."""
+        if self.spans is None:
+            return tuple((r, r) for r in self.rf)
+        return tuple(
+            (min(b - a + 1 for a, b in axis), max(b - a + 1 for a, b in axis))
+            for axis in self.spans
+        )
 
     @property
     def center(self) -> tuple[float, ...]:
@@ -66,6 +87,9 @@ class ReceptiveField:
             raise ValueError(
                 f"unit ({i}, {j}) is outside layer '{self.name}''s {rows}x{cols} feature map"
             )
+        if self.spans is not None:
+            (top, bottom), (left, right) = self.spans[0][i], self.spans[1][j]
+            return top, left, bottom, right
         top = round(self.start[0] + i * self.jump[0])
         left = round(self.start[1] + j * self.jump[1])
         return top, left, top + self.rf[0] - 1, left + self.rf[1] - 1
@@ -80,15 +104,22 @@ def _field(
     if trace.is_global:
         zero = (0,) * len(space)
         return ReceptiveField(name, kind, space, space, zero, shape, is_global=True, leaf=leaf)
+    spans = None
+    if trace.spans is not None:
+        spans = tuple(tuple((round(lo), round(hi)) for lo, hi in axis) for axis in trace.spans)
+        rf = tuple(max(hi - lo + 1 for lo, hi in axis) for axis in spans)
+    else:
+        rf = tuple(round(h - lo) + 1 for lo, h in zip(trace.lo, trace.hi, strict=True))
     return ReceptiveField(
         name=name,
         type=kind,
-        rf=tuple(round(h - lo) + 1 for lo, h in zip(trace.lo, trace.hi, strict=True)),
+        rf=rf,
         jump=tuple(_number(j) for j in trace.jump),
         start=tuple(round(lo) for lo in trace.lo),
         output_shape=shape,
         exact=trace.exact,
         leaf=leaf,
+        spans=spans,
     )
 
 
@@ -212,8 +243,9 @@ def headline(field: ReceptiveField) -> dict[str, str]:
     """The numbers a student reads off a layer, labelled, for metrics or a table row."""
     jump = f"{field.jump[0]}" + ("" if field.jump[0] == field.jump[1] else f" x {field.jump[1]}")
     rows, cols = field.grid
+    widest = "" if field.uniform else "up to "  # units of unequal size: see caveat()
     return {
-        "Receptive field (px)": f"{field.rf[0]}x{field.rf[1]}",
+        "Receptive field (px)": f"{widest}{field.rf[0]}x{field.rf[1]}",
         "Jump, effective stride (px)": jump,
         "Start of unit (0, 0) (px)": f"{field.start[0]}, {field.start[1]}",
         "Feature map (units)": f"{rows}x{cols}",
@@ -227,12 +259,48 @@ def caveat(field: ReceptiveField) -> str | None:
             "A global layer (global pooling, flatten or fully connected): every unit sees the "
             "whole input."
         )
+    if not field.uniform:
+        sizes = " x ".join(f"{lo} to {hi}" if lo != hi else f"{lo}" for lo, hi in field.rf_range)
+        return (
+            "An adaptive pool whose output size does not divide its input pools windows of "
+            f"unequal size and spacing: these units see fields of {sizes} pixels (rows x "
+            "columns), unevenly spaced, each computed from its own window. The field shown is "
+            "the widest; the jump is the mean spacing."
+        )
     if not field.exact:
         return (
-            "Approximate: an adaptive pool whose output size does not divide its input has "
-            "windows of unequal size; shown with the widest window and the mean stride."
+            "Approximate: a window of this or an earlier layer holds nothing but zero "
+            "padding; it is shown with its nearest unit's field."
         )
     return None
+
+
+GROWTH_NOTE = (
+    "The line follows the main path. Where paths merge (ResNet's F(x) + x, Inception's "
+    "concatenation) a unit sees the largest of their fields, so along the main path the field "
+    "never shrinks. Hollow points are side branches with their own, smaller field (a downsample "
+    "shortcut's 1x1 conv, Inception's narrower branches). A global pool sees the whole input: "
+    "its field is the input itself, not a growth (diamonds on the dotted line)."
+)
+
+
+def growth_roles(fields: list[ReceptiveField]) -> list[tuple[ReceptiveField, str]]:
+    """Every leaf layer in forward order with its role on the growth chart: 'global' (sees the
+    whole input), 'side' (a branch whose field is smaller than one already reached: it merges
+    into a wider path later) or 'main' (the field along the main path: never shrinks)."""
+    roles = []
+    widest: tuple[int, ...] | None = None
+    for f in fields:
+        if not f.leaf:
+            continue
+        if f.is_global:
+            roles.append((f, "global"))
+            continue
+        side = widest is not None and any(r < w for r, w in zip(f.rf, widest, strict=True))
+        roles.append((f, "side" if side else "main"))
+        if not side:
+            widest = f.rf
+    return roles
 
 
 def telling_layer(fields: dict[str, ReceptiveField], input_size: tuple[int, int, int]) -> str:

@@ -8,7 +8,7 @@ this tracer cannot follow raises UnsupportedLayer.
 
 from __future__ import annotations
 
-import math
+import itertools
 from collections.abc import Callable, Iterator
 from typing import Any, NamedTuple
 
@@ -21,34 +21,90 @@ from cnnviz.errors import UnsupportedLayer
 __all__ = ["FieldTracer", "Trace", "UnsupportedLayer", "tensors"]
 
 
+Span = tuple[float, float]  # one unit's input interval [lo, hi] along one axis
+
+
 class Trace(NamedTuple):
-    """Unit 0's input interval [lo, hi] and the jump, per spatial axis."""
+    """Unit 0's input interval [lo, hi] and the jump, per spatial axis.
+
+    Unit i sees [lo + i*jump, hi + i*jump], unless `spans` is set: then the units are not evenly
+    spaced (after an adaptive pool whose output does not divide its input), `spans[a][i]` is
+    unit i's interval along axis a, and `jump` is only the mean spacing.
+    """
 
     lo: tuple[float, ...]
     hi: tuple[float, ...]
     jump: tuple[float, ...]
     is_global: bool = False
     exact: bool = True
+    spans: tuple[tuple[Span, ...], ...] | None = None
 
 
 _GLOBAL = Trace((), (), (), is_global=True)
 
 
-def _union(traces: list[Trace]) -> Trace:
+def _spans(trace: Trace, sizes: tuple[int, ...]) -> tuple[tuple[Span, ...], ...]:
+    """Every unit's interval per axis, for a feature map of `sizes` units."""
+    if trace.spans is not None:
+        return trace.spans
+    return tuple(
+        tuple((lo + i * j, hi + i * j) for i in range(n))
+        for lo, hi, j, n in zip(trace.lo, trace.hi, trace.jump, sizes, strict=True)
+    )
+
+
+def _from_spans(
+    spans: tuple[tuple[Span, ...], ...], nominal: tuple[float, ...], exact: bool
+) -> Trace:
+    """A trace from per-unit intervals: evenly spaced, equal intervals collapse back to
+    (lo, hi, jump); otherwise the spans are kept and `nominal` is the mean jump."""
+    jumps = []
+    uniform = True
+    for axis, j in zip(spans, nominal, strict=True):
+        widths = {hi - lo for lo, hi in axis}
+        steps = {b[0] - a[0] for a, b in itertools.pairwise(axis)}
+        uniform = uniform and len(widths) == 1 and len(steps) <= 1
+        jumps.append(steps.pop() if len(steps) == 1 else j)
+    return Trace(
+        lo=tuple(axis[0][0] for axis in spans),
+        hi=tuple(axis[0][1] for axis in spans),
+        jump=tuple(jumps) if uniform else tuple(nominal),
+        exact=exact,
+        spans=None if uniform else spans,
+    )
+
+
+def _union(traced: list[tuple[torch.Tensor, Trace]], axes: int) -> Trace:
     """A unit fed by several paths sees the union of their fields (min lo, max hi)."""
+    traces = [t for _, t in traced]
     if any(t.is_global for t in traces):
         return _GLOBAL
     first = traces[0]
     if all(t == first for t in traces):
         return first
     jumps = {t.jump for t in traces}
-    return Trace(
-        lo=tuple(min(v) for v in zip(*(t.lo for t in traces), strict=True)),
-        hi=tuple(max(v) for v in zip(*(t.hi for t in traces), strict=True)),
-        jump=tuple(max(v) for v in zip(*jumps, strict=True)),
-        # Paths with different jumps drift apart unit by unit: unit 0's union is then a guess.
-        exact=len(jumps) == 1 and all(t.exact for t in traces),
+    sizes = {tuple(x.shape[-axes:]) for x, _ in traced}
+    if len(jumps) == 1 and all(t.spans is None for t in traces):
+        return Trace(
+            lo=tuple(min(v) for v in zip(*(t.lo for t in traces), strict=True)),
+            hi=tuple(max(v) for v in zip(*(t.hi for t in traces), strict=True)),
+            jump=first.jump,
+            exact=all(t.exact for t in traces),
+        )
+    if len(sizes) != 1:  # maps of different sizes: the rule that follows refuses them
+        return first
+    # Uneven units or different jumps (paths that drift apart): unit by unit.
+    (size,) = sizes
+    every = [_spans(t, size) for t in traces]
+    spans = tuple(
+        tuple(
+            (min(u[0] for u in units), max(u[1] for u in units))
+            for units in zip(*(s[a] for s in every), strict=True)
+        )
+        for a in range(axes)
     )
+    nominal = tuple(max(v) for v in zip(*jumps, strict=True))
+    return _from_spans(spans, nominal, all(t.exact for t in traces))
 
 
 def _ints(v: Any, d: int) -> tuple[int, ...]:
@@ -119,24 +175,60 @@ def _pool_geometry(args: tuple, kwargs: dict, d: int, dilated: bool) -> tuple[tu
     return kernel, stride, padding, dilation
 
 
+def _window_spans(
+    trace: Trace,
+    sizes: tuple[tuple[int, int], ...],
+    windows: list[list[range]],
+    nominal: tuple[float, ...],
+) -> Trace:
+    """Unit by unit: output unit i of axis a sees the union of its window's input units.
+
+    Indices outside the input (zero padding) add no input pixels; a window that holds only
+    padding (possible for a conv with large padding) borrows its nearest unit, flagged inexact.
+    """
+    spans_in = _spans(trace, tuple(n for n, _ in sizes))
+    exact = trace.exact
+    spans = []
+    for axis, (n, _o), axis_windows in zip(spans_in, sizes, windows, strict=True):
+        out = []
+        for window in axis_windows:
+            inside = [k for k in window if 0 <= k < n]
+            if not inside:
+                inside, exact = [min(max(window[0], 0), n - 1)], False
+            out.append((min(axis[k][0] for k in inside), max(axis[k][1] for k in inside)))
+        spans.append(tuple(out))
+    return _from_spans(tuple(spans), nominal, exact)
+
+
+def _sliding_spans(
+    trace: Trace,
+    sizes: tuple[tuple[int, int], ...],
+    kernel: tuple[int, ...],
+    stride: tuple[int, ...],
+    padding: tuple[int, ...],
+    dilation: tuple[int, ...],
+) -> Trace:
+    """A conv or pool on a map whose units are unevenly spaced (see `_window_spans`)."""
+    windows = [
+        [range(i * s - p, i * s - p + d * (k - 1) + 1, d) for i in range(o)]
+        for (_n, o), k, s, p, d in zip(sizes, kernel, stride, padding, dilation, strict=True)
+    ]
+    nominal = tuple(s * j for s, j in zip(stride, trace.jump, strict=True))
+    return _window_spans(trace, sizes, windows, nominal)
+
+
 def _adaptive(trace: Trace, sizes_in: tuple[int, ...], sizes_out: tuple[int, ...]) -> Trace:
-    """Adaptive pooling: a plain pool (k = s = n/o) where o divides n, else an approximation."""
+    """Adaptive pooling: output unit i pools input units floor(i n/o) to ceil((i+1) n/o) - 1
+    (PyTorch's windows). Where o divides n these are a plain pool (k = s = n/o); otherwise
+    the windows differ in size and spacing and every unit gets its own interval."""
     if all(o == 1 for o in sizes_out):
         return _GLOBAL
-    kernel, stride, exact = [], [], trace.exact
-    for n, o in zip(sizes_in, sizes_out, strict=True):
-        if n % o == 0:
-            kernel.append(n // o)
-            stride.append(n // o)
-        else:
-            # Window i covers [floor(i n/o), ceil((i+1) n/o) - 1]: take the widest window and
-            # the mean stride n/o.
-            widths = [math.ceil((i + 1) * n / o) - (i * n) // o for i in range(o)]
-            kernel.append(max(widths))
-            stride.append(n / o)
-            exact = False
-    out = _window(trace, tuple(kernel), tuple(stride), (0,) * len(kernel), (1,) * len(kernel))
-    return out._replace(exact=exact)
+    windows = [
+        [range((i * n) // o, -((-(i + 1) * n) // o)) for i in range(o)]
+        for n, o in zip(sizes_in, sizes_out, strict=True)
+    ]
+    nominal = tuple(j * n / o for j, n, o in zip(trace.jump, sizes_in, sizes_out, strict=True))
+    return _window_spans(trace, tuple(zip(sizes_in, sizes_out, strict=True)), windows, nominal)
 
 
 # Shape-preserving operations that run on every position independently; on the meta device
@@ -222,7 +314,7 @@ class FieldTracer(TorchFunctionMode):
         traced = [(t, tr) for t in tensors((args, kwargs)) if (tr := self.trace_of(t)) is not None]
         if not traced:
             return func(*args, **kwargs)
-        trace = _union([tr for _, tr in traced])
+        trace = _union(traced, self.axes)
         x = traced[0][0]
         if func in _NORMALIZATION:
             out = torch.empty_like(x) if x.is_meta else func(*args, **kwargs)
@@ -245,12 +337,18 @@ class FieldTracer(TorchFunctionMode):
         if dims is not None:
             if dims != d or args[0] is not x:
                 raise self.fail(func, f"a {dims}-d operation on a {d}-d feature map")
-            if func in _CONV:
-                return _window(trace, *_conv_geometry(args, kwargs))
+            sizes_in, sizes_out = tuple(x.shape[-d:]), tuple(next(tensors(out)).shape[-d:])
             if func in _ADAPTIVE_POOL:
-                result = next(tensors(out))
-                return _adaptive(trace, tuple(x.shape[-d:]), tuple(result.shape[-d:]))
-            return _window(trace, *_pool_geometry(args, kwargs, d, dilated=func in _MAX_POOL))
+                return _adaptive(trace, sizes_in, sizes_out)
+            if func in _CONV:
+                geometry = _conv_geometry(args, kwargs)
+            else:
+                geometry = _pool_geometry(args, kwargs, d, dilated=func in _MAX_POOL)
+            if trace.spans is not None:
+                return _sliding_spans(
+                    trace, tuple(zip(sizes_in, sizes_out, strict=True)), *geometry
+                )
+            return _window(trace, *geometry)
         name = _op_name(func)
         if name in _MIXING:
             return _GLOBAL
