@@ -19,6 +19,7 @@ from torch import nn
 from cnnviz import registry
 from cnnviz.arithmetic import pair
 from cnnviz.errors import DoesNotFit, InputTooSmall
+from cnnviz.limits import allocation_failure
 from cnnviz.notation import hwc, volume
 
 MAC_CONVENTION = (
@@ -363,8 +364,11 @@ def _explain_failure(
 ) -> Exception:
     """Turn a failed trace into one clear sentence naming the first layer that failed."""
     cause = err.__cause__ or err
-    reason = str(cause).strip().splitlines()[0] if str(cause).strip() else type(cause).__name__
     c, h, w = input_size
+    refused = allocation_failure(cause, f"Analysing {label} on a {hwc(h, w, c)} input")
+    if refused is not None:  # not "too small": the raw allocator text helps no student
+        return refused
+    reason = str(cause).strip().splitlines()[0] if str(cause).strip() else type(cause).__name__
     if not entered:
         return DoesNotFit(f"{label} cannot take a {hwc(h, w, c)} input: {reason}")
     name, shape = entered[-1]

@@ -27,6 +27,11 @@ class Limit:
     why: str
 
     @property
+    def bounds(self) -> dict[str, Any]:
+        """min_value, max_value and help for a Streamlit number_input or slider."""
+        return {"min_value": self.low, "max_value": self.high, "help": self.help}
+
+    @property
     def help(self) -> str:
         """The range and the reason, for a widget's help text."""
         return f"From {self.low:,} to {self.high:,}. {self.why}"
@@ -67,6 +72,12 @@ WIDTH = Limit(
     1,
     4096,
     "As wide as the widest layer of the lecture's networks (AlexNet's and VGG's FC layers).",
+)
+BLOCK_DEPTH = Limit(
+    "input depth",
+    4,
+    4096,
+    "A bottleneck block first reduces the depth 4 times (256 to 64), so at least 4.",
 )
 STRIDE_OPTION = Limit("stride", 1, 16, "A block's stride is 1 or 2 in ResNet.")
 # Builder options and the limit that bounds them; any other whole-number option is a width.
@@ -170,13 +181,33 @@ def check_field_input(size: tuple[int, ...]) -> tuple[int, int, int]:
     return c, h, w
 
 
-def check_unit(unit: tuple[int, ...], grid: tuple[int, int], channels: int | None = None) -> None:
+def check_unit(unit: tuple[int, ...], grid: tuple[int, ...], channels: int | None = None) -> None:
     """A unit (i, j) or (c, i, j) that exists on a rows x cols feature map (c < channels)."""
     *channel, i, j = unit
     rows, cols = grid
-    Limit("unit row i", 0, rows - 1, f"The feature map has {rows} rows.").check(i)
-    Limit("unit column j", 0, cols - 1, f"The feature map has {cols} columns.").check(j)
-    if channel and channels is not None:
-        Limit("unit channel", 0, channels - 1, f"The layer has {channels} channels.").check(
-            channel[0]
+    if not (0 <= i < rows and 0 <= j < cols):
+        raise OutOfBounds(
+            f"Unit ({i}, {j}) is outside the {rows}x{cols} feature map.",
+            f"Use a row from 0 to {rows - 1} and a column from 0 to {cols - 1}.",
         )
+    if channel and channels is not None and not 0 <= channel[0] < channels:
+        raise OutOfBounds(
+            f"Channel {channel[0]} is outside the layer's {channels} channels.",
+            f"Use a channel from 0 to {channels - 1}.",
+        )
+
+
+# What torch says when the operating system refuses an allocation at once.
+_ALLOCATION_WORDS = ("can't allocate memory", "not enough memory", "out of memory")
+
+
+def allocation_failure(err: BaseException, what: str) -> OutOfBounds | None:
+    """A clear OutOfBounds for an allocation the machine refused (None for any other error):
+    the raw allocator message means nothing to a student, and a larger input will not help."""
+    text = str(err).lower()
+    if isinstance(err, MemoryError) or any(w in text for w in _ALLOCATION_WORDS):
+        return OutOfBounds(
+            f"{what} needs more memory than this server can give one request.",
+            "Use a smaller input, fewer channels or a smaller model.",
+        )
+    return None
