@@ -123,6 +123,27 @@ FIELD_PARAMS = Limit(
     "The effective field builds the real network in memory; VGG-19 (143.7 M) is the largest "
     "that fits.",
 )
+# --- Uploaded pictures (read from the file's header before anything is decoded) --------------
+UPLOAD_PIXELS = Limit(
+    "image size in pixels",
+    1,
+    40_000_000,
+    "Larger images are refused before they are decoded (40 megapixels are 120 MB as RGB).",
+)
+
+
+def check_upload(width: int | None, height: int | None, pixels: int | None = None) -> None:
+    """An uploaded image's size, from its header; OutOfBounds above UPLOAD_PIXELS."""
+    pixels = pixels if pixels is not None else (width or 0) * (height or 0)
+    if pixels > UPLOAD_PIXELS.high:
+        size = f"{width}x{height} pixels, " if width and height else ""
+        raise OutOfBounds(
+            f"The image is too large ({size}{pixels / 1e6:,.0f} megapixels): uploads are limited "
+            f"to {UPLOAD_PIXELS.high // 1_000_000} megapixels. {UPLOAD_PIXELS.why}",
+            f"Upload an image under {UPLOAD_PIXELS.high // 1_000_000} megapixels.",
+        )
+
+
 # The shared models (cnnviz.shared_model) hold at most this many parameters together: 1.2 GB.
 SHARED_PARAMS = 300_000_000
 

@@ -114,3 +114,14 @@ def effective_field_of(
     limits.FIELD_PARAMS.check(params, f"number of parameters of {name} at this input")
     with shared_model.borrow(name, pretrained=pretrained, input_size=size) as model:
         return effective_receptive_field(model, layer_name, unit, image)
+
+
+def central_share(erf: np.ndarray, region: tuple[int, int, int, int]) -> float:
+    """Share of the effective field inside the central box of half the theoretical side."""
+    top, left, bottom, right = region
+    cy, cx = (top + bottom) / 2, (left + right) / 2
+    half_h, half_w = (bottom - top + 1) / 4, (right - left + 1) / 4
+    rows, cols = np.ogrid[: erf.shape[0], : erf.shape[1]]
+    inside = (np.abs(rows - cy) <= half_h) & (np.abs(cols - cx) <= half_w)
+    total = float(erf.sum())
+    return float(erf[inside].sum()) / total if total > 0 else 0.0
