@@ -12,8 +12,9 @@ the same model take turns; different models run side by side. On the way out `as
 restores what an operation may change: every hook dict of every module and tensor, the
 train/eval mode of every module, the parameter and buffer objects, requires_grad flags and
 gradients. Weights changed in place cannot be put back cheaply: that is caught by PyTorch's
-version counters, the model is dropped from the cache (the next borrower gets a fresh one) and
-ModelChanged is raised.
+version counters (every in-place operation counts, under no_grad too; only writes through
+`.data` go unseen, so operations never use it), the model is dropped from the cache (the
+next borrower gets a fresh one) and ModelChanged is raised.
 """
 
 from __future__ import annotations
