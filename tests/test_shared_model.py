@@ -119,7 +119,7 @@ def test_anything_done_in_a_borrow_is_undone() -> None:
         model.c1.register_full_backward_hook(lambda *a: None)
         model.c3.register_forward_pre_hook(lambda *a: None, with_kwargs=True)
         model.c1.weight.requires_grad_(True).register_hook(lambda g: g)
-        model(torch.randn(1, 1, 32, 32)).sum().backward()  # fills c1.weight.grad
+        model(torch.randn(1, 1, 32, 32, requires_grad=True)).sum().backward()  # c1.weight.grad
         raise Boom
     with borrow("lenet5") as again:
         assert again is model
