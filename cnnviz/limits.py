@@ -91,10 +91,12 @@ LAYER_SIDE = Limit(
     "The calculator draws every input pixel a kernel tap touches.",
 )
 LAYER_DEPTH = Limit("input depth", 1, 4096, "Eight times VGG's deepest volume (512).")
-KERNEL = Limit("kernel size", 1, 256, "The lecture's kernels are 1 to 11; 256 leaves room to try.")
-STRIDE = Limit("stride", 1, 256, "The lecture's strides are 1 to 4.")
-PADDING = Limit("padding", 0, 256, "'Same' padding for the largest kernel is 128.")
-DILATION = Limit("dilation", 1, 64, "Dilated (atrous) convolutions use 2 to 16.")
+# The drawing of the kernel over the padded input grows with the dilated kernel's span,
+# d(k - 1) + 1: at most 125 here.
+KERNEL = Limit("kernel size", 1, 32, "The lecture's kernels are 1 to 11; 32 leaves room to try.")
+STRIDE = Limit("stride", 1, 64, "The lecture's strides are 1 to 4.")
+PADDING = Limit("padding", 0, 64, "'Same' padding for the largest kernel (32) is 16.")
+DILATION = Limit("dilation", 1, 4, "Dilated (atrous) 3x3 convolutions commonly use 2 or 4.")
 FILTERS = Limit("number of filters", 1, 4096, "As many as AlexNet's and VGG's FC layers.")
 GROUPS = Limit("number of groups", 1, 4096, "At most one group per input channel (depthwise).")
 

@@ -19,10 +19,10 @@ ALL_LIMITS = {
 
 
 def test_a_limit_names_its_range_and_refuses_what_is_outside() -> None:
-    assert limits.KERNEL.check(256) == 256
-    with pytest.raises(OutOfBounds, match="kernel size is 257: it must be from 1 to 256") as err:
-        limits.KERNEL.check(257)
-    assert err.value.hint == "Use a value from 1 to 256."
+    assert limits.KERNEL.check(32) == 32
+    with pytest.raises(OutOfBounds, match="kernel size is 33: it must be from 1 to 32") as err:
+        limits.KERNEL.check(33)
+    assert err.value.hint == "Use a value from 1 to 32."
     for bad in (True, 2.5, "3"):
         with pytest.raises(OutOfBounds, match="whole number"):
             limits.KERNEL.check(bad)
@@ -59,13 +59,16 @@ def test_the_limits_themselves_are_accepted() -> None:
 def test_layer_calculator_refuses_above_the_limits_and_explains_below() -> None:
     with pytest.raises(OutOfBounds, match="kernel size is 300"):
         layer_arithmetic(LayerSpec(kernel=300))
+    with pytest.raises(OutOfBounds, match="dilation is 5"):
+        layer_arithmetic(LayerSpec(kernel=3, dilation=5))
     with pytest.raises(OutOfBounds, match="input width is 5,000"):
         layer_arithmetic(LayerSpec(width=5000))
     # Below the lower limits the calculator keeps explaining the setting as a problem.
     assert any("kernel size is 0" in p for p in layer_arithmetic(LayerSpec(kernel=0)).problems)
     # At the upper limits it still answers (and agrees with torch's own arithmetic).
-    edge = layer_arithmetic(LayerSpec(height=2048, width=2048, kernel=256, stride=256, padding=0))
-    conv = torch.nn.Conv2d(3, 96, 256, stride=256, device="meta")
+    spec = LayerSpec(height=2048, width=2048, kernel=32, stride=64, padding=64, dilation=4)
+    edge = layer_arithmetic(spec)
+    conv = torch.nn.Conv2d(3, 96, 32, stride=64, padding=64, dilation=4, device="meta")
     assert edge.output[:2] == tuple(conv(torch.empty(1, 3, 2048, 2048, device="meta")).shape[-2:])
 
 
