@@ -90,7 +90,8 @@ LAYER_SIDE = Limit(
     2048,
     "The calculator draws every input pixel a kernel tap touches.",
 )
-LAYER_DEPTH = Limit("input depth", 1, 4096, "Eight times VGG's deepest volume (512).")
+# The suggestions for a setting that does not fit try every group count up to the input depth.
+LAYER_DEPTH = Limit("input depth", 1, 2048, "ResNet-50's deepest volume is 2048.")
 # The drawing of the kernel over the padded input grows with the dilated kernel's span,
 # d(k - 1) + 1: at most 125 here.
 KERNEL = Limit("kernel size", 1, 32, "The lecture's kernels are 1 to 11; 32 leaves room to try.")
@@ -98,7 +99,7 @@ STRIDE = Limit("stride", 1, 64, "The lecture's strides are 1 to 4.")
 PADDING = Limit("padding", 0, 64, "'Same' padding for the largest kernel (32) is 16.")
 DILATION = Limit("dilation", 1, 4, "Dilated (atrous) 3x3 convolutions commonly use 2 or 4.")
 FILTERS = Limit("number of filters", 1, 4096, "As many as AlexNet's and VGG's FC layers.")
-GROUPS = Limit("number of groups", 1, 4096, "At most one group per input channel (depthwise).")
+GROUPS = Limit("number of groups", 1, 2048, "At most one group per input channel (depthwise).")
 
 # --- The 1x1 bottleneck calculator and the Inception ops page (arithmetic only) ---------------
 BOTTLENECK_SIDE = Limit("input height or width", 1, 2048, INPUT_SIDE.why)
