@@ -10,6 +10,7 @@ its limits are tighter.
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -38,7 +39,8 @@ class Limit:
 
     def check(self, value: Any, what: str | None = None) -> int:
         """`value` as an int; OutOfBounds (naming the range) when it is outside it."""
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or value != int(value):
+        real = isinstance(value, numbers.Real) and not isinstance(value, bool)
+        if not real or not math.isfinite(value) or value != int(value):
             raise OutOfBounds(
                 f"The {what or self.what} must be a whole number, not {value!r}.",
                 f"Use a whole number from {self.low:,} to {self.high:,}.",

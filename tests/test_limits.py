@@ -23,7 +23,7 @@ def test_a_limit_names_its_range_and_refuses_what_is_outside() -> None:
     with pytest.raises(OutOfBounds, match="kernel size is 33: it must be from 1 to 32") as err:
         limits.KERNEL.check(33)
     assert err.value.hint == "Use a value from 1 to 32."
-    for bad in (True, 2.5, "3"):
+    for bad in (True, 2.5, "3", float("nan"), float("inf")):
         with pytest.raises(OutOfBounds, match="whole number"):
             limits.KERNEL.check(bad)
     side = limits.INPUT_SIDE
@@ -90,3 +90,16 @@ def test_every_number_input_of_every_page_is_bounded_by_a_limit(open_page, page)
         assert bounds in ALL_LIMITS, f"{page.title}: {widget.label} {bounds} is not in limits"
         low, high = (f"{v:,}" for v in bounds)
         assert f"From {low} to {high}" in widget.help, widget.label
+
+
+def test_receptive_field_page_refuses_an_effective_field_too_large_to_run(open_page) -> None:
+    at = open_page("pages/receptive_field.py")
+    at.selectbox(key="receptive_field_model").set_value("inception_naive").run()
+    for axis in ("h", "w"):
+        at.number_input(key=f"receptive_field_{axis}_inception_naive").set_value(512)
+    at.run()
+    assert not at.exception
+    # The theoretical field (meta device) is shown; the effective one (real weights on a
+    # 512x512x256 input: 67 M values) is refused with the limit, not attempted.
+    assert any(m.label.startswith("Receptive field") for m in at.metric)
+    assert any("1,048,576" in e.value for e in at.error), [e.value for e in at.error]
