@@ -19,6 +19,7 @@ from torch import nn
 from cnnviz import registry
 from cnnviz.arithmetic import pair
 from cnnviz.errors import DoesNotFit, InputTooSmall
+from cnnviz.limits import allocation_failure
 from cnnviz.notation import hwc, volume
 
 MAC_CONVENTION = (
@@ -252,7 +253,11 @@ def _shape(size: Any) -> tuple[int, ...]:
 def analyze_module(
     model: nn.Module, input_size: tuple[int, int, int], label: str = "model"
 ) -> Analysis:
-    """Analyse a model that already lives on the meta device (or any device; nothing is copied)."""
+    """Analyse a model that already lives on the meta device (or any device; nothing is copied).
+
+    The input is an empty tensor on the model's device: on the meta device nothing the size of
+    the input is allocated.
+    """
     names = {id(m): n for n, m in model.named_modules()}
     entered: list[tuple[str, tuple[int, ...]]] = []
     handles = []
@@ -272,9 +277,11 @@ def analyze_module(
             if isinstance(m, nn.modules.batchnorm._BatchNorm):
                 m.forward = _passthrough
     try:
+        # The input is built here, on the model's device: torchinfo's own `input_size` would
+        # fill a real CPU tensor first (2.8 GB at 3x16000x16000) and then move it to meta.
         stats = torchinfo.summary(
             model,
-            input_size=(1, *input_size),
+            input_data=torch.empty((1, *input_size), device=device),
             device=device,
             depth=10_000,
             mode="eval",
@@ -359,8 +366,11 @@ def _explain_failure(
 ) -> Exception:
     """Turn a failed trace into one clear sentence naming the first layer that failed."""
     cause = err.__cause__ or err
-    reason = str(cause).strip().splitlines()[0] if str(cause).strip() else type(cause).__name__
     c, h, w = input_size
+    refused = allocation_failure(cause, f"Analysing {label} on a {hwc(h, w, c)} input")
+    if refused is not None:  # not "too small": the raw allocator text helps no student
+        return refused
+    reason = str(cause).strip().splitlines()[0] if str(cause).strip() else type(cause).__name__
     if not entered:
         return DoesNotFit(f"{label} cannot take a {hwc(h, w, c)} input: {reason}")
     name, shape = entered[-1]
@@ -395,10 +405,9 @@ def _analyze_cached(
 
 
 def analyze(name: str, input_size: tuple[int, int, int] | None = None, **options: Any) -> Analysis:
-    """Analyse registered model `name` (default input if none); no weights are allocated."""
-    arch = registry.get(name)
-    size = tuple(int(v) for v in (input_size or arch.default_input))
-    if len(size) != 3 or min(size) < 1:
-        raise ValueError(f"input size must be three positive integers C,H,W; got {size}")
-    frozen = tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in options.items()))
-    return _analyze_cached(name, size, frozen)
+    """Analyse registered model `name` (default input if none) on the meta device: neither
+    weights nor an input are allocated, so the cost does not depend on the input size.
+
+    OutOfBounds for an input size or an option outside `cnnviz.limits`.
+    """
+    return _analyze_cached(*registry.cache_key(name, input_size, options))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import io
+import re
 import warnings
 from collections.abc import Callable
 
@@ -12,7 +13,8 @@ import torch
 from PIL import Image
 from skimage import data
 
-from cnnviz.errors import NotAnImage
+from cnnviz import limits
+from cnnviz.errors import CnnvizError, NotAnImage
 
 PHOTOS: dict[str, Callable[[], np.ndarray]] = {
     "Astronaut": data.astronaut,
@@ -23,7 +25,7 @@ PHOTOS: dict[str, Callable[[], np.ndarray]] = {
 # torchvision's ImageNet normalization, which its pretrained weights expect.
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
-MAX_PIXELS = 40_000_000  # larger uploads are refused, not decoded
+MAX_PIXELS = limits.UPLOAD_PIXELS.high  # larger uploads are refused, not decoded
 
 
 @functools.lru_cache(maxsize=len(PHOTOS))
@@ -39,21 +41,47 @@ def photo(name: str) -> np.ndarray:
 
 
 def decode_upload(raw: bytes) -> np.ndarray:
-    """The uploaded bytes as an H x W x 3 uint8 RGB array; NotAnImage otherwise."""
+    """The uploaded bytes as an H x W x 3 uint8 RGB array.
+
+    OutOfBounds for an image over `limits.UPLOAD_PIXELS` (read from its header, before any
+    decoding), NotAnImage for anything PIL cannot read.
+    """
     try:
         with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            # PIL's own decompression-bomb check warns from 89 M pixels and raises from 179 M;
+            # ours (40 M) comes first and says what the limit is.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             with Image.open(io.BytesIO(raw)) as img:
-                if img.width * img.height > MAX_PIXELS:
-                    raise NotAnImage(
-                        f"the image is {img.width}x{img.height} pixels; "
-                        f"upload one under {MAX_PIXELS // 1_000_000} megapixels"
-                    )
-                return np.asarray(img.convert("RGB"))
-    except NotAnImage:
-        raise
-    except (OSError, ValueError, Image.DecompressionBombError, Image.DecompressionBombWarning):
+                limits.check_upload(img.width, img.height)
+                return _rgb(img)
+    except Image.DecompressionBombError as err:  # beyond PIL's hard limit: no size but its count
+        pixels = re.search(r"\((\d+) pixels\)", str(err))
+        limits.check_upload(None, None, int(pixels.group(1)) if pixels else 2**62)
+        raise NotAnImage(str(err)) from None
+    except (OSError, ValueError, SyntaxError) as err:
+        if isinstance(err, CnnvizError):
+            raise
         raise NotAnImage("This file is not an image PIL can read: upload a PNG or JPEG.") from None
+
+
+# 16-bit grayscale (PNG, TIFF): PIL's convert("RGB") clips every value above 255 to white.
+_SIXTEEN_BIT = {"I;16", "I;16L", "I;16B", "I;16N", "I"}
+
+
+def _rgb(img: Image.Image) -> np.ndarray:
+    """Any PIL image as H x W x 3 uint8, 16-bit grayscale scaled (65535 -> 255), not clipped."""
+    if img.mode in _SIXTEEN_BIT:
+        values = np.asarray(img, dtype=np.float64)
+        # Mode I also holds 32-bit images: scale by their own maximum where it exceeds 16 bits.
+        top = max(65535.0, float(values.max(initial=0)))
+        gray = np.clip(np.rint(values * (255.0 / top)), 0, 255).astype(np.uint8)
+        return np.repeat(gray[..., None], 3, axis=2)
+    if img.mode == "F":
+        values = np.asarray(img, dtype=np.float64)
+        low, high = float(values.min(initial=0)), float(values.max(initial=0))
+        gray = np.rint((values - low) * (255.0 / (high - low or 1.0))).astype(np.uint8)
+        return np.repeat(gray[..., None], 3, axis=2)
+    return np.asarray(img.convert("RGB"))
 
 
 def fit(image: np.ndarray, height: int, width: int) -> np.ndarray:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+from cnnviz import limits
 from cnnviz.arithmetic import (
     covered,
     worked_conv_macs,
@@ -82,6 +83,7 @@ def _worked_axis(spec: LayerSpec, n: int) -> str:
 
 def layer_arithmetic(spec: LayerSpec) -> LayerArithmetic:
     """Output volume, parameters and MACs of one layer, worked with its numbers; its problems."""
+    limits.check_layer(spec)  # OutOfBounds above cnnviz.limits: the work grows with the sizes
     problems = tuple(layer_problems(spec))
     suggestions = tuple(suggest_fits(spec))
     if out_of_range(spec):

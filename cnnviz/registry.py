@@ -10,13 +10,23 @@ from typing import Any
 import torch
 from torch import nn
 
+from cnnviz import limits
 from cnnviz.errors import InputTooSmall, UnknownModel
 from cnnviz.notation import hwc
 
 Shape = tuple[int, int, int]
 
 
-__all__ = ["Architecture", "InputTooSmall", "UnknownModel", "build", "build_meta", "get", "names"]
+__all__ = [
+    "Architecture",
+    "InputTooSmall",
+    "UnknownModel",
+    "build",
+    "build_meta",
+    "cache_key",
+    "get",
+    "names",
+]
 
 
 @dataclass(frozen=True)
@@ -120,8 +130,29 @@ def build(name: str, *, input_size: Shape | None = None, **options: Any) -> nn.M
     return arch.builder(**kwargs)
 
 
+def cache_key(
+    name: str, input_size: Any, options: dict[str, Any]
+) -> tuple[str, Shape, tuple[tuple[str, Any], ...]]:
+    """(name, C-H-W ints, sorted options): the one key every per-model cache uses.
+
+    Checks what a student typed first: UnknownModel, or OutOfBounds for an input size or a
+    builder option outside `cnnviz.limits`.
+    """
+    arch = get(name)
+    size = limits.check_input(tuple(input_size or arch.default_input))
+    limits.check_options(options)
+    frozen = tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in options.items()))
+    return name, size, frozen
+
+
 def build_meta(name: str, input_size: Shape, **options: Any) -> nn.Module:
-    """Build on the meta device (shapes only, no weights); a too-small input names the model."""
+    """Build on the meta device (shapes only, no weights); a too-small input names the model.
+
+    Within `cnnviz.limits` only (OutOfBounds otherwise): a meta build allocates no weights, but
+    the numbers it produces should stay ones a student can read.
+    """
+    limits.check_input(input_size)
+    limits.check_options(options)
     try:
         with torch.device("meta"):
             return build(name, input_size=input_size, **options)

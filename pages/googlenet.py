@@ -2,10 +2,11 @@
 
 import streamlit as st
 
-from cnnviz import facts
+from cnnviz import facts, limits
 from cnnviz.analysis import analyze
 from cnnviz.plots.architecture import comparison_figure, inception_module_figure
 from cnnviz.ui import architecture as ui
+from cnnviz.ui.inputs import bounded
 from cnnviz.ui.navigation import page_for
 
 st.title("GoogLeNet / Inception v1 (Szegedy et al. 2014)")
@@ -17,10 +18,10 @@ st.markdown(
 
 st.header("The Inception module")
 cols = st.columns([1, 1, 1, 1])
-c = cols[0].number_input("Input depth", 1, 4096, 256, key="googlenet_inc_c")
-hw = cols[1].number_input("Input height = width", 1, 512, 28, key="googlenet_inc_hw")
-c3 = cols[2].number_input("3x3 filters", 1, 1024, 192, key="googlenet_inc_c3")
-reduce = cols[3].number_input("1x1 bottleneck filters", 1, 1024, 64, key="googlenet_inc_reduce")
+c = bounded(cols[0], "Input depth", limits.INPUT_DEPTH, 256, "googlenet_inc_c")
+hw = bounded(cols[1], "Input height = width", limits.INPUT_SIDE, 28, "googlenet_inc_hw")
+c3 = bounded(cols[2], "3x3 filters", limits.WIDTH, 192, "googlenet_inc_c3")
+reduce = bounded(cols[3], "1x1 bottleneck filters", limits.WIDTH, 64, "googlenet_inc_reduce")
 size = (int(c), int(hw), int(hw))
 naive = ui.analysis_or_error("inception_naive", size, c3x3=int(c3))
 bottleneck = ui.analysis_or_error(

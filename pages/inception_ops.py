@@ -3,11 +3,13 @@
 import streamlit as st
 
 from cnnviz import inception_ops as ops
+from cnnviz import limits
 from cnnviz.analysis import MAC_CONVENTION, analyze
 from cnnviz.errors import CnnvizError
 from cnnviz.layer_calculator import compared, direction
 from cnnviz.plots.inception_ops import macs_by_term, stacked_depth
 from cnnviz.ui import show_error  # first: a first visit to this URL goes through app.py
+from cnnviz.ui.inputs import bounded
 
 st.title("Inception ops")
 st.markdown(
@@ -20,13 +22,11 @@ st.caption(MAC_CONVENTION)
 naive_defaults = ops.lecture_widths("inception_naive")
 bottleneck_defaults = ops.lecture_widths("inception_bottleneck")
 c1, c2, c3, c4 = st.columns(4)
-c = c1.number_input("Input depth C", min_value=1, value=256, key="inception_ops_c")
-h = c1.number_input("Input height H", min_value=1, value=28, key="inception_ops_h")
-w = c1.number_input("Input width W", min_value=1, value=28, key="inception_ops_w")
+c = bounded(c1, "Input depth C", limits.INPUT_DEPTH, 256, "inception_ops_c")
+h = bounded(c1, "Input height H", limits.INPUT_SIDE, 28, "inception_ops_h")
+w = bounded(c1, "Input width W", limits.INPUT_SIDE, 28, "inception_ops_w")
 widths = {
-    key: col.number_input(
-        label, min_value=1, value=bottleneck_defaults[key], key=f"inception_ops_{key}"
-    )
+    key: bounded(col, label, limits.WIDTH, bottleneck_defaults[key], f"inception_ops_{key}")
     for key, label, col in (
         ("c1x1", "1x1 conv filters", c2),
         ("c3x3", "3x3 conv filters", c2),
@@ -93,7 +93,8 @@ st.markdown(
     "Stacked, depth (and cost) can only grow. The 1x1 'pool proj' after the pool fixes the "
     "depth of the bottleneck module's output, whatever its input."
 )
-count = st.slider("Modules stacked", 2, 9, 5, key="inception_ops_modules")
+modules = limits.STACKED_MODULES.bounds
+count = st.slider("Modules stacked", value=5, key="inception_ops_modules", **modules)
 naive_chain = ops.stacked_naive(naive, count)
 st.plotly_chart(
     stacked_depth(naive_chain, ops.stacked_bottleneck(bottleneck, count)), key="inception_ops_stack"

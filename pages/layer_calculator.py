@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from cnnviz import registry
+from cnnviz import limits, registry
 from cnnviz.analysis import MAC_CONVENTION, analyze
 from cnnviz.errors import CnnvizError
 from cnnviz.layer_calculator import compared, depth_reduction, direction, layer_arithmetic
@@ -12,6 +12,7 @@ from cnnviz.notation import volume
 from cnnviz.plots.layer_calculator import depth_reduction_bars, kernel_positions, layer_costs
 from cnnviz.ui import show_error  # first: a first visit to this URL goes through app.py
 from cnnviz.ui.formulas import literal, show_worked
+from cnnviz.ui.inputs import bounded
 
 st.title("Layer calculator")
 st.caption(MAC_CONVENTION)
@@ -31,17 +32,17 @@ with one:
     )
     c1, c2, c3, c4, c5 = st.columns(5)
     values = {
-        "height": c1.number_input("Input height H", value=227, key="layer_calculator_h"),
-        "width": c1.number_input("Input width W", value=227, key="layer_calculator_w"),
-        "channels": c2.number_input("Input depth C", value=3, key="layer_calculator_c"),
-        "kernel": c2.number_input("Kernel size k", value=11, key="layer_calculator_kernel"),
-        "stride": c3.number_input("Stride s", value=4, key="layer_calculator_stride"),
-        "padding": c3.number_input("Padding p", value=0, key="layer_calculator_padding"),
-        "dilation": c4.number_input("Dilation d", value=1, key="layer_calculator_dilation"),
-        "filters": c5.number_input(
-            "Filters", value=96, key="layer_calculator_filters", disabled=pool
+        "height": bounded(c1, "Input height H", limits.LAYER_SIDE, 227, "layer_calculator_h"),
+        "width": bounded(c1, "Input width W", limits.LAYER_SIDE, 227, "layer_calculator_w"),
+        "channels": bounded(c2, "Input depth C", limits.LAYER_DEPTH, 3, "layer_calculator_c"),
+        "kernel": bounded(c2, "Kernel size k", limits.KERNEL, 11, "layer_calculator_kernel"),
+        "stride": bounded(c3, "Stride s", limits.STRIDE, 4, "layer_calculator_stride"),
+        "padding": bounded(c3, "Padding p", limits.PADDING, 0, "layer_calculator_padding"),
+        "dilation": bounded(c4, "Dilation d", limits.DILATION, 1, "layer_calculator_dilation"),
+        "filters": bounded(
+            c5, "Filters", limits.FILTERS, 96, "layer_calculator_filters", disabled=pool
         ),
-        "groups": c5.number_input("Groups", value=1, key="layer_calculator_groups", disabled=pool),
+        "groups": bounded(c5, "Groups", limits.GROUPS, 1, "layer_calculator_groups", disabled=pool),
     }
     result = layer_arithmetic(LayerSpec(layer_type=kind, ceil_mode=pool and ceil, **values))
     m1, m2, m3 = st.columns(3)
@@ -91,9 +92,9 @@ with model_tab:
         reset_model_inputs()
     c1, c2, c3 = st.columns(3)
     size = (
-        c1.number_input("Input depth C", min_value=1, step=1, key="layer_calculator_model_c"),
-        c2.number_input("Input height H", min_value=1, step=1, key="layer_calculator_model_h"),
-        c3.number_input("Input width W", min_value=1, step=1, key="layer_calculator_model_w"),
+        bounded(c1, "Input depth C", limits.INPUT_DEPTH, None, "layer_calculator_model_c"),
+        bounded(c2, "Input height H", limits.INPUT_SIDE, None, "layer_calculator_model_h"),
+        bounded(c3, "Input width W", limits.INPUT_SIDE, None, "layer_calculator_model_w"),
     )
     try:
         analysis = analyze(name, size)
@@ -131,18 +132,16 @@ with bottleneck_tab:
         "input of an expensive 3x3 or 5x5 convolution (GoogLeNet's 'bottleneck')."
     )
     c1, c2, c3 = st.columns(3)
-    h = c1.number_input("Input height", min_value=1, value=28, key="layer_calculator_1x1_h")
-    w = c1.number_input("Input width", min_value=1, value=28, key="layer_calculator_1x1_w")
-    depth = c2.number_input("Input depth", min_value=1, value=256, key="layer_calculator_1x1_depth")
-    reduced = c2.number_input(
-        "1x1 filters (reduced depth)", min_value=1, value=64, key="layer_calculator_1x1_to"
+    h = bounded(c1, "Input height", limits.BOTTLENECK_SIDE, 28, "layer_calculator_1x1_h")
+    w = bounded(c1, "Input width", limits.BOTTLENECK_SIDE, 28, "layer_calculator_1x1_w")
+    depth = bounded(c2, "Input depth", limits.LAYER_DEPTH, 256, "layer_calculator_1x1_depth")
+    reduced = bounded(
+        c2, "1x1 filters (reduced depth)", limits.FILTERS, 64, "layer_calculator_1x1_to"
     )
     kernel = c3.selectbox(
         "Following conv", [3, 5], format_func=lambda k: f"{k}x{k}", key="layer_calculator_1x1_k"
     )
-    filters = c3.number_input(
-        "Its filters", min_value=1, value=192, key="layer_calculator_1x1_filters"
-    )
+    filters = bounded(c3, "Its filters", limits.FILTERS, 192, "layer_calculator_1x1_filters")
     r = depth_reduction(h, w, depth, reduced, kernel, filters)
     st.markdown(
         f"`{h}x{w}x{depth}` → 1x1 conv, {reduced} filters → `{r.reduce.volume}` "

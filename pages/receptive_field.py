@@ -4,9 +4,10 @@ import streamlit as st
 
 from cnnviz import images, registry, weights
 from cnnviz.errors import CnnvizError
+from cnnviz.limits import FIELD_SIDE
 from cnnviz.plots import receptive_field as plots
 from cnnviz.receptive_field import caveat, headline, receptive_fields_of, telling_layer
-from cnnviz.receptive_field.effective import central_share, effective_receptive_field
+from cnnviz.receptive_field.effective import central_share, effective_field_of
 from cnnviz.ui import show_error  # first: a first visit to this URL goes through app.py
 
 st.title("Receptive fields")
@@ -27,8 +28,9 @@ name = top[0].selectbox(
     format_func=lambda n: f"{registry.get(n).title} ({n})",
 )
 c, h0, w0 = registry.get(name).default_input
-h = int(top[1].number_input("Input height", 8, 512, h0, key=f"receptive_field_h_{name}"))
-w = int(top[2].number_input("Input width", 8, 512, w0, key=f"receptive_field_w_{name}"))
+side = dict(min_value=FIELD_SIDE.low, max_value=FIELD_SIDE.high, help=FIELD_SIDE.help)
+h = int(top[1].number_input("Input height", value=h0, key=f"receptive_field_h_{name}", **side))
+w = int(top[2].number_input("Input width", value=w0, key=f"receptive_field_w_{name}", **side))
 size = (c, h, w)
 try:
     fields = receptive_fields_of(name, size)
@@ -120,20 +122,19 @@ st.markdown(
 )
 
 
-@st.cache_resource(max_entries=3, show_spinner=False)
-def network(name: str, size: tuple[int, int, int], pretrained: bool):
-    # Shared across sessions: effective_receptive_field works on its own copy.
-    return weights.load_pretrained(name) if pretrained else weights.untrained(name, size)
-
-
 @st.cache_data(max_entries=32, show_spinner="Back-propagating one unit...")
 def erf(name, size, layer, unit, picture, pretrained):
-    model = network(name, size, pretrained)
-    return effective_receptive_field(model, layer, unit, images.to_input(picture, size[0]))
+    # The network is the process's one shared model (cnnviz.shared_model): borrowed, not copied.
+    image = images.to_input(picture, size[0])
+    return effective_field_of(name, layer, unit, image, pretrained=pretrained)
 
 
 def show_erf(pretrained: bool, title: str) -> None:
-    grad = erf(name, size, layer, unit, picture, pretrained)
+    try:
+        grad = erf(name, size, layer, unit, picture, pretrained)
+    except CnnvizError as err:
+        show_error(err)
+        return
     figure = plots.effective_field(picture, grad, field, unit, title)
     st.plotly_chart(figure, width="stretch", key=f"receptive_field_erf_{pretrained}")
     share = central_share(grad, field.region(*unit))

@@ -2,8 +2,10 @@
 
 import streamlit as st
 
+from cnnviz import limits
 from cnnviz.plots.architecture import comparison_figure, residual_block_figure
 from cnnviz.ui import architecture as ui
+from cnnviz.ui.inputs import bounded
 
 st.title("ResNet (He et al. 2015)")
 st.markdown(
@@ -18,8 +20,8 @@ with left:
 with right:
     st.subheader("Basic vs bottleneck block")
     cols = st.columns(2)
-    c = cols[0].number_input("Input depth", 4, 4096, 256, step=4, key="resnet_block_c")
-    hw = cols[1].number_input("Input height = width", 1, 512, 56, key="resnet_block_hw")
+    c = bounded(cols[0], "Input depth", limits.BLOCK_DEPTH, 256, "resnet_block_c", step=4)
+    hw = bounded(cols[1], "Input height = width", limits.INPUT_SIDE, 56, "resnet_block_hw")
     c, hw = int(c), int(hw)
     # He et al., Fig. 5: blocks of about the same cost, a basic block on a quarter of the depth
     # (ResNet-34's 64-d) against a bottleneck on the full depth (ResNet-50's 256-d).

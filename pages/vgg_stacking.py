@@ -3,8 +3,10 @@
 import pandas as pd
 import streamlit as st
 
+from cnnviz import limits
 from cnnviz.plots import receptive_field as plots
 from cnnviz.stacking import stacking_table
+from cnnviz.ui.inputs import bounded
 from cnnviz.ui.navigation import page_for
 
 st.title("Why 3x3? Stacking small filters")
@@ -14,13 +16,12 @@ st.markdown(
     "**fewer parameters** and **more non-linearities**."
 )
 
-channels = st.number_input(
+channels = bounded(
+    st,
     "Channels C (in and out of every layer)",
-    min_value=1,
-    max_value=2048,
-    value=64,
-    step=1,
-    key="vgg_stacking_channels",
+    limits.INPUT_DEPTH,
+    64,
+    "vgg_stacking_channels",
     help="VGG's blocks use 64, 128, 256 and 512.",
 )
 c = int(channels)

@@ -5,10 +5,13 @@ import math
 import pytest
 import torch
 import torchinfo
+from torch.utils import _pytree as pytree
+from torch.utils._python_dispatch import TorchDispatchMode
 
 from cnnviz import registry
 from cnnviz.analysis import analyze, analyze_module, volume
 from cnnviz.errors import DoesNotFit, InputTooSmall
+from cnnviz.receptive_field import field_calls_of, receptive_fields
 
 
 def test_rows_are_named_like_named_modules():
@@ -126,3 +129,46 @@ def test_activation_values_count_conv_pool_fc_outputs_and_input():
     a = analyze("alexnet_lecture")
     counted = [x for x in a.leaves if x.kind in ("conv", "pool", "fc")]
     assert a.activation_values == 227 * 227 * 3 + sum(math.prod(x.output_shape) for x in counted)
+
+
+class LargestCpuTensor(TorchDispatchMode):
+    """Records the largest tensor any torch operation creates on the CPU."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.largest = 0
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        out = func(*args, **(kwargs or {}))
+        for t in pytree.tree_leaves(out):
+            if isinstance(t, torch.Tensor) and t.device.type == "cpu":
+                self.largest = max(self.largest, t.numel())
+        return out
+
+
+@pytest.mark.parametrize(
+    ("name", "size"),
+    [("alexnet_lecture", (3, 2048, 2048)), ("resnet_basic_block", (4096, 512, 512))],
+)
+def test_memory_does_not_follow_the_input_size(name, size):
+    # torchinfo's input_size builds torch.rand(C, H, W) on the CPU before moving it: 12.6 M
+    # values for 3x2048x2048, 1 G for the block. The meta analysis and the field tracer
+    # create no CPU tensor anywhere near the input's size.
+    from cnnviz.analysis import _analyze_cached
+    from cnnviz.receptive_field.theoretical import _calls_cached
+
+    _analyze_cached.cache_clear()
+    _calls_cached.cache_clear()
+    with LargestCpuTensor() as spy:
+        analyze(name, size)
+        field_calls_of(name, size)
+        registry.build_meta(name, size)
+    assert spy.largest < 100_000 < math.prod(size)
+
+
+def test_field_tracer_of_a_real_model_allocates_nothing_the_size_of_the_input():
+    model = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3), torch.nn.ReLU(), torch.nn.MaxPool2d(2))
+    with LargestCpuTensor() as spy:
+        fields = receptive_fields(model, (3, 2048, 2048))
+    assert fields["2"].rf == (4, 4) and spy.largest < 1000
+    assert all(p.device.type == "cpu" for p in model.parameters())  # the model is untouched

@@ -48,6 +48,7 @@ def test_rf_text_mode(capsys) -> None:
         (["rf", "vgg16", "--layer", "features.0", "--input", "3,224"], "C,H,W"),
         (["rf", "vgg16", "--layer", "features.0", "--input", "3,16,16"], "too small for vgg16"),
         (["rf", "lenet5", "--layer", "c1", "--option", "depth=3"], "no option"),
+        (["rf", "vgg16", "--layer", "features.0", "--input", "3,4096,224"], "from 1 to 2,048"),
     ],
 )
 def test_rf_bad_input_exits_2_with_one_line(capsys, args: list[str], message: str) -> None:

@@ -6,13 +6,14 @@ respect to the input says how much each of them counts. It concentrates near the
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
 
+from cnnviz import limits, shared_model
+from cnnviz.errors import OutOfBounds
 from cnnviz.receptive_field.theoretical import UnknownLayer
 from cnnviz.receptive_field.tracer import tensors
 
@@ -30,46 +31,89 @@ def effective_receptive_field(
     """|d unit / d input| summed over input channels: an (H, W) array (Luo et al. 2016).
 
     `unit` is (i, j) for every channel at that position (the paper's choice) or (c, i, j) for
-    one channel; a global layer has the single position (0, 0). Works on a copy of `model` in
-    eval mode, so a model shared between sessions is never touched.
+    one channel; a global layer has the single position (0, 0). Runs `model` itself in eval mode
+    with no weight gradients, never a copy, and leaves it exactly as found
+    (`shared_model.as_found`), failures included: a model shared between sessions is safe.
     """
-    net = copy.deepcopy(model).eval().requires_grad_(False)
-    modules = dict(net.named_modules())
+    modules = dict(model.named_modules())
     if layer_name not in modules or not layer_name:
         raise UnknownLayer(f"the model has no layer {layer_name!r}")
+    x = image.detach().to(torch.float32).clone().requires_grad_(True)
+    if x.dim() == 3:
+        x = x.unsqueeze(0)
+    with shared_model.as_found(model):
+        model.eval().requires_grad_(False)  # undone by as_found
+        try:
+            grad = _gradient(model, modules[layer_name], layer_name, unit, x)
+        except (MemoryError, RuntimeError) as err:
+            refused = limits.allocation_failure(err, "The effective field of this layer")
+            if refused is None:
+                raise
+            raise refused from None
+    return grad[0].abs().sum(0).numpy()
+
+
+def _gradient(
+    model: nn.Module, layer: nn.Module, layer_name: str, unit: tuple[int, ...], x: torch.Tensor
+) -> torch.Tensor:
+    """d unit / d x, the forward stopped at `layer` by raising from its hook."""
     captured: list[torch.Tensor] = []
 
     def stop(_module: nn.Module, _inputs: Any, output: Any) -> None:
         captured.append(next(tensors(output)))
         raise _Reached  # the layers after this one do not matter
 
-    handle = modules[layer_name].register_forward_hook(stop)
-    x = image.detach().to(torch.float32).clone().requires_grad_(True)
-    if x.dim() == 3:
-        x = x.unsqueeze(0)
+    handle = layer.register_forward_hook(stop)
     try:
         with torch.enable_grad():
-            net(x)
+            model(x)
     except _Reached:
         pass
     finally:
         handle.remove()
     if not captured:
         raise UnknownLayer(f"layer {layer_name!r} is not called in the forward pass")
-    out = captured[0][0]
+    target = _unit(captured[0][0], layer_name, unit)
+    (grad,) = torch.autograd.grad(target, x)
+    return grad
+
+
+def _unit(out: torch.Tensor, layer_name: str, unit: tuple[int, ...]) -> torch.Tensor:
+    """The scalar to differentiate: one unit's channels summed, or one channel of it."""
     *channel, i, j = unit
     if out.dim() >= 3:
-        rows, cols = out.shape[-2:]
-        if not (0 <= i < rows and 0 <= j < cols):
-            raise ValueError(f"unit ({i}, {j}) is outside the {rows}x{cols} feature map")
+        limits.check_unit(unit, tuple(out.shape[-2:]), out.shape[0])
         target = out[..., i, j]
     else:
         if (i, j) != (0, 0):
-            raise ValueError(f"layer {layer_name!r} is global: its only unit is (0, 0)")
+            raise OutOfBounds(
+                f"Layer {layer_name!r} is global: its only unit is (0, 0).", "Pick unit (0, 0)."
+            )
         target = out
-    target = target.reshape(-1)[channel[0]] if channel else target.sum()
-    (grad,) = torch.autograd.grad(target, x)
-    return grad[0].abs().sum(0).numpy()
+    return target.reshape(-1)[channel[0]] if channel else target.sum()
+
+
+def effective_field_of(
+    name: str,
+    layer_name: str,
+    unit: tuple[int, int] | tuple[int, int, int],
+    image: torch.Tensor,
+    *,
+    pretrained: bool = False,
+) -> np.ndarray:
+    """The effective field of registered model `name` on `image` (1 x C x H x W), with the
+    process's shared model (`shared_model.borrow`): seeded untrained weights or torchvision's.
+
+    OutOfBounds where the image or the network is beyond `cnnviz.limits` (FIELD_*): it runs for
+    real, so its cost grows with both.
+    """
+    from cnnviz.analysis import analyze  # imports torchinfo: load it when first needed
+
+    size = limits.check_field_input(tuple(image.shape[-3:]))
+    params = analyze(name, None if pretrained else size).total_params
+    limits.FIELD_PARAMS.check(params, f"number of parameters of {name} at this input")
+    with shared_model.borrow(name, pretrained=pretrained, input_size=size) as model:
+        return effective_receptive_field(model, layer_name, unit, image)
 
 
 def central_share(erf: np.ndarray, region: tuple[int, int, int, int]) -> float:

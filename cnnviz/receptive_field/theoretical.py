@@ -133,7 +133,7 @@ def field_calls(
     """The receptive field of every module call, in the order the outputs are computed.
 
     A module called several times (torchvision's ResNet reuses its ReLU) appears once per call.
-    Runs on the model's device; on the meta device nothing is allocated.
+    Runs on the meta device, so nothing is allocated; the model itself is left as it was.
     """
     axes = len(input_size) - 1
     space = tuple(int(s) for s in input_size[1:])
@@ -155,15 +155,16 @@ def field_calls(
         handles.append(module.register_forward_pre_hook(enter))
         handles.append(module.register_forward_hook(leave))
     param = next((p for p in model.parameters() if p.is_floating_point()), None)
-    device = param.device if param is not None else torch.device("meta")
     dtype = param.dtype if param is not None else torch.float32
-    x = torch.zeros((1, *input_size), device=device, dtype=dtype)
+    # Always on the meta device: nothing the size of the input is allocated, whatever device
+    # the model lives on (a real model runs with meta stand-ins for its weights).
+    x = torch.empty((1, *input_size), device="meta", dtype=dtype)
     tracer.traces[id(x)] = (x, Trace((0,) * axes, (0,) * axes, (1,) * axes))
     modes = {m: m.training for m in model.modules()}  # restored one by one afterwards
     model.eval()
     try:
         with torch.no_grad(), tracer:
-            model(x)
+            _on_meta(model, x)
     except UnsupportedLayer:
         raise
     except Exception as err:  # a layer that cannot take this input: one clear sentence
@@ -181,6 +182,18 @@ def field_calls(
         for m, training in modes.items():
             m.training = training
     return calls
+
+
+def _on_meta(model: nn.Module, x: torch.Tensor) -> Any:
+    """model(x) on the meta device; a model with real weights sees meta copies of them."""
+    state = {
+        **dict(model.named_parameters(remove_duplicate=False)),
+        **dict(model.named_buffers(remove_duplicate=False)),
+    }
+    if all(t.is_meta for t in state.values()):
+        return model(x)
+    meta = {k: torch.empty_like(t, device="meta") for k, t in state.items()}
+    return torch.func.functional_call(model, meta, (x,), tie_weights=False)
 
 
 def receptive_fields(
@@ -202,12 +215,7 @@ def _calls_cached(
 
 
 def _key(name: str, input_size: Any, options: dict[str, Any]) -> tuple:
-    arch = registry.get(name)
-    size = tuple(int(v) for v in (input_size or arch.default_input))
-    if len(size) != 3 or min(size) < 1:
-        raise ValueError(f"input size must be three positive integers C,H,W; got {size}")
-    frozen = tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in options.items()))
-    return name, size, frozen
+    return registry.cache_key(name, input_size, options)  # OutOfBounds outside cnnviz.limits
 
 
 def field_calls_of(

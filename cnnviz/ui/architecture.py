@@ -10,10 +10,12 @@ import streamlit as st
 from cnnviz import facts, quiz
 from cnnviz.analysis import MAC_CONVENTION, MEMORY_CONVENTION, Analysis, analyze
 from cnnviz.errors import CnnvizError
+from cnnviz.limits import INPUT_DEPTH, INPUT_SIDE
 from cnnviz.notation import compact, megabytes, volume
 from cnnviz.plots import architecture as plots
 from cnnviz.ui.errors import show_error
 from cnnviz.ui.formulas import formula, literal
+from cnnviz.ui.inputs import bounded
 
 
 def input_size_picker(
@@ -22,17 +24,16 @@ def input_size_picker(
     """Number inputs for the input volume (H = W unless the student unlinks them)."""
     c, h, _w = default
     cols = st.columns(3)
-    size = cols[0].number_input(
+    size = bounded(
+        cols[0],
         "Input height = width (pixels)",
-        1,
-        2048,
+        INPUT_SIDE,
         h,
-        step=1,
-        key=f"{key}_hw",
+        f"{key}_hw",
         help="Change it and watch every output volume, the FC sizes and the MACs follow.",
     )
     if channels:
-        c = cols[1].number_input("Input channels", 1, 2048, c, step=1, key=f"{key}_c")
+        c = bounded(cols[1], "Input channels", INPUT_DEPTH, c, f"{key}_c")
     return int(c), int(size), int(size)
 
 

@@ -1,0 +1,239 @@
+"""Every bound a student can hit, in one place: the pages take their widget limits from here and
+the library refuses anything outside them with OutOfBounds (the CLI exits 2).
+
+They keep any one request cheap on a 2-core server shared by a class. Shapes, parameters and MACs
+are computed on PyTorch's meta device, where an input costs the same at any size, so their
+limits are generous; the effective receptive field runs the real network on a real image, so
+its limits are tighter.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from cnnviz.errors import OutOfBounds
+
+
+@dataclass(frozen=True)
+class Limit:
+    """The allowed range of one number a student types, and why it stops there."""
+
+    what: str  # "input height", as a sentence says it
+    low: int
+    high: int
+    why: str
+
+    @property
+    def bounds(self) -> dict[str, Any]:
+        """min_value, max_value and help for a Streamlit number_input or slider."""
+        return {"min_value": self.low, "max_value": self.high, "help": self.help}
+
+    @property
+    def help(self) -> str:
+        """The range and the reason, for a widget's help text."""
+        return f"From {self.low:,} to {self.high:,}. {self.why}"
+
+    def check(self, value: Any, what: str | None = None) -> int:
+        """`value` as an int; OutOfBounds (naming the range) when it is outside it."""
+        real = isinstance(value, numbers.Real) and not isinstance(value, bool)
+        if not real or not math.isfinite(value) or value != int(value):
+            raise OutOfBounds(
+                f"The {what or self.what} must be a whole number, not {value!r}.",
+                f"Use a whole number from {self.low:,} to {self.high:,}.",
+            )
+        if not self.low <= value <= self.high:
+            raise OutOfBounds(
+                f"The {what or self.what} is {int(value):,}: it must be from {self.low:,} to "
+                f"{self.high:,}. {self.why}",
+                f"Use a value from {self.low:,} to {self.high:,}.",
+            )
+        return int(value)
+
+
+# --- A model's input (layer tables, architecture pages, CLI `summary` and `rf`) -------------
+INPUT_SIDE = Limit(
+    "input height or width",
+    1,
+    2048,
+    "About 9 times ImageNet's 224: large enough to see how every volume follows the input.",
+)
+INPUT_DEPTH = Limit(
+    "input depth (channels)",
+    1,
+    4096,
+    "Eight times the deepest volume of VGG or ResNet's basic blocks (512).",
+)
+
+# --- Widths a student picks for a block or a module (builder options) ------------------------
+WIDTH = Limit(
+    "number of filters",
+    1,
+    4096,
+    "As wide as the widest layer of the lecture's networks (AlexNet's and VGG's FC layers).",
+)
+BLOCK_DEPTH = Limit(
+    "input depth",
+    4,
+    4096,
+    "A bottleneck block first reduces the depth 4 times (256 to 64), so at least 4.",
+)
+STRIDE_OPTION = Limit("stride", 1, 16, "A block's stride is 1 or 2 in ResNet.")
+# Builder options and the limit that bounds them; any other whole-number option is a width.
+OPTION_LIMITS: dict[str, Limit] = {"stride": STRIDE_OPTION, "num_classes": WIDTH}
+
+# --- One conv or pool layer (the layer calculator's first tab) --------------------------------
+LAYER_SIDE = Limit(
+    "input height or width",
+    1,
+    2048,
+    "The calculator draws every input pixel a kernel tap touches.",
+)
+# The suggestions for a setting that does not fit try every group count up to the input depth.
+LAYER_DEPTH = Limit("input depth", 1, 2048, "ResNet-50's deepest volume is 2048.")
+# The drawing of the kernel over the padded input grows with the dilated kernel's span,
+# d(k - 1) + 1: at most 125 here.
+KERNEL = Limit("kernel size", 1, 32, "The lecture's kernels are 1 to 11; 32 leaves room to try.")
+STRIDE = Limit("stride", 1, 64, "The lecture's strides are 1 to 4.")
+PADDING = Limit("padding", 0, 64, "'Same' padding for the largest kernel (32) is 16.")
+DILATION = Limit("dilation", 1, 4, "Dilated (atrous) 3x3 convolutions commonly use 2 or 4.")
+FILTERS = Limit("number of filters", 1, 4096, "As many as AlexNet's and VGG's FC layers.")
+GROUPS = Limit("number of groups", 1, 2048, "At most one group per input channel (depthwise).")
+
+# --- The 1x1 bottleneck calculator and the Inception ops page (arithmetic only) ---------------
+BOTTLENECK_SIDE = Limit("input height or width", 1, 2048, INPUT_SIDE.why)
+STACKED_MODULES = Limit("number of stacked modules", 2, 9, "GoogLeNet has 9 Inception modules.")
+
+# --- The effective receptive field: the real network on a real image -------------------------
+FIELD_SIDE = Limit(
+    "input height or width",
+    1,
+    512,
+    "The effective field runs the real network on the picture at this size.",
+)
+FIELD_VALUES = Limit(
+    "input (height x width x depth values)",
+    1,
+    2**20,
+    "The effective field runs the real network: about a million input values, e.g. "
+    "512x512x3 or 64x64x256.",
+)
+FIELD_PARAMS = Limit(
+    "number of parameters",
+    1,
+    150_000_000,
+    "The effective field builds the real network in memory; VGG-19 (143.7 M) is the largest "
+    "that fits.",
+)
+# --- Uploaded pictures (read from the file's header before anything is decoded) --------------
+UPLOAD_PIXELS = Limit(
+    "image size in pixels",
+    1,
+    40_000_000,
+    "Larger images are refused before they are decoded (40 megapixels are 120 MB as RGB).",
+)
+
+
+def check_upload(width: int | None, height: int | None, pixels: int | None = None) -> None:
+    """An uploaded image's size, from its header; OutOfBounds above UPLOAD_PIXELS."""
+    pixels = pixels if pixels is not None else (width or 0) * (height or 0)
+    if pixels > UPLOAD_PIXELS.high:
+        size = f"{width}x{height} pixels, " if width and height else ""
+        raise OutOfBounds(
+            f"The image is too large ({size}{pixels / 1e6:,.0f} megapixels): uploads are limited "
+            f"to {UPLOAD_PIXELS.high // 1_000_000} megapixels. {UPLOAD_PIXELS.why}",
+            f"Upload an image under {UPLOAD_PIXELS.high // 1_000_000} megapixels.",
+        )
+
+
+# The shared models (cnnviz.shared_model) hold at most this many parameters together: 1.2 GB.
+SHARED_PARAMS = 300_000_000
+
+
+def check_input(size: tuple[int, ...], side: Limit = INPUT_SIDE) -> tuple[int, int, int]:
+    """A C, H, W input size within the limits, as ints; OutOfBounds otherwise."""
+    if len(size) != 3:
+        raise OutOfBounds(
+            f"An input size is three numbers, depth, height and width; got {len(size)}.",
+            "Give C,H,W, e.g. 3,224,224.",
+        )
+    c, h, w = size
+    return (
+        INPUT_DEPTH.check(c),
+        side.check(h, "input height"),
+        side.check(w, "input width"),
+    )
+
+
+def check_options(options: Mapping[str, Any]) -> None:
+    """Whole-number builder options (block and branch widths, strides) within their limits."""
+    for key, value in options.items():
+        values = value if isinstance(value, (tuple, list)) else (value,)
+        for v in values:
+            if isinstance(v, int) and not isinstance(v, bool):
+                limit = OPTION_LIMITS.get(key, WIDTH)
+                limit.check(v, f"{limit.what} ({key})")
+
+
+def check_layer(spec: Any) -> None:
+    """A one-layer calculator setting (cnnviz.layer_fit.LayerSpec) within the upper limits.
+
+    Values below the lower limits stay the calculator's own business: it explains them (a
+    kernel of 0) as problems of the layer rather than refusing them.
+    """
+    for field, limit in (
+        ("height", LAYER_SIDE),
+        ("width", LAYER_SIDE),
+        ("channels", LAYER_DEPTH),
+        ("kernel", KERNEL),
+        ("stride", STRIDE),
+        ("padding", PADDING),
+        ("dilation", DILATION),
+        ("filters", FILTERS),
+        ("groups", GROUPS),
+    ):
+        value = getattr(spec, field)
+        if value > limit.high:
+            limit.check(value, {"height": "input height", "width": "input width"}.get(field))
+
+
+def check_field_input(size: tuple[int, ...]) -> tuple[int, int, int]:
+    """An input for the effective receptive field: sides and total values within the limits."""
+    c, h, w = check_input(size, FIELD_SIDE)
+    FIELD_VALUES.check(math.prod((c, h, w)), f"input ({h}x{w}x{c} = {c * h * w:,} values)")
+    return c, h, w
+
+
+def check_unit(unit: tuple[int, ...], grid: tuple[int, ...], channels: int | None = None) -> None:
+    """A unit (i, j) or (c, i, j) that exists on a rows x cols feature map (c < channels)."""
+    *channel, i, j = unit
+    rows, cols = grid
+    if not (0 <= i < rows and 0 <= j < cols):
+        raise OutOfBounds(
+            f"Unit ({i}, {j}) is outside the {rows}x{cols} feature map.",
+            f"Use a row from 0 to {rows - 1} and a column from 0 to {cols - 1}.",
+        )
+    if channel and channels is not None and not 0 <= channel[0] < channels:
+        raise OutOfBounds(
+            f"Channel {channel[0]} is outside the layer's {channels} channels.",
+            f"Use a channel from 0 to {channels - 1}.",
+        )
+
+
+# What torch says when the operating system refuses an allocation at once.
+_ALLOCATION_WORDS = ("can't allocate memory", "not enough memory", "out of memory")
+
+
+def allocation_failure(err: BaseException, what: str) -> OutOfBounds | None:
+    """A clear OutOfBounds for an allocation the machine refused (None for any other error):
+    the raw allocator message means nothing to a student, and a larger input will not help."""
+    text = str(err).lower()
+    if isinstance(err, MemoryError) or any(w in text for w in _ALLOCATION_WORDS):
+        return OutOfBounds(
+            f"{what} needs more memory than this server can give one request.",
+            "Use a smaller input, fewer channels or a smaller model.",
+        )
+    return None
