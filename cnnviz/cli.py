@@ -152,6 +152,8 @@ def cmd_rf(args: argparse.Namespace) -> int:
             "output_shape": list(field.output_shape),
             "global": field.is_global,
             "exact": field.exact,
+            "uniform": field.uniform,
+            "rf_range_hw": [list(r) for r in field.rf_range],
         }
         print(json.dumps(doc, indent=2))
     else:
@@ -165,8 +167,12 @@ def _rf_line(name: str, field: ReceptiveField, size: tuple[int, int, int]) -> st
     if field.is_global:
         return f"{where}: global, every unit sees the whole {field.rf[0]}x{field.rf[1]} input"
     approx = " (approximate: adaptive pool)" if not field.exact else ""
+    if not field.uniform:  # an uneven adaptive pool: its units see windows of unequal size
+        (h_lo, h_hi), (w_lo, w_hi) = field.rf_range
+        approx += f"; units differ: {h_lo}..{h_hi} x {w_lo}..{w_hi} px"
+    widest = "" if field.uniform else "up to "
     return (
-        f"{where}: receptive field {field.rf[0]}x{field.rf[1]}, jump {field.jump[0]}"
+        f"{where}: receptive field {widest}{field.rf[0]}x{field.rf[1]}, jump {field.jump[0]}"
         f"{'' if field.jump[0] == field.jump[1] else f'x{field.jump[1]}'}; unit (0, 0) sees "
         f"rows {top}..{bottom}, cols {left}..{right}{approx}"
     )

@@ -157,9 +157,9 @@ def layer_arithmetic(spec: LayerSpec) -> LayerArithmetic:
     )
 
 
-def compared(new: int, old: int, *, against: bool = True) -> str:
+def compared(new: int, old: int, *, against: bool | str = True) -> str:
     """How `new` compares with `old`, in words: '71% fewer than 1,234', '13% more than 1,234',
-    '9.7x as many as 1,234' ('71% fewer' without `against`). Percentages only where they read
+    '9.7x as many as 1,234' ('71% fewer' without `against`; 'as many as naive' with a name). Percentages only where they read
     well: a 97,260% increase is '973.6x as many', a negative saving 'more', never '-13% fewer'."""
     if old <= 0:
         return "nothing to compare with"
@@ -176,6 +176,8 @@ def compared(new: int, old: int, *, against: bool = True) -> str:
         words, link = f"{ratio - 1:.0%} more", "than"
     else:
         words, link = f"{ratio:,.1f}x as many", "as"
+    if isinstance(against, str):
+        return f"{words} {link} {against}"
     return f"{words} {link} {old:,}" if against else words
 
 

@@ -4,6 +4,7 @@ import streamlit as st
 
 from cnnviz import facts, limits
 from cnnviz.analysis import analyze
+from cnnviz.layer_calculator import compared, direction
 from cnnviz.plots.architecture import comparison_figure, inception_module_figure
 from cnnviz.ui import architecture as ui
 from cnnviz.ui.inputs import bounded
@@ -40,8 +41,9 @@ with left:
     st.plotly_chart(inception_module_figure(naive), key="googlenet_inc_naive")
     st.metric("MACs", f"{naive.total_macs:,}")
     st.markdown(
-        f"Output depth **{naive.output_shape[0]}**: the pool branch keeps all {c} input "
-        "channels, so depth can only grow from module to module."
+        f"Output depth **{naive.output_shape[0]}**: the pool branch keeps "
+        f"{'the one input channel' if c == 1 else f'all {c} input channels'}, so depth can "
+        "only grow from module to module."
     )
 with right:
     st.subheader("With 1x1 bottlenecks")
@@ -49,8 +51,9 @@ with right:
     st.metric(
         "MACs",
         f"{bottleneck.total_macs:,}",
-        delta=f"{bottleneck.total_macs / naive.total_macs - 1:.0%} vs naive",
+        delta=compared(bottleneck.total_macs, naive.total_macs, against="naive"),
         delta_color="inverse",
+        delta_arrow=direction(bottleneck.total_macs, naive.total_macs),
     )
     st.markdown(f"Output depth **{bottleneck.output_shape[0]}**.")
 st.page_link(

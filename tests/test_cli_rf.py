@@ -84,3 +84,19 @@ def test_summary_json_rows_follow_the_input(capsys) -> None:
     rows = {r["name"]: r for r in json.loads(out)["layers"]}
     assert [rows[n]["rf"] for n in ("conv1", "pool1", "conv2", "pool3")] == [11, 19, 51, 195]
     assert rows["fc8"]["rf"] == 227
+
+
+def test_rf_uneven_adaptive_pool_reports_its_range(capsys) -> None:
+    # torchvision's AlexNet at 160x224: pool5 is 4x6 and the adaptive pool makes 6x6. Along H,
+    # PyTorch's windows [floor(4i/6), ceil(4(i+1)/6)) hold one or two pool5 units, whose
+    # fields are 195 (one unit) and 195 + 32 = 227 (two units, jump 32); along W it is 6 -> 6.
+    code, out, _ = run(
+        capsys, "rf", "alexnet", "--layer", "avgpool", "--input", "3,160,224", "--json"
+    )
+    doc = json.loads(out)
+    assert code == 0 and doc["uniform"] is False
+    assert doc["rf_range_hw"] == [[195, 227], [195, 195]]
+    code, out, _ = run(capsys, "rf", "alexnet", "--layer", "avgpool", "--input", "3,160,224")
+    assert code == 0 and "up to 227x195" in out and "units differ: 195..227" in out
+    _, out, _ = run(capsys, "rf", "vgg16", "--layer", "features.30", "--json")
+    assert json.loads(out)["uniform"] is True

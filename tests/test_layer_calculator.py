@@ -433,6 +433,7 @@ def test_conv_in_ceil_mode_is_refused_not_computed():
 )
 def test_compared_reads_well_for_any_ratio(new, old, words):
     assert compared(new, old) == words
+    assert compared(new, old, against="naive") == words.rsplit(" ", 1)[0] + " naive"
 
 
 def test_depth_reduction_shows_the_parameter_total():

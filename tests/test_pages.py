@@ -140,6 +140,9 @@ def test_googlenet_modules_and_358m(open_page):
     at = open_page("pages/googlenet.py")
     macs = [m.value for m in at.metric if m.label == "MACs"]
     assert macs == ["854,196,224", "271,351,808"]
+    # 271,351,808 / 854,196,224 = 0.318: 68% fewer, in words (never '-68% vs naive')
+    delta = next(m for m in at.metric if m.label == "MACs" and m.delta)
+    assert delta.delta == "68% fewer than naive"
     assert any(
         "22 layers with parameters" in m.value and "9 Inception" in m.value for m in at.markdown
     )
