@@ -463,40 +463,57 @@ def per_layer_figure(analysis: Analysis) -> go.Figure:
     return fig
 
 
+def _winner_tick(w: Winner) -> str:
+    """Year and name on short lines, so nine ticks fit unrotated on a projector."""
+    name = w.name.replace(" et al.", "<br>et al.").replace(" & ", " &<br>")
+    return f"{w.year}<br>{name}"
+
+
 def ilsvrc_figure(winners: tuple[Winner, ...], human_error: float) -> go.Figure:
-    """Top-5 error per year (bars) and depth (markers), with the human 5.1% line."""
-    labels = [
-        f"{w.year}<br>{w.name}<br>"
-        + ("shallow" if w.depth == 0 else f"{w.depth} layers" if w.depth else "")
-        for w in winners
-    ]
+    """Top-5 error per year (bars, top) and depth (markers, below), with the human 5.1% line.
+
+    Depth has a panel of its own: inside the bars its labels ran into the error labels. Both
+    traces carry the page to open, so a click on a bar or on its depth marker opens it.
+    """
+    ticks = [_winner_tick(w) for w in winners]
     colors = ["#9e9e9e" if w.depth == 0 else KIND_COLORS["conv"] for w in winners]
-    fig = make_subplots(specs=[[{"secondary_y": True}]])
+    fig = make_subplots(
+        rows=2, cols=1, shared_xaxes=True, row_heights=[0.66, 0.34], vertical_spacing=0.06
+    )
     fig.add_trace(
         go.Bar(
-            x=labels,
+            x=ticks,
             y=[w.top5_error for w in winners],
             marker_color=colors,
             text=[f"{w.top5_error:g}%" for w in winners],
             textposition="outside",
+            textfont={"size": 14},
+            cliponaxis=False,
             name="top-5 error (%)",
             customdata=[w.page or "" for w in winners],
             hovertemplate="%{x}: %{y}% top-5 error<extra></extra>",
         ),
-        secondary_y=False,
+        row=1,
+        col=1,
     )
-    deep = [(lab, w.depth) for lab, w in zip(labels, winners, strict=True) if w.depth is not None]
+    deep = [(tick, w) for tick, w in zip(ticks, winners, strict=True) if w.depth is not None]
     fig.add_trace(
         go.Scatter(
-            x=[d[0] for d in deep],
-            y=[d[1] for d in deep],
+            x=[tick for tick, _ in deep],
+            y=[w.depth for _, w in deep],
             mode="lines+markers+text",
-            text=[f"{d[1]} layers" if d[1] else "shallow" for d in deep],
+            text=[f"{w.depth} layers" if w.depth else "shallow" for _, w in deep],
             textposition="top center",
+            textfont={"size": 14},
+            cliponaxis=False,
+            marker={"size": 10},
             name="depth (layers)",
             line={"color": KIND_COLORS["pool"], "dash": "dot"},
+            customdata=[w.page or "" for _, w in deep],
+            hovertemplate="%{x}: %{y} layers<extra></extra>",
         ),
-        secondary_y=True,
+        row=2,
+        col=1,
     )
     fig.add_hline(
         y=human_error,
@@ -504,15 +521,17 @@ def ilsvrc_figure(winners: tuple[Winner, ...], human_error: float) -> go.Figure:
         line_color="#2ca02c",
         annotation_text=f"human: {human_error}%",
         annotation_position="top right",
+        annotation_font={"size": 14},
+        row=1,
+        col=1,
     )
-    fig.update_yaxes(title_text="top-5 error (%)", range=[0, 32], secondary_y=False)
-    fig.update_yaxes(
-        title_text="layers", range=[0, 160], dtick=20, secondary_y=True, showgrid=False
-    )
+    fig.update_yaxes(title_text="top-5 error (%)", range=[0, 33], row=1, col=1)
+    fig.update_yaxes(title_text="layers", range=[0, 200], dtick=50, row=2, col=1)
+    fig.update_xaxes(tickangle=0, tickfont={"size": 14}, row=2, col=1)
     fig.update_layout(
-        height=430,
+        height=520,
         margin={"l": 10, "r": 10, "t": 30, "b": 10},
-        legend={"orientation": "h", "y": 1.1},
+        legend={"orientation": "h", "y": 1.08, "font": {"size": 14}},
         clickmode="event+select",
     )
     return fig
@@ -528,7 +547,7 @@ def _box(fig: go.Figure, x: float, y: float, w: float, h: float, text: str, colo
         fillcolor=_rgba(color, 0.25),
         line={"color": color},
     )
-    fig.add_annotation(x=x, y=y, text=text, showarrow=False, font={"size": 12})
+    fig.add_annotation(x=x, y=y, text=text, showarrow=False, font={"size": 14, "color": "#111"})
 
 
 def _arrow(fig: go.Figure, x0: float, y0: float, x1: float, y1: float) -> None:
@@ -609,25 +628,29 @@ def inception_module_figure(analysis: Analysis) -> go.Figure:
             if layer.name.startswith(branch.name + ".") and layer.kind in ("conv", "pool")
         ]
         y = 4.0
-        _arrow(fig, 0, 4.9, x, y + 0.3)
-        for op in ops:
+        _arrow(fig, 0, 4.9, x, y + 0.38)
+        for i, op in enumerate(ops):
+            if i:
+                _arrow(fig, x, y + 1.1 - 0.38, x, y + 0.38)
             h = op.hyper
+            # Two short lines: on one line, four branches' labels ran into each other at 1024 px.
             text = (
-                f"{h['kernel']}x{h['kernel']} conv, {op.output_shape[0]}"
+                f"{h['kernel']}x{h['kernel']} conv<br>{op.output_shape[0]}"
                 if op.kind == "conv"
-                else f"{h['kernel']}x{h['kernel']} max pool"
+                else f"{h['kernel']}x{h['kernel']} max<br>pool"
             )
-            _box(fig, x, y, 2.3, 0.55, text, KIND_COLORS[op.kind])
-            y -= 1.0
-            _arrow(fig, x, y + 0.72, x, y + 0.3)
+            _box(fig, x, y, 2.3, 0.75, text, KIND_COLORS[op.kind])
+            y -= 1.1
+        # The branch's depth just under its last box, then one arrow into the concatenation.
         fig.add_annotation(
             x=x,
-            y=y + 0.55,
+            y=y + 1.1 - 0.4,
+            yanchor="top",
             text=f"depth {branch.output_shape[0]}",
             showarrow=False,
-            font={"size": 11, "color": "#555"},
+            font={"size": 14, "color": "#333"},
         )
-        _arrow(fig, x, y + 0.25, 0, 0.9)
+        _arrow(fig, x, y + 0.4, 0, 0.9)
     _box(
         fig,
         0,
