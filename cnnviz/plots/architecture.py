@@ -350,7 +350,7 @@ def architecture_figure(analysis: Analysis) -> go.Figure:
             text=text,
             showarrow=False,
             yanchor="top",
-            font={"size": NAME_FONT_PX, "color": "#111"},
+            font={"size": NAME_FONT_PX, "color": "#111111"},
         )
         if span > 1.5:  # a stage of several blocks: a bracket under them
             fig.add_shape(
@@ -370,7 +370,7 @@ def architecture_figure(analysis: Analysis) -> go.Figure:
             text=text,
             showarrow=False,
             yanchor="bottom",
-            font={"size": VOLUME_FONT_PX, "color": "#333"},
+            font={"size": VOLUME_FONT_PX, "color": "#333333"},
         )
     below += 10
     above = 36 + (max(volume_rows, default=0) + 1) * LINE_PX

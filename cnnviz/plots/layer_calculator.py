@@ -160,8 +160,10 @@ def kernel_positions(result: LayerArithmetic, column: int = 0, row: int = 0) -> 
             "font": {"size": 15},
             "x": 0.01,
             "xanchor": "left",
-            "y": 0.99,
+            "yref": "container",
+            "y": 1,
             "yanchor": "top",
+            "pad": {"t": 14},
         },
         annotations=[*fig.layout.annotations, _depth_note(result, out_c)],
     )
@@ -211,6 +213,7 @@ def _depth_note(result: LayerArithmetic, out_c: int) -> dict[str, object]:
         text = f"Pooling works on each of the {spec.channels} channels alone: depth stays {out_c}."
     return {
         "text": _wrapped(text, 80),
+        "align": "left",
         "xref": "paper",
         "yref": "paper",
         "x": 0,
