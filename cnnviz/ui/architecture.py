@@ -56,7 +56,7 @@ def show_totals(a: Analysis) -> None:
     cols[0].metric("Parameters", f"{a.total_params:,}", help="Weights and biases, all layers")
     cols[1].metric("Trainable", f"{a.trainable_params:,}", help="Parameters that training updates")
     cols[2].metric(
-        "MACs",
+        "MACs per image",
         compact(a.total_macs),
         help=f"Multiply-accumulates: {a.total_macs:,} weight multiplications per image",
     )
