@@ -340,9 +340,12 @@ def architecture_figure(analysis: Analysis) -> go.Figure:
         )
     )
     name_spans = _merged(names)
+    group_sizes = [len(list(g)) for _, g in itertools.groupby(text for *_, text in names)]
     name_rows = label_rows(name_spans, px_per_unit, NAME_FONT_PX)
     *name_offsets, below = row_offsets([t for *_, t in name_spans], name_rows)
-    for (centre, span, text), offset in zip(name_spans, name_offsets, strict=True):
+    for (centre, span, text), offset, size in zip(
+        name_spans, name_offsets, group_sizes, strict=True
+    ):
         fig.add_annotation(
             x=centre,
             y=bottom,
@@ -352,7 +355,7 @@ def architecture_figure(analysis: Analysis) -> go.Figure:
             yanchor="top",
             font={"size": NAME_FONT_PX, "color": "#111111"},
         )
-        if span > 1.5:  # a stage of several blocks: a bracket under them
+        if size > 1:  # a stage of several blocks: a bracket under them
             fig.add_shape(
                 type="line",
                 x0=centre - span / 2 + 0.1,
@@ -373,16 +376,19 @@ def architecture_figure(analysis: Analysis) -> go.Figure:
             font={"size": VOLUME_FONT_PX, "color": "#333333"},
         )
     below += 10
-    above = 36 + (max(volume_rows, default=0) + 1) * LINE_PX
+    # The legend sits over the volume labels; with ResNet's two shortcut entries it takes two
+    # rows at 1024 px.
+    labels_px = 12 + (max(volume_rows, default=0) + 1) * LINE_PX
+    above = labels_px + (2 if arcs else 1) * 30
     fig.update_layout(
         height=BOX_AREA_PX + below + above,
         margin={"l": 10, "r": 10, "t": above, "b": below},
         xaxis={"visible": False, "range": list(x_range), "fixedrange": True},
-        yaxis={"visible": False, "range": [bottom, arc_top], "fixedrange": True},
+        yaxis={"visible": False, "range": [bottom - 0.3, arc_top], "fixedrange": True},
         legend={
             "orientation": "h",
             "yanchor": "bottom",
-            "y": 1 + (above - 30) / BOX_AREA_PX,
+            "y": 1 + labels_px / BOX_AREA_PX,
             "font": {"size": 14},
         },
         plot_bgcolor="white",
@@ -486,8 +492,12 @@ def ilsvrc_figure(winners: tuple[Winner, ...], human_error: float) -> go.Figure:
             y=[w.top5_error for w in winners],
             marker_color=colors,
             text=[f"{w.top5_error:g}%" for w in winners],
-            textposition="outside",
-            textfont={"size": 14},
+            # Inside the bars below the human line: above them, the line ran through the text.
+            textposition=["inside" if w.top5_error < human_error else "outside" for w in winners],
+            insidetextanchor="middle",
+            insidetextfont={"size": 14, "color": "white"},
+            outsidetextfont={"size": 14},
+            textangle=0,
             cliponaxis=False,
             name="top-5 error (%)",
             customdata=[w.page or "" for w in winners],
