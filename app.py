@@ -1,12 +1,18 @@
 """cnnviz: routing only. The pages live in pages/, their list in cnnviz/ui/navigation.py."""
 
+from pathlib import Path
+
 import streamlit as st
 
 from cnnviz.ui.navigation import PAGES
+from cnnviz.ui.style import apply_style
 
-st.set_page_config(
-    page_title="cnnviz: CNN architectures", page_icon=":material/neurology:", layout="wide"
-)
+# A local favicon: a Material icon name would be fetched from Google's servers, and a lecture
+# hall is often offline.
+FAVICON = Path(__file__).parent / "assets" / "favicon.png"
+
+st.set_page_config(page_title="cnnviz: CNN architectures", page_icon=FAVICON, layout="wide")
+apply_style()
 
 sections: dict[str, list] = {}
 for page in PAGES:

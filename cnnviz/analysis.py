@@ -160,12 +160,15 @@ class Analysis:
         )
 
     def diagram_layers(self) -> list[Layer]:
-        """The layers as a slide draws them: conv, pool and FC layers, a ResNet block or an
-        Inception module as one unit (the outermost non-container module around a layer)."""
+        """The layers as a slide draws them: conv, pool and FC layers, AlexNet's local response
+        normalizations (NORM1, NORM2), a ResNet block or an Inception module as one unit (the
+        outermost non-container module around a layer). Batch norms are not drawn: the slides
+        fold them into their convolution."""
         blocks = {b.name: b for b in self.blocks}
         units: dict[str, Layer] = {}
         for layer in self.leaves:
-            if layer.kind not in ("conv", "pool", "fc") or layer.repeat:
+            drawn = layer.kind in ("conv", "pool", "fc") or layer.type == "LocalResponseNorm"
+            if not drawn or layer.repeat:
                 continue
             parts = layer.name.split(".")
             unit = layer

@@ -159,8 +159,9 @@ def layer_arithmetic(spec: LayerSpec) -> LayerArithmetic:
 
 def compared(new: int, old: int, *, against: bool | str = True) -> str:
     """How `new` compares with `old`, in words: '71% fewer than 1,234', '13% more than 1,234',
-    '9.7x as many as 1,234' ('71% fewer' without `against`; 'as many as naive' with a name). Percentages only where they read
-    well: a 97,260% increase is '973.6x as many', a negative saving 'more', never '-13% fewer'."""
+    '9.7x as many as 1,234' ('71% fewer' without `against`, '71% fewer than naive' with a
+    name). Percentages only where they read well: a 97,260% increase is '973.6x as many', a
+    negative saving 'more', never '-13% fewer'."""
     if old <= 0:
         return "nothing to compare with"
     ratio = new / old

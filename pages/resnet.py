@@ -59,10 +59,8 @@ with right:
                 )
 
 st.header("The whole network")
-cols = st.columns([2, 3])
-depth = (
-    cols[0].segmented_control("Depth", [18, 34, 50, 101, 152], default=50, key="resnet_depth") or 50
-)
+# A radio on its own row: every depth stays visible at 1024 px and none can be deselected.
+depth = st.radio("Depth", [18, 34, 50, 101, 152], index=2, key="resnet_depth", horizontal=True)
 size = ui.input_size_picker((3, 224, 224), key="resnet")
 a = ui.analysis_or_error(f"resnet{depth}", size)
 if a is None:

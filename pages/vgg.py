@@ -13,7 +13,8 @@ st.markdown(
     "(stride 2). ILSVRC'14: 7.3% top-5 error, down from ZFNet's 11.7%."
 )
 cols = st.columns([2, 1, 1])
-depth = cols[0].segmented_control("Depth", [11, 13, 16, 19], default=16, key="vgg_depth") or 16
+# A radio, not a segmented control: a segmented control can be deselected and show no depth.
+depth = cols[0].radio("Depth", [11, 13, 16, 19], index=2, key="vgg_depth", horizontal=True)
 bn = cols[1].toggle("Batch normalization (_bn)", key="vgg_bn")
 adaptive = cols[2].toggle(
     "torchvision's VGG (adaptive pool)",

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import itertools
 import math
+import re
+from dataclasses import dataclass
 
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from cnnviz.analysis import Analysis
+from cnnviz.analysis import Analysis, Layer
 from cnnviz.facts import Winner
 from cnnviz.notation import volume
 
@@ -53,26 +55,193 @@ def _box_geometry(shape: tuple[int, ...], max_hw: int, max_c: int, max_f: int):
     return 0.3, height, 0.0
 
 
-def architecture_figure(analysis: Analysis, max_labels: int = 40) -> go.Figure:
-    """The network drawn as a row of boxes: height ~ spatial size, width ~ log(depth)."""
-    units: list[tuple[str, str, str, tuple[int, ...], int, int]] = [
-        ("input", "input", "input", tuple(analysis.input), 0, 0)
-    ]
-    units += [
-        (u.name, u.type, u.kind, u.output_shape, u.params, u.macs)
-        for u in analysis.diagram_layers()
-    ]
-    spatial = [s for *_, s, _p, _m in units if len(s) == 3]
+# Labels a lecture hall can read: 15 px names and 14 px volumes, horizontal, near-black. They
+# are laid out for the narrowest plot the app shows (a projector at 1024 px with the sidebar
+# open), so they cannot overlap on a wider screen either.
+NAME_FONT_PX = 15
+VOLUME_FONT_PX = 14
+LINE_PX = 19
+NARROWEST_PLOT_PX = 620
+CHAR_EM = 0.6  # a generous average glyph width of the sans-serif font, in em
+BOX_AREA_PX = 300
+SHORTCUT_COLORS = {"identity": "#2ca02c", "projection": "#9467bd"}
+_SIMPLE_NAME = re.compile(r"^(conv|maxpool|pool|norm|fc)(\d+)$")
+_INCEPTION = re.compile(r"^inception(\d[a-z])$")
+_RESNET_BLOCK = re.compile(r"^layer(\d+)\.\d+$")
+
+
+@dataclass(frozen=True)
+class DrawnUnit:
+    """One box of the drawing: the lecture's name for it and the module it stands for."""
+
+    label: str  # the lecture's name: CONV1, NORM1, FC6, inception<br>(3a), conv2_x
+    path: str  # the PyTorch dotted path (shown on hover)
+    type: str
+    kind: str
+    shape: tuple[int, ...]
+    params: int
+    macs: int
+    shortcut: str | None = None  # ResNet blocks: "identity" or "projection"
+
+
+def lecture_label(name: str, kind: str) -> str | None:
+    """The lecture's name for a module whose PyTorch name already says it, else None."""
+    if m := _SIMPLE_NAME.match(name):
+        word = "POOL" if m[1] == "maxpool" else m[1].upper()
+        return f"{word}{m[2]}"
+    if m := _INCEPTION.match(name):
+        return f"inception<br>({m[1]})"  # two short lines: nine modules sit side by side
+    if m := _RESNET_BLOCK.match(name):
+        return f"conv{int(m[1]) + 1}_x"  # the ResNet paper's stage names
+    if name == "avgpool":
+        return "AVG POOL"
+    if name == "maxpool":
+        return "POOL1"
+    if name == "fc" or (kind == "fc" and name == "output"):
+        return "FC" if name == "fc" else "OUTPUT"
+    if re.fullmatch(r"[csf]\d", name):  # LeNet-5: C1, S2, C3, S4, C5, F6
+        return name.upper()
+    return None
+
+
+def _counted_labels(layers: list[Layer], stages: bool) -> list[str]:
+    """CONVn, POOLn, NORMn and FCn by counting, for torchvision's features.N / classifier.N.
+
+    VGG is named by stage like the Caffe model the lecture's figures come from (CONV1-1 ...
+    CONV5-3); the first FC layer after five conv stages (or five convs) is FC6 in both.
+    """
+    labels = []
+    convs = pools = norms = fcs = stage_convs = 0
+    for layer in layers:
+        if layer.kind == "conv":
+            convs += 1
+            stage_convs += 1
+            labels.append(f"CONV{pools + 1}-{stage_convs}" if stages else f"CONV{convs}")
+        elif layer.kind == "pool":
+            if layer.type.startswith("Adaptive"):
+                labels.append("AVG POOL")
+                continue
+            pools += 1
+            stage_convs = 0
+            labels.append(f"POOL{pools}")
+        elif layer.kind == "norm":
+            norms += 1
+            labels.append(f"NORM{norms}")
+        elif layer.kind == "fc":
+            fcs += 1
+            labels.append(f"FC{(pools if stages else convs) + fcs}")
+        else:
+            labels.append(layer.name.upper())
+    return labels
+
+
+def drawn_units(analysis: Analysis) -> list[DrawnUnit]:
+    """The drawing's boxes, in order, with the lecture's names and ResNet's shortcut kinds."""
+    layers = analysis.diagram_layers()
+    named = [lecture_label(u.name, u.kind) for u in layers]
+    if any(label is None for label in named):
+        named = _counted_labels(layers, stages=analysis.model.startswith("vgg"))
+    projections = {
+        b.name.removesuffix(".downsample")
+        for b in analysis.blocks
+        if b.name.endswith(".downsample")
+    }
+    units = []
+    for layer, label in zip(layers, named, strict=True):
+        shortcut = None
+        if layer.type in ("BasicBlock", "Bottleneck"):
+            shortcut = "projection" if layer.name in projections else "identity"
+        # GoogLeNet's stem is a conv + batch norm module (BasicConv2d): a convolution.
+        kind = "conv" if layer.type == "BasicConv2d" else layer.kind
+        units.append(
+            DrawnUnit(
+                label=str(label),
+                path=layer.name,
+                type=layer.type,
+                kind=kind,
+                shape=layer.output_shape,
+                params=layer.params,
+                macs=layer.macs,
+                shortcut=shortcut,
+            )
+        )
+    return units
+
+
+def _text_px(text: str, font_px: int) -> float:
+    return max(len(line) for line in text.split("<br>")) * CHAR_EM * font_px + 8
+
+
+def label_rows(spans: list[tuple[float, float, str]], px_per_unit: float, font_px: int) -> list:
+    """A row for each label (centre x, data units) so that no two labels of a row overlap.
+
+    Greedy, left to right: each label takes the first row whose last label ends before it.
+    """
+    ends: list[float] = []
+    rows = []
+    for centre, _width, text in spans:
+        half = _text_px(text, font_px) / 2
+        left, right = centre * px_per_unit - half, centre * px_per_unit + half
+        row = next((r for r, end in enumerate(ends) if end <= left), len(ends))
+        if row == len(ends):
+            ends.append(right)
+        else:
+            ends[row] = right
+        rows.append(row)
+    return rows
+
+
+def row_offsets(texts: list[str], rows: list[int]) -> list[int]:
+    """Each label's distance in px from the boxes: rows stack, a two-line row is twice as tall."""
+    lines = [1] * (max(rows, default=0) + 1)
+    for text, row in zip(texts, rows, strict=True):
+        lines[row] = max(lines[row], text.count("<br>") + 1)
+    starts = [sum(lines[:r]) * LINE_PX for r in range(len(lines))]
+    return [starts[row] for row in rows] + [sum(lines) * LINE_PX]
+
+
+def _merged(items: list[tuple[float, float, str]]) -> list[tuple[float, float, str]]:
+    """Neighbours with the same label (a ResNet stage's blocks) as one label over their span."""
+    merged: list[list] = []
+    for left, right, text in items:
+        if merged and merged[-1][2] == text:
+            merged[-1][1] = right
+        else:
+            merged.append([left, right, text])
+    return [((a + b) / 2, b - a, t) for a, b, t in merged]
+
+
+def _shortcut_arc(x0: float, x1: float, y: float, rise: float) -> tuple[list, list]:
+    """A quadratic curve from x0 to x1 that rises `rise` above y (a skip connection)."""
+    ts = [i / 12 for i in range(13)]
+    xs = [(1 - t) ** 2 * x0 + 2 * (1 - t) * t * (x0 + x1) / 2 + t**2 * x1 for t in ts]
+    ys = [y + 2 * (1 - t) * t * 2 * rise for t in ts]
+    return [*xs, None], [*ys, None]
+
+
+def architecture_figure(analysis: Analysis) -> go.Figure:
+    """The network drawn as a row of boxes: height ~ spatial size, width ~ log(depth).
+
+    Below the boxes, the lecture's names (a ResNet stage's blocks share one, conv2_x); above,
+    each new output volume; ResNet's skip connections arc over their blocks. Hovering a box
+    gives its PyTorch dotted path and numbers.
+    """
+    units = [DrawnUnit("INPUT", "input", "input", "input", tuple(analysis.input), 0, 0)]
+    units += drawn_units(analysis)
+    spatial = [u.shape for u in units if len(u.shape) == 3]
     max_hw = max((s[1] for s in spatial), default=1)
     max_c = max((s[0] for s in spatial), default=1)
-    max_f = max((math.prod(s) for *_, s, _p, _m in units if len(s) != 3), default=10)
+    max_f = max((math.prod(u.shape) for u in units if len(u.shape) != 3), default=10)
 
     faces: dict[tuple[str, str], tuple[list, list]] = {}
-    hover_x, hover_y, hover_text, labels = [], [], [], []
+    hover_x, hover_text, names, volumes, arcs = [], [], [], [], []
+    bottom = top = 0.0
     x = 0.0
-    for name, type_, kind, shape, params, macs in units:
-        w, h, d = _box_geometry(shape, max_hw, max_c, max_f)
+    previous_volume = ""
+    for unit in units:
+        w, h, d = _box_geometry(unit.shape, max_hw, max_c, max_f)
         y0 = -h / 2
+        bottom, top = min(bottom, y0), max(top, y0 + h + d * 0.6)
         polys = {
             "front": [(x, y0), (x + w, y0), (x + w, y0 + h), (x, y0 + h)],
             "top": [
@@ -89,17 +258,29 @@ def architecture_figure(analysis: Analysis, max_labels: int = 40) -> go.Figure:
             ],
         }
         for face, pts in polys.items():
-            xs, ys = faces.setdefault((kind, face), ([], []))
+            xs, ys = faces.setdefault((unit.kind, face), ([], []))
             xs += [p[0] for p in pts] + [pts[0][0], None]
             ys += [p[1] for p in pts] + [pts[0][1], None]
         hover_x.append(x + (w + d) / 2)
-        hover_y.append(0)
         hover_text.append(
-            f"<b>{name}</b> ({type_})<br>output {volume(shape)}"
-            f"<br>params {params:,}<br>MACs {macs:,}"
+            f"<b>{unit.label}</b>: {unit.path} ({unit.type})<br>output {volume(unit.shape)}"
+            f"<br>params {unit.params:,}<br>MACs {unit.macs:,}"
+            + (f"<br>{unit.shortcut} shortcut" if unit.shortcut else "")
         )
-        labels.append((x + (w + d) / 2, y0 - 0.4, name, volume(shape), y0 + h + d * 0.6 + 0.3))
+        names.append((x, x + w + d, unit.label))
+        if volume(unit.shape) != previous_volume:
+            volumes.append((x + (w + d) / 2, w + d, volume(unit.shape)))
+            previous_volume = volume(unit.shape)
+        if unit.shortcut:
+            arcs.append((unit.shortcut, x - 0.35, x + w + d))
         x += w + d + (1.1 if d == 0 else 0.7)  # thin FC bars need room for labels
+    # Room at both ends for the first and last labels, which are wider than their boxes.
+    width = x - 0.1
+    px_per_unit = NARROWEST_PLOT_PX / width
+    ends = [names[0][2], names[-1][2], volumes[0][2], volumes[-1][2]]
+    pad = max(_text_px(t, NAME_FONT_PX) for t in ends) / 2 / px_per_unit
+    x_range = (hover_x[0] - pad, max(hover_x[-1] + pad, x - 0.4))
+    px_per_unit = NARROWEST_PLOT_PX / (x_range[1] - x_range[0])
 
     fig = go.Figure()
     shades = {"front": (0.85, 1.0), "top": (0.55, 1.25), "side": (0.7, 0.75)}
@@ -122,44 +303,96 @@ def architecture_figure(analysis: Analysis, max_labels: int = 40) -> go.Figure:
         )
         if face == "front":
             shown.add(kind)
+    arc_top = top
+    for shortcut in ("identity", "projection"):
+        xs, ys = [], []
+        for kind, x0, x1 in arcs:
+            if kind == shortcut:
+                ax, ay = _shortcut_arc(x0, x1, top + 0.15, 0.9)
+                xs += ax
+                ys += ay
+        if xs:
+            arc_top = top + 1.2
+            fig.add_trace(
+                go.Scatter(
+                    x=xs,
+                    y=ys,
+                    mode="lines",
+                    line={
+                        "color": SHORTCUT_COLORS[shortcut],
+                        "width": 2,
+                        "dash": "solid" if shortcut == "identity" else "dash",
+                    },
+                    name=f"{shortcut} shortcut"
+                    + (" (1x1 conv, stride 2)" if shortcut == "projection" else ""),
+                    hoverinfo="skip",
+                )
+            )
     fig.add_trace(
         go.Scatter(
             x=hover_x,
-            y=hover_y,
+            y=[0] * len(hover_x),
             mode="markers",
-            marker={"size": 18, "opacity": 0},
+            marker={"size": 22, "opacity": 0},
             hovertext=hover_text,
             hoverinfo="text",
             showlegend=False,
         )
     )
-    if len(units) <= max_labels:
-        for lx, ly, name, vol, top in labels:
-            fig.add_annotation(
-                x=lx,
-                y=ly,
-                text=name,
-                showarrow=False,
-                textangle=-50,
-                yanchor="top",
-                font={"size": 10},
+    name_spans = _merged(names)
+    group_sizes = [len(list(g)) for _, g in itertools.groupby(text for *_, text in names)]
+    name_rows = label_rows(name_spans, px_per_unit, NAME_FONT_PX)
+    *name_offsets, below = row_offsets([t for *_, t in name_spans], name_rows)
+    for (centre, span, text), offset, size in zip(
+        name_spans, name_offsets, group_sizes, strict=True
+    ):
+        fig.add_annotation(
+            x=centre,
+            y=bottom,
+            yshift=-6 - offset,
+            text=text,
+            showarrow=False,
+            yanchor="top",
+            font={"size": NAME_FONT_PX, "color": "#111111"},
+        )
+        if size > 1:  # a stage of several blocks: a bracket under them
+            fig.add_shape(
+                type="line",
+                x0=centre - span / 2 + 0.1,
+                x1=centre + span / 2 - 0.1,
+                y0=bottom - 0.15,
+                y1=bottom - 0.15,
+                line={"color": "#444", "width": 2},
             )
-            fig.add_annotation(
-                x=lx,
-                y=top,
-                text=vol,
-                showarrow=False,
-                textangle=-50,
-                yanchor="bottom",
-                font={"size": 9, "color": "#555"},
-            )
+    volume_rows = label_rows(volumes, px_per_unit, VOLUME_FONT_PX)
+    for (centre, _span, text), row in zip(volumes, volume_rows, strict=True):
+        fig.add_annotation(
+            x=centre,
+            y=arc_top,
+            yshift=4 + row * LINE_PX,
+            text=text,
+            showarrow=False,
+            yanchor="bottom",
+            font={"size": VOLUME_FONT_PX, "color": "#333333"},
+        )
+    below += 10
+    # The legend sits over the volume labels; with ResNet's two shortcut entries it takes two
+    # rows at 1024 px.
+    labels_px = 12 + (max(volume_rows, default=0) + 1) * LINE_PX
+    above = labels_px + (2 if arcs else 1) * 30
     fig.update_layout(
-        height=420,
-        margin={"l": 10, "r": 10, "t": 30, "b": 10},
-        xaxis={"visible": False},
-        yaxis={"visible": False},
-        legend={"orientation": "h", "y": 1.08},
+        height=BOX_AREA_PX + below + above,
+        margin={"l": 10, "r": 10, "t": above, "b": below},
+        xaxis={"visible": False, "range": list(x_range), "fixedrange": True},
+        yaxis={"visible": False, "range": [bottom - 0.3, arc_top], "fixedrange": True},
+        legend={
+            "orientation": "h",
+            "yanchor": "bottom",
+            "y": 1 + labels_px / BOX_AREA_PX,
+            "font": {"size": 14},
+        },
         plot_bgcolor="white",
+        font={"color": "#111"},
     )
     return fig
 
@@ -236,40 +469,61 @@ def per_layer_figure(analysis: Analysis) -> go.Figure:
     return fig
 
 
+def _winner_tick(w: Winner) -> str:
+    """Year and name on short lines, so nine ticks fit unrotated on a projector."""
+    name = w.name.replace(" et al.", "<br>et al.").replace(" & ", " &<br>")
+    return f"{w.year}<br>{name}"
+
+
 def ilsvrc_figure(winners: tuple[Winner, ...], human_error: float) -> go.Figure:
-    """Top-5 error per year (bars) and depth (markers), with the human 5.1% line."""
-    labels = [
-        f"{w.year}<br>{w.name}<br>"
-        + ("shallow" if w.depth == 0 else f"{w.depth} layers" if w.depth else "")
-        for w in winners
-    ]
+    """Top-5 error per year (bars, top) and depth (markers, below), with the human 5.1% line.
+
+    Depth has a panel of its own: inside the bars its labels ran into the error labels. Both
+    traces carry the page to open, so a click on a bar or on its depth marker opens it.
+    """
+    ticks = [_winner_tick(w) for w in winners]
     colors = ["#9e9e9e" if w.depth == 0 else KIND_COLORS["conv"] for w in winners]
-    fig = make_subplots(specs=[[{"secondary_y": True}]])
+    fig = make_subplots(
+        rows=2, cols=1, shared_xaxes=True, row_heights=[0.66, 0.34], vertical_spacing=0.06
+    )
     fig.add_trace(
         go.Bar(
-            x=labels,
+            x=ticks,
             y=[w.top5_error for w in winners],
             marker_color=colors,
             text=[f"{w.top5_error:g}%" for w in winners],
-            textposition="outside",
+            # Inside the bars below the human line: above them, the line ran through the text.
+            textposition=["inside" if w.top5_error < human_error else "outside" for w in winners],
+            insidetextanchor="middle",
+            insidetextfont={"size": 14, "color": "white"},
+            outsidetextfont={"size": 14},
+            textangle=0,
+            cliponaxis=False,
             name="top-5 error (%)",
             customdata=[w.page or "" for w in winners],
             hovertemplate="%{x}: %{y}% top-5 error<extra></extra>",
         ),
-        secondary_y=False,
+        row=1,
+        col=1,
     )
-    deep = [(lab, w.depth) for lab, w in zip(labels, winners, strict=True) if w.depth is not None]
+    deep = [(tick, w) for tick, w in zip(ticks, winners, strict=True) if w.depth is not None]
     fig.add_trace(
         go.Scatter(
-            x=[d[0] for d in deep],
-            y=[d[1] for d in deep],
+            x=[tick for tick, _ in deep],
+            y=[w.depth for _, w in deep],
             mode="lines+markers+text",
-            text=[f"{d[1]} layers" if d[1] else "shallow" for d in deep],
+            text=[f"{w.depth} layers" if w.depth else "shallow" for _, w in deep],
             textposition="top center",
+            textfont={"size": 14},
+            cliponaxis=False,
+            marker={"size": 10},
             name="depth (layers)",
             line={"color": KIND_COLORS["pool"], "dash": "dot"},
+            customdata=[w.page or "" for _, w in deep],
+            hovertemplate="%{x}: %{y} layers<extra></extra>",
         ),
-        secondary_y=True,
+        row=2,
+        col=1,
     )
     fig.add_hline(
         y=human_error,
@@ -277,15 +531,17 @@ def ilsvrc_figure(winners: tuple[Winner, ...], human_error: float) -> go.Figure:
         line_color="#2ca02c",
         annotation_text=f"human: {human_error}%",
         annotation_position="top right",
+        annotation_font={"size": 14},
+        row=1,
+        col=1,
     )
-    fig.update_yaxes(title_text="top-5 error (%)", range=[0, 32], secondary_y=False)
-    fig.update_yaxes(
-        title_text="layers", range=[0, 160], dtick=20, secondary_y=True, showgrid=False
-    )
+    fig.update_yaxes(title_text="top-5 error (%)", range=[0, 33], row=1, col=1)
+    fig.update_yaxes(title_text="layers", range=[0, 200], dtick=50, row=2, col=1)
+    fig.update_xaxes(tickangle=0, tickfont={"size": 14}, row=2, col=1)
     fig.update_layout(
-        height=430,
+        height=520,
         margin={"l": 10, "r": 10, "t": 30, "b": 10},
-        legend={"orientation": "h", "y": 1.1},
+        legend={"orientation": "h", "y": 1.08, "font": {"size": 14}},
         clickmode="event+select",
     )
     return fig
@@ -301,7 +557,7 @@ def _box(fig: go.Figure, x: float, y: float, w: float, h: float, text: str, colo
         fillcolor=_rgba(color, 0.25),
         line={"color": color},
     )
-    fig.add_annotation(x=x, y=y, text=text, showarrow=False, font={"size": 12})
+    fig.add_annotation(x=x, y=y, text=text, showarrow=False, font={"size": 14, "color": "#111"})
 
 
 def _arrow(fig: go.Figure, x0: float, y0: float, x1: float, y1: float) -> None:
@@ -382,25 +638,29 @@ def inception_module_figure(analysis: Analysis) -> go.Figure:
             if layer.name.startswith(branch.name + ".") and layer.kind in ("conv", "pool")
         ]
         y = 4.0
-        _arrow(fig, 0, 4.9, x, y + 0.3)
-        for op in ops:
+        _arrow(fig, 0, 4.9, x, y + 0.38)
+        for i, op in enumerate(ops):
+            if i:
+                _arrow(fig, x, y + 1.1 - 0.38, x, y + 0.38)
             h = op.hyper
+            # Two short lines: on one line, four branches' labels ran into each other at 1024 px.
             text = (
-                f"{h['kernel']}x{h['kernel']} conv, {op.output_shape[0]}"
+                f"{h['kernel']}x{h['kernel']} conv<br>{op.output_shape[0]}"
                 if op.kind == "conv"
-                else f"{h['kernel']}x{h['kernel']} max pool"
+                else f"{h['kernel']}x{h['kernel']} max<br>pool"
             )
-            _box(fig, x, y, 2.3, 0.55, text, KIND_COLORS[op.kind])
-            y -= 1.0
-            _arrow(fig, x, y + 0.72, x, y + 0.3)
+            _box(fig, x, y, 2.3, 0.75, text, KIND_COLORS[op.kind])
+            y -= 1.1
+        # The branch's depth just under its last box, then one arrow into the concatenation.
         fig.add_annotation(
             x=x,
-            y=y + 0.55,
+            y=y + 1.1 - 0.4,
+            yanchor="top",
             text=f"depth {branch.output_shape[0]}",
             showarrow=False,
-            font={"size": 11, "color": "#555"},
+            font={"size": 14, "color": "#333"},
         )
-        _arrow(fig, x, y + 0.25, 0, 0.9)
+        _arrow(fig, x, y + 0.4, 0, 0.9)
     _box(
         fig,
         0,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import textwrap
 from collections.abc import Sequence
 
 import plotly.graph_objects as go
@@ -16,6 +17,9 @@ CELL_NAMES = {PADDING: "padding (zeros)", INPUT: "input", UNSEEN: "never seen", 
 CELL_COLOURS = {PADDING: "#d4d4d4", INPUT: "#c6dbef", UNSEEN: "#ef8a8a", TAP: "#f28e2b"}
 WINDOW = "#08519c"
 COSTS = {"params": "#6baed6", "macs": "#fd8d3c"}
+# The kernel figure's layout in px: two-line title and subplot titles above the grids, the
+# depth note (two lines) and the legend below them; nothing outside the figure at 1024 px.
+PLOT_PX, TOP_PX, BOTTOM_PX = 320, 120, 150
 
 
 def _discrete_scale(colours: Sequence[str]) -> list[list[float | str]]:
@@ -86,7 +90,7 @@ def kernel_positions(result: LayerArithmetic, column: int = 0, row: int = 0) -> 
     view = _zoom(padded_w, column * spec.stride, span, spec.stride)
     columns = range(*view) if view else range(padded_w)
     rows = range(min(padded_h, max(len(columns), top + span))) if view else range(padded_h)
-    shown = f" (shown: rows {rows[0]}-{rows[-1]}, columns {columns[0]}-{columns[-1]})"
+    shown = f"<br>(shown: rows {rows[0]}-{rows[-1]}, columns {columns[0]}-{columns[-1]})"
     out_columns = range(*(_zoom(out_w, column, 1, 1, limit=64) or (0, out_w)))
     out_rows = range(min(out_h, max(len(out_columns), row + 1)))
     out_shown = len(out_columns) < out_w or len(out_rows) < out_h
@@ -96,11 +100,11 @@ def kernel_positions(result: LayerArithmetic, column: int = 0, row: int = 0) -> 
         column_widths=[0.62, 0.38],
         horizontal_spacing=0.08,
         subplot_titles=(
-            f"Input {spec.height}x{spec.width}x{spec.channels}, padded to "
+            f"Input {spec.height}x{spec.width}x{spec.channels},<br>padded to "
             f"{padded_h}x{padded_w}{shown if view else ''}",
             f"Output {result.volume}"
             + (
-                f" (shown: rows 0-{out_rows[-1]}, columns {out_columns[0]}-{out_columns[-1]})"
+                f"<br>(shown: rows 0-{out_rows[-1]}, columns {out_columns[0]}-{out_columns[-1]})"
                 if out_shown
                 else ""
             ),
@@ -138,22 +142,39 @@ def kernel_positions(result: LayerArithmetic, column: int = 0, row: int = 0) -> 
     fig.add_trace(outputs, row=1, col=2)
     for axis, anchor in (("yaxis", "x"), ("yaxis2", "x2")):
         fig.layout[axis].update(autorange="reversed", scaleanchor=anchor)
+    # "domain": a square grid shrinks its axis instead of stretching the other one's range
+    # (the output's y axis ran from -21 to 70 on a 55x55 output).
     fig.update_xaxes(showgrid=False, zeroline=False, constrain="domain")
-    fig.update_yaxes(showgrid=False, zeroline=False)
+    fig.update_yaxes(showgrid=False, zeroline=False, constrain="domain")
     if view:  # windows partly left of the shown columns are cut at the edge, not drawn outside
         fig.update_xaxes(range=[columns[0] - 0.5, columns[-1] + 0.5], row=1, col=1)
         fig.update_yaxes(autorange=False, range=[rows[-1] + 0.5, -0.5], row=1, col=1)
     # Whole-cell ticks (plotly would label a 3x3 output at 0.5 steps).
     fig.update_xaxes(dtick=math.ceil(len(out_columns) / 8), row=1, col=2)
     fig.update_yaxes(dtick=math.ceil(len(out_rows) / 8), row=1, col=2)
+    fig.update_annotations(font={"size": 14})  # the subplot titles
     fig.update_layout(
-        height=520,
-        margin={"t": 90, "b": 110, "l": 10, "r": 10},
-        title=_cost_title(result),
+        height=PLOT_PX + TOP_PX + BOTTOM_PX,
+        margin={"t": TOP_PX, "b": BOTTOM_PX, "l": 10, "r": 10},
+        title={
+            "text": _wrapped(_cost_title(result), 62),
+            "font": {"size": 15},
+            "x": 0.01,
+            "xanchor": "left",
+            "yref": "container",
+            "y": 1,
+            "yanchor": "top",
+            "pad": {"t": 14},
+        },
         annotations=[*fig.layout.annotations, _depth_note(result, out_c)],
     )
     _legend(fig)
     return fig
+
+
+def _wrapped(text: str, width: int) -> str:
+    """Plotly does not wrap text: break it onto lines that fit the narrowest screen."""
+    return "<br>".join(textwrap.wrap(text, width))
 
 
 def _zoom(side: int, left: int, span: int, stride: int, limit: int = 48) -> tuple[int, int] | None:
@@ -198,11 +219,13 @@ def _depth_note(result: LayerArithmetic, out_c: int) -> dict[str, object]:
         each = "its one channel" if spec.channels == 1 else f"each of the {spec.channels} channels"
         text = f"Pooling works on {each} alone: depth stays {out_c}."
     return {
-        "text": text,
+        "text": _wrapped(text, 80),
+        "align": "left",
         "xref": "paper",
         "yref": "paper",
         "x": 0,
-        "y": -0.16,
+        "y": -40 / PLOT_PX,  # under the tick labels, in px whatever the figure's width
+        "yanchor": "top",
         "showarrow": False,
         "xanchor": "left",
     }
@@ -221,7 +244,7 @@ def _legend(fig: go.Figure) -> None:
                 showlegend=True,
             )
         )
-    fig.update_layout(legend={"orientation": "h", "y": -0.24, "x": 0})
+    fig.update_layout(legend={"orientation": "h", "y": -95 / PLOT_PX, "yanchor": "top", "x": 0})
 
 
 def _refused_figure(result: LayerArithmetic) -> go.Figure:

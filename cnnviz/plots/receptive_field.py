@@ -22,6 +22,7 @@ __all__ = [
 
 FIELD_COLOR = "#d62728"
 JUMP_COLOR = "#1f77b4"
+GRID_PX = 200
 
 
 def unit_grid(field: ReceptiveField, unit: tuple[int, int]) -> go.Figure:
@@ -32,7 +33,10 @@ def unit_grid(field: ReceptiveField, unit: tuple[int, int]) -> go.Figure:
     rows, cols = field.grid
     ii, jj = np.mgrid[:rows, :cols]
     chosen = (ii == unit[0]) & (jj == unit[1])
-    side = max(2.0, min(16.0, 170 / max(rows, cols)))
+    # Marker sizes are in px whatever the plot's width: size them for the narrowest plot the
+    # page shows (about 200 px square in a side column at 1024 px), with a gap between cells,
+    # or a 14x14 grid at 12 px per unit melts into one grey square on a projector.
+    side = max(1.5, min(16.0, 0.7 * GRID_PX / max(rows, cols)))
     fig = go.Figure(
         go.Scatter(
             x=jj.ravel(),
@@ -46,18 +50,25 @@ def unit_grid(field: ReceptiveField, unit: tuple[int, int]) -> go.Figure:
             hovertemplate="unit (%{y}, %{x})<extra></extra>",
         )
     )
-    fig.update_xaxes(title="column j", range=[-0.7, cols - 0.3], showgrid=False, zeroline=False)
+    fig.update_xaxes(
+        title="column j",
+        range=[-0.7, cols - 0.3],
+        showgrid=False,
+        zeroline=False,
+        constrain="domain",
+    )
     fig.update_yaxes(
         title="row i",
         range=[rows - 0.3, -0.7],
         scaleanchor="x",
+        constrain="domain",
         showgrid=False,
         zeroline=False,
     )
     fig.update_layout(
-        title=f"{field.name}: {rows}x{cols} units (click one)",
+        title={"text": f"{field.name}: {rows}x{cols} units<br>(click one)", "font": {"size": 14}},
         height=340,
-        margin={"l": 10, "r": 10, "t": 40, "b": 10},
+        margin={"l": 10, "r": 10, "t": 60, "b": 10},
         clickmode="event+select",
     )
     return fig

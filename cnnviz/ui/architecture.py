@@ -49,19 +49,23 @@ def analysis_or_error(
 
 
 def show_totals(a: Analysis) -> None:
-    """Totals as metrics, with the conventions spelled out."""
+    """Totals as metrics, with the conventions spelled out.
+
+    Labels stay one short word or two (the long form is in the help) so that four metrics fit
+    side by side on a projector at 1024 px with the sidebar open (see cnnviz.ui.style).
+    """
     cols = st.columns(4)
-    cols[0].metric("Parameters", f"{a.total_params:,}")
-    cols[1].metric("Trainable", f"{a.trainable_params:,}")
+    cols[0].metric("Parameters", f"{a.total_params:,}", help="Weights and biases, all layers")
+    cols[1].metric("Trainable", f"{a.trainable_params:,}", help="Parameters that training updates")
     cols[2].metric(
-        "MACs (multiply-accumulates)",
+        "MACs per image",
         compact(a.total_macs),
-        help=f"{a.total_macs:,} weight multiplications per image",
+        help=f"Multiply-accumulates: {a.total_macs:,} weight multiplications per image",
     )
     cols[3].metric(
-        "Activation memory (float32)",
+        "Memory (fp32)",
         megabytes(a.activation_values * 4),
-        help=MEMORY_CONVENTION,
+        help=f"Activation memory in float32. {MEMORY_CONVENTION}",
     )
     st.caption(
         f"{a.total_macs:,} MACs per image; network output: {volume(a.output_shape)}. "
