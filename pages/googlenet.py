@@ -5,6 +5,7 @@ import streamlit as st
 from cnnviz.analysis import analyze
 from cnnviz.plots.architecture import comparison_figure, inception_module_figure
 from cnnviz.ui import architecture as ui
+from cnnviz.ui import cache
 from cnnviz.ui.navigation import page_for
 
 st.title("GoogLeNet / Inception v1 (Szegedy et al. 2014)")
@@ -35,7 +36,7 @@ if naive is None or bottleneck is None:
 left, right = st.columns(2)
 with left:
     st.subheader("Naive")
-    st.plotly_chart(inception_module_figure(naive), key="googlenet_inc_naive")
+    st.plotly_chart(cache.figure(inception_module_figure, naive), key="googlenet_inc_naive")
     st.metric("MACs", f"{naive.total_macs:,}")
     st.markdown(
         f"Output depth **{naive.output_shape[0]}**: the pool branch keeps all {c} input "
@@ -43,7 +44,9 @@ with left:
     )
 with right:
     st.subheader("With 1x1 bottlenecks")
-    st.plotly_chart(inception_module_figure(bottleneck), key="googlenet_inc_bottleneck")
+    st.plotly_chart(
+        cache.figure(inception_module_figure, bottleneck), key="googlenet_inc_bottleneck"
+    )
     st.metric(
         "MACs",
         f"{bottleneck.total_macs:,}",
@@ -69,7 +72,9 @@ st.markdown(
 )
 ui.show_totals(a)
 st.plotly_chart(
-    comparison_figure({"AlexNet (lecture)": analyze("alexnet_lecture"), "GoogLeNet": a}),
+    cache.figure(
+        comparison_figure, {"AlexNet (lecture)": analyze("alexnet_lecture"), "GoogLeNet": a}
+    ),
     key="googlenet_vs_alexnet",
 )
 ui.show_architecture(a, key="googlenet")

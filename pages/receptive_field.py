@@ -8,6 +8,7 @@ from cnnviz.plots import receptive_field as plots
 from cnnviz.receptive_field import caveat, headline, receptive_fields_of, telling_layer
 from cnnviz.receptive_field.effective import central_share, effective_receptive_field
 from cnnviz.ui import show_error  # first: a first visit to this URL goes through app.py
+from cnnviz.ui.cache import figure
 
 st.title("Receptive fields")
 st.markdown(
@@ -91,7 +92,7 @@ with left:
     j = st.slider("Unit column j", 0, cols - 1, key=col_key) if cols > 1 else 0
     unit = (i, j)
     st.plotly_chart(
-        plots.unit_grid(field, unit),
+        figure(plots.unit_grid, field, unit),
         on_select="rerun",
         selection_mode="points",
         key=grid_key,
@@ -100,14 +101,18 @@ with left:
     )
 with right:
     st.plotly_chart(
-        plots.field_on_image(picture, field, unit), width="stretch", key="receptive_field_image_fig"
+        figure(plots.field_on_image, picture, field, unit),
+        width="stretch",
+        key="receptive_field_image_fig",
     )
     st.caption(
         "Solid: the pixels of the image the unit sees; dashed: its whole field, padding "
         "included. The cross marks the center, start + (rf - 1)/2."
     )
 st.plotly_chart(
-    plots.field_growth(list(fields.values()), layer), width="stretch", key="receptive_field_growth"
+    figure(plots.field_growth, list(fields.values()), layer),
+    width="stretch",
+    key="receptive_field_growth",
 )
 
 st.subheader("Effective receptive field")
@@ -132,10 +137,15 @@ def erf(name, size, layer, unit, picture, pretrained):
 
 
 def show_erf(pretrained: bool, title: str) -> None:
-    grad = erf(name, size, layer, unit, picture, pretrained)
-    figure = plots.effective_field(picture, grad, field, unit, title)
-    st.plotly_chart(figure, width="stretch", key=f"receptive_field_erf_{pretrained}")
-    share = central_share(grad, field.region(*unit))
+    # The centre unit's, so a unit step costs no backward pass (one per layer, for everyone).
+    centre = (rows // 2, cols // 2)
+    grad = erf(name, size, layer, centre, picture, pretrained)
+    chart = figure(plots.effective_field, picture, grad, field, centre, title)
+    st.plotly_chart(chart, width="stretch", key=f"receptive_field_erf_{pretrained}")
+    st.caption(
+        f"Unit {centre}, the centre of the map; away from the borders the others' look alike."
+    )
+    share = central_share(grad, field.region(*centre))
     st.metric(
         "Gradient in the central half of the field",
         f"{share:.0%}",

@@ -4,6 +4,7 @@ import streamlit as st
 
 from cnnviz.plots.architecture import comparison_figure, residual_block_figure
 from cnnviz.ui import architecture as ui
+from cnnviz.ui import cache
 
 st.title("ResNet (He et al. 2015)")
 st.markdown(
@@ -14,7 +15,7 @@ st.markdown(
 )
 left, right = st.columns([2, 3])
 with left:
-    st.plotly_chart(residual_block_figure(), key="resnet_block_fig")
+    st.plotly_chart(cache.figure(residual_block_figure), key="resnet_block_fig")
 with right:
     st.subheader("Basic vs bottleneck block")
     cols = st.columns(2)
@@ -25,8 +26,9 @@ with right:
     bottleneck = ui.analysis_or_error("resnet_bottleneck_block", size, planes=max(1, int(c) // 4))
     if basic is not None and bottleneck is not None:
         st.plotly_chart(
-            comparison_figure(
-                {"basic (3x3, 3x3)": basic, "bottleneck (1x1, 3x3, 1x1)": bottleneck}
+            cache.figure(
+                comparison_figure,
+                {"basic (3x3, 3x3)": basic, "bottleneck (1x1, 3x3, 1x1)": bottleneck},
             ),
             key="resnet_blocks",
         )

@@ -12,6 +12,7 @@ from cnnviz.analysis import MAC_CONVENTION, MEMORY_CONVENTION, Analysis, analyze
 from cnnviz.errors import CnnvizError
 from cnnviz.notation import compact, megabytes, volume
 from cnnviz.plots import architecture as plots
+from cnnviz.ui import cache
 from cnnviz.ui.errors import show_error
 
 
@@ -90,19 +91,19 @@ def show_architecture(a: Analysis, key: str) -> None:
         ["Architecture", "Where are the parameters and MACs?", "Layer table"]
     )
     with draw:
-        st.plotly_chart(plots.architecture_figure(a), key=f"{key}_draw")
+        st.plotly_chart(cache.figure(plots.architecture_figure, a), key=f"{key}_draw")
         st.caption(
             "Each box is a layer's output volume: height ~ spatial size, width ~ log(depth). "
             "Hover a box for its numbers."
         )
     with where:
-        st.plotly_chart(plots.share_by_kind_figure(a), key=f"{key}_share")
-        st.plotly_chart(plots.per_layer_figure(a), key=f"{key}_per_layer")
+        st.plotly_chart(cache.figure(plots.share_by_kind_figure, a), key=f"{key}_share")
+        st.plotly_chart(cache.figure(plots.per_layer_figure, a), key=f"{key}_per_layer")
     with table:
         all_layers = st.toggle("Show every layer (activations, norms, dropout)", key=f"{key}_all")
         number = st.column_config.NumberColumn(format="localized")
         st.dataframe(
-            layer_table(a, all_layers),
+            cache.table(layer_table, a, all_layers),
             hide_index=True,
             column_config={"params": number, "MACs": number, "activations": number},
             key=f"{key}_table",
