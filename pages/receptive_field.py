@@ -5,10 +5,10 @@ import streamlit as st
 from cnnviz import images, registry, weights
 from cnnviz.errors import CnnvizError
 from cnnviz.plots import receptive_field as plots
-from cnnviz.receptive_field import caveat, headline, receptive_fields_of, telling_layer
+from cnnviz.receptive_field import caveat, headline, telling_layer
 from cnnviz.receptive_field.effective import central_share, effective_receptive_field
 from cnnviz.ui import show_error  # first: a first visit to this URL goes through app.py
-from cnnviz.ui.cache import figure
+from cnnviz.ui.cache import figure, receptive_fields_of
 
 st.title("Receptive fields")
 st.markdown(

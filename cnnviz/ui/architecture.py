@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from cnnviz import facts, quiz
-from cnnviz.analysis import MAC_CONVENTION, MEMORY_CONVENTION, Analysis, analyze
+from cnnviz.analysis import MAC_CONVENTION, MEMORY_CONVENTION, Analysis
 from cnnviz.errors import CnnvizError
 from cnnviz.notation import compact, megabytes, volume
 from cnnviz.plots import architecture as plots
@@ -41,7 +41,7 @@ def analysis_or_error(
 ) -> Analysis | None:
     """The live analysis, or a clear error in the page (never a traceback)."""
     try:
-        return analyze(name, input_size, **options)
+        return cache.analyze(name, input_size, **options)
     except (CnnvizError, ValueError, TypeError) as err:
         show_error(err)
     return None

@@ -19,6 +19,7 @@ import plotly.graph_objects as go
 import plotly.io as pio
 import streamlit as st
 
+from cnnviz import analysis, receptive_field
 from cnnviz.analysis import Analysis
 from cnnviz.receptive_field import ReceptiveField
 
@@ -56,6 +57,22 @@ def freeze(fig: go.Figure) -> FrozenFigure:
     frozen = FrozenFigure(fig)
     frozen._snapshot = json.loads(pio.to_json(fig, validate=False))
     return frozen
+
+
+# The library's own caches (functools.lru_cache) do not make concurrent callers wait: 20
+# students changing the same input at once would build the same model 20 times. Streamlit's
+# caches compute a missing value once and make the others wait for it.
+@st.cache_resource(max_entries=256, show_spinner=False)
+def analyze(name: str, input_size: tuple[int, int, int] | None = None, **options: Any) -> Analysis:
+    """`cnnviz.analysis.analyze`, computed once however many sessions ask at once."""
+    return analysis.analyze(name, input_size, **options)
+
+
+@st.cache_resource(max_entries=128, show_spinner=False)
+def receptive_fields_of(name: str, input_size: tuple[int, int, int]) -> dict[str, ReceptiveField]:
+    """`cnnviz.receptive_field.receptive_fields_of`, computed once however many sessions ask at
+    once (read only)."""
+    return receptive_field.receptive_fields_of(name, input_size)
 
 
 @st.cache_resource(max_entries=MAX_FIGURES, show_spinner=False, hash_funcs=_HASH)
