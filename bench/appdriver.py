@@ -175,6 +175,7 @@ class Session:
     runs: ScriptRuns = field(default_factory=ScriptRuns)
     timeout_s: float = 180
     errors: list[str] = field(default_factory=list)
+    last_run_s: float = 0.0  # the last action's time to its run's end, before the drawing
 
     async def timed(self, action: Callable[[], Awaitable[object]]) -> float:
         """Seconds from `action` to page-ready (the run it starts finished and drawn)."""
@@ -186,6 +187,7 @@ class Session:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"no finished run within {self.timeout_s:.0f} s")
             await self.page.wait_for_timeout(20)
+        self.last_run_s = time.perf_counter() - start
         await self.page.wait_for_selector(RUNNING, state="hidden")
         await self.page.wait_for_function(DRAWN, polling=50)
         elapsed = time.perf_counter() - start
@@ -239,7 +241,7 @@ async def _segment(s: Session, key: str, label: str) -> float:
 
 
 async def _select(s: Session, key: str, option: str) -> float:
-    await s.page.locator(f".st-key-{key} [data-baseweb=select]").click()
+    await s.page.locator(f".st-key-{key} button[aria-label=Open]").click()
     choice = s.page.locator("[role=option]").filter(has_text=option).first
     return await s.timed(choice.click)
 
@@ -268,14 +270,23 @@ CLASS_TOUR: tuple[Step, ...] = (
 )
 
 
-async def tour(s: Session, steps: tuple[Step, ...], times: dict[str, list[float]]) -> None:
-    """Visit every step's page (first by URL, then by the sidebar) and change its widget."""
+async def tour(
+    s: Session,
+    steps: tuple[Step, ...],
+    times: dict[str, list[float]],
+    runs: dict[str, list[float]] | None = None,
+) -> None:
+    """Visit every step's page (first by URL, then by the sidebar) and change its widget;
+    `times` gets page-ready times, `runs` the times to the end of the script run alone."""
+    runs = {} if runs is None else runs
     for n, step in enumerate(steps):
         took = await (s.open(step.path) if n == 0 else s.nav(step.path))
         times.setdefault(f"{step.title}: page", []).append(took)
+        runs.setdefault(f"{step.title}: page", []).append(s.last_run_s)
         if step.change is not None:
             took = await step.change(s)
             times.setdefault(f"{step.title}: {step.widget}", []).append(took)
+            runs.setdefault(f"{step.title}: {step.widget}", []).append(s.last_run_s)
 
 
 def run(coro: Awaitable[Any]) -> Any:
