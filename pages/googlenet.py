@@ -7,6 +7,7 @@ from cnnviz.analysis import analyze
 from cnnviz.layer_calculator import compared, direction
 from cnnviz.plots.architecture import comparison_figure, inception_module_figure
 from cnnviz.ui import architecture as ui
+from cnnviz.ui import cache
 from cnnviz.ui.inputs import bounded
 from cnnviz.ui.navigation import page_for
 
@@ -38,7 +39,7 @@ if naive is None or bottleneck is None:
 left, right = st.columns(2)
 with left:
     st.subheader("Naive")
-    st.plotly_chart(inception_module_figure(naive), key="googlenet_inc_naive")
+    st.plotly_chart(cache.figure(inception_module_figure, naive), key="googlenet_inc_naive")
     st.metric("MACs", f"{naive.total_macs:,}")
     st.markdown(
         f"Output depth **{naive.output_shape[0]}**: the pool branch keeps "
@@ -47,7 +48,9 @@ with left:
     )
 with right:
     st.subheader("With 1x1 bottlenecks")
-    st.plotly_chart(inception_module_figure(bottleneck), key="googlenet_inc_bottleneck")
+    st.plotly_chart(
+        cache.figure(inception_module_figure, bottleneck), key="googlenet_inc_bottleneck"
+    )
     st.metric(
         "MACs",
         f"{bottleneck.total_macs:,}",
@@ -75,7 +78,7 @@ st.markdown(
 ui.show_totals(a)
 alexnet = analyze("alexnet_lecture")
 st.plotly_chart(
-    comparison_figure({"AlexNet (lecture)": alexnet, "GoogLeNet": a}),
+    cache.figure(comparison_figure, {"AlexNet (lecture)": alexnet, "GoogLeNet": a}),
     key="googlenet_vs_alexnet",
 )
 st.markdown(

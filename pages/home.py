@@ -4,6 +4,7 @@ import streamlit as st
 
 from cnnviz import facts
 from cnnviz.plots.architecture import ilsvrc_figure
+from cnnviz.ui import cache
 from cnnviz.ui.navigation import page_for
 
 st.title("CNN architectures, built live")
@@ -29,7 +30,7 @@ with st.expander("How to use this app", expanded=True):
 st.header("ImageNet (ILSVRC) classification winners")
 st.caption("Top-5 error by year; the dotted line is the depth. Click a bar to open its page.")
 event = st.plotly_chart(
-    ilsvrc_figure(facts.ILSVRC_WINNERS, facts.HUMAN_TOP5_ERROR),
+    cache.figure(ilsvrc_figure, facts.ILSVRC_WINNERS, facts.HUMAN_TOP5_ERROR),
     on_select="rerun",
     selection_mode="points",
     key="home_ilsvrc",

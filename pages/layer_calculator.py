@@ -7,12 +7,12 @@ from cnnviz.analysis import MAC_CONVENTION, analyze
 from cnnviz.errors import CnnvizError
 from cnnviz.layer_calculator import compared, depth_reduction, direction, layer_arithmetic
 from cnnviz.layer_fit import LAYER_TYPES, LayerSpec
-from cnnviz.layer_table import explain_layer, layer_rows, layer_table_csv
-from cnnviz.notation import volume
-from cnnviz.plots.layer_calculator import depth_reduction_bars, kernel_positions, layer_costs
+from cnnviz.layer_table import explain_layer
+from cnnviz.plots.layer_calculator import depth_reduction_bars, kernel_positions
 from cnnviz.ui import show_error  # first: a first visit to this URL goes through app.py
 from cnnviz.ui.formulas import literal, show_worked
 from cnnviz.ui.inputs import bounded
+from cnnviz.ui.layer_calculator import kernel_position, show_model_table
 
 st.title("Layer calculator")
 st.caption(MAC_CONVENTION)
@@ -59,14 +59,7 @@ with one:
         )
     for note in result.notes:
         st.info(literal(note))
-    out_w = result.output[1] if result.output else 1
-    if st.session_state.get("layer_calculator_position", 0) >= out_w:
-        st.session_state["layer_calculator_position"] = 0
-    position = 0
-    if out_w > 1:
-        position = st.slider(
-            "Kernel position along the first row", 0, out_w - 1, key="layer_calculator_position"
-        )
+    position = kernel_position(result)
     st.plotly_chart(kernel_positions(result, column=position), key="layer_calculator_figure")
 
 
@@ -102,29 +95,11 @@ with model_tab:
         show_error(err)
         analysis = None
     if analysis is not None:
-        rows = layer_rows(analysis)
-        m1, m2, m3 = st.columns(3)
-        m1.metric("Output", volume(analysis.output_shape))
-        m2.metric("Parameters", f"{analysis.total_params:,}")
-        m3.metric("MACs", f"{analysis.total_macs:,}")
-        number = st.column_config.NumberColumn
-        config = {"params": number("parameters", format="localized")}
-        config["macs"] = number("MACs", format="localized")
-        st.dataframe(rows, column_config=config, key="layer_calculator_model_table")
-        st.download_button(
-            "Download the table as CSV",
-            layer_table_csv(analysis),
-            file_name=f"{name}_{size[1]}x{size[2]}x{size[0]}.csv",
-            mime="text/csv",
-            on_click="ignore",
-            key="layer_calculator_model_csv",
-        )
+        rows = show_model_table(analysis, name, size)
         layer = st.selectbox(
             "Explain a layer", [r["layer"] for r in rows], key="layer_calculator_model_layer"
         )
         show_worked(explain_layer(analysis.layer(layer)))
-        with st.expander("Parameters and MACs per layer"):
-            st.plotly_chart(layer_costs(rows), key="layer_calculator_model_costs")
 
 with bottleneck_tab:
     st.markdown(

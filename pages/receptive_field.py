@@ -2,13 +2,15 @@
 
 import streamlit as st
 
-from cnnviz import images, registry, weights
+from cnnviz import registry, weights
 from cnnviz.errors import CnnvizError
 from cnnviz.limits import FIELD_SIDE
 from cnnviz.plots import receptive_field as plots
-from cnnviz.receptive_field import caveat, headline, receptive_fields_of, telling_layer
-from cnnviz.receptive_field.effective import central_share, effective_field_of
+from cnnviz.receptive_field import caveat, headline, telling_layer
 from cnnviz.ui import show_error  # first: a first visit to this URL goes through app.py
+from cnnviz.ui.cache import figure, receptive_fields_of
+from cnnviz.ui.inputs import bounded
+from cnnviz.ui.receptive_field import picture_picker, show_effective_field, unit_picker
 
 st.title("Receptive fields")
 st.markdown(
@@ -28,9 +30,8 @@ name = top[0].selectbox(
     format_func=lambda n: f"{registry.get(n).title} ({n})",
 )
 c, h0, w0 = registry.get(name).default_input
-side = dict(min_value=FIELD_SIDE.low, max_value=FIELD_SIDE.high, help=FIELD_SIDE.help)
-h = int(top[1].number_input("Input height", value=h0, key=f"receptive_field_h_{name}", **side))
-w = int(top[2].number_input("Input width", value=w0, key=f"receptive_field_w_{name}", **side))
+h = bounded(top[1], "Input height", FIELD_SIDE, h0, f"receptive_field_h_{name}")
+w = bounded(top[2], "Input width", FIELD_SIDE, w0, f"receptive_field_w_{name}")
 size = (c, h, w)
 try:
     fields = receptive_fields_of(name, size)
@@ -46,22 +47,6 @@ layer = st.selectbox(
     key=f"receptive_field_layer_{name}",
 )
 field = fields[layer]
-rows, cols = field.grid
-
-# A click on the grid moves the sliders; only a new click does, so the sliders stay usable.
-grid_key = f"receptive_field_grid_{name}_{layer}_{rows}x{cols}"
-row_key, col_key = f"{grid_key}_i", f"{grid_key}_j"
-st.session_state.setdefault(row_key, rows // 2)
-st.session_state.setdefault(col_key, cols // 2)
-event = st.session_state.get(grid_key)
-points = event["selection"]["points"] if event else []
-if points and st.session_state.get("receptive_field_click") != (
-    grid_key,
-    points[0]["x"],
-    points[0]["y"],
-):
-    st.session_state["receptive_field_click"] = (grid_key, points[0]["x"], points[0]["y"])
-    st.session_state[row_key], st.session_state[col_key] = int(points[0]["y"]), int(points[0]["x"])
 
 for column, (label, value) in zip(st.columns(4), headline(field).items(), strict=True):
     column.metric(label, value)
@@ -72,44 +57,27 @@ st.caption(
     "zero padding. Unit (i, j) starts i and j jumps further."
 )
 
-source = st.selectbox("Image", [*images.PHOTOS, "Upload your own"], key="receptive_field_image")
-upload = None
-if source not in images.PHOTOS:
-    kinds = ["png", "jpg", "jpeg", "bmp", "gif", "webp"]
-    upload = st.file_uploader(
-        "An image file (read in memory only)", type=kinds, key="receptive_field_upload"
-    )
-fallback = source if source in images.PHOTOS else "Astronaut"  # until a file comes
-try:
-    picture = images.decode_upload(upload.getvalue()) if upload else images.photo(fallback)
-except CnnvizError as err:
-    show_error(err)
+picture = picture_picker(h, w)
+if picture is None:
     st.stop()
-picture = images.fit(picture, h, w)
 
 left, right = st.columns([2, 3])
 with left:
-    i = st.slider("Unit row i", 0, rows - 1, key=row_key) if rows > 1 else 0
-    j = st.slider("Unit column j", 0, cols - 1, key=col_key) if cols > 1 else 0
-    unit = (i, j)
-    st.plotly_chart(
-        plots.unit_grid(field, unit),
-        on_select="rerun",
-        selection_mode="points",
-        key=grid_key,
-        width="stretch",
-        config={"displayModeBar": False},
-    )
+    unit = unit_picker(name, layer, field)
 with right:
     st.plotly_chart(
-        plots.field_on_image(picture, field, unit), width="stretch", key="receptive_field_image_fig"
+        figure(plots.field_on_image, picture, field, unit),
+        width="stretch",
+        key="receptive_field_image_fig",
     )
     st.caption(
         "Solid: the pixels of the image the unit sees; dashed: its whole field, padding "
         "included. The cross marks the center, start + (rf - 1)/2."
     )
 st.plotly_chart(
-    plots.field_growth(list(fields.values()), layer), width="stretch", key="receptive_field_growth"
+    figure(plots.field_growth, list(fields.values()), layer),
+    width="stretch",
+    key="receptive_field_growth",
 )
 st.caption(plots.GROWTH_NOTE)
 
@@ -122,34 +90,11 @@ st.markdown(
 )
 
 
-@st.cache_data(max_entries=32, show_spinner="Back-propagating one unit...")
-def erf(name, size, layer, unit, picture, pretrained):
-    # The network is the process's one shared model (cnnviz.shared_model): borrowed, not copied.
-    image = images.to_input(picture, size[0])
-    return effective_field_of(name, layer, unit, image, pretrained=pretrained)
-
-
-def show_erf(pretrained: bool, title: str) -> None:
-    try:
-        grad = erf(name, size, layer, unit, picture, pretrained)
-    except CnnvizError as err:
-        show_error(err)
-        return
-    figure = plots.effective_field(picture, grad, field, unit, title)
-    st.plotly_chart(figure, width="stretch", key=f"receptive_field_erf_{pretrained}")
-    share = central_share(grad, field.region(*unit))
-    st.metric(
-        "Gradient in the central half of the field",
-        f"{share:.0%}",
-        help="Share of |d unit / d input| in the box of half the theoretical side.",
-    )
-
-
 untrained_col, pretrained_col = st.columns(2)
 with untrained_col:
-    show_erf(False, "Untrained (random weights, seed 0)")
+    show_effective_field(name, size, field, picture, False, "Untrained (random weights, seed 0)")
 with pretrained_col:
     if weights.weights_available(name):
-        show_erf(True, "Pretrained (torchvision, ImageNet)")
+        show_effective_field(name, size, field, picture, True, "Pretrained (torchvision, ImageNet)")
     else:
         st.info(weights.missing_message(name), icon=":material/cloud_off:")

@@ -5,6 +5,7 @@ import streamlit as st
 from cnnviz import limits
 from cnnviz.plots.architecture import comparison_figure, residual_block_figure
 from cnnviz.ui import architecture as ui
+from cnnviz.ui import cache
 from cnnviz.ui.inputs import bounded
 
 st.title("ResNet (He et al. 2015)")
@@ -16,7 +17,7 @@ st.markdown(
 )
 left, right = st.columns([2, 3])
 with left:
-    st.plotly_chart(residual_block_figure(), key="resnet_block_fig")
+    st.plotly_chart(cache.figure(residual_block_figure), key="resnet_block_fig")
 with right:
     st.subheader("Basic vs bottleneck block")
     cols = st.columns(2)
@@ -29,11 +30,12 @@ with right:
     bottleneck = ui.analysis_or_error("resnet_bottleneck_block", (c, hw, hw), planes=c // 4)
     if basic is not None and bottleneck is not None:
         st.plotly_chart(
-            comparison_figure(
+            cache.figure(
+                comparison_figure,
                 {
                     f"basic on {c // 4}-d (3x3, 3x3)": basic,
                     f"bottleneck on {c}-d (1x1, 3x3, 1x1)": bottleneck,
-                }
+                },
             ),
             key="resnet_blocks",
         )

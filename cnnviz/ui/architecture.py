@@ -8,11 +8,12 @@ import pandas as pd
 import streamlit as st
 
 from cnnviz import facts, quiz
-from cnnviz.analysis import MAC_CONVENTION, MEMORY_CONVENTION, Analysis, analyze
+from cnnviz.analysis import MAC_CONVENTION, MEMORY_CONVENTION, Analysis
 from cnnviz.errors import CnnvizError
 from cnnviz.limits import INPUT_DEPTH, INPUT_SIDE
 from cnnviz.notation import compact, megabytes, volume
 from cnnviz.plots import architecture as plots
+from cnnviz.ui import cache
 from cnnviz.ui.errors import show_error
 from cnnviz.ui.formulas import formula, literal
 from cnnviz.ui.inputs import bounded
@@ -42,7 +43,7 @@ def analysis_or_error(
 ) -> Analysis | None:
     """The live analysis, or a clear error in the page (never a traceback)."""
     try:
-        return analyze(name, input_size, **options)
+        return cache.analyze(name, input_size, **options)
     except (CnnvizError, ValueError, TypeError) as err:
         show_error(err)
     return None
@@ -96,19 +97,19 @@ def show_architecture(a: Analysis, key: str) -> None:
         ["Architecture", "Where are the parameters and MACs?", "Layer table"]
     )
     with draw:
-        st.plotly_chart(plots.architecture_figure(a), key=f"{key}_draw")
+        st.plotly_chart(cache.figure(plots.architecture_figure, a), key=f"{key}_draw")
         st.caption(
             "Each box is a layer's output volume: height ~ spatial size, width ~ log(depth). "
             "Hover a box for its numbers."
         )
     with where:
-        st.plotly_chart(plots.share_by_kind_figure(a), key=f"{key}_share")
-        st.plotly_chart(plots.per_layer_figure(a), key=f"{key}_per_layer")
+        st.plotly_chart(cache.figure(plots.share_by_kind_figure, a), key=f"{key}_share")
+        st.plotly_chart(cache.figure(plots.per_layer_figure, a), key=f"{key}_per_layer")
     with table:
         all_layers = st.toggle("Show every layer (activations, norms, dropout)", key=f"{key}_all")
         number = st.column_config.NumberColumn(format="localized")
         st.dataframe(
-            layer_table(a, all_layers),
+            cache.table(layer_table, a, all_layers),
             hide_index=True,
             column_config={"params": number, "MACs": number, "activations": number},
             key=f"{key}_table",

@@ -1,0 +1,293 @@
+"""What the browser benchmarks share: a streamlit server of their own, its CPU and memory from
+/proc, and async Playwright sessions that know when a page is ready.
+
+Page-ready is the e2e tests' definition (tests/e2e/conftest.py): the script run the action
+started has finished (counted over the session's websocket), the running indicator is gone
+and every visible chart is drawn.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from tests.e2e.conftest import (  # noqa: E402
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    DRAWN,
+    RUNNING,
+    ScriptRuns,
+    _free_port,
+    _healthy,
+)
+
+EXCEPTION = '[data-testid="stException"]'
+NAV_LINK = '[data-testid="stSidebarNavLink"]'
+NAV_MORE = '[data-testid="stSidebarNavViewButton"]'
+TICK_S = 1 / os.sysconf("SC_CLK_TCK")
+PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
+
+
+def load_average() -> str:
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+
+
+def _descendants(pid: int) -> list[int]:
+    """pid and every live process below it (the server may fork helpers)."""
+    found, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        found.append(p)
+        for task in Path(f"/proc/{p}/task").glob("*"):
+            with contextlib.suppress(OSError):
+                todo += [int(c) for c in (task / "children").read_text().split()]
+    return found
+
+
+def cpu_seconds(pid: int) -> float:
+    """utime + stime of the process tree, plus what its reaped children used."""
+    total = 0
+    for p in _descendants(pid):
+        with contextlib.suppress(OSError):
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+            # fields[0] is field 3 (state): utime, stime, cutime, cstime are fields 14-17
+            total += sum(int(v) for v in fields[11:15])
+    return total * TICK_S
+
+
+def rss_bytes(pid: int) -> int:
+    total = 0
+    for p in _descendants(pid):
+        with contextlib.suppress(OSError):
+            total += int(Path(f"/proc/{p}/statm").read_text().split()[1]) * PAGE_SIZE
+    return total
+
+
+@dataclass
+class Server:
+    """`streamlit run app.py` on a free loopback port, its log and its peak memory."""
+
+    url: str
+    process: subprocess.Popen
+    log: Path
+    peak_rss: int = 0
+    _sampling: bool = True
+
+    def cpu(self) -> float:
+        return cpu_seconds(self.process.pid)
+
+    def rss(self) -> int:
+        return rss_bytes(self.process.pid)
+
+    def sample(self, every_s: float = 0.2) -> None:
+        """Runs in a thread: keep the peak RSS seen."""
+        while self._sampling and self.process.poll() is None:
+            self.peak_rss = max(self.peak_rss, self.rss())
+            time.sleep(every_s)
+
+    def tracebacks(self) -> int:
+        return self.log.read_text(errors="replace").count("Traceback")
+
+
+@contextlib.contextmanager
+def serve(log: Path, start_timeout_s: float = 60) -> Iterator[Server]:
+    """Start the app like the e2e tests do; stop its process group afterwards."""
+    import threading
+
+    port = _free_port()
+    command = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        "app.py",
+        "--server.port",
+        str(port),
+        "--server.address",
+        "127.0.0.1",
+        "--server.headless",
+        "true",
+        "--browser.gatherUsageStats",
+        "false",
+        "--server.fileWatcherType",
+        "none",
+    ]
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            command, cwd=REPO, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    server = Server(url=f"http://127.0.0.1:{port}", process=process, log=log)
+    sampler = threading.Thread(target=server.sample, daemon=True)
+    try:
+        deadline = time.monotonic() + start_timeout_s
+        while not _healthy(server.url):
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"streamlit did not start:\n{log.read_text()}")
+            time.sleep(0.1)
+        sampler.start()
+        yield server
+    finally:
+        server._sampling = False
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait(timeout=10)
+
+
+@contextlib.asynccontextmanager
+async def chromium() -> AsyncIterator[Any]:
+    """Debian's headless Chromium (never a Playwright download)."""
+    from playwright.async_api import async_playwright
+
+    if not CHROMIUM.exists():
+        raise SystemExit(f"{CHROMIUM} is missing")
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
+        )
+        try:
+            yield browser
+        finally:
+            await browser.close()
+
+
+@dataclass
+class Session:
+    """One student: a browser context (its own Streamlit session) with one tab."""
+
+    page: Any
+    url: str
+    runs: ScriptRuns = field(default_factory=ScriptRuns)
+    timeout_s: float = 180
+    errors: list[str] = field(default_factory=list)
+    last_run_s: float = 0.0  # the last action's time to its run's end, before the drawing
+
+    async def timed(self, action: Callable[[], Awaitable[object]]) -> float:
+        """Seconds from `action` to page-ready (the run it starts finished and drawn)."""
+        expected = self.runs.finished + 1
+        start = time.perf_counter()
+        await action()
+        deadline = time.monotonic() + self.timeout_s
+        while self.runs.finished < expected:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"no finished run within {self.timeout_s:.0f} s")
+            await self.page.wait_for_timeout(20)
+        self.last_run_s = time.perf_counter() - start
+        await self.page.wait_for_selector(RUNNING, state="hidden")
+        await self.page.wait_for_function(DRAWN, polling=50)
+        elapsed = time.perf_counter() - start
+        shown = self.page.locator(EXCEPTION)
+        if await shown.count():
+            self.errors.append((await shown.first.inner_text())[:200])
+        return elapsed
+
+    async def open(self, path: str) -> float:
+        return await self.timed(lambda: self.page.goto(f"{self.url}/{path}"))
+
+    async def nav(self, path: str) -> float:
+        """Click the sidebar link to `/path`, as a student does (same session, no reload)."""
+        link = self.page.locator(f'{NAV_LINK}[href="{self.url}/{path}"]')
+        if not await link.is_visible():
+            more = self.page.locator(NAV_MORE)
+            if await more.count() and "more" in await more.inner_text():
+                await more.click()
+        return await self.timed(link.click)
+
+
+@contextlib.asynccontextmanager
+async def session(browser: Any, url: str, width: int = 1400) -> AsyncIterator[Session]:
+    context = await browser.new_context(viewport={"width": width, "height": 900})
+    try:
+        context.set_default_timeout(180_000)
+        page = await context.new_page()
+        student = Session(page=page, url=url)
+        page.on("websocket", student.runs.watch)
+        yield student
+    finally:
+        await context.close()
+
+
+# One representative widget per page (by its key's st-key-* class) and how to change it.
+async def _step_number(s: Session, key: str) -> float:
+    return await s.timed(s.page.locator(f".st-key-{key} [data-testid=stNumberInputStepUp]").click)
+
+
+async def _slider_right(s: Session, key_prefix: str) -> float:
+    thumb = s.page.locator(f"[class*='st-key-{key_prefix}'] input[type=range]").first
+    if not await thumb.count():
+        thumb = s.page.locator("[data-testid=stSlider] input[type=range]").first
+    await thumb.focus()
+    return await s.timed(lambda: thumb.press("ArrowRight"))
+
+
+async def _segment(s: Session, key: str, label: str) -> float:
+    button = s.page.locator(f".st-key-{key} button").filter(has_text=label).first
+    return await s.timed(button.click)
+
+
+async def _select(s: Session, key: str, option: str) -> float:
+    await s.page.locator(f".st-key-{key} button[aria-label=Open]").click()
+    choice = s.page.locator("[role=option]").filter(has_text=option).first
+    return await s.timed(choice.click)
+
+
+@dataclass(frozen=True)
+class Step:
+    """A page (its URL path, '' for home) and one widget change on it."""
+
+    title: str
+    path: str
+    widget: str
+    change: Callable[[Session], Awaitable[float]] | None
+
+
+CLASS_TOUR: tuple[Step, ...] = (
+    Step("Home", "", "-", None),
+    Step("VGG", "vgg", "input size +1", lambda s: _step_number(s, "vgg_hw")),
+    Step("ResNet", "resnet", "depth 18", lambda s: _segment(s, "resnet_depth", "18")),
+    Step("GoogLeNet", "googlenet", "input size +1", lambda s: _step_number(s, "googlenet_hw")),
+    Step(
+        "Receptive fields",
+        "receptive_field",
+        "unit row +1",
+        lambda s: _slider_right(s, "receptive_field_grid_"),
+    ),
+)
+
+
+async def tour(
+    s: Session,
+    steps: tuple[Step, ...],
+    times: dict[str, list[float]],
+    runs: dict[str, list[float]] | None = None,
+) -> None:
+    """Visit every step's page (first by URL, then by the sidebar) and change its widget;
+    `times` gets page-ready times, `runs` the times to the end of the script run alone."""
+    runs = {} if runs is None else runs
+    for n, step in enumerate(steps):
+        took = await (s.open(step.path) if n == 0 else s.nav(step.path))
+        times.setdefault(f"{step.title}: page", []).append(took)
+        runs.setdefault(f"{step.title}: page", []).append(s.last_run_s)
+        if step.change is not None:
+            took = await step.change(s)
+            times.setdefault(f"{step.title}: {step.widget}", []).append(took)
+            runs.setdefault(f"{step.title}: {step.widget}", []).append(s.last_run_s)
+
+
+def run(coro: Awaitable[Any]) -> Any:
+    return asyncio.run(coro)  # type: ignore[arg-type]

@@ -1,0 +1,96 @@
+"""Figures and tables built once per server and shared by every session (a class of 40 asks
+for the same few figures).
+
+Building a Plotly figure costs far more than drawing it: every `add_annotation` validates the
+whole layout again, so an architecture drawing took about 0.4 CPU-s, on every rerun of every
+session. `figure(build, *args)` builds it once per distinct input (an `Analysis` is keyed by
+its model, input and options, which determine it) and hands out a `FrozenFigure`, whose
+dictionary is computed once too, so `st.plotly_chart` only has to encode plain JSON.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pandas as pd
+import plotly.graph_objects as go
+import plotly.io as pio
+import streamlit as st
+
+from cnnviz import analysis, receptive_field
+from cnnviz.analysis import Analysis
+from cnnviz.receptive_field import ReceptiveField
+
+MAX_FIGURES = 512  # every input a class tries; an architecture figure is ~100 kB
+
+
+def analysis_key(a: Analysis) -> tuple:
+    """What determines an analysis (hashing its layers instead would cost more than a key)."""
+    return (a.model, a.input, a.options)
+
+
+def field_key(f: ReceptiveField) -> tuple:
+    """Its values, read directly (Streamlit's generic hashing walks dataclasses slowly)."""
+    return (f.name, f.type, f.rf, f.jump, f.start, f.output_shape, f.is_global, f.exact, f.leaf)
+
+
+_HASH = {Analysis: analysis_key, ReceptiveField: field_key}
+
+
+class FrozenFigure(go.Figure):
+    """A figure whose `to_dict` is computed once: what `st.plotly_chart` serializes.
+
+    Shared between sessions, so it must not be changed after `freeze` (changes would not
+    show anyway: `to_dict` returns the snapshot).
+    """
+
+    _snapshot: dict[str, Any]
+
+    def to_dict(self) -> dict[str, Any]:
+        return self._snapshot
+
+
+def freeze(fig: go.Figure) -> FrozenFigure:
+    """`fig` as a FrozenFigure whose snapshot is plain JSON types (numpy arrays encoded once)."""
+    frozen = FrozenFigure(fig)
+    frozen._snapshot = json.loads(pio.to_json(fig, validate=False))
+    return frozen
+
+
+# The library's own caches (functools.lru_cache) do not make concurrent callers wait: 20
+# students changing the same input at once would build the same model 20 times. Streamlit's
+# caches compute a missing value once and make the others wait for it.
+@st.cache_resource(max_entries=256, show_spinner=False)
+def analyze(name: str, input_size: tuple[int, int, int] | None = None, **options: Any) -> Analysis:
+    """`cnnviz.analysis.analyze`, computed once however many sessions ask at once."""
+    return analysis.analyze(name, input_size, **options)
+
+
+@st.cache_resource(max_entries=128, show_spinner=False)
+def receptive_fields_of(name: str, input_size: tuple[int, int, int]) -> dict[str, ReceptiveField]:
+    """`cnnviz.receptive_field.receptive_fields_of`, computed once however many sessions ask at
+    once (read only)."""
+    return receptive_field.receptive_fields_of(name, input_size)
+
+
+@st.cache_resource(max_entries=MAX_FIGURES, show_spinner=False, hash_funcs=_HASH)
+def _figure(name: str, args: tuple, kwargs: tuple, _build: Callable[..., go.Figure]):
+    return freeze(_build(*args, **dict(kwargs)))
+
+
+def figure(build: Callable[..., go.Figure], *args: Any, **kwargs: Any) -> FrozenFigure:
+    """`build(*args, **kwargs)`, built once per server for these arguments."""
+    name = f"{build.__module__}.{build.__qualname__}"
+    return _figure(name, args, tuple(sorted(kwargs.items())), build)
+
+
+@st.cache_resource(max_entries=MAX_FIGURES, show_spinner=False, hash_funcs=_HASH)
+def _table(name: str, args: tuple, _build: Callable[..., pd.DataFrame]) -> pd.DataFrame:
+    return _build(*args)
+
+
+def table(build: Callable[..., pd.DataFrame], *args: Any) -> pd.DataFrame:
+    """`build(*args)`, built once per server for these arguments (do not modify it)."""
+    return _table(f"{build.__module__}.{build.__qualname__}", args, build)

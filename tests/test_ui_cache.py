@@ -1,0 +1,80 @@
+"""cnnviz.ui.cache: a cached figure is what a freshly built one is, built once per input."""
+
+from __future__ import annotations
+
+import json
+
+import plotly.graph_objects as go
+import plotly.io as pio
+import pytest
+import streamlit as st
+import streamlit.logger
+
+from cnnviz.analysis import analyze
+from cnnviz.plots import architecture as plots
+from cnnviz.receptive_field import receptive_fields_of
+from cnnviz.ui import cache
+
+streamlit.logger.set_log_level("error")  # no ScriptRunContext outside `streamlit run`
+
+
+@pytest.fixture(autouse=True)
+def _empty_caches():
+    st.cache_resource.clear()
+    yield
+    st.cache_resource.clear()
+
+
+def _json(fig: go.Figure) -> dict:
+    """What st.plotly_chart sends: plotly.io.to_json of the figure's dictionary."""
+    return json.loads(pio.to_json(fig.to_dict(), validate=False))
+
+
+def test_frozen_figure_serializes_like_the_figure() -> None:
+    a = analyze("vgg16")
+    built = plots.architecture_figure(a)
+    assert _json(cache.figure(plots.architecture_figure, a)) == _json(built)
+
+
+def test_figure_built_once_per_input() -> None:
+    builds: list[tuple] = []
+
+    def drawing(analysis, label="x") -> go.Figure:
+        builds.append((analysis.model, analysis.input, label))
+        return go.Figure(go.Bar(x=[label], y=[analysis.total_params]))
+
+    first = cache.figure(drawing, analyze("vgg16"))
+    assert cache.figure(drawing, analyze("vgg16")) is first
+    other = cache.figure(drawing, analyze("vgg16", (3, 225, 225)))
+    labelled = cache.figure(drawing, analyze("vgg16"), label="y")
+    assert builds == [("vgg16", (3, 224, 224), "x"), ("vgg16", (3, 225, 225), "x"),
+                      ("vgg16", (3, 224, 224), "y")]  # fmt: skip
+    assert _json(other)["data"][0]["y"] == [analyze("vgg16", (3, 225, 225)).total_params]
+    assert _json(labelled)["data"][0]["x"] == ["y"]
+
+
+def test_analysis_key_separates_what_changes_the_analysis() -> None:
+    keys = {
+        cache.analysis_key(analyze("vgg16")),
+        cache.analysis_key(analyze("vgg16", (3, 225, 225))),
+        cache.analysis_key(analyze("vgg19")),
+        cache.analysis_key(analyze("resnet_basic_block", (64, 56, 56), planes=64)),
+        cache.analysis_key(analyze("resnet_basic_block", (64, 56, 56), planes=32)),
+    }
+    assert len(keys) == 5
+
+
+def test_field_key_is_every_value_of_the_field() -> None:
+    fields = list(receptive_fields_of("resnet18").values())
+    keys = {cache.field_key(f) for f in fields}
+    assert len(keys) == len(set(fields))  # as many distinct keys as distinct fields
+
+
+def test_table_built_once() -> None:
+    from cnnviz.ui.architecture import layer_table
+
+    a = analyze("alexnet_lecture")
+    table = cache.table(layer_table, a, False)
+    assert cache.table(layer_table, a, False) is table
+    assert table.equals(layer_table(a, False))
+    assert len(cache.table(layer_table, a, True)) > len(table)
