@@ -348,3 +348,32 @@ def test_job_ids_are_unguessable_and_the_reporter_names_the_device(runner: JobRu
     ids = {h.id for h in handles}
     assert len(ids) == 3
     assert all(len(i) >= 22 for i in ids)  # token_urlsafe(16): 128 random bits
+
+
+def test_a_failed_job_keeps_no_frames_alive(runner: JobRunner) -> None:
+    import gc
+    import weakref
+
+    class Dataset:
+        pass
+
+    seen: list[weakref.ref[Dataset]] = []
+
+    def crash(*, report: Reporter) -> None:
+        data = Dataset()  # a local of the failing frame, like a training set
+        seen.append(weakref.ref(data))
+        raise RuntimeError("out of memory")
+
+    handle = runner.submit(crash, session="a", device="cpu")
+    assert handle.done(WAIT)
+    gc.collect()
+    assert handle.error == "RuntimeError: out of memory"
+    assert seen[0]() is None  # the traceback (and its frames) went to the log, not the job
+
+
+def test_settings_from_the_environment() -> None:
+    env = {"CNNVIZ_JOBS_PER_DEVICE": "3", "CNNVIZ_JOBS_IDLE_SECONDS": "90"}
+    assert JobSettings.from_env(env) == JobSettings(per_device=3, idle_seconds=90.0)
+    assert JobSettings.from_env({}) == JobSettings()
+    with pytest.raises(ValueError):
+        JobSettings.from_env({"CNNVIZ_JOBS_PER_DEVICE": "0"})

@@ -14,11 +14,14 @@ from __future__ import annotations
 
 import atexit
 import heapq
+import logging
+import os
 import secrets
 import threading
 import time
+import traceback
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -28,6 +31,7 @@ from cnnviz.jobs.handle import Job, JobHandle, JobState, Progress, Reporter, Sto
 from cnnviz.jobs.handle import ThreadReporter as _ThreadReporter
 
 Clock = Callable[[], float]
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -37,6 +41,20 @@ class JobSettings:
     per_device: int = 1  # jobs running at once on one device; the others queue
     idle_seconds: float = 30 * 60  # a finished job's result is freed this long after its last visit
     per_session: int = 2  # queued + running jobs one session may have at once
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] = os.environ) -> JobSettings:
+        """Defaults, overridden by CNNVIZ_JOBS_PER_DEVICE, CNNVIZ_JOBS_IDLE_SECONDS and
+        CNNVIZ_JOBS_PER_SESSION (how a teacher sets them for `streamlit run`)."""
+        base = cls()
+        settings = cls(
+            per_device=int(environ.get("CNNVIZ_JOBS_PER_DEVICE", base.per_device)),
+            idle_seconds=float(environ.get("CNNVIZ_JOBS_IDLE_SECONDS", base.idle_seconds)),
+            per_session=int(environ.get("CNNVIZ_JOBS_PER_SESSION", base.per_session)),
+        )
+        if settings.per_device < 1 or settings.per_session < 1 or settings.idle_seconds < 0:
+            raise ValueError(f"job settings out of range: {settings}")
+        return settings
 
 
 @dataclass(frozen=True)
@@ -80,6 +98,21 @@ def _run(job: Job, report: Reporter, done: Callable[[Outcome], None]) -> None:
         done(Outcome(error=err))
     else:
         done(Outcome(value=value))
+
+
+def _without_frames(err: BaseException, job: Job) -> BaseException:
+    """Log the traceback for the teacher, then drop it: its frames hold the job's locals (a
+    dataset, a model) that would otherwise stay in memory until the job is freed."""
+    # As text: a LogRecord's exc_info would keep the frames alive in any handler that keeps it.
+    trace = "".join(traceback.format_exception(err))
+    log.error("job %s (%s) failed:\n%s", job.id[:6], _name(job.fn), trace)
+    seen: set[int] = set()
+    link: BaseException | None = err
+    while link is not None and id(link) not in seen:
+        seen.add(id(link))
+        link.__traceback__ = None
+        link = link.__cause__ or link.__context__
+    return err
 
 
 def error_text(err: BaseException) -> str:
@@ -258,7 +291,7 @@ class JobRunner:
             job.ended_at = job.touched_at = now
             if outcome.error is not None:
                 job.state = JobState.FAILED
-                job.error = outcome.error
+                job.error = _without_frames(outcome.error, job)
                 job.error_text = error_text(outcome.error)
             elif outcome.stopped or job.stop_event.is_set():
                 job.state = JobState.STOPPED
@@ -320,6 +353,6 @@ def default_runner() -> JobRunner:
     global _default
     with _default_lock:
         if _default is None:
-            _default = JobRunner()
+            _default = JobRunner(JobSettings.from_env())
             atexit.register(_default.shutdown)
         return _default
