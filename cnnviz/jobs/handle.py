@@ -208,12 +208,12 @@ class JobHandle:
     @property
     def position(self) -> int | None:
         """1 for the next queued job on its device, None unless queued."""
-        return self.progress().position
+        return self._runner.place(self._job)[0]
 
     @property
     def wait(self) -> float | None:
         """Estimated seconds until a queued job starts (0 once started, None when unknown)."""
-        return self.progress().wait
+        return self._runner.place(self._job)[1]
 
     def progress(self) -> Progress:
         return self._runner.snapshot(self._job)

@@ -227,6 +227,11 @@ class JobRunner:
         with self._lock:
             job.touched_at = max(job.touched_at, self._clock())
 
+    def place(self, job: Job) -> tuple[int | None, float | None]:
+        """The job's queue position and estimated wait (see `_queue_place`)."""
+        with self._lock:
+            return self._queue_place(job, self._clock())
+
     def snapshot(self, job: Job) -> Progress:
         with self._lock:
             now = self._clock()
