@@ -263,14 +263,17 @@ def test_queued_wait_comes_from_the_running_jobs_eta() -> None:
     assert (c.position, c.wait) == (2, 40.0)  # then B's 30 s estimate
 
     gate.set()
-    assert c.result(WAIT) == 1
-    # Next time, count_to's past run time stands in for a missing estimate.
-    blocker = runner.submit(gated, threading.Event(), log, "D", session="a", device="cpu")
-    wait_until(lambda: blocker.progress().step == 1)
-    later = runner.submit(count_to, 2, session="b", device="cpu")
-    ahead_unknown = runner.submit(count_to, 2, session="c", device="cpu")
-    assert later.wait == 0.0  # D started now, 0 s elapsed: its ETA is 0
-    assert ahead_unknown.wait == 0.0  # count_to took 0 s on the fake clock
+    assert c.result(WAIT) == 1  # A ran from t=0 to t=10: `gated` took 10 s
+    # Without an estimate, a function's past run time stands in for it.
+    gate = threading.Event()
+    d = runner.submit(gated, gate, log, "D", session="a", device="cpu")
+    wait_until(lambda: d.progress().step == 1)  # step 1 of 2 at 0 s elapsed: ETA 0
+    e = runner.submit(gated, gate, log, "E", session="b", device="cpu")
+    f = runner.submit(count_to, 2, session="c", device="cpu")
+    assert (e.position, e.wait) == (1, 0.0)
+    assert (f.position, f.wait) == (2, 10.0)
+    gate.set()
+    assert f.result(WAIT) == 1
     runner.shutdown()
 
 
