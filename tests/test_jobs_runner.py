@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from cnnviz.errors import JobNotFound, JobStopped, OutOfBounds, TooManyJobs
-from cnnviz.jobs import JobRunner, JobSettings, JobState, Reporter, Stopped
+from cnnviz.jobs import JobRunner, JobSettings, JobState, Reporter, Stopped, ThreadBackend
 
 WAIT = 10.0  # seconds a test waits for a thread before it fails instead of hanging
 
@@ -380,3 +380,20 @@ def test_settings_from_the_environment() -> None:
     assert JobSettings.from_env({}) == JobSettings()
     with pytest.raises(ValueError):
         JobSettings.from_env({"CNNVIZ_JOBS_PER_DEVICE": "0"})
+
+
+def test_a_backend_that_cannot_start_fails_the_job_and_frees_the_slot() -> None:
+    class NoThreads(ThreadBackend):
+        calls = 0
+
+        def start(self, job, report, done) -> None:  # type: ignore[no-untyped-def]
+            NoThreads.calls += 1
+            if NoThreads.calls == 1:
+                raise RuntimeError("can't start new thread")
+            super().start(job, report, done)
+
+    runner = JobRunner(JobSettings(per_session=5), backend=NoThreads())
+    first = runner.submit(count_to, 3, session="a", device="cpu")
+    assert first.state is JobState.FAILED
+    assert first.error == "RuntimeError: can't start new thread"
+    assert runner.submit(count_to, 3, session="a", device="cpu").result(WAIT) == 3

@@ -287,8 +287,11 @@ class JobRunner:
     def _start(self, jobs: list[Job]) -> None:
         """Hand jobs to the backend, outside the lock (a thread may report at once)."""
         for job in jobs:
-            report = self._backend.reporter(job)
-            self._backend.start(job, report, lambda outcome, job=job: self._ended(job, outcome))
+            try:
+                report = self._backend.reporter(job)
+                self._backend.start(job, report, lambda out, job=job: self._ended(job, out))
+            except Exception as err:  # no thread to be had: the job fails, its slot is freed
+                self._ended(job, Outcome(error=err))
 
     def _ended(self, job: Job, outcome: Outcome) -> None:
         with self._lock:
