@@ -80,3 +80,27 @@ class WeightsMissing(CnnvizError, FileNotFoundError):
     """torchvision publishes weights for this model, but the file is not on this machine."""
 
     hint = "The page carries on with the untrained network."
+
+
+class JobNotFound(CnnvizError, KeyError):
+    """A job id this session does not own: never started here, another session's, or freed."""
+
+    hint = "Start the job again: finished jobs are freed after a while without a visit."
+
+
+class JobStopped(CnnvizError, RuntimeError):
+    """The result of a job that was stopped before it returned one."""
+
+    hint = "Start the job again to get a result."
+
+
+class TooManyJobs(CnnvizError, RuntimeError):
+    """One session asking for more jobs at once than the server lets one session queue."""
+
+    hint = "Wait for your running job to finish, or stop it."
+
+
+class UnknownDevice(CnnvizError, ValueError):
+    """A device name this server does not have."""
+
+    hint = "Use the CPU, or the GPU the page names."

@@ -28,3 +28,15 @@ def compact(n: float) -> str:
 def megabytes(n_bytes: float) -> str:
     """'61.0 MB', '9.4 kB'."""
     return f"{n_bytes / 1e6:,.1f} MB" if n_bytes >= 1e5 else f"{n_bytes / 1e3:,.1f} kB"
+
+
+def duration(seconds: float | None) -> str:
+    """'42 s', '3 min 05 s', '1 h 02 min' (rounded to the second); 'unknown' for None."""
+    if seconds is None:
+        return "unknown"
+    s = max(round(seconds), 0)
+    if s < 60:
+        return f"{s} s"
+    if s < 3600:
+        return f"{s // 60} min {s % 60:02d} s"
+    return f"{s // 3600} h {s % 3600 // 60:02d} min"
