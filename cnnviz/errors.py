@@ -80,3 +80,21 @@ class WeightsMissing(CnnvizError, FileNotFoundError):
     """torchvision publishes weights for this model, but the file is not on this machine."""
 
     hint = "The page carries on with the untrained network."
+
+
+class BadDataset(CnnvizError, ValueError):
+    """An uploaded dataset that cannot be used as a whole (not a zip, one class, unsafe paths)."""
+
+    hint = "Upload a .zip with one folder per class, each holding at least 2 images."
+
+
+class DatasetTooLarge(BadDataset):
+    """A dataset over one of the teacher's limits (archive bytes, files, unpacked bytes)."""
+
+    hint = "Upload fewer or smaller images, or ask the teacher to raise the limit."
+
+
+class BadWeightsFile(CnnvizError, ValueError):
+    """An uploaded weights file that is not a plain PyTorch state dict."""
+
+    hint = "Upload a file saved with torch.save(model.state_dict(), path)."
