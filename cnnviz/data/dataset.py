@@ -90,7 +90,7 @@ def stratified_split(
         members = torch.nonzero(labels == label).flatten()
         members = members[torch.randperm(members.numel(), generator=generator)]
         n = members.numel()
-        take = round(n * val_fraction)
+        take = int(n * val_fraction + 0.5)  # half up: 2.5 -> 3 (round() would give 2)
         if val_fraction > 0 and n >= 2:
             take = min(max(take, 1), n - 1)
         val.append(members[:take])

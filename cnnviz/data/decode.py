@@ -87,7 +87,10 @@ def decode(path: Path, size: int, max_pixels: int) -> np.ndarray:
     finally:
         img.close()
     height, width = rgb.shape[:2]
-    square = Image.fromarray(rgb).resize(
-        (size, size), Image.Resampling.BILINEAR, box=square_box(width, height)
+    # Crop, then resize: resize(box=...) would blend in pixels from beyond the crop's edges.
+    square = (
+        Image.fromarray(rgb)
+        .crop(square_box(width, height))
+        .resize((size, size), Image.Resampling.BILINEAR)
     )
     return np.array(square)  # writable: torch.from_numpy warns on a read-only array
