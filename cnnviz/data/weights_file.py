@@ -46,7 +46,7 @@ def load_state_dict_file(
         raise BadWeightsFile(
             "This file holds Python objects besides weights, which are not loaded for safety."
         ) from None
-    except (RuntimeError, ValueError, EOFError, OSError, KeyError):
+    except Exception:  # arbitrary bytes fail anywhere in the unpickler (IndexError, ...)
         raise BadWeightsFile("This file is not a PyTorch weights file.") from None
     state = _as_state_dict(loaded)
     if state is None:
