@@ -73,8 +73,8 @@ def square_box(width: int, height: int) -> tuple[int, int, int, int]:
     return left, top, left + side, top + side
 
 
-def decode(path: Path, size: int, max_pixels: int) -> np.ndarray:
-    """The file as size x size x 3 uint8 RGB (center square, resized once); Skip otherwise."""
+def decode_image(path: Path, size: int, max_pixels: int) -> Image.Image:
+    """The file as a size x size RGB image (center square, resized once); Skip otherwise."""
     img = open_checked(path, max_pixels)
     try:
         with warnings.catch_warnings():
@@ -88,9 +88,23 @@ def decode(path: Path, size: int, max_pixels: int) -> np.ndarray:
         img.close()
     height, width = rgb.shape[:2]
     # Crop, then resize: resize(box=...) would blend in pixels from beyond the crop's edges.
-    square = (
+    return (
         Image.fromarray(rgb)
         .crop(square_box(width, height))
         .resize((size, size), Image.Resampling.BILINEAR)
     )
-    return np.array(square)  # writable: torch.from_numpy warns on a read-only array
+
+
+def decode(path: Path, size: int, max_pixels: int) -> np.ndarray:
+    """The file as size x size x 3 uint8 RGB (center square, resized once); Skip otherwise."""
+    return np.array(decode_image(path, size, max_pixels))
+
+
+def decode_into(out: np.ndarray, path: Path, max_pixels: int) -> None:
+    """Decode into out, a 3 x S x S uint8 view of the dataset's batch; Skip otherwise.
+
+    Band by band: contiguous copies, several times faster than transposing H x W x 3.
+    """
+    square = decode_image(path, out.shape[-1], max_pixels)
+    for channel, band in enumerate(square.split()):
+        out[channel] = np.asarray(band)
