@@ -202,7 +202,7 @@ def cmd_check_dataset(args: argparse.Namespace) -> int:
         except OSError as err:  # unreadable file or folder (permissions, I/O): one line too
             raise UsageError(f"cannot read {args.path!r}: {err.strerror or err}") from None
     if args.json:
-        print(json.dumps(dataset.to_json(), indent=2, ensure_ascii=False))
+        print(json.dumps(dataset.to_json(), indent=2))
         return 0
     counts = dataset.counts()
     print(f"{len(dataset):,} images in {len(counts)} classes")
