@@ -245,3 +245,12 @@ def test_folder_limits(box: Sandbox) -> None:
     with pytest.raises(DatasetTooLarge, match="more than"):
         load_dataset(root, size=SIZE, limits=DatasetLimits(total_bytes=1000))
     box.check()
+
+
+def test_progress_counts_every_file(box: Sandbox) -> None:
+    entries = {**good_entries(), "dog/broken.png": b"no image"}
+    calls: list[tuple[int, int]] = []
+    box.start()
+    dataset = load_dataset(make_zip(entries), size=SIZE, progress=lambda *c: calls.append(c))
+    box.check()
+    assert len(dataset) == 4 and calls == [(i, 5) for i in range(6)]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import io
 import os
 import shutil
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import BinaryIO
 
@@ -21,6 +21,7 @@ from cnnviz.data.workspace import Workspace
 from cnnviz.errors import BadDataset
 
 Source = str | os.PathLike[str] | bytes | bytearray | BinaryIO
+Progress = Callable[[int, int], None]  # (files decoded so far, files to decode)
 
 
 def load_dataset(
@@ -29,6 +30,7 @@ def load_dataset(
     size: int = 224,
     limits: DatasetLimits | None = None,
     workspace: Workspace | None = None,
+    progress: Progress | None = None,
 ) -> ImageDataset:
     """A zip (path, bytes or binary file) or a folder path as an ImageDataset at size x size.
 
@@ -38,12 +40,12 @@ def load_dataset(
     size = bounds.DATASET_IMAGE_SIZE.check(size)
     limits = limits or DatasetLimits()
     if isinstance(source, (str, os.PathLike)) and Path(source).is_dir():
-        return decode_listing(list_folder(Path(source), limits), size, limits)
+        return decode_listing(list_folder(Path(source), limits), size, limits, (), progress)
     with _opened(source) as stream, _session(workspace) as space:
         folder = space.folder("zip")
         try:
             unpacked = extract_zip(stream, folder, limits)
-            return decode_listing(list_folder(folder, limits), size, limits, unpacked)
+            return decode_listing(list_folder(folder, limits), size, limits, unpacked, progress)
         finally:
             shutil.rmtree(folder, ignore_errors=True)
 
@@ -54,6 +56,7 @@ def load_files(
     size: int = 224,
     limits: DatasetLimits | None = None,
     workspace: Workspace | None = None,
+    progress: Progress | None = None,
 ) -> ImageDataset:
     """A folder uploaded file by file, (path inside the folder, bytes), as an ImageDataset."""
     size = bounds.DATASET_IMAGE_SIZE.check(size)
@@ -62,7 +65,7 @@ def load_files(
         folder = space.folder("files")
         try:
             unpacked = unpack_files(files, folder, limits)
-            return decode_listing(list_folder(folder, limits), size, limits, unpacked)
+            return decode_listing(list_folder(folder, limits), size, limits, unpacked, progress)
         finally:
             shutil.rmtree(folder, ignore_errors=True)
 
@@ -129,7 +132,11 @@ def _check_classes(counts: dict[str, int], skipped: list[Skipped], decoded: bool
 
 
 def decode_listing(
-    listing: Listing, size: int, limits: DatasetLimits, skipped: Iterable[Skipped] = ()
+    listing: Listing,
+    size: int,
+    limits: DatasetLimits,
+    skipped: Iterable[Skipped] = (),
+    progress: Progress | None = None,
 ) -> ImageDataset:
     """Decode every listed file once into a preallocated N x 3 x size x size uint8 tensor."""
     skipped = [*skipped, *listing.skipped]
@@ -140,8 +147,12 @@ def decode_listing(
     images = np.empty((total, 3, size, size), dtype=np.uint8)
     labels: list[int] = []
     paths: list[str] = []
+    done = 0
     for label, files in enumerate(listing.classes.values()):
         for rel, path in files:
+            if progress is not None:
+                progress(done, total)
+            done += 1
             try:
                 decode_into(images[len(labels)], path, limits.image_pixels)
             except Skip as why:
@@ -149,6 +160,8 @@ def decode_listing(
                 continue
             labels.append(label)
             paths.append(rel)
+    if progress is not None:
+        progress(total, total)
     classes = list(listing.classes)
     counts = dict.fromkeys(classes, 0)
     for label in labels:
