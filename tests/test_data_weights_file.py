@@ -67,5 +67,7 @@ def test_not_a_torch_file_and_too_large(tmp_path: Path) -> None:
     junk.write_bytes(b"this is not a checkpoint")
     with pytest.raises(BadWeightsFile, match="not a PyTorch weights file"):
         load_state_dict_file(junk)
+    with pytest.raises(BadWeightsFile, match="no weights file"):
+        load_state_dict_file(tmp_path / "missing.pt")
     with pytest.raises(BadWeightsFile, match="the limit is"):
         load_state_dict_file(saved(tmp_path, {"w": torch.zeros(1000)}), max_bytes=100)

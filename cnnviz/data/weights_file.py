@@ -35,6 +35,8 @@ def load_state_dict_file(
 ) -> OrderedDict[str, torch.Tensor]:
     """The state dict (name -> tensor, on the CPU) in a file; BadWeightsFile otherwise."""
     path = Path(path)
+    if not path.is_file():
+        raise BadWeightsFile(f"There is no weights file {str(path)!r}.")
     size = path.stat().st_size
     if size > max_bytes:
         raise BadWeightsFile(
