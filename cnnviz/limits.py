@@ -265,6 +265,13 @@ DATASET_IMAGE_PIXELS = Limit(
     40_000_000,
     "Larger images are skipped before they are decoded (40 megapixels are 120 MB as RGB).",
 )
+DATASET_PIXELS = Limit(
+    "pixels decoded for a whole dataset",
+    1,
+    1_000_000_000,
+    "Decoding and resizing run at 30-60 megapixels a second on one core (measured): a billion "
+    "pixels are 15-35 s. JPEGs count at the reduced scale they are decoded at.",
+)
 DATASET_IMAGE_SIZE = Limit(
     "image side after resizing",
     8,

@@ -209,3 +209,24 @@ def test_cp437_names_as_zipfile_reads_them(box: Sandbox) -> None:
     dataset = load_dataset(path, size=SIDE)
     box.check()
     assert dataset.classes == ["café", "dog"]
+
+
+def test_decoded_pixel_budget_for_the_whole_dataset(box: Sandbox) -> None:
+    from cnnviz.errors import DatasetTooLarge
+
+    # Four 16x16 PNGs decode 1,024 pixels: over a budget of 600, the dataset is refused.
+    path = box.write("small.zip", make_zip(good_entries()))
+    # Four 640x480 JPEGs are 1.2 M pixels as stored, but PIL's draft decodes them at 1/4 scale
+    # for a side of 64 (160x120; 1/8 would be 80x60, under 64 high): 76,800 pixels in all.
+    photo = np.random.default_rng(0).integers(0, 256, (480, 640, 3), dtype=np.uint8)
+    jpegs = {f"{c}/{i}.jpg": image_bytes(photo, "JPEG") for c in ("a", "b") for i in range(2)}
+    jpeg_path = box.write("jpegs.zip", make_zip(jpegs))
+    box.start()
+    with pytest.raises(DatasetTooLarge, match="more than 600 pixels in all"):
+        load_dataset(path, size=SIDE, limits=DatasetLimits(total_pixels=600))
+    assert len(load_dataset(path, size=SIDE, limits=DatasetLimits(total_pixels=1024))) == 4
+    budget = DatasetLimits(total_pixels=76_800)
+    assert len(load_dataset(jpeg_path, size=64, limits=budget)) == 4
+    with pytest.raises(DatasetTooLarge):
+        load_dataset(jpeg_path, size=64, limits=DatasetLimits(total_pixels=76_799))
+    box.check()

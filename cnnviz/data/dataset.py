@@ -31,6 +31,9 @@ class DatasetLimits:
     files: int = limits.DATASET_FILES.high
     total_bytes: int = limits.DATASET_BYTES.high
     image_pixels: int = limits.DATASET_IMAGE_PIXELS.high
+    # All images together, as decoded (JPEGs at PIL's reduced draft scale): many large, highly
+    # compressible PNGs pass the byte limits yet take minutes of CPU to decode.
+    total_pixels: int = limits.DATASET_PIXELS.high
 
 
 @dataclass

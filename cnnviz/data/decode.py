@@ -73,14 +73,24 @@ def square_box(width: int, height: int) -> tuple[int, int, int, int]:
     return left, top, left + side, top + side
 
 
-def decode_image(path: Path, size: int, max_pixels: int) -> Image.Image:
-    """The file as a size x size RGB image (center square, resized once); Skip otherwise."""
+class OverBudget(Exception):
+    """Decoding this file would pass the dataset's budget of decoded pixels."""
+
+
+def decode_image(
+    path: Path, size: int, max_pixels: int, budget: int | None = None
+) -> tuple[Image.Image, int]:
+    """The file as a size x size RGB image (center square, resized once) and the number of
+    pixels decoded for it; Skip for a file left out, OverBudget past `budget` pixels."""
     img = open_checked(path, max_pixels)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             # JPEG decodes at 1/2, 1/4 or 1/8 scale directly when that still covers size x size.
             img.draft("RGB", (size, size))
+            decoded = img.width * img.height  # what decoding costs, after the draft
+            if budget is not None and decoded > budget:
+                raise OverBudget(path)
             rgb = to_rgb(img)
     except (OSError, ValueError, SyntaxError, EOFError, MemoryError):
         raise Skip(DAMAGED) from None
@@ -88,23 +98,25 @@ def decode_image(path: Path, size: int, max_pixels: int) -> Image.Image:
         img.close()
     height, width = rgb.shape[:2]
     # Crop, then resize: resize(box=...) would blend in pixels from beyond the crop's edges.
-    return (
+    square = (
         Image.fromarray(rgb)
         .crop(square_box(width, height))
         .resize((size, size), Image.Resampling.BILINEAR)
     )
+    return square, decoded
 
 
 def decode(path: Path, size: int, max_pixels: int) -> np.ndarray:
     """The file as size x size x 3 uint8 RGB (center square, resized once); Skip otherwise."""
-    return np.array(decode_image(path, size, max_pixels))
+    return np.array(decode_image(path, size, max_pixels)[0])
 
 
-def decode_into(out: np.ndarray, path: Path, max_pixels: int) -> None:
-    """Decode into out, a 3 x S x S uint8 view of the dataset's batch; Skip otherwise.
+def decode_into(out: np.ndarray, path: Path, max_pixels: int, budget: int | None = None) -> int:
+    """Decode into out, a 3 x S x S uint8 view of the dataset's batch; the pixels decoded.
 
     Band by band: contiguous copies, several times faster than transposing H x W x 3.
     """
-    square = decode_image(path, out.shape[-1], max_pixels)
+    square, decoded = decode_image(path, out.shape[-1], max_pixels, budget)
     for channel, band in enumerate(square.split()):
         out[channel] = np.asarray(band)
+    return decoded

@@ -16,9 +16,9 @@ import torch
 from cnnviz import limits as bounds
 from cnnviz.data.archive import Listing, extract_zip, list_folder, unpack_files
 from cnnviz.data.dataset import DatasetLimits, ImageDataset, Skipped
-from cnnviz.data.decode import Skip, decode_into
+from cnnviz.data.decode import OverBudget, Skip, decode_into
 from cnnviz.data.workspace import Workspace
-from cnnviz.errors import BadDataset
+from cnnviz.errors import BadDataset, DatasetTooLarge
 
 Source = str | os.PathLike[str] | bytes | bytearray | BinaryIO
 Progress = Callable[[int, int], None]  # (files decoded so far, files to decode)
@@ -147,14 +147,20 @@ def decode_listing(
     images = np.empty((total, 3, size, size), dtype=np.uint8)
     labels: list[int] = []
     paths: list[str] = []
-    done = 0
+    done = decoded = 0
     for label, files in enumerate(listing.classes.values()):
         for rel, path in files:
             if progress is not None:
                 progress(done, total)
             done += 1
             try:
-                decode_into(images[len(labels)], path, limits.image_pixels)
+                budget = limits.total_pixels - decoded
+                decoded += decode_into(images[len(labels)], path, limits.image_pixels, budget)
+            except OverBudget:
+                raise DatasetTooLarge(
+                    f"The images hold more than {limits.total_pixels:,} pixels in all (many "
+                    "large images): that is the limit, to keep decoding short."
+                ) from None
             except Skip as why:
                 skipped.append(Skipped(rel, str(why)))
                 continue
