@@ -157,8 +157,6 @@ def unpack(members: Iterable[Member], dest: Path, limits: DatasetLimits) -> list
         except FileExistsError:
             skipped.setdefault(member.name, Skipped(member.name, "a second entry of that name"))
         except OSError as err:  # a name the file system refuses (too long, a file as folder)
-            if isinstance(err, (zipfile.BadZipFile, zlib.error, EOFError)):
-                raise
             reason = f"cannot be unpacked ({err.strerror or err})"
             skipped.setdefault(member.name, Skipped(member.name, reason))
     return sorted(skipped.values(), key=lambda s: s.path)
