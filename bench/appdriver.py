@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -235,9 +236,11 @@ async def _slider_right(s: Session, key_prefix: str) -> float:
     return await s.timed(lambda: thumb.press("ArrowRight"))
 
 
-async def _segment(s: Session, key: str, label: str) -> float:
-    button = s.page.locator(f".st-key-{key} button").filter(has_text=label).first
-    return await s.timed(button.click)
+async def _choose(s: Session, key: str, label: str) -> float:
+    """Pick an option of a horizontal radio (or a segmented control) by its text."""
+    options = s.page.locator(f".st-key-{key} label, .st-key-{key} button")
+    option = options.filter(has_text=re.compile(rf"^\s*{re.escape(label)}\s*$")).first
+    return await s.timed(option.click)
 
 
 async def _select(s: Session, key: str, option: str) -> float:
@@ -259,7 +262,7 @@ class Step:
 CLASS_TOUR: tuple[Step, ...] = (
     Step("Home", "", "-", None),
     Step("VGG", "vgg", "input size +1", lambda s: _step_number(s, "vgg_hw")),
-    Step("ResNet", "resnet", "depth 18", lambda s: _segment(s, "resnet_depth", "18")),
+    Step("ResNet", "resnet", "depth 18", lambda s: _choose(s, "resnet_depth", "18")),
     Step("GoogLeNet", "googlenet", "input size +1", lambda s: _step_number(s, "googlenet_hw")),
     Step(
         "Receptive fields",

@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from appdriver import (
     Session,
-    _segment,
+    _choose,
     _slider_right,
     chromium,
     load_average,
@@ -64,11 +64,11 @@ WIDGETS: dict[str, list[tuple[str, Change]]] = {
     "alexnet": [("input size +1", lambda s, n: _number(s, "alexnet_"))],
     "vgg": [
         ("input size +1", lambda s, n: _number(s, "vgg_hw")),
-        ("depth", lambda s, n: _segment(s, "vgg_depth", ["19", "13", "11", "16"][n % 4])),
+        ("depth", lambda s, n: _choose(s, "vgg_depth", ["19", "13", "11", "16"][n % 4])),
     ],
     "googlenet": [("input size +1", lambda s, n: _number(s, "googlenet_hw"))],
     "resnet": [
-        ("depth", lambda s, n: _segment(s, "resnet_depth", ["18", "34", "101", "152"][n % 4]))
+        ("depth", lambda s, n: _choose(s, "resnet_depth", ["18", "34", "101", "152"][n % 4]))
     ],
     "layer_calculator": [("kernel +1", lambda s, n: _number(s, "layer_calculator_kernel"))],
     "inception_ops": [("input depth +1", lambda s, n: _number(s, "inception_ops_c"))],

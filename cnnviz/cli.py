@@ -1,4 +1,4 @@
-"""Command line: `python -m cnnviz models|summary|rf ...` (JSON keys are a contract)."""
+"""Command line: `python -m cnnviz models|summary|rf|check-dataset ...` (JSON keys: a contract)."""
 
 from __future__ import annotations
 
@@ -182,6 +182,39 @@ def _json(v: Any) -> Any:
     return list(v) if isinstance(v, tuple) else v
 
 
+# check-dataset decodes every image to see that it decodes; this small side keeps it cheap.
+CHECK_SIZE = 32
+
+
+def cmd_check_dataset(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from cnnviz import data  # torchvision and PIL plugins: only for this command
+
+    path = Path(args.path)
+    if args.path in data.BUILTIN and not path.exists():
+        dataset = data.BUILTIN[args.path](CHECK_SIZE)
+    else:
+        if not path.exists():
+            raise UsageError(f"there is no file or folder {args.path!r}")
+        try:
+            dataset = data.load_dataset(path, size=CHECK_SIZE)
+        except OSError as err:  # unreadable file or folder (permissions, I/O): one line too
+            raise UsageError(f"cannot read {args.path!r}: {err.strerror or err}") from None
+    if args.json:
+        print(json.dumps(dataset.to_json(), indent=2))
+        return 0
+    counts = dataset.counts()
+    print(f"{len(dataset):,} images in {len(counts)} classes")
+    for name, count in counts.items():
+        print(f"  {name:<24} {count:>6,}")
+    if dataset.skipped:
+        print(f"skipped {len(dataset.skipped):,}:")
+        for item in dataset.skipped:
+            print(f"  {item.path}: {item.reason}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m cnnviz", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -204,6 +237,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--option", action="append", default=[], help="builder option KEY=VALUE")
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=cmd_rf)
+
+    p = sub.add_parser(
+        "check-dataset", help="validate a dataset (.zip or folder, one folder per class)"
+    )
+    p.add_argument("path", help="a .zip, a folder, or a built-in name (digits, lfw)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=cmd_check_dataset)
     return parser
 
 

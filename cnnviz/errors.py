@@ -104,3 +104,21 @@ class UnknownDevice(CnnvizError, ValueError):
     """A device name this server does not have."""
 
     hint = "Use the CPU, or the GPU the page names."
+
+
+class BadDataset(CnnvizError, ValueError):
+    """An uploaded dataset that cannot be used as a whole (not a zip, one class, unsafe paths)."""
+
+    hint = "Upload a .zip with one folder per class, each holding at least 2 images."
+
+
+class DatasetTooLarge(BadDataset):
+    """A dataset over one of the teacher's limits (archive bytes, files, unpacked bytes)."""
+
+    hint = "Upload fewer or smaller images, or ask the teacher to raise the limit."
+
+
+class BadWeightsFile(CnnvizError, ValueError):
+    """An uploaded weights file that is not a plain PyTorch state dict."""
+
+    hint = "Upload a file saved with torch.save(model.state_dict(), path)."

@@ -237,3 +237,50 @@ def allocation_failure(err: BaseException, what: str) -> OutOfBounds | None:
             "Use a smaller input, fewer channels or a smaller model.",
         )
     return None
+
+
+# --- Datasets a student uploads for transfer learning (cnnviz.data) --------------------------
+# Classroom defaults; a teacher changes them through cnnviz.data.DatasetLimits.
+DATASET_ARCHIVE_BYTES = Limit(
+    "archive size in bytes",
+    1,
+    200_000_000,
+    "Streamlit's own upload limit is 200 MB; a classroom dataset is a few MB to a few 100 MB.",
+)
+DATASET_FILES = Limit(
+    "number of files",
+    1,
+    5_000,
+    "A classroom dataset is hundreds to a few thousand images, each decoded on a shared server.",
+)
+DATASET_BYTES = Limit(
+    "total uncompressed size in bytes",
+    1,
+    1_000_000_000,
+    "Everything is unpacked on the server's disk first: 1 GB at most per upload.",
+)
+DATASET_IMAGE_PIXELS = Limit(
+    "image size in pixels",
+    1,
+    40_000_000,
+    "Larger images are skipped before they are decoded (40 megapixels are 120 MB as RGB).",
+)
+DATASET_PIXELS = Limit(
+    "pixels decoded for a whole dataset",
+    1,
+    1_000_000_000,
+    "Decoding and resizing run at 30-60 megapixels a second on one core (measured): a billion "
+    "pixels are 15-35 s. JPEGs count at the reduced scale they are decoded at.",
+)
+DATASET_IMAGE_SIZE = Limit(
+    "image side after resizing",
+    8,
+    224,
+    "The dataset stays in memory as N x 3 x S x S bytes: 1,000 images at 224 are 150 MB.",
+)
+WEIGHTS_FILE_BYTES = Limit(
+    "weights file size in bytes",
+    1,
+    600_000_000,
+    "VGG-16's ImageNet weights (528 MB), the largest of the transfer-learning backbones, fit.",
+)
