@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from cnnviz.errors import OutOfBounds
+from cnnviz.notation import hwc
 
 
 @dataclass(frozen=True)
@@ -203,7 +204,7 @@ def check_layer(spec: Any) -> None:
 def check_field_input(size: tuple[int, ...]) -> tuple[int, int, int]:
     """An input for the effective receptive field: sides and total values within the limits."""
     c, h, w = check_input(size, FIELD_SIDE)
-    FIELD_VALUES.check(math.prod((c, h, w)), f"input ({h}x{w}x{c} = {c * h * w:,} values)")
+    FIELD_VALUES.check(math.prod((c, h, w)), f"input ({hwc(h, w, c)} = {c * h * w:,} values)")
     return c, h, w
 
 

@@ -8,6 +8,7 @@ from cnnviz.errors import CnnvizError
 from cnnviz.layer_calculator import compared, depth_reduction, direction, layer_arithmetic
 from cnnviz.layer_fit import LAYER_TYPES, LayerSpec
 from cnnviz.layer_table import explain_layer
+from cnnviz.notation import hwc
 from cnnviz.plots.layer_calculator import depth_reduction_bars, kernel_positions
 from cnnviz.ui import show_error  # first: a first visit to this URL goes through app.py
 from cnnviz.ui.formulas import literal, show_worked
@@ -119,7 +120,7 @@ with bottleneck_tab:
     filters = bounded(c3, "Its filters", limits.FILTERS, 192, "layer_calculator_1x1_filters")
     r = depth_reduction(h, w, depth, reduced, kernel, filters)
     st.markdown(
-        f"`{h}x{w}x{depth}` → 1x1 conv, {reduced} filters → `{r.reduce.volume}` "
+        f"`{hwc(h, w, depth)}` → 1x1 conv, {reduced} filters → `{r.reduce.volume}` "
         f"→ {kernel}x{kernel} conv, {filters} filters → `{r.after.volume}`"
     )
     costs = (("MACs", r.bottleneck_macs, r.direct.macs),)

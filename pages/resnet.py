@@ -3,6 +3,7 @@
 import streamlit as st
 
 from cnnviz import limits
+from cnnviz.notation import hwc
 from cnnviz.plots.architecture import comparison_figure, residual_block_figure
 from cnnviz.ui import architecture as ui
 from cnnviz.ui import cache
@@ -53,7 +54,7 @@ with right:
             wide = ui.analysis_or_error("resnet_basic_block", (c, hw, hw), planes=c)
             if wide is not None:
                 st.markdown(
-                    f"Two 3x3 convolutions with {c} filters on {hw}x{hw}x{c} cost "
+                    f"Two 3x3 convolutions with {c} filters on {hwc(hw, hw, c)} cost "
                     f"**{wide.total_macs:,}** MACs and {wide.total_params:,} parameters, "
                     f"{wide.total_macs / bottleneck.total_macs:.1f}x the bottleneck's: this is "
                     "what the 1x1 reduction saves, but ResNet never runs a basic block this "

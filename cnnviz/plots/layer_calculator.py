@@ -10,6 +10,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from cnnviz.layer_calculator import DepthReduction, LayerArithmetic
+from cnnviz.notation import hwc
 from cnnviz.plots.axes import compact_ticks
 
 PADDING, INPUT, UNSEEN, TAP = 0, 1, 2, 3
@@ -100,7 +101,7 @@ def kernel_positions(result: LayerArithmetic, column: int = 0, row: int = 0) -> 
         column_widths=[0.62, 0.38],
         horizontal_spacing=0.08,
         subplot_titles=(
-            f"Input {spec.height}x{spec.width}x{spec.channels},<br>padded to "
+            f"Input {hwc(spec.height, spec.width, spec.channels)},<br>padded to "
             f"{padded_h}x{padded_w}{shown if view else ''}",
             f"Output {result.volume}"
             + (
