@@ -339,6 +339,9 @@ def architecture_figure(analysis: Analysis) -> go.Figure:
             showlegend=False,
         )
     )
+    # Collected and set once: each fig.add_annotation re-validates the whole layout.
+    annotations: list[dict] = []
+    shapes: list[dict] = []
     name_spans = _merged(names)
     group_sizes = [len(list(g)) for _, g in itertools.groupby(text for *_, text in names)]
     name_rows = label_rows(name_spans, px_per_unit, NAME_FONT_PX)
@@ -346,34 +349,40 @@ def architecture_figure(analysis: Analysis) -> go.Figure:
     for (centre, span, text), offset, size in zip(
         name_spans, name_offsets, group_sizes, strict=True
     ):
-        fig.add_annotation(
-            x=centre,
-            y=bottom,
-            yshift=-6 - offset,
-            text=text,
-            showarrow=False,
-            yanchor="top",
-            font={"size": NAME_FONT_PX, "color": "#111111"},
+        annotations.append(
+            {
+                "x": centre,
+                "y": bottom,
+                "yshift": -6 - offset,
+                "text": text,
+                "showarrow": False,
+                "yanchor": "top",
+                "font": {"size": NAME_FONT_PX, "color": "#111111"},
+            }
         )
         if size > 1:  # a stage of several blocks: a bracket under them
-            fig.add_shape(
-                type="line",
-                x0=centre - span / 2 + 0.1,
-                x1=centre + span / 2 - 0.1,
-                y0=bottom - 0.15,
-                y1=bottom - 0.15,
-                line={"color": "#444", "width": 2},
+            shapes.append(
+                {
+                    "type": "line",
+                    "x0": centre - span / 2 + 0.1,
+                    "x1": centre + span / 2 - 0.1,
+                    "y0": bottom - 0.15,
+                    "y1": bottom - 0.15,
+                    "line": {"color": "#444", "width": 2},
+                }
             )
     volume_rows = label_rows(volumes, px_per_unit, VOLUME_FONT_PX)
     for (centre, _span, text), row in zip(volumes, volume_rows, strict=True):
-        fig.add_annotation(
-            x=centre,
-            y=arc_top,
-            yshift=4 + row * LINE_PX,
-            text=text,
-            showarrow=False,
-            yanchor="bottom",
-            font={"size": VOLUME_FONT_PX, "color": "#333333"},
+        annotations.append(
+            {
+                "x": centre,
+                "y": arc_top,
+                "yshift": 4 + row * LINE_PX,
+                "text": text,
+                "showarrow": False,
+                "yanchor": "bottom",
+                "font": {"size": VOLUME_FONT_PX, "color": "#333333"},
+            }
         )
     below += 10
     # The legend sits over the volume labels; with ResNet's two shortcut entries it takes two
@@ -381,6 +390,8 @@ def architecture_figure(analysis: Analysis) -> go.Figure:
     labels_px = 12 + (max(volume_rows, default=0) + 1) * LINE_PX
     above = labels_px + (2 if arcs else 1) * 30
     fig.update_layout(
+        annotations=annotations,
+        shapes=shapes,
         height=BOX_AREA_PX + below + above,
         margin={"l": 10, "r": 10, "t": above, "b": below},
         xaxis={"visible": False, "range": list(x_range), "fixedrange": True},
