@@ -12,11 +12,11 @@ st.markdown(
     "Small filters, deeper networks: only 3x3 CONV (stride 1, pad 1) and 2x2 MAX POOL "
     "(stride 2). ILSVRC'14: 7.3% top-5 error, down from ZFNet's 11.7%."
 )
-cols = st.columns([2, 1, 1])
 # A radio, not a segmented control: a segmented control can be deselected and show no depth.
-depth = cols[0].radio("Depth", [11, 13, 16, 19], index=2, key="vgg_depth", horizontal=True)
-bn = cols[1].toggle("Batch normalization (_bn)", key="vgg_bn")
-adaptive = cols[2].toggle(
+depth = st.radio("Depth", [11, 13, 16, 19], index=2, key="vgg_depth", horizontal=True)
+cols = st.columns(2)  # two toggles a row: their labels fit at a projector's 1024 px
+bn = cols[0].toggle("Batch normalization (_bn)", key="vgg_bn")
+adaptive = cols[1].toggle(
     "torchvision's VGG (adaptive pool)",
     key="vgg_adaptive",
     help="torchvision adds an adaptive average pool to 7x7 before FC6: the FC sizes then stay "
