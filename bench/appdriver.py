@@ -111,9 +111,7 @@ def serve(log: Path, start_timeout_s: float = 60) -> Iterator[Server]:
     command = [
         sys.executable,
         "-m",
-        "streamlit",
-        "run",
-        "app.py",
+        "cnnviz.ui.serve",  # `streamlit run app.py` with the heavy imports done first (make run)
         "--server.port",
         str(port),
         "--server.address",

@@ -81,9 +81,7 @@ def serve_app(log: Path) -> Iterator[StreamlitServer]:
     command = [
         sys.executable,
         "-m",
-        "streamlit",
-        "run",
-        "app.py",
+        "cnnviz.ui.serve",  # `streamlit run app.py` with the heavy imports done first (make run)
         "--server.port",
         str(port),
         "--server.address",
