@@ -5,7 +5,7 @@ import streamlit as st
 from cnnviz import facts, limits
 from cnnviz.analysis import analyze
 from cnnviz.layer_calculator import compared, direction
-from cnnviz.plots.architecture import comparison_figure, inception_module_figure
+from cnnviz.plots.modules import comparison_figure, inception_module_figure
 from cnnviz.ui import architecture as ui
 from cnnviz.ui import cache
 from cnnviz.ui.inputs import bounded

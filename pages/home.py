@@ -3,7 +3,7 @@
 import streamlit as st
 
 from cnnviz import facts
-from cnnviz.plots.architecture import ilsvrc_figure
+from cnnviz.plots.ilsvrc import ilsvrc_figure
 from cnnviz.ui import cache
 from cnnviz.ui.navigation import page_for
 

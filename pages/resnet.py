@@ -4,7 +4,7 @@ import streamlit as st
 
 from cnnviz import limits
 from cnnviz.notation import hwc
-from cnnviz.plots.architecture import comparison_figure, residual_block_figure
+from cnnviz.plots.modules import comparison_figure, residual_block_figure
 from cnnviz.ui import architecture as ui
 from cnnviz.ui import cache
 from cnnviz.ui.inputs import bounded

@@ -13,6 +13,7 @@ import pytest
 from cnnviz import facts
 from cnnviz.analysis import analyze
 from cnnviz.plots import architecture as plots
+from cnnviz.plots.ilsvrc import ilsvrc_figure
 
 
 def names(fig) -> list[str]:
@@ -112,7 +113,7 @@ def test_label_rows_never_put_overlapping_labels_on_one_row():
 
 
 def test_home_chart_bars_and_depth_markers_both_open_the_winners_page():
-    fig = plots.ilsvrc_figure(facts.ILSVRC_WINNERS, facts.HUMAN_TOP5_ERROR)
+    fig = ilsvrc_figure(facts.ILSVRC_WINNERS, facts.HUMAN_TOP5_ERROR)
     bars, depth = fig.data[0], fig.data[1]
     assert list(bars.customdata) == [w.page or "" for w in facts.ILSVRC_WINNERS]
     with_depth = [w for w in facts.ILSVRC_WINNERS if w.depth is not None]

@@ -23,6 +23,8 @@ WARM = (
     "cnnviz.receptive_field",
     "cnnviz.receptive_field.effective",
     "cnnviz.plots.architecture",
+    "cnnviz.plots.ilsvrc",
+    "cnnviz.plots.modules",
     "cnnviz.plots.receptive_field",
     "cnnviz.quiz",
     "cnnviz.layer_table",
