@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from cnnviz.ui.serve import command as serve_command
+
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
@@ -108,21 +110,7 @@ def serve(log: Path, start_timeout_s: float = 60) -> Iterator[Server]:
     import threading
 
     port = _free_port()
-    command = [
-        sys.executable,
-        "-m",
-        "cnnviz.ui.serve",  # `streamlit run app.py` with the heavy imports done first (make run)
-        "--server.port",
-        str(port),
-        "--server.address",
-        "127.0.0.1",
-        "--server.headless",
-        "true",
-        "--browser.gatherUsageStats",
-        "false",
-        "--server.fileWatcherType",
-        "none",
-    ]
+    command = serve_command(port)
     with log.open("wb") as out:
         process = subprocess.Popen(
             command, cwd=REPO, stdout=out, stderr=subprocess.STDOUT, start_new_session=True

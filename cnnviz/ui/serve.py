@@ -40,6 +40,26 @@ def warm() -> None:
             del sys.modules[name]
 
 
+def command(port: int, address: str = "127.0.0.1") -> list[str]:
+    """The command line of a test or benchmark server: this launcher (as `make run` starts the
+    app), headless, on `address:port`, without usage statistics or a file watcher."""
+    return [
+        sys.executable,
+        "-m",
+        "cnnviz.ui.serve",
+        "--server.port",
+        str(port),
+        "--server.address",
+        address,
+        "--server.headless",
+        "true",
+        "--browser.gatherUsageStats",
+        "false",
+        "--server.fileWatcherType",
+        "none",
+    ]
+
+
 def main(argv: list[str]) -> None:
     warm()
     from streamlit.web import cli

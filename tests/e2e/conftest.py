@@ -7,7 +7,6 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -17,6 +16,8 @@ from pathlib import Path
 import pytest
 from google.protobuf.message import DecodeError
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+from cnnviz.ui.serve import command as serve_command
 
 REPO = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
@@ -78,21 +79,7 @@ def _healthy(url: str) -> bool:
 def serve_app(log: Path) -> Iterator[StreamlitServer]:
     """Run `streamlit run app.py` on a free port until healthy; stop its process group after."""
     port = _free_port()
-    command = [
-        sys.executable,
-        "-m",
-        "cnnviz.ui.serve",  # `streamlit run app.py` with the heavy imports done first (make run)
-        "--server.port",
-        str(port),
-        "--server.address",
-        "127.0.0.1",
-        "--server.headless",
-        "true",
-        "--browser.gatherUsageStats",
-        "false",
-        "--server.fileWatcherType",
-        "none",
-    ]
+    command = serve_command(port)
     with log.open("wb") as out:
         # A new session makes the server the leader of its own process group.
         process = subprocess.Popen(
