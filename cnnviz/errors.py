@@ -58,6 +58,12 @@ class UnknownLayer(CnnvizError, ValueError):
     hint = "Pick a layer from the model's layer table."
 
 
+class UnknownTransform(CnnvizError, KeyError):
+    """An augmentation step that is not in the explorer's catalog."""
+
+    hint = "Pick a transform from the list (cnnviz.augment.catalog.CATALOG)."
+
+
 class UnsupportedLayer(CnnvizError, ValueError):
     """An operation whose effect on the receptive field the tracer cannot follow."""
 

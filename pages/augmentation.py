@@ -1,0 +1,80 @@
+"""Data augmentation (lecture section 1): compose a torchvision pipeline, see N seeded draws with
+what each step drew, copy the code; only the desired invariance (a 6 turned over is a 9)."""
+
+import streamlit as st
+
+from cnnviz import limits
+from cnnviz.augment.code import pipeline_code
+from cnnviz.augment.images import six_and_nine
+from cnnviz.plots.augment import tile
+from cnnviz.ui import augment as ui
+from cnnviz.ui.inputs import bounded
+
+st.title("Data augmentation")
+st.markdown(
+    "Overfitting comes from too little training data, and **regularization** fights it. "
+    "**Data augmentation** increases the training data synthetically: each epoch sees a new "
+    "random variant of every image, so the data is *multiplied by N* (the lecture's 6). "
+    "Encourage only the invariances you **want**, and tune the magnitude of any **noise "
+    "injection**: too little does nothing, too much destroys the signal."
+)
+
+st.subheader("1. An image")
+image_key, image = ui.choose_image()
+
+st.subheader("2. A pipeline of random transforms")
+st.caption(
+    "Steps run top to bottom on every draw (`torchvision.transforms.v2`); each setting stays "
+    "within the limits shown in its help."
+)
+steps = ui.pipeline_editor()
+
+st.subheader("3. The data multiplied by N")
+n_col, seed_col, again_col = st.columns([1, 1, 1], vertical_alignment="bottom")
+n = bounded(n_col, "Draws (N)", limits.DRAWS, 6, "augmentation_n")
+seed = bounded(
+    seed_col,
+    "Seed",
+    limits.SEED,
+    None if "augmentation_seed" in st.session_state else 0,
+    "augmentation_seed",
+)
+
+
+def _draw_again() -> None:
+    st.session_state["augmentation_seed"] = (
+        st.session_state["augmentation_seed"] + 1
+    ) % limits.SEED.high
+
+
+again_col.button(
+    "Draw again (seed + 1)",
+    key="augmentation_again",
+    on_click=_draw_again,
+    icon=":material/casino:",
+)
+
+if image is not None and steps is not None:
+    tiles = ui.draws_for(image_key, image, steps, n, seed)
+    st.caption(
+        f"{n} random draws of the pipeline on one image; under each, what every step drew "
+        "(the same seed gives the same grid)."
+    )
+    ui.draws_grid(tiles)
+    with st.expander(
+        "The same pipeline in Python (builds these very draws)", icon=":material/code:"
+    ):
+        st.code(pipeline_code(steps, n, seed), language="python")
+
+st.subheader("Only the desired invariance")
+six, turned, nine = six_and_nine()
+cols = st.columns(3)
+cols[0].image(tile(six), caption="A handwritten 6 (scikit-learn's digits, 32x32)")
+cols[1].image(tile(turned), caption="The same 6 rotated by 180 degrees")
+cols[2].image(tile(nine), caption="A real 9 from the same data")
+st.markdown(
+    "Rotating a 6 by 180 degrees gives a **9**: a digit classifier must *not* be invariant to "
+    "large rotations (nor to flips: a mirrored 3 is no digit). For a photo of a cat, a "
+    "horizontal flip is harmless. Pick the transforms that keep the label true; try it above "
+    "with the handwritten digit and a rotation of up to 180 degrees."
+)
