@@ -38,7 +38,7 @@ def pipeline_code(steps: Sequence[Step], n: int = 6, seed: int = 0) -> str:
     steps = validate(steps)
     n, seed = limits.DRAWS.check(n), limits.SEED.check(seed)
     lines = ["import torch", "from torchvision.transforms import v2", "", "pipeline = v2.Compose(["]
-    lines += [f"    {step_code(s)}," for s in steps]
+    lines += [f"    {step_code(s)}," for s in steps] or ["    v2.Identity(),  # no step yet"]
     lines += [
         "])",
         "",

@@ -26,6 +26,7 @@ from torchvision.transforms.v2._transform import _RandomApplyTransform
 
 from cnnviz import limits
 from cnnviz.augment.pipeline import Step, build
+from cnnviz.errors import OutOfBounds
 
 # torchvision draws from torch's global generator: one pipeline's draws at a time, on a forked
 # state, so a student's seed gives the same grid whoever else is drawing at that moment.
@@ -38,6 +39,10 @@ class Draw:
 
     image: torch.Tensor  # C x H x W uint8
     drawn: tuple[str, ...]
+    # Per step, the parameters applied: make_params' dict, with "fired" for the steps that
+    # fire with probability p (flips, perspective, grayscale, erasing), {"ops": [(name,
+    # magnitude), ...]} for a policy.
+    params: tuple[dict[str, Any], ...] = ()
 
     def caption(self) -> str:
         return " · ".join(self.drawn) if self.drawn else "no steps: the original"
@@ -139,13 +144,16 @@ _NOT_FIRED: dict[type, str] = {
 }
 
 
-def _policy_ops(transform: _AutoAugmentBase, image: torch.Tensor) -> tuple[torch.Tensor, str]:
+Applied = tuple[torch.Tensor, str, dict[str, Any]]  # the image, what was drawn, the params
+
+
+def _policy_ops(transform: _AutoAugmentBase, image: torch.Tensor) -> Applied:
     """Run a policy's own forward, listening to each operation it applies."""
-    ops: list[str] = []
+    applied: list[tuple[str, float]] = []
     apply_op = transform._apply_image_or_video_transform
 
     def listen(img: Any, transform_id: str, magnitude: float, **kw: Any) -> Any:
-        ops.append(_op(transform_id, magnitude))
+        applied.append((transform_id, magnitude))
         return apply_op(img, transform_id, magnitude, **kw)
 
     transform._apply_image_or_video_transform = listen  # type: ignore[method-assign]
@@ -154,26 +162,53 @@ def _policy_ops(transform: _AutoAugmentBase, image: torch.Tensor) -> tuple[torch
     finally:
         del transform._apply_image_or_video_transform
     name = type(transform).__name__
+    ops = [_op(*op) for op in applied]
     if isinstance(transform, v2.AugMix):
-        return out, f"{name}: mixed {len(ops)} ops ({', '.join(ops)})"
-    return out, f"{name}: {', '.join(ops) or 'no op'}"
+        return out, f"{name}: mixed {len(ops)} ops ({', '.join(ops)})", {"ops": applied}
+    return out, f"{name}: {', '.join(ops) or 'no op'}", {"ops": applied}
 
 
 _NO_MAGNITUDE = {"Identity", "AutoContrast", "Equalize", "Invert"}
 
 
-def apply_step(transform: v2.Transform, image: torch.Tensor) -> tuple[torch.Tensor, str]:
-    """One step on one image, as transform(image) would run it; the image and what it drew."""
+def _check_fits(transform: v2.Transform, image: torch.Tensor) -> None:
+    """OutOfBounds for a blur wider than the image: torch pads by reflection, which needs the
+    kernel's half width below the image's side (the elastic field is blurred with 8 sigma + 1)."""
+    height, width = image.shape[-2:]
+    side = min(height, width)
+    if isinstance(transform, v2.GaussianBlur):
+        half, what = transform.kernel_size[0] // 2, f"A blur kernel of {transform.kernel_size[0]}"
+        fix = f"Use a kernel of at most {2 * side - 1}"
+    elif isinstance(transform, v2.ElasticTransform):
+        sigma = transform.sigma[0]
+        half, what = int(8 * sigma + 1) // 2, f"An elastic smoothness (sigma) of {sigma:g}"
+        fix = f"Use a sigma under {side / 4:g}"
+    else:
+        return
+    if half >= side:
+        raise OutOfBounds(
+            f"{what} needs an image of at least {half + 1} pixels on each side; the image is "
+            f"{width}x{height} at this step.",
+            f"{fix}, or a larger image (or crop size) before this step.",
+        )
+
+
+def apply_step(transform: v2.Transform, image: torch.Tensor) -> Applied:
+    """One step on one image, as transform(image) would run it: the image, what it drew (a
+    phrase) and the parameters applied."""
     if isinstance(transform, _AutoAugmentBase):
         return _policy_ops(transform, image)
     kind = type(transform)
+    _check_fits(transform, image)
     transform.check_inputs([image])
-    if isinstance(transform, _RandomApplyTransform) and torch.rand(1) >= transform.p:
-        return image, _NOT_FIRED.get(kind, f"{kind.__name__} skipped")
+    fires = isinstance(transform, _RandomApplyTransform)
+    if fires and torch.rand(1) >= transform.p:
+        return image, _NOT_FIRED.get(kind, f"{kind.__name__} skipped"), {"fired": False}
     params = transform.make_params([image])
     out = transform.transform(image, params)
     describe = _DESCRIBE.get(kind)
-    return out, describe(params, image, transform) if describe else kind.__name__
+    what = describe(params, image, transform) if describe else kind.__name__
+    return out, what, {"fired": True, **params} if fires else params
 
 
 def draw(image: torch.Tensor, steps: Sequence[Step], n: int = 6, seed: int = 0) -> list[Draw]:
@@ -186,13 +221,15 @@ def draw(image: torch.Tensor, steps: Sequence[Step], n: int = 6, seed: int = 0) 
             f"draw takes a C x H x W uint8 image, not {image.dtype} {tuple(image.shape)}"
         )
     pipeline = build(steps)
+    transforms = pipeline.transforms if steps else []  # no step: the original, as it is
     draws = []
     with _LOCK, torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         for _ in range(n):
-            x, drawn = image, []
-            for transform in pipeline.transforms:
-                x, what = apply_step(transform, x)
+            x, drawn, applied = image, [], []
+            for transform in transforms:
+                x, what, params = apply_step(transform, x)
                 drawn.append(what)
-            draws.append(Draw(x, tuple(drawn)))
+                applied.append(params)
+            draws.append(Draw(x, tuple(drawn), tuple(applied)))
     return draws

@@ -98,5 +98,6 @@ def validate(steps: Iterable[Step]) -> tuple[Step, ...]:
 
 
 def build(steps: Sequence[Step]) -> v2.Compose:
-    """The validated steps as one v2.Compose, in order."""
-    return v2.Compose([s.build() for s in validate(steps)])
+    """The validated steps as one v2.Compose, in order (v2.Identity for no step: Compose
+    needs one)."""
+    return v2.Compose([s.build() for s in validate(steps)] or [v2.Identity()])
