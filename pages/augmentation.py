@@ -3,12 +3,12 @@ what each step drew, copy the code; only the desired invariance (a 6 turned over
 
 import streamlit as st
 
-from cnnviz import limits
 from cnnviz.augment.code import pipeline_code
 from cnnviz.augment.images import six_and_nine
+from cnnviz.errors import CnnvizError
 from cnnviz.plots.augment import tile
 from cnnviz.ui import augment as ui
-from cnnviz.ui.inputs import bounded
+from cnnviz.ui import show_error
 
 st.title("Data augmentation")
 st.markdown(
@@ -30,48 +30,32 @@ st.caption(
 steps = ui.pipeline_editor()
 
 st.subheader("3. The data multiplied by N")
-n_col, seed_col, again_col = st.columns([1, 1, 1], vertical_alignment="bottom")
-n = bounded(n_col, "Draws (N)", limits.DRAWS, 6, "augmentation_n")
-seed = bounded(
-    seed_col,
-    "Seed",
-    limits.SEED,
-    None if "augmentation_seed" in st.session_state else 0,
-    "augmentation_seed",
-)
-
-
-def _draw_again() -> None:
-    st.session_state["augmentation_seed"] = (
-        st.session_state["augmentation_seed"] + 1
-    ) % limits.SEED.high
-
-
-again_col.button(
-    "Draw again (seed + 1)",
-    key="augmentation_again",
-    on_click=_draw_again,
-    icon=":material/casino:",
-)
+n, seed = ui.grid_settings()
 
 if image is not None and steps is not None:
-    tiles = ui.draws_for(image_key, image, steps, n, seed)
-    st.caption(
-        f"{n} random draws of the pipeline on one image; under each, what every step drew "
-        "(the same seed gives the same grid)."
-    )
-    ui.draws_grid(tiles)
-    with st.expander(
-        "The same pipeline in Python (builds these very draws)", icon=":material/code:"
-    ):
-        st.code(pipeline_code(steps, n, seed), language="python")
+    try:
+        tiles = ui.draws_for(image_key, image, steps, n, seed)
+    except CnnvizError as err:
+        show_error(err)
+    else:
+        st.caption(
+            f"{n} random draws of the pipeline on one image; under each, what every step drew "
+            "(the same seed gives the same grid)."
+        )
+        ui.draws_grid(tiles)
+        with st.expander(
+            "The same pipeline in Python (builds these very draws)", icon=":material/code:"
+        ):
+            st.code(pipeline_code(steps, n, seed), language="python")
 
 st.subheader("Only the desired invariance")
 six, turned, nine = six_and_nine()
 cols = st.columns(3)
-cols[0].image(tile(six), caption="A handwritten 6 (scikit-learn's digits, 32x32)")
-cols[1].image(tile(turned), caption="The same 6 rotated by 180 degrees")
-cols[2].image(tile(nine), caption="A real 9 from the same data")
+cols[0].image(
+    tile(six), output_format="PNG", caption="A handwritten 6 (scikit-learn's digits, 32x32)"
+)
+cols[1].image(tile(turned), output_format="PNG", caption="The same 6 rotated by 180 degrees")
+cols[2].image(tile(nine), output_format="PNG", caption="A real 9 from the same data")
 st.markdown(
     "Rotating a 6 by 180 degrees gives a **9**: a digit classifier must *not* be invariant to "
     "large rotations (nor to flips: a mirrored 3 is no digit). For a photo of a cat, a "

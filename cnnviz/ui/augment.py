@@ -15,7 +15,7 @@ from cnnviz.augment import CATALOG, Param, Step, make_step
 from cnnviz.augment import images as sources
 from cnnviz.augment.draws import draw
 from cnnviz.errors import CnnvizError
-from cnnviz.plots.augment import grid_columns, tile
+from cnnviz.plots.augment import grid_columns, tile, view_format
 from cnnviz.ui.errors import show_error
 from cnnviz.ui.inputs import bounded
 
@@ -68,7 +68,11 @@ def choose_image() -> tuple[str, torch.Tensor | None]:
         detail_col.caption(
             f"scikit-image's bundled photo, center square at {sources.PHOTO_SIDE} px."
         )
-    view_col.image(tile(image, 96), caption=f"original, {image.shape[2]}x{image.shape[1]}")
+    view_col.image(
+        tile(image, 96),
+        output_format=view_format(image),
+        caption=f"original, {image.shape[2]}x{image.shape[1]}",
+    )
     return key, image
 
 
@@ -171,7 +175,27 @@ def pipeline_editor() -> tuple[Step, ...] | None:
     return tuple(s for s in steps if s is not None)
 
 
-# --- The grid of draws -------------------------------------------------------------------
+# --- The grid settings ------------------------------------------------------------------
+def _draw_again() -> None:
+    seed = st.session_state[f"{KEY}_seed"]
+    st.session_state[f"{KEY}_seed"] = (seed + 1) % (limits.SEED.high + 1)
+
+
+def grid_settings() -> tuple[int, int]:
+    """The number of draws and the seed (with a button that moves to the next seed)."""
+    n_col, seed_col, again_col = st.columns(3, vertical_alignment="bottom")
+    n = bounded(n_col, "Draws (N)", limits.DRAWS, 6, f"{KEY}_n")
+    # After the button has set the seed through the Session State, the widget must not be
+    # given a default value too (Streamlit warns about the two).
+    first = None if f"{KEY}_seed" in st.session_state else 0
+    seed = bounded(seed_col, "Seed", limits.SEED, first, f"{KEY}_seed")
+    again_col.button(
+        "Draw again (seed + 1)", key=f"{KEY}_again", on_click=_draw_again, icon=":material/casino:"
+    )
+    return n, seed
+
+
+# --- The grid of draws (cached) ---------------------------------------------------------
 @st.cache_data(max_entries=256, show_spinner=False)
 def _draws(
     image_key: str, steps: tuple[tuple[str, tuple], ...], n: int, seed: int, _image: torch.Tensor
@@ -179,19 +203,19 @@ def _draws(
     """Tiles and captions of n draws; keyed by the image's name, the pipeline, n and seed."""
     del image_key  # names _image for the cache (hashing the pixels would cost more)
     result = draw(_image, [Step(name, values) for name, values in steps], n, seed)
-    return [(tile(d.image), d.caption()) for d in result]
+    return [(tile(d.image), d.caption(), view_format(d.image)) for d in result]
 
 
 def draws_for(image_key: str, image: torch.Tensor, steps: Sequence[Step], n: int, seed: int):
-    """[(H x W x 3 tile, caption)] for the grid, computed once per distinct input."""
+    """[(H x W x 3 tile, caption, PNG or JPEG)] for the grid, once per distinct input."""
     plain = tuple((s.name, s.values) for s in steps)
     return _draws(image_key, plain, n, seed, image)
 
 
-def draws_grid(tiles: Sequence[tuple[np.ndarray, str]]) -> None:
+def draws_grid(tiles: Sequence[tuple[np.ndarray, str, str]]) -> None:
     """The draws in rows, each with what its steps drew as the caption."""
     columns = grid_columns(len(tiles))
-    for start in range(0, len(tiles), columns):
-        row = st.columns(columns)
-        for column, (image, caption) in zip(row, tiles[start : start + columns], strict=False):
-            column.image(image, caption=f"{start + row.index(column) + 1}. {caption}")
+    for i, (image, caption, fmt) in enumerate(tiles):
+        if i % columns == 0:
+            row = st.columns(columns)
+        row[i % columns].image(image, caption=f"{i + 1}. {caption}", output_format=fmt)
