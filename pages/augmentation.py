@@ -49,14 +49,15 @@ if image is not None and steps is not None:
             st.code(pipeline_code(steps, n, seed), language="python")
 
 st.subheader("Only the desired invariance")
-six, turned, nine = six_and_nine()
-cols = st.columns(3)
-cols[0].image(
-    tile(six), output_format="PNG", caption="A handwritten 6 (scikit-learn's digits, 32x32)"
+captions = (
+    "A handwritten 6 (scikit-learn's digits at 32x32, as LeNet-5 sees them)",
+    "The same 6 rotated by 180 degrees",
+    "A real 9 from the same data",
 )
-cols[1].image(tile(turned), output_format="PNG", caption="The same 6 rotated by 180 degrees")
-cols[2].image(tile(nine), output_format="PNG", caption="A real 9 from the same data")
-st.markdown(
+*digit_cols, text_col = st.columns([1, 1, 1, 3])
+for column, digit, caption in zip(digit_cols, six_and_nine(), captions, strict=True):
+    column.image(tile(digit), caption=caption, output_format="PNG", width="stretch")
+text_col.markdown(
     "Rotating a 6 by 180 degrees gives a **9**: a digit classifier must *not* be invariant to "
     "large rotations (nor to flips: a mirrored 3 is no digit). For a photo of a cat, a "
     "horizontal flip is harmless. Pick the transforms that keep the label true; try it above "

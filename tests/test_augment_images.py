@@ -12,7 +12,7 @@ from sklearn.datasets import load_digits
 
 from cnnviz.augment import images
 from cnnviz.errors import NotAnImage, OutOfBounds
-from cnnviz.plots.augment import grid_columns, tile
+from cnnviz.plots.augment import grid_columns, tile, view_format
 from tests.test_images import png_header
 
 
@@ -66,10 +66,11 @@ def test_bad_uploads_are_clear_errors():
 def test_tiles_are_crisp_nearest_neighbour_enlargements():
     digit = images.digit(3)
     big = tile(digit)
-    assert big.shape == (192, 192, 3)
-    # every 6x6 block is one original pixel
-    assert np.array_equal(big[::6, ::6], digit.permute(1, 2, 0).numpy())
-    assert np.array_equal(big[5::6, 5::6], digit.permute(1, 2, 0).numpy())
+    assert big.shape == (384, 384, 3)
+    # every 12x12 block is one original pixel
+    assert np.array_equal(big[::12, ::12], digit.permute(1, 2, 0).numpy())
+    assert np.array_equal(big[11::12, 11::12], digit.permute(1, 2, 0).numpy())
+    assert view_format(digit) == "PNG" and view_format(images.photo("Coffee")) == "JPEG"
     photo = images.photo("Coffee")
     assert np.array_equal(tile(photo), photo.permute(1, 2, 0).numpy())  # large enough already
     assert [grid_columns(n) for n in (1, 3, 6, 8, 9, 24)] == [1, 3, 3, 4, 3, 4]

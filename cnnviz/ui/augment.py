@@ -218,4 +218,7 @@ def draws_grid(tiles: Sequence[tuple[np.ndarray, str, str]]) -> None:
     for i, (image, caption, fmt) in enumerate(tiles):
         if i % columns == 0:
             row = st.columns(columns)
-        row[i % columns].image(image, caption=f"{i + 1}. {caption}", output_format=fmt)
+        # Stretched: with its natural width, a long caption would widen some images only.
+        row[i % columns].image(
+            image, caption=f"{i + 1}. {caption}", output_format=fmt, width="stretch"
+        )
