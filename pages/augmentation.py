@@ -54,7 +54,7 @@ captions = (
     "The same 6 rotated by 180 degrees",
     "A real 9 from the same data",
 )
-*digit_cols, text_col = st.columns([1, 1, 1, 3])
+*digit_cols, text_col = st.columns([1, 1, 1, 2])
 for column, digit, caption in zip(digit_cols, six_and_nine(), captions, strict=True):
     column.image(tile(digit), caption=caption, output_format="PNG", width="stretch")
 text_col.markdown(

@@ -48,12 +48,14 @@ def test_a_long_pipeline_equals_torchvisions_forward_and_is_reproducible():
     assert all(len(d.drawn) == len(steps) == len(d.params) for d in first)
 
 
-def test_drawing_leaves_torchs_global_random_state_alone():
+def test_drawing_leaves_torchs_global_random_state_and_threads_alone():
+    threads = torch.get_num_threads()
     torch.manual_seed(11)
     expected = torch.rand(3)
     torch.manual_seed(11)
     draw(IMAGE, [make_step("Rotation")], 3, seed=0)
     assert torch.equal(torch.rand(3), expected)
+    assert torch.get_num_threads() == threads
 
 
 def test_the_recorded_rotation_angles_are_the_ones_applied():
