@@ -11,6 +11,7 @@ import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
+from cnnviz import limits
 from tests.test_images import png_header
 
 PAGE = "pages/augmentation.py"
@@ -52,7 +53,11 @@ def test_add_reorder_and_remove_steps(page):
     assert steps_in_code(page)[-1] == "RandomRotation"
     assert all("rotated " in c for c in grid(page))
     new_id = page.session_state["augmentation_steps"][-1]["id"]
-    page.number_input(key=f"augmentation_step{new_id}_degrees").set_value(180).run()
+    degrees = page.number_input(key=f"augmentation_step{new_id}_degrees")
+    assert (degrees.min, degrees.max) == (limits.DEGREES.low, limits.DEGREES.high)
+    p = page.slider(key="augmentation_step1_p")  # the flip's probability, a Span
+    assert (p.min, p.max, p.step) == (0.0, 1.0, limits.PROBABILITY.step)
+    degrees.set_value(180).run()
     assert "degrees=180.0" in code(page)
 
     page.button(key=f"augmentation_step{new_id}_up").click().run()  # before the jitter
@@ -118,3 +123,10 @@ def test_uploads_good_and_bad(page):
     assert "megapixels" in page.error[0].value and not grid(page)
     page.get("file_uploader")[0].set_value(("ok.png", encoded((60, 80)), "image/png")).run()
     assert not page.error and len(grid(page)) == 6
+
+
+def test_a_policy_step_shows_the_operations_it_drew(page):
+    page.selectbox(key="augmentation_add").set_value("AugMix").run()
+    page.button(key="augmentation_add_button").click().run()
+    assert all("AugMix: mixed" in c and " ops (" in c for c in grid(page))
+    assert "v2.AugMix(severity=3, mixture_width=3, chain_depth=-1, alpha=1.0)" in code(page)
