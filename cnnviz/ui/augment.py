@@ -109,11 +109,15 @@ def _remove(index: int) -> None:
 def _param_widget(column: Any, param: Param, key: str) -> Any:
     if param.kind == "choice":
         return column.selectbox(param.label, param.options, key=key, help=param.help or None)
+    extra = {"help": param.help} if param.help else {}
     if param.kind == "int":
         step = 2 if param.name == "kernel_size" else 1  # odd kernels only: 1, 3, 5, ...
-        return bounded(column, param.label, param.limit, param.default, key, step=step)
+        return bounded(column, param.label, param.limit, param.default, key, step=step, **extra)
+    bounds = param.limit.bounds
+    if param.help:
+        bounds["help"] = f"{param.help} {bounds['help']}"
     value = tuple(param.default) if param.kind == "range" else param.default
-    return column.slider(param.label, value=value, key=key, **param.limit.bounds)
+    return column.slider(param.label, value=value, key=key, **bounds)
 
 
 def _step_editor(index: int, entry: dict[str, Any], count: int) -> Step | None:
