@@ -285,3 +285,50 @@ WEIGHTS_FILE_BYTES = Limit(
     600_000_000,
     "VGG-16's ImageNet weights (528 MB), the largest of the transfer-learning backbones, fit.",
 )
+
+# --- Explain: filters, feature maps and attributions of a trained network (cnnviz.explain) --
+EXPLAIN_SIDE = Limit(
+    "image side for the network",
+    16,
+    448,
+    "Twice ImageNet's 224: every attribution method runs the real network on the image.",
+)
+IG_STEPS = Limit(
+    "number of Integrated Gradients steps",
+    1,
+    256,
+    "Each step is one forward and backward pass; 20 to 300 are usual (Sundararajan et al.).",
+)
+SMOOTHGRAD_SAMPLES = Limit(
+    "number of SmoothGrad samples",
+    1,
+    64,
+    "Each sample is one noisy gradient; SmoothGrad's paper finds 50 enough.",
+)
+SMOOTHGRAD_NOISE = Limit(
+    "SmoothGrad noise (percent of the input's range)",
+    1,
+    50,
+    "SmoothGrad's paper finds 10 to 20 percent best.",
+)
+OCCLUSION_WINDOW = Limit(
+    "occlusion window side",
+    1,
+    128,
+    "The gray patch slid over the image; a quarter to a tenth of the image is usual.",
+)
+OCCLUSION_STRIDE = Limit(
+    "occlusion stride",
+    1,
+    128,
+    "Each window position is one forward pass: a small stride on a large image is slow.",
+)
+OCCLUSION_POSITIONS = Limit(
+    "number of occlusion windows",
+    1,
+    1_024,
+    "Each window position is one forward pass of the network.",
+)
+TOP_CHANNELS = Limit(
+    "number of feature maps shown", 1, 64, "A grid of 64 maps still fits on the screen."
+)
