@@ -30,7 +30,14 @@ import torchvision
 from torch import nn
 
 from cnnviz import limits, registry, shared_model, weights
-from cnnviz.errors import CnnvizError, DoesNotFit, NotAnImage, OutOfBounds, UnknownModel
+from cnnviz.errors import (
+    CnnvizError,
+    DoesNotFit,
+    NotAnImage,
+    OutOfBounds,
+    UnknownModel,
+    WeightsMissing,
+)
 from cnnviz.explain import default_model
 
 DEFAULT = default_model.NAME
@@ -68,7 +75,7 @@ class Explained:
 
     def preprocess(self, image: np.ndarray | torch.Tensor) -> torch.Tensor:
         """An H x W x 3 uint8 image (or 3 x H x W tensor) -> the 1 x C x S x S float input."""
-        t = torch.as_tensor(image)
+        t = torch.as_tensor(np.array(image) if isinstance(image, np.ndarray) else image)
         if t.dtype != torch.uint8:
             raise NotAnImage("The image must hold 8-bit RGB values.")
         if t.ndim == 3 and t.shape[-1] == 3 and t.shape[0] != 3:
@@ -162,7 +169,9 @@ def imagenet(name: str, *, pretrained: bool = True, image_size: int | None = Non
     """
     w = _imagenet_weights(name)
     if pretrained and not weights.weights_available(name):
-        weights.load_pretrained(name)  # raises WeightsMissing with the file's name and place
+        raise WeightsMissing(
+            weights.missing_message(name), f"Or explain the default model, {DEFAULT}."
+        )
     crop = w.transforms().crop_size[0]
     side = limits.EXPLAIN_SIDE.check(image_size or crop)
     transform = w.transforms(crop_size=side, resize_size=round(side * 256 / 224))
@@ -284,6 +293,11 @@ def _private(
 
 def by_name(name: str, *, image_size: int | None = None, pretrained: bool = True) -> Explained:
     """The default model by its name (`lenet5_digits`), else a torchvision ImageNet model."""
+    if name != DEFAULT and name not in imagenet_names():
+        raise UnknownModel(
+            f"There is no model {name!r} to explain.",
+            f"Use {DEFAULT} or one of: {', '.join(imagenet_names())}.",
+        )
     if name == DEFAULT:
         model = default()
         if image_size not in (None, model.image_size):
