@@ -144,7 +144,10 @@ def _run(
             return attr, None
         case "gradcam":
             layer = module(net, p.layer or "")
-            return LayerGradCam(net, layer).attribute(inp, target=target), None
+            # relu: Selvaraju et al.'s map keeps what speaks for the class (captum's default
+            # keeps the negative evidence too)
+            cam = LayerGradCam(net, layer).attribute(inp, target=target, relu_attributions=True)
+            return cam, None
         case "occlusion":
             c = x.shape[1]
             attr = Occlusion(net).attribute(
