@@ -37,7 +37,7 @@ except CnnvizError as err:
 left, right = st.columns([1, 2])
 left.image(image, caption=caption, width=160 if model.source == "default" else 260)
 with right:
-    target = ui.target_picker(top, len(model.classes))
+    target = ui.target_picker(top, len(model.classes), f"{model.key}_{xid}")
     st.plotly_chart(plots.top_classes(top, target), width="stretch", key="explain_top5")
 
 attr_tab, filter_tab, maps_tab, sanity_tab = st.tabs(

@@ -132,11 +132,12 @@ def first_filters(key: str, _model: Any) -> filters.FilterTiles:
     return filters.first_layer_tiles(_model)
 
 
-def target_picker(top: list[tuple[int, str, float]], classes: int) -> int:
-    """The class to explain: the prediction, or another of the top 5."""
+def target_picker(top: list[tuple[int, str, float]], classes: int, key: str) -> int:
+    """The class to explain: the prediction, or another of the top 5 (per image: a new image
+    starts from its own prediction)."""
     labels = {i: f"{name} ({p:.1%})" for i, name, p in top}
     return st.selectbox(
-        "Explain the class", list(labels), format_func=labels.get, key="explain_target",
+        "Explain the class", list(labels), format_func=labels.get, key=f"explain_target_{key}",
         help=f"The top 5 of the model's {classes:,} classes; the first is its prediction.",
     )  # fmt: skip
 

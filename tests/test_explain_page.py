@@ -1,0 +1,105 @@
+"""The Explain page in AppTest: the default model's views, another digit, a class from the
+top 5, the sanity check as a job with its lesson, the ImageNet source without weights, and a
+session's fine-tuned model."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from cnnviz.data import digits
+from cnnviz.explain import default_model, models
+from cnnviz.explain.models import predict
+
+PAGE = "pages/explain.py"
+
+
+def target_box(at):
+    return next(s for s in at.selectbox if s.label == "Explain the class")
+
+
+def charts(at) -> set[str]:
+    return {c.proto.id for c in at.get("plotly_chart")}
+
+
+def test_default_model_shows_every_view(open_page):
+    at = open_page(PAGE)
+    assert at.title[0].value == "Explain"
+    assert len(at.get("plotly_chart")) >= 6  # top 5, overlays, filters x3, feature maps
+    assert any(
+        "Integrated Gradients" in c.value and "convergence delta" in c.value for c in at.caption
+    )
+    # The prediction for the first validation digit comes first in the class picker.
+    model, x, _ = digit(0)
+    assert target_box(at).value == predict(model, x)[0][0]
+    at.number_input(key="explain_digit").set_value(5).run()
+    assert not at.exception
+    model, x, _ = digit(5)
+    top = predict(model, x)
+    target = target_box(at)
+    assert target.value == top[0][0]
+    assert target.options == [f"{name} ({p:.1%})" for _, name, p in top]
+    target.set_value(top[1][0]).run()  # explain the runner-up class instead
+    assert not at.exception
+    assert target_box(at).value == top[1][0]
+
+
+def digit(i: int):
+    model = models.default()
+    k = int(default_model.split()[1][i])
+    return model, model.preprocess(digits(32).images[k]), k
+
+
+def test_sanity_check_runs_as_a_job_and_draws_the_lesson(open_page):
+    at = open_page(PAGE)
+    at.button(key="explain_sanity_job_start").click().run()
+    for _ in range(60):
+        if any("explains the image, not the model" in m.value for m in at.markdown):
+            break
+        time.sleep(0.5)
+        at.run()
+    assert not at.exception
+    assert any("explains the image, not the model" in m.value for m in at.markdown)
+
+
+def test_imagenet_source_says_which_file_is_missing(open_page):
+    at = open_page(PAGE)
+    at.radio(key="explain_source").set_value("imagenet").run()
+    assert not at.exception
+    assert any("resnet18-f37072fd.pth" in i.value for i in at.info)
+
+
+@dataclass
+class FakeTrained:
+    """What cnnviz.train.TrainedModel offers Explain (.model, .classes, ...)."""
+
+    model: nn.Module
+    classes: list[str]
+    backbone: str = "tiny"
+    image_size: int = 32
+
+    def preprocess(self, batch: torch.Tensor) -> torch.Tensor:
+        x = torch.nn.functional.interpolate(batch.float() / 255, size=(32, 32), mode="bilinear")
+        return (x - 0.5) / 0.25
+
+
+def tiny() -> nn.Module:
+    torch.manual_seed(0)
+    return nn.Sequential(
+        nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(8, 8, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool2d(1),
+        nn.Flatten(), nn.Linear(8, 3),
+    ).eval()  # fmt: skip
+
+
+def test_a_sessions_fine_tuned_model(open_page):
+    at = open_page(PAGE)
+    at.session_state["transfer_learning_trained"] = FakeTrained(tiny(), ["cat", "dog", "fox"])
+    at.run()
+    at.radio(key="explain_source").set_value("trained").run()
+    assert not at.exception
+    assert {o.split()[0] for o in target_box(at).options} == {"cat", "dog", "fox"}
+    assert len(at.get("plotly_chart")) >= 6
