@@ -10,8 +10,16 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-HEAT = "Inferno"
+# Transparent where nothing matters, so the image shows through; opaque red where most does.
+HEAT = [
+    [0.0, "rgba(255, 230, 0, 0)"],
+    [0.25, "rgba(255, 200, 0, 0.25)"],
+    [0.6, "rgba(255, 100, 0, 0.6)"],
+    [1.0, "rgba(210, 0, 0, 0.9)"],
+]
 METHOD_COLORS = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b")
+# Lines of methods that agree (Saliency and Guided Backprop without ReLUs) stay visible.
+DASHES = ("solid", "dash", "dot", "dashdot", "longdash", "longdashdot")
 
 
 def _bare(fig: go.Figure, height: int) -> go.Figure:
@@ -36,7 +44,7 @@ def mosaic(tiles: np.ndarray, cols: int, scale: int = 1, gap: int = 1) -> np.nda
     return out
 
 
-def tile_grid(tiles: np.ndarray, title: str, cols: int = 16) -> go.Figure:
+def tile_grid(tiles: np.ndarray, title: str, cols: int = 16, tallest: int = 520) -> go.Figure:
     """Filters as a grid of tiles (RGB, or gray), each already scaled to [0, 1]."""
     cols = min(cols, len(tiles))
     scale = max(1, 24 // tiles.shape[1])
@@ -49,7 +57,7 @@ def tile_grid(tiles: np.ndarray, title: str, cols: int = 16) -> go.Figure:
     fig = go.Figure(trace)
     fig.update_layout(title={"text": title, "font": {"size": 14}})
     rows = grid.shape[0] / grid.shape[1] * 700
-    return _bare(fig, int(min(520, max(120, rows + 40))))
+    return _bare(fig, int(min(tallest, max(120, rows + 40))))
 
 
 def feature_grid(maps: np.ndarray, channels: Sequence[int], title: str, cols: int = 8) -> go.Figure:
@@ -82,7 +90,7 @@ def single_map(values: np.ndarray, title: str) -> go.Figure:
     return _bare(fig, 300)
 
 
-def overlays(image: np.ndarray, heats: dict[str, np.ndarray], opacity: float = 0.55) -> go.Figure:
+def overlays(image: np.ndarray, heats: dict[str, np.ndarray]) -> go.Figure:
     """The image with each method's heat map (H x W in [0, 1]) over it, side by side."""
     n = max(1, len(heats))
     fig = make_subplots(1, n, subplot_titles=list(heats), horizontal_spacing=0.02)
@@ -90,7 +98,7 @@ def overlays(image: np.ndarray, heats: dict[str, np.ndarray], opacity: float = 0
         fig.add_trace(go.Image(z=image, hoverinfo="skip"), 1, i)
         fig.add_trace(
             go.Heatmap(
-                z=heat, colorscale=HEAT, zmin=0, zmax=1, opacity=opacity, showscale=i == n,
+                z=heat, colorscale=HEAT, zmin=0, zmax=1, showscale=i == n,
                 colorbar={"thickness": 10, "title": {"text": "share", "side": "right"}},
                 hovertemplate="row %{y}, col %{x}: %{z:.2f}<extra></extra>",
             ),
@@ -105,7 +113,7 @@ def overlays(image: np.ndarray, heats: dict[str, np.ndarray], opacity: float = 0
 
 def top_classes(top: Sequence[tuple[int, str, float]], target: int) -> go.Figure:
     """The five most probable classes; the explained one highlighted."""
-    names = [f"{name} ({i})" for i, name, _ in top][::-1]
+    names = [name if name == str(i) else f"{name} ({i})" for i, name, _ in top][::-1]
     probs = [p for *_, p in top][::-1]
     colors = ["#d62728" if i == target else "#1f77b4" for i, *_ in top][::-1]
     fig = go.Figure(
@@ -116,6 +124,7 @@ def top_classes(top: Sequence[tuple[int, str, float]], target: int) -> go.Figure
         )
     )  # fmt: skip
     fig.update_xaxes(range=[0, 1], tickformat=".0%", title="probability")
+    fig.update_yaxes(type="category")  # class names such as "7" are names, not numbers
     fig.update_layout(height=230, margin={"l": 0, "r": 10, "t": 10, "b": 0})
     return fig
 
@@ -125,11 +134,13 @@ def sanity_chart(
 ) -> go.Figure:
     """Rank correlation with the trained model's map after each cascading randomization."""
     fig = go.Figure()
-    for (name, values), color in zip(correlations.items(), METHOD_COLORS, strict=False):
+    styles = zip(METHOD_COLORS, DASHES, strict=True)
+    for (name, values), (color, dash) in zip(correlations.items(), styles, strict=False):
         fig.add_trace(
             go.Scatter(
                 x=list(steps), y=list(values), name=name, mode="lines+markers",
-                line={"color": color}, connectgaps=False,
+                line={"color": color, "dash": dash, "width": 3 if dash == "solid" else 2},
+                connectgaps=False,
                 hovertemplate="%{x}: %{y:.2f}<extra>" + name + "</extra>",
             )
         )  # fmt: skip

@@ -80,7 +80,8 @@ def image_picker(model: models.Explained) -> tuple[np.ndarray, str] | None:
     if model.source == "default":
         pics, labels, val = digit_images()
         what = limits.Limit("validation digit", 0, len(val) - 1, "The digits never trained on.")
-        i = bounded(st, "Digit (index in the validation split)", what, 0, "explain_digit")
+        column = st.columns([1, 2])[0]  # a short number: a short field
+        i = bounded(column, "Digit (index in the validation split)", what, 0, "explain_digit")
         k = val[i]
         return pics[k].permute(1, 2, 0).numpy(), f"digit #{k}, labelled {int(labels[k])}"
     source = st.selectbox("Image", [*images.PHOTOS, "Upload your own"], key="explain_image")
@@ -249,7 +250,7 @@ def filter_channels(model: models.Explained, layer: str, index: int):
     one = filters.filter_per_channel(model, layer, index)
     names = ["R", "G", "B"] if one.tiles.shape[0] == 3 else ["gray"]
     title = f"Filter {index} per input channel ({', '.join(names)})"
-    return plots.tile_grid(one.tiles, title, cols=len(names))
+    return plots.tile_grid(one.tiles, title, cols=len(names), tallest=300)
 
 
 def channel_figure(model: models.Explained, xid: str, x: torch.Tensor, layer: str, index: int):
