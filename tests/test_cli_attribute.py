@@ -101,3 +101,40 @@ def test_bad_image_exits_2_with_one_line(capsys, tmp_path):
     for image in (str(text), str(tmp_path / "missing.png")):
         code, _, err = run(capsys, "--image", image, "--method", "saliency", "--out", "m.npy")
         assert code == 2 and err.count("\n") == 1 and err.startswith("error: ")
+
+
+def test_a_fine_tuned_model_file(capsys, tmp_path):
+    """--trained reads cnnviz.train's file and preprocesses with its saved preprocessing."""
+    import torchvision
+
+    from cnnviz import images
+    from cnnviz.train import export
+
+    torch.manual_seed(0)
+    net = torchvision.models.resnet18(num_classes=2)
+    saved = tmp_path / "model.pt"
+    prep = {"image_size": 64, "mean": [0.5, 0.5, 0.5], "std": [0.25, 0.25, 0.25]}
+    torch.save(
+        {"format": export.FORMAT, "backbone": "resnet18", "classes": ["cat", "dog"],
+         "preprocessing": prep, "state_dict": net.state_dict()},
+        saved,
+    )  # fmt: skip
+    photo = tmp_path / "coffee.png"
+    Image.fromarray(images.photo("Coffee")).save(photo)
+    out, inp = tmp_path / "m.npy", tmp_path / "x.npy"
+    code, text, _ = run(
+        capsys, "--trained", str(saved), "--image", str(photo), "--method", "gradcam",
+        "--target", "dog", "--out", str(out), "--save-input", str(inp), "--json",
+    )  # fmt: skip
+    assert code == 0
+    doc = json.loads(text)
+    assert doc["model"] == "resnet18" and doc["target"] == 1 and doc["target_class"] == "dog"
+    assert doc["input_shape"] == [1, 3, 64, 64] and doc["map_shape"] == [1, 1, 2, 2]
+    trained = export.load_trained(saved)
+    x = trained.preprocess(torch.from_numpy(images.photo("Coffee")).permute(2, 0, 1)[None])
+    np.testing.assert_allclose(np.load(inp), x.numpy(), rtol=1e-6)
+    assert [p["class"] for p in doc["prediction"]] in (["cat", "dog"], ["dog", "cat"])
+    (tmp_path / "junk.pt").write_bytes(b"junk")
+    code, _, err = run(capsys, "--trained", str(tmp_path / "junk.pt"), "--image", str(photo),
+                       "--method", "saliency", "--out", str(out))  # fmt: skip
+    assert code == 2 and err.count("\n") == 1 and "not a model saved by this app" in err

@@ -5,7 +5,6 @@ session's fine-tuned model."""
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 
 import torch
 from torch import nn
@@ -13,6 +12,7 @@ from torch import nn
 from cnnviz.data import digits
 from cnnviz.explain import default_model, models
 from cnnviz.explain.models import predict
+from cnnviz.train import TrainedModel
 
 PAGE = "pages/explain.py"
 
@@ -72,20 +72,6 @@ def test_imagenet_source_says_which_file_is_missing(open_page):
     assert any("resnet18-f37072fd.pth" in i.value for i in at.info)
 
 
-@dataclass
-class FakeTrained:
-    """What cnnviz.train.TrainedModel offers Explain (.model, .classes, ...)."""
-
-    model: nn.Module
-    classes: list[str]
-    backbone: str = "tiny"
-    image_size: int = 32
-
-    def preprocess(self, batch: torch.Tensor) -> torch.Tensor:
-        x = torch.nn.functional.interpolate(batch.float() / 255, size=(32, 32), mode="bilinear")
-        return (x - 0.5) / 0.25
-
-
 def tiny() -> nn.Module:
     torch.manual_seed(0)
     return nn.Sequential(
@@ -97,7 +83,8 @@ def tiny() -> nn.Module:
 
 def test_a_sessions_fine_tuned_model(open_page):
     at = open_page(PAGE)
-    at.session_state["transfer_learning_trained"] = FakeTrained(tiny(), ["cat", "dog", "fox"])
+    trained = TrainedModel(tiny(), ["cat", "dog", "fox"], "tiny", 32, [0.5] * 3, [0.25] * 3)
+    at.session_state["transfer_learning_trained"] = trained
     at.run()
     at.radio(key="explain_source").set_value("trained").run()
     assert not at.exception
