@@ -68,18 +68,11 @@ with filter_tab:
         plots.tile_grid(tiles.tiles, ui.filter_title(tiles)), width="stretch",
         key="explain_filters",
     )  # fmt: skip
-    n = tiles.shape[0]
-    index = st.slider("Filter", 0, n - 1, 0, key=f"explain_filter_{model.key}")
-    one, feature = st.columns(2)
-    with one:
-        channels = ui.filter_channels(model, tiles.layer, index)
-        st.plotly_chart(channels, width="stretch", key="explain_filter_channels")
-    with feature:
-        fig = ui.channel_figure(model, xid, x, tiles.layer, index)
-        st.plotly_chart(fig, width="stretch", key="explain_filter_map")
+    ui.filter_view(model, xid, x)
     st.caption(
-        "Each tile is scaled to its own range: the pattern shows, not its strength. The map "
-        "is where this filter responds on the image (its channel of the first layer's output)."
+        "Each tile is scaled to its own range (a deeper filter: over all its channels): the "
+        "pattern shows, not its strength. The map is where the filter responds on the image "
+        "(its channel of the layer's output)."
     )
 
 with maps_tab:

@@ -90,3 +90,12 @@ def test_a_sessions_fine_tuned_model(open_page):
     assert not at.exception
     assert {o.split()[0] for o in target_box(at).options} == {"cat", "dog", "fox"}
     assert len(at.get("plotly_chart")) >= 6
+
+
+def test_a_deeper_filter_and_its_feature_map(open_page):
+    at = open_page(PAGE)
+    at.selectbox(key="explain_conv_lenet5_digits").set_value("c3").run()
+    assert not at.exception
+    assert at.slider(key="explain_filter_lenet5_digits").max == 15  # c3 has 16 filters
+    at.slider(key="explain_filter_lenet5_digits").set_value(15).run()
+    assert not at.exception

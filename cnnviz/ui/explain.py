@@ -16,6 +16,7 @@ from cnnviz.errors import CnnvizError
 from cnnviz.explain import attribution, feature_maps, filters, models, sanity
 from cnnviz.explain.attribution import METHODS, SLOW, Attribution, Params
 from cnnviz.jobs import JobState, default_runner
+from cnnviz.notation import hwc
 from cnnviz.plots import explain as plots
 from cnnviz.ui.errors import show_error
 from cnnviz.ui.inputs import bounded
@@ -245,12 +246,41 @@ def filter_title(tiles: filters.FilterTiles) -> str:
     return f"{tiles.layer}: {out} filters of {kh}x{kw}x{depth} ({kind}, each scaled on its own)"
 
 
-def filter_channels(model: models.Explained, layer: str, index: int):
-    """One first-layer filter, per input channel (R, G, B or the gray one)."""
+@st.cache_data(max_entries=64, show_spinner=False)
+def conv_layers(key: str, _model: Any) -> dict[str, tuple[int, ...]]:
+    """Every convolution and its weight's shape (out x in x kH x kW)."""
+    return {n: tuple(filters.weight(_model, n).shape) for n in filters.conv_layers(_model)}
+
+
+def filter_channels(model: models.Explained, layer: str, index: int, first: bool):
+    """One filter, per input channel (R, G, B or gray for the first layer; the previous
+    layer's maps for a deeper one, the first 64 of them)."""
     one = filters.filter_per_channel(model, layer, index)
-    names = ["R", "G", "B"] if one.tiles.shape[0] == 3 else ["gray"]
-    title = f"Filter {index} per input channel ({', '.join(names)})"
-    return plots.tile_grid(one.tiles, title, cols=len(names), tallest=300)
+    n = one.tiles.shape[0]
+    if first:
+        names = ", ".join(["R", "G", "B"] if n == 3 else ["gray"])
+        return plots.tile_grid(one.tiles, f"Filter {index} per input channel ({names})",
+                               cols=n, tallest=300)  # fmt: skip
+    title = f"Filter {index}: its {n} input channels (previous layer's maps)"
+    return plots.tile_grid(one.tiles, title, cols=min(n, 16), tallest=300)
+
+
+def filter_view(model: models.Explained, xid: str, x: torch.Tensor) -> None:
+    """Pick a convolution and one of its filters: its weights per input channel next to the
+    map it produces on the image."""
+    convs = conv_layers(model.key, model)
+    names = list(convs)
+    left, right = st.columns([1, 2])
+    layer = left.selectbox(
+        "Convolution", names, key=f"explain_conv_{model.key}",
+        format_func=lambda n: f"{n} ({convs[n][0]} of {hwc(*convs[n][2:], convs[n][1])})",
+    )  # fmt: skip
+    index = right.slider("Filter", 0, convs[layer][0] - 1, 0, key=f"explain_filter_{model.key}")
+    one, feature = st.columns(2)
+    one.plotly_chart(filter_channels(model, layer, index, layer == names[0]), width="stretch",
+                     key="explain_filter_channels")  # fmt: skip
+    feature.plotly_chart(channel_figure(model, xid, x, layer, index), width="stretch",
+                         key="explain_filter_map")  # fmt: skip
 
 
 def channel_figure(model: models.Explained, xid: str, x: torch.Tensor, layer: str, index: int):
