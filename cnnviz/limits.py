@@ -332,6 +332,12 @@ OCCLUSION_POSITIONS = Limit(
 TOP_CHANNELS = Limit(
     "number of feature maps shown", 1, 64, "A grid of 64 maps still fits on the screen."
 )
+DIGIT_INDEX = Limit(
+    "digit (index in the validation split)",
+    0,
+    358,
+    "The default model's validation split: 359 of the 1,797 digits, never trained on.",
+)
 
 
 @dataclass(frozen=True)

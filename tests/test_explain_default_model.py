@@ -7,6 +7,7 @@ import re
 
 import torch
 
+from cnnviz import limits
 from cnnviz.data import digits
 from cnnviz.explain import default_model
 from tests.conftest import ROOT
@@ -20,6 +21,7 @@ def test_the_shipped_file_reaches_its_stated_accuracy():
     data = digits(default_model.SIDE)
     _, val = default_model.split()
     assert len(val) == 359  # 20% of each class's images, rounded half up
+    assert limits.DIGIT_INDEX.high == len(val) - 1  # the page's digit picker covers it
     with torch.no_grad():
         predicted = model(prep(data.images[val])).argmax(1)
     accuracy = float((predicted == data.labels[val]).float().mean())

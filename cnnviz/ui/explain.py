@@ -80,9 +80,9 @@ def image_picker(model: models.Explained) -> tuple[np.ndarray, str] | None:
     """The image to explain (H x W x 3 uint8) and a caption; None when no upload yet."""
     if model.source == "default":
         pics, labels, val = digit_images()
-        what = limits.Limit("validation digit", 0, len(val) - 1, "The digits never trained on.")
         column = st.columns([1, 2])[0]  # a short number: a short field
-        i = bounded(column, "Digit (index in the validation split)", what, 0, "explain_digit")
+        i = bounded(column, "Digit (index in the validation split)", limits.DIGIT_INDEX, 0,
+                    "explain_digit")  # fmt: skip
         k = val[i]
         return pics[k].permute(1, 2, 0).numpy(), f"digit #{k}, labelled {int(labels[k])}"
     source = st.selectbox("Image", [*images.PHOTOS, "Upload your own"], key="explain_image")
