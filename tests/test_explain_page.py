@@ -99,3 +99,24 @@ def test_a_deeper_filter_and_its_feature_map(open_page):
     assert at.slider(key="explain_filter_lenet5_digits").max == 15  # c3 has 16 filters
     at.slider(key="explain_filter_lenet5_digits").set_value(15).run()
     assert not at.exception
+
+
+def test_an_imagenet_network_with_random_weights_runs_slow_methods_as_a_job(open_page):
+    at = open_page(PAGE)
+    at.radio(key="explain_source").set_value("imagenet").run()
+    at.toggle(key="explain_random").set_value(True).run()
+    assert not at.exception
+    at.number_input(key="explain_steps").set_value(2).run()
+    assert not at.exception
+    # Saliency and Grad-CAM at once; Integrated Gradients waits for its button (a job).
+    assert [b.label for b in at.button if b.key == "explain_maps_job_start"] == [
+        "Compute Integrated Gradients"
+    ]
+    at.button(key="explain_maps_job_start").click().run()
+    for _ in range(120):
+        if any("convergence delta" in c.value for c in at.caption):
+            break
+        time.sleep(0.5)
+        at.run()
+    assert not at.exception
+    assert any("Integrated Gradients 1x3x224x224" in c.value for c in at.caption)

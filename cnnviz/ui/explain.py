@@ -70,10 +70,15 @@ def model_picker() -> models.Explained | None:
     name = right.selectbox(
         "ImageNet model", names, index=names.index("resnet18"), key="explain_net"
     )
-    if not weights.weights_available(name):
-        st.info(weights.missing_message(name), icon=":material/cloud_off:")
-        return None
-    return models.imagenet(name)
+    if weights.weights_available(name):
+        return models.imagenet(name)
+    st.info(weights.missing_message(name), icon=":material/cloud_off:")
+    random = st.toggle(
+        "Explain it with random weights instead", key="explain_random",
+        help="The same network untrained (seed 0): its maps show what the architecture alone "
+        "draws, which is what the sanity check compares against.",
+    )  # fmt: skip
+    return models.imagenet(name, pretrained=False) if random else None
 
 
 def image_picker(model: models.Explained) -> tuple[np.ndarray, str] | None:
@@ -153,9 +158,9 @@ def method_settings(model: models.Explained, layers: dict[str, tuple]) -> Params
     samples = bounded(c[1], "SmoothGrad samples", limits.SMOOTHGRAD_SAMPLES, 16, "explain_samples")
     noise = bounded(c[1], "SmoothGrad noise (%)", limits.SMOOTHGRAD_NOISE, 15, "explain_noise")
     window = bounded(c[2], "Occlusion window", limits.OCCLUSION_WINDOW, max(2, side // 8),
-                     "explain_window")  # fmt: skip
+                     f"explain_window_{model.key}")  # fmt: skip
     stride = bounded(c[2], "Occlusion stride", limits.OCCLUSION_STRIDE, max(1, side // 16),
-                     "explain_stride")  # fmt: skip
+                     f"explain_stride_{model.key}")  # fmt: skip
     names = list(layers)
     layer = c[3].selectbox(
         "Grad-CAM layer", names, index=names.index(feature_maps.default_layer(layers)),
