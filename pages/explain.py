@@ -35,7 +35,8 @@ except CnnvizError as err:
     st.stop()
 
 left, right = st.columns([1, 2])
-left.image(image, caption=caption, width=160 if model.source == "default" else 260)
+view = ui.resized(image, model)  # what the network sees: resized (and center-cropped)
+left.image(view, caption=caption, width=160 if model.source == "default" else "stretch")
 with right:
     target = ui.target_picker(top, len(model.classes), f"{model.key}_{xid}")
     st.plotly_chart(plots.top_classes(top, target), width="stretch", key="explain_top5")
@@ -57,7 +58,7 @@ with attr_tab:
         maps = {}
     if maps:
         shown = {METHODS[m]: heatmap(a, model.image_size) for m, a in maps.items()}
-        st.plotly_chart(plots.overlays(ui.resized(image, model), shown), width="stretch",
+        st.plotly_chart(plots.overlays(view, shown), width="stretch",
                         key="explain_overlays")  # fmt: skip
         st.caption(ui.attribution_caption(maps))
     st.markdown(ui.METHOD_NOTES)

@@ -32,3 +32,16 @@ def test_every_tab_of_explain_draws(app, screenshot_dir: Path, width: int) -> No
     lesson.wait_for(timeout=60_000)
     assert_no_error(app, start, "after the sanity check")
     app.screenshot(screenshot_dir / f"explain-sanity_done-{width}.png")
+
+
+def test_resnet18_with_random_weights_draws(app, screenshot_dir: Path) -> None:
+    app.page.set_viewport_size({"width": 1024, "height": 768})
+    start = app.server.log_size()
+    app.open("explain")
+    app.rerun_after(app.page.get_by_text("ImageNet model (torchvision)").click)
+    app.rerun_after(app.page.get_by_text("Explain it with random weights instead").click)
+    assert_no_error(app, start, "with ResNet-18's random weights")
+    for tab in ("Attributions", "Filters"):
+        app.page.get_by_role("tab", name=tab).click()
+        app.page.wait_for_timeout(300)
+        app.screenshot(screenshot_dir / f"explain-resnet18-{tab.lower()}-1024.png")
