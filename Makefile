@@ -6,7 +6,7 @@ ADDRESS ?= 0.0.0.0
 PORT    ?= 8501
 PYTEST_ARGS ?=
 
-.PHONY: run test lint format bench screenshots clean
+.PHONY: run test lint format bench screenshots assets clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +46,10 @@ bench: $(VENV)/.installed-dev
 
 screenshots: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest tests/e2e -k screenshot --screenshots assets
+
+# The Explain page's default model (LeNet-5 on digits), seeded: assets/lenet5_digits.pt
+assets: $(VENV)/.installed
+	$(BIN)/python -m cnnviz.explain.default_model
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info

@@ -1,4 +1,5 @@
-"""Command line: `python -m cnnviz models|summary|rf|check-dataset ...` (JSON keys: a contract)."""
+"""Command line: `python -m cnnviz models|summary|rf|check-dataset|attribute ...` (JSON keys: a
+contract)."""
 
 from __future__ import annotations
 
@@ -215,6 +216,75 @@ def cmd_check_dataset(args: argparse.Namespace) -> int:
     return 0
 
 
+ATTRIBUTION_METHODS = (
+    "saliency",
+    "integrated_gradients",
+    "smoothgrad",
+    "gradcam",
+    "occlusion",
+    "guided_backprop",
+)
+
+
+def cmd_attribute(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    import numpy as np
+
+    from cnnviz import images
+    from cnnviz.explain import attribution, models  # torch and captum: only for this command
+
+    if args.weights and args.trained:
+        raise UsageError("give --weights or --trained, not both")
+    if args.trained:
+        model = models.load_trained_file(args.trained)
+    elif args.weights:
+        model = models.with_weights(args.model, args.weights, args.image_size)
+    else:
+        model = models.by_name(args.model, image_size=args.image_size)
+    path = Path(args.image)
+    if not path.is_file():
+        raise UsageError(f"there is no image file {args.image!r}")
+    x = model.preprocess(images.decode_upload(path.read_bytes()))
+    params = attribution.Params(
+        steps=args.steps,
+        baseline=args.baseline,
+        samples=args.samples,
+        noise=args.noise,
+        window=args.window,
+        stride=args.stride,
+        layer=args.layer,
+    )
+    result = attribution.attribute(model, x, args.method, args.target, params)
+    np.save(args.out, result.map)
+    if args.save_input:
+        np.save(args.save_input, x.numpy())
+    top = models.predict(model, x)
+    if args.json:
+        doc = {
+            "model": args.model if not args.trained else model.key.split(":")[1],
+            "method": args.method,
+            "target": result.target,
+            "target_class": model.classes[result.target],
+            "layer": result.layer,
+            "input_shape": list(x.shape),
+            "map_shape": list(result.map.shape),
+            "prediction": [{"class": name, "probability": p} for _, name, p in top],
+            "delta": result.delta,
+            "seconds": result.seconds,
+        }
+        print(json.dumps(doc, indent=2))
+    else:
+        delta = f", convergence delta {result.delta:.2g}" if result.delta is not None else ""
+        print(
+            f"{model.title}: {attribution.METHODS[args.method]} of class "
+            f"{model.classes[result.target]!r} ({result.target}), map "
+            f"{'x'.join(map(str, result.map.shape))} in {result.seconds:.3f} s{delta}; "
+            f"predicted {top[0][1]!r} ({top[0][2]:.1%}); written to {args.out}"
+        )
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m cnnviz", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -244,6 +314,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("path", help="a .zip, a folder, or a built-in name (digits, lfw)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=cmd_check_dataset)
+
+    p = sub.add_parser("attribute", help="which pixels drove a prediction (captum), as .npy")
+    p.add_argument("--model", default="lenet5_digits", help="lenet5_digits or a torchvision name")
+    source = p.add_mutually_exclusive_group()
+    source.add_argument("--weights", help="a state dict for --model")
+    source.add_argument("--trained", help="a fine-tuned model file (transfer learning page)")
+    p.add_argument("--image", required=True, help="a PNG or JPEG")
+    p.add_argument("--method", required=True, choices=ATTRIBUTION_METHODS)
+    p.add_argument("--target", help="class index or name (default: the predicted class)")
+    p.add_argument("--layer", help="Grad-CAM's layer, dotted path (default: the last spatial one)")
+    p.add_argument("--image-size", type=int, help="the side the image is cropped to")
+    p.add_argument("--steps", type=int, default=32, help="Integrated Gradients steps")
+    p.add_argument("--baseline", default="zeros", choices=("zeros", "black"))
+    p.add_argument("--samples", type=int, default=16, help="SmoothGrad samples")
+    p.add_argument("--noise", type=int, default=15, help="SmoothGrad noise, %% of input range")
+    p.add_argument("--window", type=int, help="Occlusion window side (default: side / 8)")
+    p.add_argument("--stride", type=int, help="Occlusion stride (default: window / 2)")
+    p.add_argument("--out", required=True, help="where the map goes (.npy)")
+    p.add_argument("--save-input", help="where the preprocessed input goes (.npy)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=cmd_attribute)
     return parser
 
 

@@ -369,3 +369,135 @@ WEIGHTS_FILE_BYTES = Limit(
     600_000_000,
     "VGG-16's ImageNet weights (528 MB), the largest of the transfer-learning backbones, fit.",
 )
+
+# --- Explain: filters, feature maps and attributions of a trained network (cnnviz.explain) --
+EXPLAIN_SIDE = Limit(
+    "image side for the network",
+    16,
+    448,
+    "Twice ImageNet's 224: every attribution method runs the real network on the image.",
+)
+IG_STEPS = Limit(
+    "number of Integrated Gradients steps",
+    1,
+    256,
+    "Each step is one forward and backward pass; 20 to 300 are usual (Sundararajan et al.).",
+)
+SMOOTHGRAD_SAMPLES = Limit(
+    "number of SmoothGrad samples",
+    1,
+    64,
+    "Each sample is one noisy gradient; SmoothGrad's paper finds 50 enough.",
+)
+SMOOTHGRAD_NOISE = Limit(
+    "SmoothGrad noise (percent of the input's range)",
+    1,
+    50,
+    "SmoothGrad's paper finds 10 to 20 percent best.",
+)
+OCCLUSION_WINDOW = Limit(
+    "occlusion window side",
+    1,
+    128,
+    "The gray patch slid over the image; a quarter to a tenth of the image is usual.",
+)
+OCCLUSION_STRIDE = Limit(
+    "occlusion stride",
+    1,
+    128,
+    "Each window position is one forward pass: a small stride on a large image is slow.",
+)
+OCCLUSION_POSITIONS = Limit(
+    "number of occlusion windows",
+    1,
+    1_024,
+    "Each window position is one forward pass of the network.",
+)
+TOP_CHANNELS = Limit(
+    "number of feature maps shown", 1, 64, "A grid of 64 maps still fits on the screen."
+)
+DIGIT_INDEX = Limit(
+    "digit (index in the validation split)",
+    0,
+    358,
+    "The default model's validation split: 359 of the 1,797 digits, never trained on.",
+)
+
+
+@dataclass(frozen=True)
+class FloatLimit:
+    """The allowed range of a real number a student sets (a learning rate, a fraction)."""
+
+    what: str
+    low: float
+    high: float
+    why: str
+
+    @property
+    def bounds(self) -> dict[str, Any]:
+        """min_value, max_value and help for a Streamlit number_input or slider."""
+        return {"min_value": self.low, "max_value": self.high, "help": self.help}
+
+    @property
+    def help(self) -> str:
+        return f"From {self.low:g} to {self.high:g}. {self.why}"
+
+    def check(self, value: Any, what: str | None = None) -> float:
+        """`value` as a float; OutOfBounds (naming the range) when it is outside it."""
+        real = isinstance(value, numbers.Real) and not isinstance(value, bool)
+        if not real or not math.isfinite(value) or not self.low <= value <= self.high:
+            raise OutOfBounds(
+                f"The {what or self.what} is {value!r}: it must be from {self.low:g} to "
+                f"{self.high:g}. {self.why}",
+                f"Use a value from {self.low:g} to {self.high:g}.",
+            )
+        return float(value)
+
+
+# --- Training a transfer-learning head or fine-tuning (cnnviz.train) --------------------------
+TRAIN_EPOCHS = Limit(
+    "number of epochs",
+    1,
+    100,
+    "A linear probe's epoch on cached features takes milliseconds, a full fine-tune's epoch "
+    "minutes on a CPU: the estimate before the start says which.",
+)
+TRAIN_BATCH_SIZE = Limit(
+    "batch size",
+    2,
+    256,
+    "Batch norm needs at least 2 images per batch; 256 images at 224 fill about 4 GB of "
+    "activations in a ResNet-18 fine-tune.",
+)
+TRAIN_IMAGE_SIZE = Limit(
+    "image side for training",
+    16,
+    224,
+    "The ImageNet weights were trained at 224; smaller images train much faster (the cost "
+    "grows with the square of the side). AlexNet needs 64 and VGG-16 32 at least.",
+)
+TRAIN_LAST_BLOCKS = Limit(
+    "number of last blocks to fine-tune",
+    1,
+    15,
+    "VGG-16, the deepest backbone here, has 15 (13 conv layers and FC6, FC7).",
+)
+TRAIN_SEED = Limit("seed", 0, 2**31 - 1, "Any whole number: the same seed, the same run.")
+TRAIN_LR = FloatLimit(
+    "learning rate",
+    1e-6,
+    1.0,
+    "Adam's usual learning rates are 1e-4 to 1e-2; pretrained layers want the small end.",
+)
+TRAIN_HEAD_LR_FACTOR = FloatLimit(
+    "head learning-rate factor",
+    1.0,
+    100.0,
+    "The new head starts from random weights and may learn faster than the pretrained blocks.",
+)
+TRAIN_VAL_FRACTION = FloatLimit(
+    "validation fraction",
+    0.05,
+    0.5,
+    "Each class keeps at least one image for validation and one for training.",
+)

@@ -30,6 +30,7 @@ PAGES: tuple[PageEntry, ...] = (
     PageEntry(
         "pages/receptive_field.py", "Receptive fields", ":material/center_focus_strong:", "Tools"
     ),
+    PageEntry("pages/explain.py", "Explain", ":material/visibility:", "Explain"),
 )
 
 

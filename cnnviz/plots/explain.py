@@ -1,0 +1,155 @@
+"""Figures of the Explain page: filter and feature-map grids, attribution overlays, the top-5
+bar chart and the sanity check's rank correlations."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+# Transparent where nothing matters, so the image shows through; opaque red where most does.
+HEAT = [
+    [0.0, "rgba(255, 230, 0, 0)"],
+    [0.25, "rgba(255, 200, 0, 0.25)"],
+    [0.6, "rgba(255, 100, 0, 0.6)"],
+    [1.0, "rgba(210, 0, 0, 0.9)"],
+]
+METHOD_COLORS = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b")
+# Lines of methods that agree (Saliency and Guided Backprop without ReLUs) stay visible.
+DASHES = ("solid", "dash", "dot", "dashdot", "longdash", "longdashdot")
+
+
+def _bare(fig: go.Figure, height: int) -> go.Figure:
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False, autorange="reversed", scaleanchor="x")
+    fig.update_layout(height=height, margin={"l": 0, "r": 0, "t": 24, "b": 0})
+    return fig
+
+
+def mosaic(tiles: np.ndarray, cols: int, scale: int = 1, gap: int = 1) -> np.ndarray:
+    """N tiles (N x h x w or N x h x w x 3, values in [0, 1]) on a grid, each upscaled `scale`
+    times (nearest), separated by `gap` pixels of NaN (drawn as background)."""
+    n, h, w = tiles.shape[:3]
+    extra = tiles.shape[3:]
+    rows = math.ceil(n / cols)
+    hs, ws = h * scale, w * scale
+    out = np.full((rows * (hs + gap) - gap, cols * (ws + gap) - gap, *extra), np.nan)
+    for i, tile in enumerate(tiles):
+        r, c = divmod(i, cols)
+        big = np.repeat(np.repeat(tile, scale, axis=0), scale, axis=1)
+        out[r * (hs + gap) : r * (hs + gap) + hs, c * (ws + gap) : c * (ws + gap) + ws] = big
+    return out
+
+
+def tile_grid(tiles: np.ndarray, title: str, cols: int = 16, tallest: int = 520) -> go.Figure:
+    """Filters as a grid of tiles (RGB, or gray), each already scaled to [0, 1]."""
+    cols = min(cols, len(tiles))
+    scale = max(1, 24 // tiles.shape[1])
+    grid = mosaic(tiles, cols, scale)
+    if grid.ndim == 3:  # RGB: gaps white
+        image = np.nan_to_num(grid, nan=1.0)
+        trace: go.BaseTraceType = go.Image(z=(image * 255).astype(np.uint8), hoverinfo="skip")
+    else:
+        trace = go.Heatmap(z=grid, colorscale="Gray", zmin=0, zmax=1, showscale=False)
+    fig = go.Figure(trace)
+    fig.update_layout(title={"text": title, "font": {"size": 14}})
+    rows = grid.shape[0] / grid.shape[1] * 700
+    return _bare(fig, int(min(tallest, max(120, rows + 40))))
+
+
+def feature_grid(maps: np.ndarray, channels: Sequence[int], title: str, cols: int = 8) -> go.Figure:
+    """k feature maps side by side, each scaled to its own [min, max] (the grid shows where
+    each channel responds; the strength is in the caption's means)."""
+    cols = min(cols, len(maps))
+    low = maps.min(axis=(1, 2), keepdims=True)
+    span = np.ptp(maps, axis=(1, 2), keepdims=True)
+    scaled = np.where(span > 0, (maps - low) / np.where(span > 0, span, 1), 0.0)
+    h = maps.shape[1]
+    scale = max(1, 28 // h)
+    grid = mosaic(scaled, cols, scale, gap=max(1, scale))
+    fig = go.Figure(go.Heatmap(z=grid, colorscale="Viridis", zmin=0, zmax=1, showscale=False))
+    step_y, step_x = h * scale + max(1, scale), maps.shape[2] * scale + max(1, scale)
+    for i, c in enumerate(channels):
+        r, k = divmod(i, cols)
+        fig.add_annotation(
+            x=k * step_x, y=r * step_y, text=f"#{c}", showarrow=False, xanchor="left",
+            yanchor="top", font={"color": "white", "size": 10}, bgcolor="rgba(0,0,0,0.5)",
+        )  # fmt: skip
+    fig.update_layout(title={"text": title, "font": {"size": 14}})
+    rows = grid.shape[0] / grid.shape[1] * 700
+    return _bare(fig, int(min(600, max(140, rows + 40))))
+
+
+def single_map(values: np.ndarray, title: str) -> go.Figure:
+    """One feature map as a heatmap with its values on hover."""
+    fig = go.Figure(go.Heatmap(z=values, colorscale="Viridis", colorbar={"thickness": 10}))
+    fig.update_layout(title={"text": title, "font": {"size": 14}})
+    return _bare(fig, 300)
+
+
+def overlays(image: np.ndarray, heats: dict[str, np.ndarray]) -> go.Figure:
+    """The image with each method's heat map (H x W in [0, 1]) over it, side by side."""
+    n = max(1, len(heats))
+    fig = make_subplots(1, n, subplot_titles=list(heats), horizontal_spacing=0.02)
+    for i, (_, heat) in enumerate(heats.items(), start=1):
+        fig.add_trace(go.Image(z=image, hoverinfo="skip"), 1, i)
+        fig.add_trace(
+            go.Heatmap(
+                z=heat, colorscale=HEAT, zmin=0, zmax=1, showscale=i == n,
+                colorbar={"thickness": 10, "title": {"text": "share", "side": "right"}},
+                hovertemplate="row %{y}, col %{x}: %{z:.2f}<extra></extra>",
+            ),
+            1, i,
+        )  # fmt: skip
+        fig.update_yaxes(scaleanchor=f"x{'' if i == 1 else i}", row=1, col=i)
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False, autorange="reversed")
+    fig.update_layout(height=260 if n > 3 else 320, margin={"l": 0, "r": 0, "t": 30, "b": 0})
+    return fig
+
+
+def top_classes(top: Sequence[tuple[int, str, float]], target: int) -> go.Figure:
+    """The five most probable classes; the explained one highlighted."""
+    names = [name if name == str(i) else f"{name} ({i})" for i, name, _ in top][::-1]
+    probs = [p for *_, p in top][::-1]
+    colors = ["#d62728" if i == target else "#1f77b4" for i, *_ in top][::-1]
+    fig = go.Figure(
+        go.Bar(
+            x=probs, y=names, orientation="h", marker_color=colors,
+            text=[f"{p:.1%}" for p in probs], textposition="auto",
+            hovertemplate="%{y}: %{x:.2%}<extra></extra>",
+        )
+    )  # fmt: skip
+    fig.update_xaxes(range=[0, 1], tickformat=".0%", title="probability")
+    fig.update_yaxes(type="category")  # class names such as "7" are names, not numbers
+    fig.update_layout(height=230, margin={"l": 0, "r": 10, "t": 10, "b": 0})
+    return fig
+
+
+def sanity_chart(
+    steps: Sequence[str], correlations: dict[str, Sequence[float | None]]
+) -> go.Figure:
+    """Rank correlation with the trained model's map after each cascading randomization."""
+    fig = go.Figure()
+    styles = zip(METHOD_COLORS, DASHES, strict=True)
+    for (name, values), (color, dash) in zip(correlations.items(), styles, strict=False):
+        fig.add_trace(
+            go.Scatter(
+                x=list(steps), y=list(values), name=name, mode="lines+markers",
+                line={"color": color, "dash": dash, "width": 3 if dash == "solid" else 2},
+                connectgaps=False,
+                hovertemplate="%{x}: %{y:.2f}<extra>" + name + "</extra>",
+            )
+        )  # fmt: skip
+    fig.add_hline(y=0, line={"color": "gray", "dash": "dot"})
+    fig.update_yaxes(range=[-1.05, 1.05], title="Spearman rank correlation")
+    fig.update_xaxes(title="randomized down to (cumulative, from the output)")
+    fig.update_layout(
+        height=380,
+        margin={"l": 0, "r": 0, "t": 10, "b": 0},
+        legend={"orientation": "h", "y": 1.12, "x": 0},
+    )
+    return fig
