@@ -19,7 +19,13 @@ from torch import nn
 
 from cnnviz import weights as tv_weights
 from cnnviz.data import load_state_dict_file
-from cnnviz.errors import BadWeightsFile, InputTooSmall, OutOfBounds, UnknownModel
+from cnnviz.errors import (
+    BadWeightsFile,
+    InputTooSmall,
+    OutOfBounds,
+    UnknownModel,
+    WeightsMissing,
+)
 
 BACKBONES = ("resnet18", "mobilenet_v3_small", "efficientnet_b0", "alexnet", "vgg16")
 STRATEGIES = ("linear", "last", "full")
@@ -149,6 +155,17 @@ def backbone_weights_status(name: str) -> tuple[bool, str]:
     )
 
 
+def _pretrained(name: str) -> nn.Module:
+    try:
+        return tv_weights.load_pretrained(name)
+    except WeightsMissing as err:
+        raise WeightsMissing(
+            str(err),
+            f"Run `python -m cnnviz fetch-weights {name}` where there is internet, or train "
+            "from random initialization (weights 'none').",
+        ) from None
+
+
 def _architecture(name: str) -> nn.Module:
     return torchvision.models.get_model(name, weights=None)
 
@@ -180,7 +197,7 @@ def build(name: str, weights: str, n_classes: int, seed: int = 0) -> nn.Module:
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         if weights == "imagenet":
-            model = tv_weights.load_pretrained(name)
+            model = _pretrained(name)
         else:
             model = _architecture(name)
             if weights != "none":

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from cnnviz.train.result import FinetuneResult
 
 FORMAT = "cnnviz-trained-model/1"
+HINT = "Use a .pt file saved by `finetune --out` or downloaded from the transfer-learning page."
 Target = str | os.PathLike[str] | IO[bytes]
 
 
@@ -96,7 +97,7 @@ def assemble(
     except RuntimeError:
         raise BadWeightsFile(
             f"The weights in this file do not fit {backbone} with {len(classes)} classes.",
-            "Upload the file as the app saved it.",
+            HINT,
         ) from None
     return TrainedModel(
         model=model.eval(),
@@ -108,21 +109,32 @@ def assemble(
     )
 
 
+def _is_zip(source: Target) -> bool:
+    if isinstance(source, (str, os.PathLike)):
+        with open(source, "rb") as f:
+            return f.read(4) == b"PK\x03\x04"
+    source.seek(0)
+    return source.read(4) == b"PK\x03\x04"
+
+
 def _read(source: Target) -> object:
     if isinstance(source, (str, os.PathLike)):
         path = Path(source)
         if not path.is_file():
-            raise BadWeightsFile(f"There is no model file {str(path)!r}.")
+            raise BadWeightsFile(f"There is no model file {str(path)!r}.", HINT)
         if path.stat().st_size > limits.WEIGHTS_FILE_BYTES.high:
-            raise BadWeightsFile("This model file is larger than any model the app saves.")
+            raise BadWeightsFile("This model file is larger than any model the app saves.", HINT)
     try:
         return torch.load(source, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError:
+        if not _is_zip(source):  # torch.save writes a zip: anything else is not a model
+            raise BadWeightsFile("This file is not a model saved by this app.", HINT) from None
         raise BadWeightsFile(
-            "This file holds Python objects besides weights, which are not loaded for safety."
+            "This file holds Python objects besides weights, which are not loaded for safety.",
+            HINT,
         ) from None
     except Exception:  # arbitrary bytes fail anywhere in the unpickler
-        raise BadWeightsFile("This file is not a model saved by this app.") from None
+        raise BadWeightsFile("This file is not a model saved by this app.", HINT) from None
 
 
 def load_trained(source: Target | bytes) -> TrainedModel:
@@ -138,7 +150,7 @@ def load_trained(source: Target | bytes) -> TrainedModel:
     ):
         raise BadWeightsFile(
             "This file is not a model saved by this app (no backbone, classes and weights).",
-            "Upload a .pt file downloaded from the transfer-learning page.",
+            HINT,
         )
     backbones.spec(saved["backbone"])
     return assemble(

@@ -86,7 +86,6 @@ def train_head(
     optimizer = torch.optim.Adam(head.parameters(), lr=lr)
     device = head.weight.device
     labels = labels.to(device)
-    val_features = features_of(val_idx)
     for epoch in range(epochs):
         head.train()
         order = train_idx[torch.randperm(train_idx.numel(), generator=generator)]
@@ -102,8 +101,8 @@ def train_head(
             loss_sum += loss.detach() * idx.numel()
             correct += (logits.detach().argmax(1) == y).sum()
         head.eval()
-        with torch.inference_mode():
-            val = loss_and_accuracy(head(val_features), labels[val_idx.to(device)])
+        with torch.inference_mode():  # cached: an index; naive: the backbone again
+            val = loss_and_accuracy(head(features_of(val_idx)), labels[val_idx.to(device)])
         n = train_idx.numel()
         train = (float(loss_sum) / n, float(correct) / n)
         tracker.report(
