@@ -31,6 +31,7 @@ class FinetuneConfig:
     val_fraction: float = 0.2
     seed: int = 0
     device: str | None = None
+    amp: bool = True  # on CUDA: automatic mixed precision (bf16 where supported, else fp16)
 
     def __post_init__(self) -> None:
         backbones.spec(self.backbone)

@@ -41,6 +41,7 @@ def extract(
     batch_size: int,
     progress: Callable[[int], None] | None = None,
     channels_last: bool = False,
+    amp: bool = True,
 ) -> torch.Tensor:
     """body(images) in eval mode, batch by batch, as one float32 N x F tensor on `device`;
     progress(images done) after every batch."""
@@ -50,7 +51,7 @@ def extract(
     done = 0
     try:
         # no_grad, not inference_mode: the head trains on these features (autograd saves them).
-        with torch.no_grad(), _autocast(device):
+        with torch.no_grad(), _autocast(device, amp):
             for chunk in images.split(batch_size):
                 out.append(body(to_device(chunk, device, channels_last)).float())
                 done += chunk.shape[0]
@@ -61,8 +62,10 @@ def extract(
     return torch.cat(out)
 
 
-def _autocast(device: torch.device) -> contextlib.AbstractContextManager[object]:
-    if device.type != "cuda":
+def _autocast(device: torch.device, amp: bool = True) -> contextlib.AbstractContextManager[object]:
+    """Mixed precision on CUDA (bf16 where the GPU has it: fp32's range, no gradient scaling);
+    nothing on the CPU."""
+    if device.type != "cuda" or not amp:
         return contextlib.nullcontext()
     dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
     return torch.autocast("cuda", dtype=dtype)
@@ -130,6 +133,7 @@ def linear_probe(
     tracker: Epochs,
     cached: bool = True,
     timings: dict[str, float] | None = None,
+    amp: bool = True,
 ) -> None:
     """Train `model`'s head on its frozen features (cached: extracted once, with progress
     "Extracting features" over the images; naive: recomputed every batch)."""
@@ -138,6 +142,7 @@ def linear_probe(
     timings = timings if timings is not None else {}
     head = backbones.head_of(model, name)
     n = images.shape[0]
+    cuda = device.type == "cuda"  # finetune made the model channels_last there: the inputs too
     with without_head(model, name) as body, stop_checks(body, name, report):
         if cached:
             report(step=0, total=n, message="Extracting features")
@@ -148,6 +153,8 @@ def linear_probe(
                 device,
                 batch_size,
                 lambda done: report(step=done, total=n, message="Extracting features"),
+                channels_last=cuda,
+                amp=amp,
             )
             timings["features"] = time.perf_counter() - t0
 
@@ -156,7 +163,7 @@ def linear_probe(
         else:
 
             def features_of(idx: torch.Tensor) -> torch.Tensor:
-                return extract(body, images[idx], device, batch_size)
+                return extract(body, images[idx], device, batch_size, channels_last=cuda, amp=amp)
 
         t0 = time.perf_counter()
         train_head(
