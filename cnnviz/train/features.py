@@ -108,12 +108,12 @@ def train_head(
             val = loss_and_accuracy(head(features_of(val_idx)), labels[val_idx.to(device)])
         n = train_idx.numel()
         train = (float(loss_sum) / n, float(correct) / n)
+        tracker.finished(epoch + 1, train, val[:2], val[2])
         tracker.report(
             step=epoch + 1,
             total=epochs,
             message=f"Training the head: epoch {epoch + 1} of {epochs}",
         )
-        tracker.finished(epoch + 1, train, val[:2], val[2])
 
 
 def linear_probe(
