@@ -285,18 +285,16 @@ def cmd_finetune(args: argparse.Namespace) -> int:
     return 0
 
 
-def _read_image(path: str, size: int) -> Any:
+def _read_image(path: str) -> Any:
     from pathlib import Path
 
-    import torch
-
-    from cnnviz.images import decode_upload, fit
+    from cnnviz.images import decode_upload
 
     try:
         raw = Path(path).read_bytes()
     except OSError as err:
         raise UsageError(f"cannot read {path!r}: {err.strerror or err}") from None
-    return torch.from_numpy(fit(decode_upload(raw), size, size).copy()).permute(2, 0, 1)
+    return decode_upload(raw)
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
@@ -307,7 +305,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
     if args.top < 1:
         raise UsageError(f"--top must be at least 1, not {args.top}")
     trained = load_trained(args.model)
-    images = torch.stack([_read_image(p, trained.image_size) for p in args.images])
+    images = torch.stack([trained.image_tensor(_read_image(p)) for p in args.images])
     tops = predict(trained, images, top=args.top)
     doc = [
         {"image": path, "top": [{"class": c, "probability": p} for c, p in top]}

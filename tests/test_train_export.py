@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 import torchvision
@@ -104,3 +105,12 @@ def test_other_files_are_refused(
     with pytest.raises(BadWeightsFile, match=match):
         load_trained(path)
     assert "code ran" not in capsys.readouterr().out
+
+
+def test_image_tensor_crops_the_center_square(result: FinetuneResult) -> None:
+    # Oracle: a 30 x 60 picture whose center square is white, its sides black.
+    picture = np.zeros((30, 60, 3), np.uint8)
+    picture[:, 15:45] = 255
+    tensor = result.trained().image_tensor(picture)
+    assert tensor.shape == (3, 16, 16) and tensor.dtype == torch.uint8
+    assert int(tensor.min()) == 255

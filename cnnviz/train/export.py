@@ -20,12 +20,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
+import numpy as np
 import torch
 from torch import nn
 from torchvision.transforms.v2 import functional as F
 
 from cnnviz import limits
 from cnnviz.errors import BadWeightsFile
+from cnnviz.images import fit
 from cnnviz.train import backbones
 from cnnviz.train.inputs import resize_all
 
@@ -54,6 +56,13 @@ class TrainedModel:
             raise ValueError("images must be a uint8 B x 3 x H x W tensor")
         x = resize_all(images, self.image_size)
         return F.normalize(F.to_dtype(x, torch.float32, scale=True), self.mean, self.std)
+
+    def image_tensor(self, image: np.ndarray) -> torch.Tensor:
+        """An H x W x 3 uint8 picture (cnnviz.images.decode_upload) as the 3 x S x S uint8
+        tensor the model was trained on: center-cropped square (as the dataset's images
+        were), resized to S. Stack several for predict()."""
+        square = fit(image, self.image_size, self.image_size)
+        return torch.from_numpy(np.array(square, dtype=np.uint8)).permute(2, 0, 1).contiguous()
 
 
 def snippet(path: str = "model.pt") -> str:
