@@ -10,7 +10,14 @@ import pytest
 import torch
 import torchvision
 
-from cnnviz.errors import BadWeightsFile, InputTooSmall, OutOfBounds, UnknownModel, WeightsMissing
+from cnnviz.errors import (
+    BadWeightsFile,
+    InputTooSmall,
+    OutOfBounds,
+    UnknownDevice,
+    UnknownModel,
+    WeightsMissing,
+)
 from cnnviz.train import BACKBONES, FinetuneConfig, backbone_weights_status, recommend
 from cnnviz.train.advice import SMALL_BELOW
 from cnnviz.train.backbones import build, head_of, spec
@@ -98,6 +105,7 @@ def test_weights_file_of_another_architecture_is_refused(tmp_path: Path) -> None
         ("last_blocks", 6, OutOfBounds),  # resnet18 has 5 blocks
         ("strategy", "half", OutOfBounds),
         ("backbone", "resnet50", UnknownModel),
+        ("device", "cuda:7", UnknownDevice),
     ],
 )
 def test_config_refuses_values_outside_the_limits(field: str, value: object, error: type) -> None:
