@@ -138,3 +138,15 @@ def test_recommendations_follow_the_lecture_table() -> None:
     assert recommend(large, True).strategy == "last"
     assert recommend(large, False).strategy == "full"
     assert (recommend(small, True).size, recommend(large, True).size) == ("small", "large")
+
+
+def test_batch_norm_from_scratch_follows_its_batches(torch_home: Path) -> None:
+    # torchvision's MobileNetV3 keeps momentum 0.01 for ImageNet; from scratch, over a short
+    # run, that left lfw's validation at chance (0.5 after 10 epochs; 1.0 from epoch 6 at 0.1).
+    def momenta(model: torch.nn.Module) -> set[float | None]:
+        return {m.momentum for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d)}
+
+    assert momenta(torchvision.models.mobilenet_v3_small()) == {0.01}
+    assert momenta(build("mobilenet_v3_small", "none", 2)) == {0.1}
+    _place_random_weights("mobilenet_v3_small")
+    assert momenta(build("mobilenet_v3_small", "imagenet", 2)) == {0.01}

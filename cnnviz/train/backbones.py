@@ -189,6 +189,18 @@ def _fit_file(model: nn.Module, name: str, state: Mapping[str, torch.Tensor]) ->
     model.load_state_dict({k: state[k] for k in needed}, strict=False)
 
 
+def _fresh_batch_norm(model: nn.Module) -> None:
+    """Batch norm momentum 0.1 (PyTorch's default) for a network trained from scratch.
+
+    MobileNetV3 and EfficientNet use 0.01, tuned for long ImageNet runs: over a classroom run
+    of a few dozen steps their running statistics stay near their initial values while the
+    weights move, so validation (eval mode) sits at chance however well training goes.
+    """
+    for module in model.modules():
+        if isinstance(module, nn.modules.batchnorm._BatchNorm):
+            module.momentum = max(module.momentum or 0.1, 0.1)
+
+
 def build(name: str, weights: str, n_classes: int, seed: int = 0) -> nn.Module:
     """torchvision's `name` with `weights` ("imagenet": from the cache, WeightsMissing if
     absent; "none": random; else a path to a state-dict file) and a new seeded head for
@@ -202,6 +214,8 @@ def build(name: str, weights: str, n_classes: int, seed: int = 0) -> nn.Module:
             model = _architecture(name)
             if weights != "none":
                 _fit_file(model, name, load_state_dict_file(weights))
+            else:
+                _fresh_batch_norm(model)
         old = head_of(model, name)
         _set_module(model, s.head, nn.Linear(old.in_features, n_classes))
     model.train()
