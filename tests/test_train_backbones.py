@@ -86,8 +86,8 @@ def test_weights_file_fills_every_layer_but_the_head(tmp_path: Path) -> None:
 
 
 def test_weights_file_of_another_architecture_is_refused(tmp_path: Path) -> None:
-    path = tmp_path / "alex.pt"
-    torch.save(torchvision.models.alexnet().state_dict(), path)
+    path = tmp_path / "mobilenet.pt"
+    torch.save(torchvision.models.mobilenet_v3_small().state_dict(), path)
     with pytest.raises(BadWeightsFile, match="does not fit resnet18"):
         build("resnet18", str(path), 2)
 
