@@ -285,3 +285,11 @@ WEIGHTS_FILE_BYTES = Limit(
     600_000_000,
     "VGG-16's ImageNet weights (528 MB), the largest of the transfer-learning backbones, fit.",
 )
+
+# --- Live experiments (cnnviz.experiments) ---------------------------------------------------
+EXPERIMENT_SEED = Limit(
+    "seed",
+    0,
+    9_999,
+    "Any seed gives a fair run; the same seed gives the same numbers again.",
+)
