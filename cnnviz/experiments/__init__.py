@@ -28,7 +28,9 @@ class Experiment:
     title: str
     run: Callable[..., dict[str, Any]]  # run(config, *, report) -> the JSON document
     presets: dict[str, Any]  # size -> config (seed 0)
-    estimate: dict[str, float]  # size -> seconds alone on 2 CPU cores (bench/experiments.py)
+    # size -> seconds alone on 2 CPU cores (quick: measured; full: scaled by its batch steps),
+    # the wait the job runner shows the jobs queued behind it.
+    estimate: dict[str, float]
 
     def configure(self, size: str = "quick", seed: int = 0) -> Any:
         """The config of one size with `seed` (OutOfBounds outside limits.EXPERIMENT_SEED)."""
@@ -43,28 +45,28 @@ EXPERIMENTS: dict[str, Experiment] = {
         "Only the desired invariance: rotating digits",
         rotation.run_rotation,
         rotation.SIZES,
-        {"tiny": 2, "quick": 6, "full": 60},
+        {"tiny": 2, "quick": 6, "full": 30},
     ),
     "noise": Experiment(
         "noise",
         "Noise injection: how much?",
         noise.run_noise,
         noise.SIZES,
-        {"tiny": 1, "quick": 10, "full": 60},
+        {"tiny": 1, "quick": 10, "full": 40},
     ),
     "augment": Experiment(
         "augment",
         "Augmentation vs none on a small subset",
         augment_vs_none.run_augment,
         augment_vs_none.SIZES,
-        {"tiny": 1, "quick": 5, "full": 30},
+        {"tiny": 1, "quick": 5, "full": 15},
     ),
     "degradation": Experiment(
         "degradation",
         "Deeper plain networks train worse",
         degradation.run_degradation,
         degradation.SIZES,
-        {"tiny": 2, "quick": 13, "full": 240},
+        {"tiny": 2, "quick": 13, "full": 60},
     ),
 }
 

@@ -123,8 +123,9 @@ AUGMENT = Section(
     "augment",
     "augmentation_augment",
     "val_accuracy",
-    "The same LeNet-5 from the same start on 100 training digits, with and without small "
-    "random rotations, shifts and scalings.",
+    "The same LeNet-5 from the same start on a few training digits (100 in the quick "
+    "setting, 200 in the full one), with and without small random rotations, shifts and "
+    "scalings.",
     _augment_results,
 )
 DEGRADATION = Section(
