@@ -17,9 +17,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import torch
-
-from cnnviz.experiments import EXPERIMENTS, digits32, summary_lines
+from cnnviz.experiments import EXPERIMENTS, digits32, fit, summary_lines
 from cnnviz.experiments.fit import no_report
 
 
@@ -35,14 +33,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", default="quick", choices=("tiny", "quick", "full"))
     parser.add_argument("--experiments", default=",".join(EXPERIMENTS))
-    parser.add_argument("--threads", type=int, help="torch intra-op threads (default: torch's)")
+    parser.add_argument(
+        "--threads", type=int, default=fit.TRAIN_THREADS, help="intra-op threads while training"
+    )
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    fit.TRAIN_THREADS = args.threads
     digits32.load(args.seed)  # decoding the digits is the first job's cost, not the experiment's
     print(
-        f"size {args.size}, seed {args.seed}, torch threads {torch.get_num_threads()}, "
+        f"size {args.size}, seed {args.seed}, training threads {fit.TRAIN_THREADS}, "
         f"load average {os.getloadavg()[0]:.1f}"
     )
     for name in args.experiments.split(","):

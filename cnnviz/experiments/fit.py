@@ -18,6 +18,11 @@ from cnnviz.jobs import Reporter
 # A batch transform draws its randomness from the generator it is given: (images, g) -> images.
 BatchTransform = Callable[[torch.Tensor, torch.Generator], torch.Tensor]
 EVAL_BATCH = 512
+# Intra-op threads of the thread that trains. One: these nets are small (little to gain from a
+# second thread), and on the class's 2-core server the other core stays free for the pages.
+# Measured on a busy machine: two threads took 2.5x the wall time of one (OpenMP threads
+# spin-wait for a core). torch's OpenMP setting is per thread: the server's threads keep theirs.
+TRAIN_THREADS = 1
 
 
 @dataclass(frozen=True)
@@ -128,6 +133,27 @@ def train(
     """Train `model` in place; per epoch one history row {"epoch", "train_loss",
     "train_accuracy"} (the running figures over the epoch's batches, as the model trained)
     plus whatever `measure(model)` adds (validation accuracy), also reported as live metrics."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(TRAIN_THREADS)
+    try:
+        return _epochs(
+            model, images, labels, schedule, generator, progress, name, transform, measure
+        )
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _epochs(
+    model: nn.Module,
+    images: torch.Tensor,
+    labels: torch.Tensor,
+    schedule: Schedule,
+    generator: torch.Generator,
+    progress: Progress,
+    name: str,
+    transform: BatchTransform | None,
+    measure: Callable[[nn.Module], dict[str, float]] | None,
+) -> list[dict[str, Any]]:
     optimizer = schedule.make_optimizer(model)
     history = []
     n = labels.numel()
