@@ -72,3 +72,13 @@ def test_seed_is_bounded() -> None:
     at.run()
     seed = at.number_input(key="resnet_degradation_seed")
     assert (seed.min, seed.max) == (0, 9_999)
+
+
+def test_noise_and_augment_results_are_shown() -> None:
+    at = AppTest.from_function(augmentation, args=(("tiny", "tiny"),), default_timeout=WAIT)
+    at.run()
+    run_to_done(at, "augmentation_noise")
+    assert any("Without noise the network learns" in m.value for m in at.markdown)
+    run_to_done(at, "augmentation_augment")
+    assert any(m.value.startswith("After the last epoch: ") for m in at.markdown)
+    assert len(at.get("plotly_chart")) == 2  # accuracy vs magnitude, the validation curves
