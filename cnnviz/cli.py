@@ -1,5 +1,5 @@
 """Command line: `python -m cnnviz models|summary|rf|check-dataset|finetune|predict|fetch-weights|
-attribute ...` (JSON keys: a contract)."""
+experiment|attribute ...` (JSON keys: a contract)."""
 
 from __future__ import annotations
 
@@ -446,6 +446,61 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"error: {self.prog}: {message} (see --help)\n")
 
 
+class _TqdmReport:
+    """An experiment's `report` as a tqdm bar on stderr (stdout stays the JSON document)."""
+
+    device = "cpu"
+    stop_requested = False
+
+    def __init__(self) -> None:
+        from tqdm import tqdm
+
+        # No bar until the job says its total: tqdm would draw an open-ended one first.
+        self.bar = tqdm(total=0, unit="step", file=sys.stderr, dynamic_ncols=True, delay=0.5)
+
+    def __call__(
+        self,
+        *,
+        step: int | None = None,
+        total: int | None = None,
+        metrics: dict[str, Any] | None = None,
+        message: str | None = None,
+    ) -> None:
+        if total is not None and total != self.bar.total:
+            self.bar.reset(total=total)
+        if message is not None:
+            self.bar.set_description(message, refresh=False)
+        if step is not None:
+            self.bar.update(step - self.bar.n)
+
+
+def cmd_experiment(args: argparse.Namespace) -> int:
+    from cnnviz.experiments import EXPERIMENTS, summary_lines  # torch training: only here
+
+    # Checked here, not by argparse, so a bad value is one line (argparse adds its usage).
+    if args.name not in EXPERIMENTS:
+        raise UsageError(f"unknown experiment {args.name!r}; experiments: {', '.join(EXPERIMENTS)}")
+    if args.quick and args.size not in (None, "quick"):
+        raise UsageError(f"--quick and --size {args.size} contradict each other")
+    try:
+        seed = int(args.seed)
+    except ValueError:
+        raise UsageError(f"--seed must be a whole number, not {args.seed!r}") from None
+    size = "quick" if args.quick else args.size or "full"
+    experiment = EXPERIMENTS[args.name]
+    config = experiment.configure(size, seed)
+    report = _TqdmReport()
+    try:
+        doc = experiment.run(config, report=report)
+    finally:
+        report.bar.close()
+    if args.json:
+        print(json.dumps(doc))
+    else:
+        print("\n".join(summary_lines(args.name, doc)))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="python -m cnnviz", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -497,6 +552,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=cmd_attribute)
     _add_training_commands(sub)
+    p = sub.add_parser("experiment", help="run one of the lecture's live training experiments")
+    p.add_argument("name", help="rotation, noise, augment or degradation")
+    p.add_argument("--quick", action="store_true", help="the class setting (seconds, not minutes)")
+    p.add_argument("--size", help="tiny, quick or full (default: full); tiny is a smoke run")
+    p.add_argument("--seed", default="0", help="same seed, same numbers (0 to 9,999)")
+    p.add_argument("--json", action="store_true", help="one JSON object on stdout")
+    p.set_defaults(run=cmd_experiment)
     return parser
 
 

@@ -501,3 +501,12 @@ TRAIN_VAL_FRACTION = FloatLimit(
     0.5,
     "Each class keeps at least one image for validation and one for training.",
 )
+
+
+# --- Live experiments (cnnviz.experiments) ---------------------------------------------------
+EXPERIMENT_SEED = Limit(
+    "seed",
+    0,
+    9_999,
+    "Any seed gives a fair run; the same seed gives the same numbers again.",
+)

@@ -7,6 +7,7 @@ from cnnviz.notation import hwc
 from cnnviz.plots.modules import comparison_figure, residual_block_figure
 from cnnviz.ui import architecture as ui
 from cnnviz.ui import cache
+from cnnviz.ui.experiments import degradation_experiment
 from cnnviz.ui.inputs import bounded
 
 st.title("ResNet (He et al. 2015)")
@@ -78,3 +79,5 @@ ui.show_totals(a)
 ui.show_architecture(a, key="resnet")
 ui.show_quiz(a, key="resnet")
 ui.show_facts("ResNet")
+
+degradation_experiment()

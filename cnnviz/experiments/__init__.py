@@ -1,0 +1,101 @@
+"""The lecture's live experiments (LeNet-5 and small ResNets on the digits, on the CPU), each a
+job function of picklable inputs for `cnnviz.jobs`: `run(config, *, report) -> dict`, the
+JSON document of `python -m cnnviz experiment NAME --json`.
+
+    from cnnviz.experiments import EXPERIMENTS
+    exp = EXPERIMENTS["rotation"]
+    doc = exp.run(exp.configure("quick", seed=0), report=report)
+
+Sizes: "quick" for a class (seconds on 2 CPU cores), "full" for the lecture's figures (a few
+minutes), "tiny" for tests (a smoke run, numbers mean nothing).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Any
+
+from cnnviz import limits
+from cnnviz.experiments import augment_vs_none, degradation, noise, rotation
+
+SIZES = ("tiny", "quick", "full")
+
+
+@dataclass(frozen=True)
+class Experiment:
+    name: str
+    title: str
+    run: Callable[..., dict[str, Any]]  # run(config, *, report) -> the JSON document
+    presets: dict[str, Any]  # size -> config (seed 0)
+    # size -> seconds alone on 2 CPU cores (quick: measured; full: scaled by its batch steps),
+    # the wait the job runner shows the jobs queued behind it.
+    estimate: dict[str, float]
+
+    def configure(self, size: str = "quick", seed: int = 0) -> Any:
+        """The config of one size with `seed` (OutOfBounds outside limits.EXPERIMENT_SEED)."""
+        if size not in self.presets:
+            raise ValueError(f"unknown size {size!r}; sizes: {', '.join(SIZES)}")
+        return replace(self.presets[size], seed=limits.EXPERIMENT_SEED.check(seed))
+
+
+EXPERIMENTS: dict[str, Experiment] = {
+    "rotation": Experiment(
+        "rotation",
+        "Only the desired invariance: rotating digits",
+        rotation.run_rotation,
+        rotation.SIZES,
+        {"tiny": 2, "quick": 6, "full": 30},
+    ),
+    "noise": Experiment(
+        "noise",
+        "Noise injection: how much?",
+        noise.run_noise,
+        noise.SIZES,
+        {"tiny": 1, "quick": 10, "full": 40},
+    ),
+    "augment": Experiment(
+        "augment",
+        "Augmentation vs none on a small subset",
+        augment_vs_none.run_augment,
+        augment_vs_none.SIZES,
+        {"tiny": 1, "quick": 5, "full": 15},
+    ),
+    "degradation": Experiment(
+        "degradation",
+        "Deeper plain networks train worse",
+        degradation.run_degradation,
+        degradation.SIZES,
+        {"tiny": 2, "quick": 13, "full": 60},
+    ),
+}
+
+
+def summary_lines(name: str, doc: dict[str, Any]) -> list[str]:
+    """The `experiment` command's text output: one line per run."""
+    lines = []
+    for run in doc["runs"]:
+        if name == "rotation":
+            lines.append(
+                f"up to {run['max_degrees']:>3} degrees: validation {run['val_accuracy']:.1%}, "
+                f"6 <-> 9 confusions {rotation.six_nine(run['confusion']):.1%}"
+            )
+        elif name == "noise":
+            lines.append(
+                f"{run['kind']:<8} {run['magnitude']:>5g}: train {run['train_accuracy']:.1%}, "
+                f"validation {run['val_accuracy']:.1%}"
+            )
+        elif name == "augment":
+            last = run["history"][-1]
+            lines.append(
+                f"{'augmented' if run['augment'] else 'not augmented':<14} validation after "
+                f"epoch {last['epoch']}: {last['val_accuracy']:.1%}"
+            )
+        else:
+            last = run["history"][-1]
+            loss = "diverged" if last["train_loss"] is None else f"{last['train_loss']:.3f}"
+            lines.append(
+                f"{run['kind']:<8} {run['depth']:>3} layers: training loss {loss}, "
+                f"training accuracy {last['train_accuracy']:.1%} after epoch {last['epoch']}"
+            )
+    return lines
