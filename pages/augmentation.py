@@ -9,6 +9,7 @@ from cnnviz.errors import CnnvizError
 from cnnviz.plots.augment import tile
 from cnnviz.ui import augment as ui
 from cnnviz.ui import show_error
+from cnnviz.ui.experiments import augmentation_experiments
 
 st.title("Data augmentation")
 st.markdown(
@@ -63,3 +64,5 @@ text_col.markdown(
     "horizontal flip is harmless. Pick the transforms that keep the label true; try it above "
     "with the handwritten digit and a rotation of up to 180 degrees."
 )
+
+augmentation_experiments()
