@@ -16,6 +16,12 @@ class PageEntry:
 
 PAGES: tuple[PageEntry, ...] = (
     PageEntry("pages/home.py", "Home", ":material/school:", "Lecture", default=True),
+    PageEntry(
+        "pages/transfer_learning.py",
+        "Transfer learning",
+        ":material/model_training:",
+        "Transfer learning",
+    ),
     PageEntry("pages/lenet.py", "LeNet-5", ":material/looks_one:", "Architectures"),
     PageEntry("pages/alexnet.py", "AlexNet", ":material/looks_two:", "Architectures"),
     PageEntry("pages/vgg.py", "VGG", ":material/looks_3:", "Architectures"),

@@ -1,0 +1,49 @@
+"""The transfer-learning page in a real browser: upload a zip made here, train one tiny epoch,
+see the curve get its points and the results appear."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.e2e.test_pages import MAIN, assert_no_error
+from tests.test_transfer_learning_page import tiny_zip
+
+pytestmark = pytest.mark.e2e
+
+TRAIN_TIMEOUT_MS = 120_000  # a shared 2-core machine; the run itself takes a few seconds
+# Plotly keeps a chart's traces on its div: the validation accuracy curve has a point.
+CURVE_HAS_A_POINT = """() => [...document.querySelectorAll('.js-plotly-plot')].some(
+  gd => (gd.data || []).some(t => t.name === 'validation accuracy' && (t.x || []).length >= 1))"""
+
+
+def number_input(app, label: str):
+    return app.page.locator(f"{MAIN} [data-testid='stNumberInput']").filter(has_text=label)
+
+
+def set_number(app, label: str, value: int) -> None:
+    field = number_input(app, label).locator("input")
+    field.fill(str(value))
+    app.rerun_after(lambda: field.press("Enter"))
+
+
+def test_upload_a_zip_and_train_one_epoch(app) -> None:
+    log_start = app.server.log_size()
+    app.open("transfer_learning")
+    set_number(app, "Image side", 16)
+    app.rerun_after(lambda: app.page.get_by_text("Upload a .zip").click())
+    upload = app.page.locator(f"{MAIN} [data-testid='stFileUploader'] input[type='file']")
+    app.rerun_after(
+        lambda: upload.first.set_input_files(
+            files=[{"name": "shapes.zip", "mimeType": "application/zip", "buffer": tiny_zip()}]
+        )
+    )
+    main = app.page.locator(MAIN)
+    assert "1 files skipped" in main.inner_text()
+    app.rerun_after(lambda: app.page.get_by_text("Random initialization").click())
+    set_number(app, "Epochs", 1)
+    app.page.get_by_role("button", name="Train").click()
+    app.page.wait_for_function(CURVE_HAS_A_POINT, timeout=TRAIN_TIMEOUT_MS)
+    app.page.get_by_text("4. Results").wait_for(timeout=TRAIN_TIMEOUT_MS)
+    app.page.get_by_text("Validation accuracy").first.wait_for()
+    app.page.get_by_role("button", name="Download the trained model").wait_for()
+    assert_no_error(app, log_start, "after training")
