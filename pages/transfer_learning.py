@@ -12,8 +12,12 @@ st.markdown(
 )
 
 st.header("1. Data")
-size = ui.image_size()
-data = ui.choose_dataset(size)
+left, right = st.columns([1, 3])
+with left:
+    size = ui.image_size()
+with right:
+    source = ui.choose_source()
+data = ui.dataset(source, size)
 if data is not None:
     ui.show_dataset(data)
 

@@ -102,9 +102,9 @@ def uploaded_dataset(files: Sequence[Any], folder: bool, size: int) -> ImageData
     return held[1]
 
 
-def choose_dataset(size: int) -> ImageDataset | None:
-    """The source radio, the uploader it asks for, and the dataset at size x size."""
-    source = st.radio(
+def choose_source() -> str:
+    """Built in or uploaded, and how."""
+    return st.radio(
         "Dataset",
         list(SOURCES),
         format_func=SOURCES.get,
@@ -112,6 +112,10 @@ def choose_dataset(size: int) -> ImageDataset | None:
         key=KEY + "source",
         help="Upload one folder per class (ImageFolder layout), as a .zip or the folder itself.",
     )
+
+
+def dataset(source: str, size: int) -> ImageDataset | None:
+    """The chosen dataset at size x size (for an upload: its uploader, then the dataset)."""
     if source in BUILTIN:
         return builtin(source, size)
     if source == "zip":
@@ -221,7 +225,9 @@ def confusion_picker(confusion: Sequence[Sequence[int]], classes: Sequence[str])
     n = len(classes)
     if true_key not in st.session_state or st.session_state[true_key] >= n:
         off = [(confusion[i][j], i, j) for i in range(n) for j in range(n) if i != j]
-        _, i, j = max(off, default=(0, 0, 0))
+        count, i, j = max(off, default=(0, 0, 0))
+        if count == 0:  # no mistake: the first class's correct images
+            i = j = 0
         st.session_state[true_key], st.session_state[pred_key] = i, j
 
     def clicked() -> None:
@@ -267,6 +273,12 @@ STRATEGY_NAMES = {
     "last": "Fine-tune the last blocks",
     "full": "Full fine-tune",
 }
+# Two short lines per cell: one line overflowed the cells at 1024 px.
+TABLE_NAMES = {
+    "linear": "Linear probe",
+    "last": "Fine-tune the<br>last blocks",
+    "full": "Full<br>fine-tune",
+}
 WEIGHT_NAMES = {"imagenet": "ImageNet", "none": "Random initialization", "file": "Upload a file"}
 JOB = KEY + "job"  # the query parameter holding the job's id
 JOB_EPOCHS = KEY + "job_epochs"
@@ -298,7 +310,7 @@ def choose_weights(backbone: str) -> str | None:
 def strategy_table(n_images: int, similar: bool) -> None:
     """The lecture's 2x2 table with this dataset's cell highlighted, and why."""
     cells = {
-        (size, like): STRATEGY_NAMES[recommend(n, like).strategy].split(" (")[0]
+        (size, like): TABLE_NAMES[recommend(n, like).strategy]
         for size, n in (("small", 1), ("large", SMALL_BELOW))
         for like in (True, False)
     }

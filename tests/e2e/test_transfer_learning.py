@@ -3,6 +3,8 @@ see the curve get its points and the results appear."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from tests.e2e.test_pages import MAIN, assert_no_error
@@ -26,7 +28,7 @@ def set_number(app, label: str, value: int) -> None:
     app.rerun_after(lambda: field.press("Enter"))
 
 
-def test_upload_a_zip_and_train_one_epoch(app) -> None:
+def test_upload_a_zip_and_train_one_epoch(app, screenshot_dir: Path) -> None:
     log_start = app.server.log_size()
     app.open("transfer_learning")
     set_number(app, "Image side", 16)
@@ -39,11 +41,15 @@ def test_upload_a_zip_and_train_one_epoch(app) -> None:
     )
     main = app.page.locator(MAIN)
     assert "1 files skipped" in main.inner_text()
-    app.rerun_after(lambda: app.page.get_by_text("Random initialization").click())
+    if not main.get_by_text("Random initialization: what").count():  # ImageNet's are here
+        app.rerun_after(lambda: app.page.get_by_text("Random initialization", exact=True).click())
     set_number(app, "Epochs", 1)
-    app.page.get_by_role("button", name="Train").click()
+    app.page.get_by_role("button", name="Train", exact=True).click()
     app.page.wait_for_function(CURVE_HAS_A_POINT, timeout=TRAIN_TIMEOUT_MS)
     app.page.get_by_text("4. Results").wait_for(timeout=TRAIN_TIMEOUT_MS)
     app.page.get_by_text("Validation accuracy").first.wait_for()
     app.page.get_by_role("button", name="Download the trained model").wait_for()
     assert_no_error(app, log_start, "after training")
+    for width, height in ((1400, 1000), (1024, 768)):  # the results, looked at by a person
+        app.page.set_viewport_size({"width": width, "height": height})
+        app.screenshot(screenshot_dir / f"transfer_learning-trained-{width}.png")
