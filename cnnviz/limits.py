@@ -285,3 +285,82 @@ WEIGHTS_FILE_BYTES = Limit(
     600_000_000,
     "VGG-16's ImageNet weights (528 MB), the largest of the transfer-learning backbones, fit.",
 )
+
+
+@dataclass(frozen=True)
+class FloatLimit:
+    """The allowed range of a real number a student sets (a learning rate, a fraction)."""
+
+    what: str
+    low: float
+    high: float
+    why: str
+
+    @property
+    def bounds(self) -> dict[str, Any]:
+        """min_value, max_value and help for a Streamlit number_input or slider."""
+        return {"min_value": self.low, "max_value": self.high, "help": self.help}
+
+    @property
+    def help(self) -> str:
+        return f"From {self.low:g} to {self.high:g}. {self.why}"
+
+    def check(self, value: Any, what: str | None = None) -> float:
+        """`value` as a float; OutOfBounds (naming the range) when it is outside it."""
+        real = isinstance(value, numbers.Real) and not isinstance(value, bool)
+        if not real or not math.isfinite(value) or not self.low <= value <= self.high:
+            raise OutOfBounds(
+                f"The {what or self.what} is {value!r}: it must be from {self.low:g} to "
+                f"{self.high:g}. {self.why}",
+                f"Use a value from {self.low:g} to {self.high:g}.",
+            )
+        return float(value)
+
+
+# --- Training a transfer-learning head or fine-tuning (cnnviz.train) --------------------------
+TRAIN_EPOCHS = Limit(
+    "number of epochs",
+    1,
+    100,
+    "A linear probe's epoch on cached features takes milliseconds, a full fine-tune's epoch "
+    "minutes on a CPU: the estimate before the start says which.",
+)
+TRAIN_BATCH_SIZE = Limit(
+    "batch size",
+    2,
+    256,
+    "Batch norm needs at least 2 images per batch; 256 images at 224 fill about 4 GB of "
+    "activations in a ResNet-18 fine-tune.",
+)
+TRAIN_IMAGE_SIZE = Limit(
+    "image side for training",
+    16,
+    224,
+    "The ImageNet weights were trained at 224; smaller images train much faster (the cost "
+    "grows with the square of the side). AlexNet needs 64 and VGG-16 32 at least.",
+)
+TRAIN_LAST_BLOCKS = Limit(
+    "number of last blocks to fine-tune",
+    1,
+    15,
+    "VGG-16, the deepest backbone here, has 15 (13 conv layers and FC6, FC7).",
+)
+TRAIN_SEED = Limit("seed", 0, 2**31 - 1, "Any whole number: the same seed, the same run.")
+TRAIN_LR = FloatLimit(
+    "learning rate",
+    1e-6,
+    1.0,
+    "Adam's usual learning rates are 1e-4 to 1e-2; pretrained layers want the small end.",
+)
+TRAIN_HEAD_LR_FACTOR = FloatLimit(
+    "head learning-rate factor",
+    1.0,
+    100.0,
+    "The new head starts from random weights and may learn faster than the pretrained blocks.",
+)
+TRAIN_VAL_FRACTION = FloatLimit(
+    "validation fraction",
+    0.05,
+    0.5,
+    "Each class keeps at least one image for validation and one for training.",
+)

@@ -18,14 +18,30 @@ from torch import nn
 from cnnviz import registry
 from cnnviz.errors import NoPretrainedWeights, WeightsMissing
 
+# torchvision classification models that are not in the registry (which holds the lecture's
+# architectures) but serve as transfer-learning backbones (cnnviz.train).
+EXTRA_TORCHVISION = ("mobilenet_v3_small", "efficientnet_b0")
 
-def _default_weights(name: str) -> torchvision.models.WeightsEnum:
+
+def torchvision_name(name: str) -> str:
+    """The torchvision model name behind `name`; NoPretrainedWeights for the lecture's builds,
+    UnknownModel for names neither the registry nor EXTRA_TORCHVISION knows."""
+    if name in EXTRA_TORCHVISION and name not in registry.REGISTRY:
+        return name
     arch = registry.get(name)
     if arch.torchvision_name is None:
         raise NoPretrainedWeights(
             f"{name} is built here ({arch.source}); torchvision has no pretrained weights for it"
         )
-    return torchvision.models.get_model_weights(arch.torchvision_name).DEFAULT
+    return arch.torchvision_name
+
+
+def default_weights(name: str) -> torchvision.models.WeightsEnum:
+    """torchvision's default (ImageNet) weights entry for `name`."""
+    return torchvision.models.get_model_weights(torchvision_name(name)).DEFAULT
+
+
+_default_weights = default_weights
 
 
 def weights_url(name: str) -> str:
@@ -69,8 +85,7 @@ def load_pretrained(name: str) -> nn.Module:
     weights = _default_weights(name)
     if not weights_file(name).is_file():
         raise WeightsMissing(missing_message(name))
-    arch = registry.get(name)
-    model = torchvision.models.get_model(arch.torchvision_name, weights=weights)
+    model = torchvision.models.get_model(torchvision_name(name), weights=weights)
     return model.eval()
 
 

@@ -1,0 +1,241 @@
+"""The transfer-learning backbones: torchvision models with a new linear head for N classes,
+their weights (ImageNet from torchvision's cache, seeded random, or a student's file), and the
+"blocks" a last-N fine-tune unfreezes.
+
+A backbone keeps torchvision's own module names, and the new head replaces torchvision's last
+Linear in place: the trained model's state dict is exactly that of
+`torchvision.models.get_model(name, num_classes=N)`, so it loads without cnnviz, and the Explain
+page finds its layers (`layer4`, `features.12`) under the names it knows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import torch
+import torchvision
+from torch import nn
+
+from cnnviz import weights as tv_weights
+from cnnviz.data import load_state_dict_file
+from cnnviz.errors import BadWeightsFile, InputTooSmall, OutOfBounds, UnknownModel
+
+BACKBONES = ("resnet18", "mobilenet_v3_small", "efficientnet_b0", "alexnet", "vgg16")
+STRATEGIES = ("linear", "last", "full")
+
+
+@dataclass(frozen=True)
+class BackboneSpec:
+    """Where a backbone's head sits, its blocks in input-to-output order, its smallest input."""
+
+    name: str
+    head: str  # dotted path of the last Linear (replaced by the new head)
+    blocks: tuple[tuple[str, ...], ...]  # each block: the dotted paths of its modules
+    min_side: int  # smallest square input every layer accepts
+
+
+def _numbered(prefix: str, indices: range | list[int]) -> tuple[tuple[str, ...], ...]:
+    return tuple((f"{prefix}.{i}",) for i in indices)
+
+
+# torchvision's configuration D: the indices of VGG-16's 13 convs inside `features`.
+_VGG16_CONVS = [0, 2, 5, 7, 10, 12, 14, 17, 19, 21, 24, 26, 28]
+
+SPECS: dict[str, BackboneSpec] = {
+    # The stem (conv1 + bn1) counts as a block, so last_blocks=5 unfreezes every layer.
+    "resnet18": BackboneSpec(
+        "resnet18",
+        "fc",
+        (("conv1", "bn1"), ("layer1",), ("layer2",), ("layer3",), ("layer4",)),
+        8,
+    ),
+    # 13 feature stages, then the 576 -> 1024 FC layer before the head.
+    "mobilenet_v3_small": BackboneSpec(
+        "mobilenet_v3_small",
+        "classifier.3",
+        (*_numbered("features", range(13)), ("classifier.0",)),
+        8,
+    ),
+    "efficientnet_b0": BackboneSpec(
+        "efficientnet_b0", "classifier.1", _numbered("features", range(9)), 8
+    ),
+    # One block per layer with weights: conv1-conv5, FC6, FC7 (the lecture's layer names).
+    "alexnet": BackboneSpec(
+        "alexnet",
+        "classifier.6",
+        (*_numbered("features", [0, 3, 6, 8, 10]), ("classifier.1",), ("classifier.4",)),
+        63,
+    ),
+    "vgg16": BackboneSpec(
+        "vgg16",
+        "classifier.6",
+        (*_numbered("features", _VGG16_CONVS), ("classifier.0",), ("classifier.3",)),
+        32,
+    ),
+}
+
+
+def spec(name: str) -> BackboneSpec:
+    """The backbone `name`; UnknownModel for any other name."""
+    if name not in SPECS:
+        raise UnknownModel(
+            f"There is no backbone {name!r}: the backbones are {', '.join(BACKBONES)}.",
+            f"Use one of {', '.join(BACKBONES)}.",
+        )
+    return SPECS[name]
+
+
+def block_names(name: str) -> list[str]:
+    """The blocks of `name` as a page lists them ("layer4", "features.12"), first to last."""
+    return ["+".join(paths) for paths in spec(name).blocks]
+
+
+def check_strategy(strategy: str) -> str:
+    if strategy not in STRATEGIES:
+        raise OutOfBounds(
+            f"There is no strategy {strategy!r}: the strategies are {', '.join(STRATEGIES)}.",
+            "Use linear (linear probe), last (fine-tune the last blocks) or full.",
+        )
+    return strategy
+
+
+def check_last_blocks(name: str, last_blocks: int) -> int:
+    count = len(spec(name).blocks)
+    if last_blocks > count:
+        raise OutOfBounds(
+            f"{name} has {count} blocks: it cannot fine-tune the last {last_blocks}.",
+            f"Use 1 to {count} blocks, or the full fine-tune.",
+        )
+    return last_blocks
+
+
+def check_side(name: str, side: int) -> int:
+    low = spec(name).min_side
+    if side < low:
+        raise InputTooSmall(
+            f"{name} needs images of at least {low}x{low} pixels; {side}x{side} is too small "
+            "for its pooling layers.",
+            f"Use an image size of {low} or more.",
+        )
+    return side
+
+
+def get_module(model: nn.Module, path: str) -> nn.Module:
+    return model.get_submodule(path)
+
+
+def _set_module(model: nn.Module, path: str, module: nn.Module) -> None:
+    parent, _, child = path.rpartition(".")
+    setattr(model.get_submodule(parent) if parent else model, child, module)
+
+
+def head_of(model: nn.Module, name: str) -> nn.Linear:
+    head = model.get_submodule(spec(name).head)
+    assert isinstance(head, nn.Linear)
+    return head
+
+
+def backbone_weights_status(name: str) -> tuple[bool, str]:
+    """Whether `name`'s ImageNet weights are on disk, and one sentence saying where (or which
+    file to place where, and that the page can train from random initialization instead)."""
+    spec(name)
+    if tv_weights.weights_available(name):
+        return True, f"ImageNet weights of {name}: {tv_weights.weights_file(name)}."
+    return False, (
+        f"{tv_weights.missing_message(name)} Meanwhile, train from random initialization "
+        "(weights 'none') or upload a state-dict file. `python -m cnnviz fetch-weights "
+        f"{name}` downloads it ahead of class."
+    )
+
+
+def _architecture(name: str) -> nn.Module:
+    return torchvision.models.get_model(name, weights=None)
+
+
+def _fit_file(model: nn.Module, name: str, state: Mapping[str, torch.Tensor]) -> None:
+    """Load a student's state dict into every layer but the head (which the new classes
+    replace): every other weight must be there, with the right shape."""
+    head = spec(name).head + "."
+    own = model.state_dict()
+    needed = {k: v for k, v in own.items() if not k.startswith(head)}
+    missing = [k for k in needed if k not in state]
+    wrong = [k for k in needed if k in state and state[k].shape != needed[k].shape]
+    if missing or wrong:
+        first = (missing or wrong)[0]
+        raise BadWeightsFile(
+            f"This weights file does not fit {name}: {len(missing)} of its {len(needed)} "
+            f"tensors are missing and {len(wrong)} have another shape (first: {first!r}).",
+            f"Upload a state dict saved from torchvision's {name}, or pick the backbone it "
+            "was saved from.",
+        )
+    model.load_state_dict({k: state[k] for k in needed}, strict=False)
+
+
+def build(name: str, weights: str, n_classes: int, seed: int = 0) -> nn.Module:
+    """torchvision's `name` with `weights` ("imagenet": from the cache, WeightsMissing if
+    absent; "none": random; else a path to a state-dict file) and a new seeded head for
+    `n_classes`, in train mode with every parameter trainable."""
+    s = spec(name)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        if weights == "imagenet":
+            model = tv_weights.load_pretrained(name)
+        else:
+            model = _architecture(name)
+            if weights != "none":
+                _fit_file(model, name, load_state_dict_file(weights))
+        old = head_of(model, name)
+        _set_module(model, s.head, nn.Linear(old.in_features, n_classes))
+    model.train()
+    model.requires_grad_(True)
+    return model
+
+
+def empty(name: str, n_classes: int) -> nn.Module:
+    """The architecture of a trained model with n_classes outputs, on the meta device: no
+    time spent on a random initialization that a state dict then overwrites."""
+    spec(name)
+    with torch.device("meta"):
+        return torchvision.models.get_model(name, weights=None, num_classes=n_classes)
+
+
+def trainable_blocks(name: str, strategy: str, last_blocks: int) -> list[str]:
+    """The module paths a strategy trains besides the head."""
+    s = spec(name)
+    if strategy == "linear":
+        return []
+    if strategy == "full":
+        return [""]  # the whole model
+    return [path for block in s.blocks[-last_blocks:] for path in block]
+
+
+def freeze(model: nn.Module, name: str, strategy: str, last_blocks: int = 1) -> None:
+    """requires_grad as the strategy says: the head always, the last blocks for "last",
+    everything for "full"."""
+    model.requires_grad_(False)
+    for path in trainable_blocks(name, strategy, last_blocks):
+        model.get_submodule(path).requires_grad_(True)
+    head_of(model, name).requires_grad_(True)
+
+
+def train_mode(model: nn.Module, name: str) -> None:
+    """Train mode, except the frozen blocks: a frozen block computes what it computed before
+    (its batch norms keep ImageNet's running statistics, its stochastic depth and dropout
+    stay off), so only the layers that learn see the training-time noise."""
+    model.train()
+    for block in spec(name).blocks:
+        modules = [model.get_submodule(path) for path in block]
+        if not any(p.requires_grad for m in modules for p in m.parameters()):
+            for m in modules:
+                m.eval()
+
+
+def head_parameters(model: nn.Module, name: str) -> list[nn.Parameter]:
+    return list(head_of(model, name).parameters())
+
+
+def count_parameters(model: nn.Module) -> tuple[int, int]:
+    """(trainable, total) parameter counts."""
+    params = list(model.parameters())
+    return sum(p.numel() for p in params if p.requires_grad), sum(p.numel() for p in params)

@@ -1,0 +1,60 @@
+"""What a student chooses for one run, checked against cnnviz.limits when it is made."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from cnnviz import limits
+from cnnviz.train import backbones
+
+
+@dataclass(frozen=True)
+class FinetuneConfig:
+    """One transfer-learning run. Every number is bounded (cnnviz.limits): OutOfBounds,
+    InputTooSmall or UnknownModel at construction, before any work starts.
+
+    weights: "imagenet" (torchvision's cache), "none" (seeded random initialization) or the
+    path of a state-dict file. The new head always learns at lr * head_lr_factor (it starts
+    from random values), the unfrozen blocks of "last" and "full" at lr.
+    """
+
+    backbone: str = "resnet18"
+    weights: str = "imagenet"
+    strategy: str = "linear"
+    last_blocks: int = 1
+    epochs: int = 5
+    image_size: int = 224
+    batch_size: int = 32
+    lr: float = 1e-3
+    head_lr_factor: float = 10.0
+    val_fraction: float = 0.2
+    seed: int = 0
+    device: str | None = None
+
+    def __post_init__(self) -> None:
+        backbones.spec(self.backbone)
+        backbones.check_strategy(self.strategy)
+        if not isinstance(self.weights, str) or not self.weights:
+            raise ValueError("weights must be 'imagenet', 'none' or a file path")
+        checked = {
+            "last_blocks": limits.TRAIN_LAST_BLOCKS.check(self.last_blocks),
+            "epochs": limits.TRAIN_EPOCHS.check(self.epochs),
+            "image_size": limits.TRAIN_IMAGE_SIZE.check(self.image_size),
+            "batch_size": limits.TRAIN_BATCH_SIZE.check(self.batch_size),
+            "lr": limits.TRAIN_LR.check(self.lr),
+            "head_lr_factor": limits.TRAIN_HEAD_LR_FACTOR.check(self.head_lr_factor),
+            "val_fraction": limits.TRAIN_VAL_FRACTION.check(self.val_fraction),
+            "seed": limits.TRAIN_SEED.check(self.seed),
+        }
+        backbones.check_last_blocks(self.backbone, checked["last_blocks"])
+        backbones.check_side(self.backbone, checked["image_size"])
+        for key, value in checked.items():  # ints stay ints, 1 -> 1.0 for the floats
+            object.__setattr__(self, key, value)
+
+    @property
+    def head_lr(self) -> float:
+        return self.lr * self.head_lr_factor
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)

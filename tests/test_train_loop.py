@@ -1,0 +1,111 @@
+"""finetune: a few steps of each strategy on tiny data, what each strategy freezes, the
+progress it reports, and a digits run that must reach a stated accuracy."""
+
+from __future__ import annotations
+
+import pickle
+
+import pytest
+import torch
+import torchvision
+from train_cases import Recorder, one_thread, tiny  # noqa: F401
+
+from cnnviz.data import digits, stratified_split
+from cnnviz.train import FinetuneConfig, FinetuneResult, estimate, finetune
+from cnnviz.train.backbones import build, freeze
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+
+
+def _config(**kw: object) -> FinetuneConfig:
+    base = {"backbone": "mobilenet_v3_small", "weights": "none", "image_size": 16, "batch_size": 4}
+    return FinetuneConfig(**{**base, **kw})  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("strategy", ["linear", "last", "full"])
+def test_each_strategy_runs_and_reports(strategy: str) -> None:
+    data = tiny()
+    report = Recorder()
+    result = finetune(data, _config(strategy=strategy, epochs=2), report=report)
+    assert isinstance(result, FinetuneResult) and not result.stopped
+    assert [h["epoch"] for h in result.history] == [1, 2]
+    _, val = stratified_split(data.labels, 0.2, 0)
+    assert result.val_indices == val.tolist()
+    assert len(result.val_predictions) == len(val)
+    assert sum(map(sum, result.confusion)) == len(val)
+    assert result.val_accuracy == result.history[-1]["val_accuracy"]
+    epochs = [m for m in report.metrics() if "batch" not in m]
+    assert epochs == result.history
+    batch_points = [m for m in report.metrics() if "batch" in m]
+    if strategy == "linear":
+        assert batch_points == []
+        assert report.calls[0]["message"] == "Extracting features"
+    else:
+        n_batches = 3  # 10 training images in batches of 4, 4 and 2
+        assert [m["batch"] for m in batch_points] == list(range(1, 2 * n_batches + 1))
+        assert batch_points[-1]["epoch"] == pytest.approx(2.0)
+        steps = [c for c in report.calls if "batch" in (c.get("metrics") or {})]
+        assert steps[-1]["step"] == steps[-1]["total"] == 2 * n_batches
+        assert steps[0]["message"] == "Epoch 1 of 2"
+    pickle.loads(pickle.dumps(result))  # a result crosses process boundaries
+
+
+@pytest.mark.parametrize(
+    ("strategy", "last_blocks", "trainable_paths"),
+    [
+        ("linear", 1, ["fc"]),
+        ("last", 1, ["layer4", "fc"]),
+        ("last", 2, ["layer3", "layer4", "fc"]),
+        ("last", 5, ["conv1", "bn1", "layer1", "layer2", "layer3", "layer4", "fc"]),
+        ("full", 1, [""]),
+    ],
+)
+def test_frozen_parameters_per_strategy(
+    strategy: str, last_blocks: int, trainable_paths: list[str]
+) -> None:
+    # Oracle: torchvision's own resnet18 with a 3-class head, parameters counted per module.
+    reference = torchvision.models.resnet18(num_classes=3)
+    expected = sum(
+        p.numel() for path in trainable_paths for p in reference.get_submodule(path).parameters()
+    )
+    model = build("resnet18", "none", 3)
+    freeze(model, "resnet18", strategy, last_blocks)
+    counted = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    assert counted == expected
+    config = FinetuneConfig(
+        backbone="resnet18",
+        weights="none",
+        strategy=strategy,
+        last_blocks=last_blocks,
+        image_size=16,
+        batch_size=4,
+    )
+    guess = estimate(tiny(classes=3), config)
+    assert guess.trainable_parameters == expected
+    assert guess.total_parameters == sum(p.numel() for p in reference.parameters())
+    assert guess.seconds > 0 and guess.device == "cpu"
+
+
+def test_frozen_layers_do_not_change() -> None:
+    data = tiny()
+    result = finetune(data, _config(strategy="last", last_blocks=1, epochs=1), report=Recorder())
+    start = build("mobilenet_v3_small", "none", 2).state_dict()
+    after = result.state_dict
+    changed = {".".join(k.split(".")[:2]) for k in start if not torch.equal(start[k], after[k])}
+    # The last block of mobilenet_v3_small is classifier.0 (576 -> 1024), the head classifier.3.
+    assert changed == {"classifier.0", "classifier.3"}
+
+
+def test_digits_linear_probe_reaches_90_percent() -> None:
+    # Random (untrained) ResNet-18 features of 16x16 digits, a linear head: 95 % here (seed 0).
+    config = FinetuneConfig(
+        backbone="resnet18",
+        weights="none",
+        strategy="linear",
+        epochs=30,
+        image_size=16,
+        batch_size=128,
+    )
+    result = finetune(digits(16), config, report=Recorder())
+    assert result.val_accuracy >= 0.9
+    assert min(v for v in result.per_class_accuracy.values() if v is not None) >= 0.7
