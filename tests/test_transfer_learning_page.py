@@ -16,11 +16,19 @@ from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from cnnviz.jobs import default_runner
+from cnnviz.train import load_trained, predict, save_trained
+from cnnviz.ui import transfer_learning as ui
 from cnnviz.ui.jobs import SESSION_PARAM
 
 PAGE = "pages/transfer_learning.py"
 KEY = "transfer_learning_"
 WAIT_S = 60.0
+
+
+def png_bytes(level: int, side: int = 16) -> bytes:
+    png = io.BytesIO()
+    Image.new("RGB", (side, side), (level, level, level)).save(png, format="PNG")
+    return png.getvalue()
 
 
 def tiny_zip() -> bytes:
@@ -126,6 +134,39 @@ def test_uploaded_zip_through_to_a_finished_run(open_page) -> None:
     assert plotly_json(at, "confusion")["data"][0]["z"] == result.confusion
     # 6 images x 0.2 = 1.2: one validation image per class
     assert sum(map(sum, result.confusion)) == len(result.val_indices) == 2
+    # A new image: the top-k bars are predict()'s answer for it.
+    at.file_uploader(key=KEY + "predict").set_value(("new.png", png_bytes(200), "image/png"))
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    trained = at.session_state[KEY + "trained"]
+    (expected,) = predict(trained, ui.predict_upload(png_bytes(200), trained.image_size), top=5)
+    bars = plotly_json(at, "topk")["data"][0]
+    assert bars["y"] == [c for c, _ in expected] and bars["x"] == [p for _, p in expected]
+    # The download is one file that loads back into the same classifier.
+    loaded = load_trained(io.BytesIO(ui.to_bytes(save_trained, result)))
+    assert loaded.classes == ["dark", "light"] and loaded.backbone == "resnet18"
+
+
+def test_an_uploaded_folder_is_a_dataset(open_page) -> None:
+    at = open_page(PAGE)
+    at.radio(key=KEY + "source").set_value("folder").run()
+    with zipfile.ZipFile(io.BytesIO(tiny_zip())) as archive:
+        files = [(n, archive.read(n), "application/octet-stream") for n in archive.namelist()]
+    at.file_uploader(key=KEY + "folder").set_value(files)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    counts = plotly_json(at, "counts")["data"][0]
+    assert counts["x"] == ["dark", "light"] and counts["y"] == [6, 6]
+
+
+def test_a_bad_weights_file_is_refused(open_page) -> None:
+    at = open_page(PAGE)
+    at.radio(key=KEY + "weights").set_value("file").run()
+    assert at.button(key=KEY + "train").disabled  # nothing uploaded yet
+    at.file_uploader(key=KEY + "weights_file").set_value(("w.pt", b"junk", "application/x"))
+    at.run()
+    assert any("not a PyTorch weights file" in e.value for e in at.error)
+    assert at.button(key=KEY + "train").disabled
 
 
 def test_a_bad_zip_shows_the_error(open_page) -> None:
