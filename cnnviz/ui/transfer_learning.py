@@ -40,7 +40,7 @@ from cnnviz.train import (
     snippet,
 )
 from cnnviz.ui.errors import show_error
-from cnnviz.ui.inputs import bounded
+from cnnviz.ui.inputs import bounded, bounded_float
 from cnnviz.ui.jobs import current_job, job_panel, remember_job, session_key
 
 KEY = "transfer_learning_"
@@ -150,13 +150,13 @@ def show_dataset(data: ImageDataset) -> None:
 
 
 def image_size() -> int:
-    """The side every image is resized to: ImageNet's 224 on a GPU, 64 on a CPU (16x fewer
-    pixels, so a class on a 2-core server sees curves within seconds)."""
+    """The side every image is resized to: ImageNet's 224 on a GPU, 32 on a CPU (49x fewer
+    pixels, so a class on a 2-core server sees curves soon; AlexNet needs 63, and says so)."""
     return bounded(
         st,
         "Image side (pixels)",
         limits.TRAIN_IMAGE_SIZE,
-        224 if devices.default().is_cuda else 64,
+        224 if devices.default().is_cuda else 32,
         KEY + "image_size",
         help="Every image is resized to this side once, when the dataset is decoded.",
     )
@@ -184,11 +184,6 @@ def weights_file() -> str | None:
         show_error(held[1])
         return None
     return held[1]
-
-
-def bounded_float(column: Any, label: str, limit: Any, value: float, key: str, **kw: Any) -> float:
-    """A real-number input from limit.low to limit.high (the range in its help)."""
-    return float(column.number_input(label, value=value, key=key, **limit.bounds, **kw))
 
 
 def last_blocks_limit(n_blocks: int) -> limits.Limit:
@@ -349,7 +344,13 @@ def choose_config(data: ImageDataset, size: int) -> FinetuneConfig | None:
         cols[2], "Learning rate", limits.TRAIN_LR, 1e-3, KEY + "lr", step=1e-4, format="%.4f"
     )
     val = bounded_float(
-        cols[3], "Validation fraction", limits.TRAIN_VAL_FRACTION, 0.2, KEY + "val", step=0.05
+        cols[3],
+        "Validation",  # "Validation fraction" took two lines at 1024 px
+        limits.TRAIN_VAL_FRACTION,
+        0.2,
+        KEY + "val",
+        step=0.05,
+        help="The share of each class held out to measure accuracy on images it never trained on.",
     )
     seed = bounded(cols[4], "Seed", limits.TRAIN_SEED, 0, KEY + "seed")
     if weights is None:
