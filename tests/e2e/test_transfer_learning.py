@@ -49,6 +49,11 @@ def test_upload_a_zip_and_train_one_epoch(app, screenshot_dir: Path) -> None:
     app.page.get_by_text("4. Results").wait_for(timeout=TRAIN_TIMEOUT_MS)
     app.page.get_by_text("Validation accuracy").first.wait_for()
     app.page.get_by_role("button", name="Download the trained model").wait_for()
+    # A click on a confusion cell (true light, predicted light) chooses it for the images.
+    confusion = main.locator("[data-testid='stPlotlyChart']").filter(has_text="predicted")
+    cell = confusion.locator(".scatterlayer .point").nth(3)  # cells row by row: (1, 1)
+    app.rerun_after(lambda: cell.click(force=True))
+    assert "validation images of light predicted as light" in main.inner_text()
     assert_no_error(app, log_start, "after training")
     for width, height in ((1400, 1000), (1024, 768)):  # the results, looked at by a person
         app.page.set_viewport_size({"width": width, "height": height})
