@@ -25,7 +25,7 @@ st.header("2. What to freeze, what to train")
 if data is None:
     st.stop()
 config = ui.choose_config(data, size)
-seconds = ui.show_estimate(data, config) if config is not None else None
+probe = ui.show_estimate(data, config) if config is not None else None
 
 st.header("3. Training")
 handle = ui.job()
@@ -39,7 +39,7 @@ clicked = st.button(
     help="One run at a time per student; the server queues runs when the device is busy.",
 )
 if clicked and config is not None:
-    handle = ui.start(data, config, seconds) or handle
+    handle = ui.start(data, config, probe) or handle
 if handle is None:
     st.caption("The curves appear here while it trains.")
     st.stop()

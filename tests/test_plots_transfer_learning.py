@@ -119,8 +119,8 @@ def test_confusion_heatmap_is_the_confusion() -> None:
     assert list(heat.x) == ["a", "b", "c"] == list(heat.y)
     # one clickable point per cell, at the cell of its (true, predicted) pair
     assert len(cells.customdata) == 9
-    for (i, j), x, y in zip(cells.customdata, cells.x, cells.y, strict=True):
-        assert (y, x) == ("abc"[i], "abc"[j])
+    for (i, j, count), x, y in zip(cells.customdata, cells.x, cells.y, strict=True):
+        assert (y, x) == ("abc"[i], "abc"[j]) and count == confusion[i][j]
 
 
 def test_per_class_and_topk_bars() -> None:

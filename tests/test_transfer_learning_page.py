@@ -79,6 +79,12 @@ def plotly_json(at: AppTest, key: str) -> dict:
 
 
 def metric(at: AppTest, label: str) -> str:
+    """A metric's value; the estimate's metrics once its probe (a thread) has answered."""
+    deadline = time.monotonic() + WAIT_S
+    while not any(m.label == label for m in at.metric):
+        assert time.monotonic() < deadline, f"no metric {label!r}"
+        time.sleep(0.1)
+        at.run()
     return next(m.value for m in at.metric if m.label == label)
 
 

@@ -283,7 +283,8 @@ def per_class_accuracy_figure(per_class: Mapping[str, float]) -> go.Figure:
 def confusion_figure(confusion: Sequence[Sequence[int]], classes: Sequence[str]) -> go.Figure:
     """The confusion matrix: rows the true class, columns the predicted one, counts written in
     the cells. An invisible marker sits on every cell so that clicking one selects it
-    (plotly selects points, not heatmap cells); its customdata is (true, predicted)."""
+    (plotly selects points, not heatmap cells); its customdata is (true, predicted,
+    count)."""
     z = [list(row) for row in confusion]
     n = len(classes)
     labels = list(classes)
@@ -295,7 +296,7 @@ def confusion_figure(confusion: Sequence[Sequence[int]], classes: Sequence[str])
             colorscale="Blues",
             text=[[str(v) for v in row] for row in z],
             texttemplate="%{text}",
-            hovertemplate="true %{y}, predicted %{x}: %{z}<extra></extra>",
+            hoverinfo="skip",  # the markers answer: a click must land on them, not the cell
             showscale=False,
         )
     )
@@ -304,10 +305,11 @@ def confusion_figure(confusion: Sequence[Sequence[int]], classes: Sequence[str])
         go.Scatter(
             x=[labels[j] for _, j in cells],
             y=[labels[i] for i, _ in cells],
-            customdata=cells,
+            customdata=[(i, j, z[i][j]) for i, j in cells],
             mode="markers",
             marker={"size": 24, "opacity": 0, "symbol": "square"},
-            hovertemplate="true %{y}, predicted %{x}: click to see them<extra></extra>",
+            hovertemplate="true %{y}, predicted %{x}: %{customdata[2]} images; click to see "
+            "them<extra></extra>",
             showlegend=False,
         )
     )

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import io
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 import streamlit as st
@@ -28,6 +29,7 @@ from cnnviz.train import (
     BACKBONES,
     SMALL_BELOW,
     STRATEGIES,
+    Estimate,
     FinetuneConfig,
     FinetuneResult,
     backbone_weights_status,
@@ -373,22 +375,39 @@ def choose_config(data: ImageDataset, size: int) -> FinetuneConfig | None:
         return None
 
 
-def show_estimate(data: ImageDataset, config: FinetuneConfig) -> float | None:
-    """Device, estimated time and trainable parameters (the probe runs once per choice)."""
-    # What the probe's answer depends on: not the seed, nor the learning rates.
+# The timing probe runs off the script thread (a full fine-tune's probe takes seconds on a busy
+# CPU): one probe at a time for the whole server, so a class changing settings cannot pile up
+# probes that compete with the training jobs.
+_PROBES = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cnnviz-estimate")
+ESTIMATE = KEY + "estimate"
+
+
+def show_estimate(data: ImageDataset, config: FinetuneConfig) -> Future[Estimate]:
+    """Device, estimated time and trainable parameters, once the probe for these choices has
+    run (once per choice: not again for a new seed or learning rate)."""
     key = (id(data), dataclasses.replace(config, seed=0, lr=1e-3, head_lr_factor=10.0))
-    held = st.session_state.get(KEY + "estimate")
+    held = st.session_state.get(ESTIMATE)
     if held is None or held[0] != key:
-        try:
-            with st.spinner("Timing a few training steps"):
-                held = (key, estimate(data, config))
-        except CnnvizError as err:
-            held = (key, err)
-        st.session_state[KEY + "estimate"] = held
-    if isinstance(held[1], CnnvizError):
-        show_error(held[1])
-        return None
-    e = held[1]
+        held = (key, _PROBES.submit(estimate, data, config))
+        st.session_state[ESTIMATE] = held
+    probe = held[1]
+    st.fragment(_estimate_panel, run_every=None if probe.done() else 0.5)(probe)
+    return probe
+
+
+def _estimate_panel(probe: Future[Estimate]) -> None:
+    waited = ESTIMATE + "_waiting"
+    if not probe.done():
+        st.session_state[waited] = True
+        st.caption("Timing a few training steps for the estimate...")
+        return
+    if st.session_state.pop(waited, False):
+        st.rerun(scope="app")  # stops this panel's timer
+    err = probe.exception()
+    if isinstance(err, CnnvizError):
+        show_error(err)
+        return
+    e = probe.result()  # any other error is a bug: let it show
     cols = st.columns(3)
     cols[0].metric("Device", e.device_name)
     cols[1].metric("Estimated time", duration(e.seconds))
@@ -397,15 +416,23 @@ def show_estimate(data: ImageDataset, config: FinetuneConfig) -> float | None:
         f"{e.trainable_parameters:,}",
         help=f"Of {e.total_parameters:,} in all.",
     )
-    return e.seconds
+
+
+def estimated_seconds(probe: Future[Estimate] | None) -> float | None:
+    """The probe's estimate if it is ready (the queue shows the wait to those behind)."""
+    if probe is None or not probe.done() or probe.exception() is not None:
+        return None
+    return probe.result().seconds
 
 
 # --- Training -------------------------------------------------------------------------------
-def start(data: ImageDataset, config: FinetuneConfig, seconds: float | None) -> JobHandle | None:
+def start(
+    data: ImageDataset, config: FinetuneConfig, probe: Future[Estimate] | None
+) -> JobHandle | None:
     """Submit the run for this session; errors (one job at a time) are shown."""
     try:
         handle = default_runner().submit(
-            finetune, data, config, session=session_key(), estimate=seconds
+            finetune, data, config, session=session_key(), estimate=estimated_seconds(probe)
         )
     except CnnvizError as err:
         show_error(err)
