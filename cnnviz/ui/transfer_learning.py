@@ -167,7 +167,11 @@ def image_size() -> int:
 def weights_file() -> str | None:
     """An uploaded state dict, written into the session's folder and checked; its path."""
     upload = st.file_uploader(
-        "A state-dict file (.pt, .pth)", type=["pt", "pth", "bin"], key=KEY + "weights_file"
+        "A state-dict file (.pt, .pth)",
+        type=["pt", "pth", "bin"],
+        key=KEY + "weights_file",
+        # VGG-16's weights (528 MB) are over the app's 200 MB upload limit for datasets.
+        max_upload_size=limits.WEIGHTS_FILE_BYTES.high // 1_000_000,
     )
     if upload is None:
         return None
@@ -253,8 +257,10 @@ def loading_snippet(file_name: str, classes: Sequence[str]) -> str:
         "from cnnviz.train import load_trained, predict\n\n"
         f'trained = load_trained("{file_name}")\n'
         f"# {len(classes)} classes: {', '.join(classes[:5])}{', ...' if len(classes) > 5 else ''}\n"
-        "images = torch.zeros(1, 3, trained.image_size, trained.image_size, dtype=torch.uint8)\n"
-        "print(predict(trained, images, top=3))  # [[(class, probability), ...]]\n"
+        "side = trained.image_size  # any size works: predict resizes\n"
+        "images = torch.zeros(1, 3, side, side, dtype=torch.uint8)  # uint8 RGB\n"
+        "# one list per image: [(class, probability), ...], the most probable first\n"
+        "print(predict(trained, images, top=3))\n"
     )
 
 
