@@ -88,7 +88,7 @@ def metric(at: AppTest, label: str) -> str:
     return next(m.value for m in at.metric if m.label == label)
 
 
-def test_built_in_data_through_to_a_finished_run(open_page) -> None:
+def test_built_in_data_through_to_a_finished_run(open_page, app_path: str) -> None:
     at = open_page(PAGE)
     # The page opens on the digits, nothing uploaded: scikit-learn's 1,797 8x8 digits.
     assert metric(at, "Images") == "1,797" and metric(at, "Classes") == "10"
@@ -121,6 +121,14 @@ def test_built_in_data_through_to_a_finished_run(open_page) -> None:
     # The trained model is offered to the Explain page.
     trained = at.session_state[KEY + "trained"]
     assert trained.classes == result.classes and trained.backbone == "resnet18"
+    # A refresh (a new session, the same URL) finds the run and its results again; the page
+    # opens on the digits, so the faces' validation images are not shown against them.
+    refreshed = AppTest.from_file(app_path, default_timeout=120)
+    refreshed.query_params.update(at.query_params)
+    refreshed.switch_page(PAGE).run()
+    assert not refreshed.exception, [e.value for e in refreshed.exception]
+    assert metric(refreshed, "Validation accuracy") == f"{result.val_accuracy:.1%}"
+    assert any("dataset changed" in c.value for c in refreshed.caption)
 
 
 def test_uploaded_zip_through_to_a_finished_run(open_page) -> None:
