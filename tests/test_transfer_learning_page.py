@@ -16,7 +16,7 @@ from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from cnnviz.jobs import default_runner
-from cnnviz.train import load_trained, predict, save_trained
+from cnnviz.train import backbone_weights_status, load_trained, predict, save_trained
 from cnnviz.ui import transfer_learning as ui
 from cnnviz.ui.jobs import SESSION_PARAM
 
@@ -229,3 +229,16 @@ def test_a_too_small_image_for_the_backbone_is_explained(open_page, backbone: st
     assert not at.exception, [e.value for e in at.exception]
     assert any("too small" in e.value for e in at.error)
     assert at.button(key=KEY + "train").disabled
+
+
+def test_imagenet_weights_say_where_they_are_or_which_file_is_missing(open_page) -> None:
+    at = open_page(PAGE)
+    at.radio(key=KEY + "weights").set_value("imagenet").run()
+    available, message = backbone_weights_status("resnet18")
+    if available:
+        assert any(c.value == message for c in at.caption)
+        assert not at.button(key=KEY + "train").disabled
+    else:
+        assert [w.value for w in at.warning] == [message]
+        assert "fetch-weights resnet18" in message
+        assert at.button(key=KEY + "train").disabled
