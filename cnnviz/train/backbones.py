@@ -19,7 +19,13 @@ from torch import nn
 
 from cnnviz import weights as tv_weights
 from cnnviz.data import load_state_dict_file
-from cnnviz.errors import BadWeightsFile, InputTooSmall, OutOfBounds, UnknownModel
+from cnnviz.errors import (
+    BadWeightsFile,
+    InputTooSmall,
+    OutOfBounds,
+    UnknownModel,
+    WeightsMissing,
+)
 
 BACKBONES = ("resnet18", "mobilenet_v3_small", "efficientnet_b0", "alexnet", "vgg16")
 STRATEGIES = ("linear", "last", "full")
@@ -149,6 +155,17 @@ def backbone_weights_status(name: str) -> tuple[bool, str]:
     )
 
 
+def _pretrained(name: str) -> nn.Module:
+    try:
+        return tv_weights.load_pretrained(name)
+    except WeightsMissing as err:
+        raise WeightsMissing(
+            str(err),
+            f"Run `python -m cnnviz fetch-weights {name}` where there is internet, or train "
+            "from random initialization (weights 'none').",
+        ) from None
+
+
 def _architecture(name: str) -> nn.Module:
     return torchvision.models.get_model(name, weights=None)
 
@@ -172,6 +189,18 @@ def _fit_file(model: nn.Module, name: str, state: Mapping[str, torch.Tensor]) ->
     model.load_state_dict({k: state[k] for k in needed}, strict=False)
 
 
+def _fresh_batch_norm(model: nn.Module) -> None:
+    """Batch norm momentum 0.1 (PyTorch's default) for a network trained from scratch.
+
+    MobileNetV3 and EfficientNet use 0.01, tuned for long ImageNet runs: over a classroom run
+    of a few dozen steps their running statistics stay near their initial values while the
+    weights move, so validation (eval mode) sits at chance however well training goes.
+    """
+    for module in model.modules():
+        if isinstance(module, nn.modules.batchnorm._BatchNorm):
+            module.momentum = max(module.momentum or 0.1, 0.1)
+
+
 def build(name: str, weights: str, n_classes: int, seed: int = 0) -> nn.Module:
     """torchvision's `name` with `weights` ("imagenet": from the cache, WeightsMissing if
     absent; "none": random; else a path to a state-dict file) and a new seeded head for
@@ -180,11 +209,13 @@ def build(name: str, weights: str, n_classes: int, seed: int = 0) -> nn.Module:
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         if weights == "imagenet":
-            model = tv_weights.load_pretrained(name)
+            model = _pretrained(name)
         else:
             model = _architecture(name)
             if weights != "none":
                 _fit_file(model, name, load_state_dict_file(weights))
+            else:
+                _fresh_batch_norm(model)
         old = head_of(model, name)
         _set_module(model, s.head, nn.Linear(old.in_features, n_classes))
     model.train()

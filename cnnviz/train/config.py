@@ -6,6 +6,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from cnnviz import limits
+from cnnviz.jobs import devices
 from cnnviz.train import backbones
 
 
@@ -31,6 +32,7 @@ class FinetuneConfig:
     val_fraction: float = 0.2
     seed: int = 0
     device: str | None = None
+    amp: bool = True  # on CUDA: automatic mixed precision (bf16 where supported, else fp16)
 
     def __post_init__(self) -> None:
         backbones.spec(self.backbone)
@@ -47,6 +49,8 @@ class FinetuneConfig:
             "val_fraction": limits.TRAIN_VAL_FRACTION.check(self.val_fraction),
             "seed": limits.TRAIN_SEED.check(self.seed),
         }
+        if self.device is not None:
+            devices.resolve(self.device)  # UnknownDevice for a device this server lacks
         backbones.check_last_blocks(self.backbone, checked["last_blocks"])
         backbones.check_side(self.backbone, checked["image_size"])
         for key, value in checked.items():  # ints stay ints, 1 -> 1.0 for the floats

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from cnnviz.analysis import analyze_module
 from cnnviz.data import ImageDataset, stratified_split
 from cnnviz.train import backbones
 from cnnviz.train.config import FinetuneConfig
@@ -65,6 +66,16 @@ def _step_seconds(model: nn.Module, name: str, x: torch.Tensor, device: torch.de
     return _timed(step)
 
 
+def parameter_counts(config: FinetuneConfig, n_classes: int) -> tuple[int, int]:
+    """(trainable, total) parameters of the configured model, from the analysis engine (the
+    layer tables' counts: torchinfo on the meta device, where nothing is allocated)."""
+    model = backbones.empty(config.backbone, n_classes)
+    backbones.freeze(model, config.backbone, config.strategy, config.last_blocks)
+    side = config.image_size
+    analysis = analyze_module(model, (3, side, side), config.backbone)
+    return analysis.trainable_params, analysis.total_params
+
+
 def estimate(data: ImageDataset, config: FinetuneConfig) -> Estimate:
     """Device, estimated seconds and (trainable, total) parameters of `finetune(data, config)`.
 
@@ -73,9 +84,9 @@ def estimate(data: ImageDataset, config: FinetuneConfig) -> Estimate:
     """
     device_info = resolve_device(config.device, None)
     device = torch.device(device_info.key)
+    trainable, total = parameter_counts(config, len(data.classes))
     model = backbones.build(config.backbone, "none", len(data.classes), config.seed)
     backbones.freeze(model, config.backbone, config.strategy, config.last_blocks)
-    trainable, total = backbones.count_parameters(model)
     model.to(device)
     train_idx, val_idx = stratified_split(data.labels, config.val_fraction, config.seed)
     n_probe = max(2, min(PROBE_IMAGES, config.batch_size, train_idx.numel()))

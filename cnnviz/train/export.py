@@ -20,12 +20,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
+import numpy as np
 import torch
 from torch import nn
 from torchvision.transforms.v2 import functional as F
 
 from cnnviz import limits
 from cnnviz.errors import BadWeightsFile
+from cnnviz.images import fit
 from cnnviz.train import backbones
 from cnnviz.train.inputs import resize_all
 
@@ -33,6 +35,7 @@ if TYPE_CHECKING:
     from cnnviz.train.result import FinetuneResult
 
 FORMAT = "cnnviz-trained-model/1"
+HINT = "Use a .pt file saved by `finetune --out` or downloaded from the transfer-learning page."
 Target = str | os.PathLike[str] | IO[bytes]
 
 
@@ -53,6 +56,13 @@ class TrainedModel:
             raise ValueError("images must be a uint8 B x 3 x H x W tensor")
         x = resize_all(images, self.image_size)
         return F.normalize(F.to_dtype(x, torch.float32, scale=True), self.mean, self.std)
+
+    def image_tensor(self, image: np.ndarray) -> torch.Tensor:
+        """An H x W x 3 uint8 picture (cnnviz.images.decode_upload) as the 3 x S x S uint8
+        tensor the model was trained on: center-cropped square (as the dataset's images
+        were), resized to S. Stack several for predict()."""
+        square = fit(image, self.image_size, self.image_size)
+        return torch.from_numpy(np.array(square, dtype=np.uint8)).permute(2, 0, 1).contiguous()
 
 
 def snippet(path: str = "model.pt") -> str:
@@ -96,7 +106,7 @@ def assemble(
     except RuntimeError:
         raise BadWeightsFile(
             f"The weights in this file do not fit {backbone} with {len(classes)} classes.",
-            "Upload the file as the app saved it.",
+            HINT,
         ) from None
     return TrainedModel(
         model=model.eval(),
@@ -108,21 +118,32 @@ def assemble(
     )
 
 
+def _is_zip(source: Target) -> bool:
+    if isinstance(source, (str, os.PathLike)):
+        with open(source, "rb") as f:
+            return f.read(4) == b"PK\x03\x04"
+    source.seek(0)
+    return source.read(4) == b"PK\x03\x04"
+
+
 def _read(source: Target) -> object:
     if isinstance(source, (str, os.PathLike)):
         path = Path(source)
         if not path.is_file():
-            raise BadWeightsFile(f"There is no model file {str(path)!r}.")
+            raise BadWeightsFile(f"There is no model file {str(path)!r}.", HINT)
         if path.stat().st_size > limits.WEIGHTS_FILE_BYTES.high:
-            raise BadWeightsFile("This model file is larger than any model the app saves.")
+            raise BadWeightsFile("This model file is larger than any model the app saves.", HINT)
     try:
         return torch.load(source, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError:
+        if not _is_zip(source):  # torch.save writes a zip: anything else is not a model
+            raise BadWeightsFile("This file is not a model saved by this app.", HINT) from None
         raise BadWeightsFile(
-            "This file holds Python objects besides weights, which are not loaded for safety."
+            "This file holds Python objects besides weights, which are not loaded for safety.",
+            HINT,
         ) from None
     except Exception:  # arbitrary bytes fail anywhere in the unpickler
-        raise BadWeightsFile("This file is not a model saved by this app.") from None
+        raise BadWeightsFile("This file is not a model saved by this app.", HINT) from None
 
 
 def load_trained(source: Target | bytes) -> TrainedModel:
@@ -138,7 +159,7 @@ def load_trained(source: Target | bytes) -> TrainedModel:
     ):
         raise BadWeightsFile(
             "This file is not a model saved by this app (no backbone, classes and weights).",
-            "Upload a .pt file downloaded from the transfer-learning page.",
+            HINT,
         )
     backbones.spec(saved["backbone"])
     return assemble(

@@ -41,6 +41,7 @@ def extract(
     batch_size: int,
     progress: Callable[[int], None] | None = None,
     channels_last: bool = False,
+    amp: bool = True,
 ) -> torch.Tensor:
     """body(images) in eval mode, batch by batch, as one float32 N x F tensor on `device`;
     progress(images done) after every batch."""
@@ -50,7 +51,7 @@ def extract(
     done = 0
     try:
         # no_grad, not inference_mode: the head trains on these features (autograd saves them).
-        with torch.no_grad(), _autocast(device):
+        with torch.no_grad(), _autocast(device, amp):
             for chunk in images.split(batch_size):
                 out.append(body(to_device(chunk, device, channels_last)).float())
                 done += chunk.shape[0]
@@ -61,8 +62,10 @@ def extract(
     return torch.cat(out)
 
 
-def _autocast(device: torch.device) -> contextlib.AbstractContextManager[object]:
-    if device.type != "cuda":
+def _autocast(device: torch.device, amp: bool = True) -> contextlib.AbstractContextManager[object]:
+    """Mixed precision on CUDA (bf16 where the GPU has it: fp32's range, no gradient scaling);
+    nothing on the CPU."""
+    if device.type != "cuda" or not amp:
         return contextlib.nullcontext()
     dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
     return torch.autocast("cuda", dtype=dtype)
@@ -86,7 +89,6 @@ def train_head(
     optimizer = torch.optim.Adam(head.parameters(), lr=lr)
     device = head.weight.device
     labels = labels.to(device)
-    val_features = features_of(val_idx)
     for epoch in range(epochs):
         head.train()
         order = train_idx[torch.randperm(train_idx.numel(), generator=generator)]
@@ -102,16 +104,16 @@ def train_head(
             loss_sum += loss.detach() * idx.numel()
             correct += (logits.detach().argmax(1) == y).sum()
         head.eval()
-        with torch.inference_mode():
-            val = loss_and_accuracy(head(val_features), labels[val_idx.to(device)])
+        with torch.inference_mode():  # cached: an index; naive: the backbone again
+            val = loss_and_accuracy(head(features_of(val_idx)), labels[val_idx.to(device)])
         n = train_idx.numel()
         train = (float(loss_sum) / n, float(correct) / n)
+        tracker.finished(epoch + 1, train, val[:2], val[2])
         tracker.report(
             step=epoch + 1,
             total=epochs,
             message=f"Training the head: epoch {epoch + 1} of {epochs}",
         )
-        tracker.finished(epoch + 1, train, val[:2], val[2])
 
 
 def linear_probe(
@@ -131,6 +133,7 @@ def linear_probe(
     tracker: Epochs,
     cached: bool = True,
     timings: dict[str, float] | None = None,
+    amp: bool = True,
 ) -> None:
     """Train `model`'s head on its frozen features (cached: extracted once, with progress
     "Extracting features" over the images; naive: recomputed every batch)."""
@@ -139,6 +142,7 @@ def linear_probe(
     timings = timings if timings is not None else {}
     head = backbones.head_of(model, name)
     n = images.shape[0]
+    cuda = device.type == "cuda"  # finetune made the model channels_last there: the inputs too
     with without_head(model, name) as body, stop_checks(body, name, report):
         if cached:
             report(step=0, total=n, message="Extracting features")
@@ -149,6 +153,8 @@ def linear_probe(
                 device,
                 batch_size,
                 lambda done: report(step=done, total=n, message="Extracting features"),
+                channels_last=cuda,
+                amp=amp,
             )
             timings["features"] = time.perf_counter() - t0
 
@@ -157,7 +163,7 @@ def linear_probe(
         else:
 
             def features_of(idx: torch.Tensor) -> torch.Tensor:
-                return extract(body, images[idx], device, batch_size)
+                return extract(body, images[idx], device, batch_size, channels_last=cuda, amp=amp)
 
         t0 = time.perf_counter()
         train_head(

@@ -44,11 +44,12 @@ def _validate(
     device: torch.device,
     batch_size: int,
     channels_last: bool,
+    amp: bool = True,
 ) -> tuple[float, float, torch.Tensor]:
     """Loss, accuracy and predictions on the validation images, in eval mode."""
     model.eval()
     loss_sum, predictions = 0.0, []
-    with torch.inference_mode(), _autocast(device):
+    with torch.inference_mode(), _autocast(device, amp):
         for x, y in zip(images.split(batch_size), labels.split(batch_size), strict=True):
             logits = model(to_device(x, device, channels_last)).float()
             y = y.to(device, non_blocking=True)
@@ -72,12 +73,11 @@ def _train(
 ) -> None:
     """The last-N and full fine-tune: every batch augmented (random flips), a step, a report."""
     cuda = device.type == "cuda"
-    channels_last = cuda  # faster convolutions on tensor cores; no gain on the CPU
-    if channels_last:
-        model.to(memory_format=torch.channels_last)
+    channels_last = cuda  # as finetune moved the model
     optimizer = _optimizer(model, config)
     # fp16 needs its gradients scaled; bf16 (H100, A100) has fp32's range and needs none.
-    scaler = torch.amp.GradScaler("cuda", enabled=cuda and not torch.cuda.is_bf16_supported())
+    amp = cuda and config.amp
+    scaler = torch.amp.GradScaler("cuda", enabled=amp and not torch.cuda.is_bf16_supported())
     generator = torch.Generator().manual_seed(config.seed)
     n_batches = len(batches(train_idx, config.batch_size))
     total = config.epochs * n_batches
@@ -93,7 +93,7 @@ def _train(
         for b, idx in enumerate(batches(order, config.batch_size)):
             x = to_device(flip_half(images[idx], generator), device, channels_last)
             y = labels[idx].to(device, non_blocking=True)
-            with _autocast(device):
+            with _autocast(device, amp):
                 logits = model(x)
                 loss = nn.functional.cross_entropy(logits.float(), y)
             optimizer.zero_grad(set_to_none=True)
@@ -114,7 +114,9 @@ def _train(
                 message=message,
             )
         t1 = time.perf_counter()
-        val = _validate(model, val_images, val_labels, device, config.batch_size, channels_last)
+        val = _validate(
+            model, val_images, val_labels, device, config.batch_size, channels_last, amp
+        )
         timings["train"] = timings.get("train", 0.0) + t1 - t0
         timings["validate"] = timings.get("validate", 0.0) + time.perf_counter() - t1
         n = train_idx.numel()
@@ -142,6 +144,8 @@ def finetune(data: ImageDataset, config: FinetuneConfig, *, report: Reporter) ->
     backbones.freeze(model, config.backbone, config.strategy, config.last_blocks)
     trainable, total = backbones.count_parameters(model)
     model.to(device)
+    if device.type == "cuda":  # faster convolutions on tensor cores; no gain on the CPU
+        model.to(memory_format=torch.channels_last)
     tracker = Epochs(report, config.epochs)
     stopped = False
     fork = [device.index or 0] if device.type == "cuda" else []
@@ -167,6 +171,7 @@ def finetune(data: ImageDataset, config: FinetuneConfig, *, report: Reporter) ->
                     report=report,
                     tracker=tracker,
                     timings=timings,
+                    amp=config.amp,
                 )
             else:
                 with stop_checks(model, config.backbone, report):
