@@ -153,7 +153,7 @@ def test_uploaded_zip_through_to_a_finished_run(open_page) -> None:
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     trained = at.session_state[KEY + "trained"]
-    (expected,) = predict(trained, ui.predict_upload(png_bytes(200), trained.image_size), top=5)
+    (expected,) = predict(trained, ui.predict_upload(png_bytes(200), trained), top=5)
     bars = plotly_json(at, "topk")["data"][0]
     assert bars["y"] == [c for c, _ in expected] and bars["x"] == [p for _, p in expected]
     # The download is one file that loads back into the same classifier.

@@ -73,14 +73,14 @@ def test_cell_images_are_the_confusion_cell(run) -> None:
             assert all(data.labels[k] == i for k in picked)
 
 
-def test_predict_upload_is_a_centered_square() -> None:
+def test_predict_upload_is_a_centered_square(run) -> None:
     # 40 wide, 20 high: the middle 20x20 is white, the sides black; a center crop keeps white.
     image = np.zeros((20, 40, 3), dtype=np.uint8)
     image[:, 10:30] = 255
     png = io.BytesIO()
     Image.fromarray(image).save(png, format="PNG")
-    batch = ui.predict_upload(png.getvalue(), 8)
-    assert batch.shape == (1, 3, 8, 8) and batch.dtype == torch.uint8
+    batch = ui.predict_upload(png.getvalue(), run[0].trained())
+    assert batch.shape == (1, 3, 16, 16) and batch.dtype == torch.uint8
     assert (batch == 255).all()
 
 

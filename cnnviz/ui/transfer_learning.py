@@ -21,7 +21,7 @@ from cnnviz import limits
 from cnnviz.data import BUILTIN, ImageDataset, Workspace, load_dataset, load_files
 from cnnviz.data import load_state_dict_file as read_weights
 from cnnviz.errors import CnnvizError
-from cnnviz.images import decode_upload, fit
+from cnnviz.images import decode_upload
 from cnnviz.jobs import JobHandle, JobState, Progress, default_runner, devices
 from cnnviz.notation import duration
 from cnnviz.plots import transfer_learning as plots
@@ -32,6 +32,7 @@ from cnnviz.train import (
     Estimate,
     FinetuneConfig,
     FinetuneResult,
+    TrainedModel,
     backbone_weights_status,
     block_names,
     estimate,
@@ -197,10 +198,10 @@ def last_blocks_limit(n_blocks: int) -> limits.Limit:
     return dataclasses.replace(limits.TRAIN_LAST_BLOCKS, high=n_blocks)
 
 
-def predict_upload(raw: bytes, side: int) -> torch.Tensor:
-    """An uploaded photo as a 1 x 3 x side x side uint8 batch (center crop, resize)."""
-    image = fit(decode_upload(raw), side, side)
-    return torch.from_numpy(image.copy()).permute(2, 0, 1).unsqueeze(0).contiguous()
+def predict_upload(raw: bytes, trained: TrainedModel) -> torch.Tensor:
+    """An uploaded photo as the model's 1 x 3 x S x S uint8 batch (center square, as the
+    dataset's images were made)."""
+    return trained.image_tensor(decode_upload(raw)).unsqueeze(0)
 
 
 def cell_images(
@@ -474,7 +475,7 @@ def finished_result(handle: JobHandle, progress: Progress) -> FinetuneResult | N
 
 
 # --- Results --------------------------------------------------------------------------------
-def offer_trained(handle: JobHandle, result: FinetuneResult) -> Any:
+def offer_trained(handle: JobHandle, result: FinetuneResult) -> TrainedModel:
     """The TrainedModel of this run, built once and kept for the Explain page."""
     held = st.session_state.get(TRAINED + "_job")
     if held != handle.id or TRAINED not in st.session_state:
@@ -520,7 +521,7 @@ def show_mistakes(data: ImageDataset | None, result: FinetuneResult) -> None:
         )
 
 
-def predict_panel(trained: Any) -> None:
+def predict_panel(trained: TrainedModel) -> None:
     """Classify a newly uploaded image: its top classes as bars."""
     upload = st.file_uploader(
         "An image to classify",
@@ -530,7 +531,7 @@ def predict_panel(trained: Any) -> None:
     if upload is None:
         return
     try:
-        batch = predict_upload(upload.getvalue(), trained.image_size)
+        batch = predict_upload(upload.getvalue(), trained)
     except CnnvizError as err:
         show_error(err)
         return
