@@ -16,7 +16,7 @@ from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from cnnviz.jobs import default_runner
-from cnnviz.train import backbone_weights_status, load_trained, predict, save_trained
+from cnnviz.train import backbone_weights_status, load_trained, predict
 from cnnviz.ui import transfer_learning as ui
 from cnnviz.ui.jobs import SESSION_PARAM
 
@@ -157,7 +157,7 @@ def test_uploaded_zip_through_to_a_finished_run(open_page) -> None:
     bars = plotly_json(at, "topk")["data"][0]
     assert bars["y"] == [c for c, _ in expected] and bars["x"] == [p for _, p in expected]
     # The download is one file that loads back into the same classifier.
-    loaded = load_trained(io.BytesIO(ui.to_bytes(save_trained, result)))
+    loaded = load_trained(io.BytesIO(ui.model_bytes(result)))
     assert loaded.classes == ["dark", "light"] and loaded.backbone == "resnet18"
 
 

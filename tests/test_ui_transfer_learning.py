@@ -14,7 +14,7 @@ from PIL import Image
 
 from cnnviz.errors import OutOfBounds
 from cnnviz.plots import transfer_learning as plots
-from cnnviz.train import FinetuneConfig, finetune, predict, save_trained
+from cnnviz.train import FinetuneConfig, finetune, predict
 from cnnviz.ui import transfer_learning as ui
 from tests.train_cases import Recorder, tiny
 
@@ -51,7 +51,7 @@ def test_curves_draw_what_finetune_reports(run) -> None:
 def test_the_loading_snippet_loads_the_download(run, tmp_path, capsys) -> None:
     result, _ = run
     name = "model.pt"
-    (tmp_path / name).write_bytes(ui.to_bytes(save_trained, result))
+    (tmp_path / name).write_bytes(ui.model_bytes(result))
     cwd = os.getcwd()
     os.chdir(tmp_path)
     try:

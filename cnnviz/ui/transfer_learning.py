@@ -265,9 +265,10 @@ def loading_snippet(file_name: str, classes: Sequence[str]) -> str:
     )
 
 
-def to_bytes(save: Callable[[Any, io.BytesIO], None], result: Any) -> bytes:
+def model_bytes(result: FinetuneResult) -> bytes:
+    """The download: save_trained's one file, in memory."""
     buffer = io.BytesIO()
-    save(result, buffer)
+    save_trained(result, buffer)
     return buffer.getvalue()
 
 
@@ -546,7 +547,7 @@ def download(result: FinetuneResult) -> None:
     name = f"{result.config.backbone}_{len(result.classes)}_classes.pt"
     st.download_button(
         "Download the trained model",
-        data=lambda: to_bytes(save_trained, result),  # only serialized when clicked
+        data=lambda: model_bytes(result),  # only serialized when clicked
         file_name=name,
         mime="application/octet-stream",
         icon=":material/download:",
