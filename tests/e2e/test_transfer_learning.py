@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from cnnviz.train import load_trained
 from tests.e2e.test_pages import MAIN, assert_no_error
 from tests.test_transfer_learning_page import tiny_zip
 
@@ -61,7 +62,10 @@ def test_upload_a_zip_and_train_one_epoch(app, screenshot_dir: Path) -> None:
     app.page.wait_for_function(CURVE_HAS_A_POINT, timeout=TRAIN_TIMEOUT_MS)
     app.page.get_by_text("4. Results").wait_for(timeout=TRAIN_TIMEOUT_MS)
     app.page.get_by_text("Validation accuracy").first.wait_for()
-    app.page.get_by_role("button", name="Download the trained model").wait_for()
+    with app.page.expect_download() as download:
+        app.page.get_by_role("button", name="Download the trained model").click()
+    trained = load_trained(download.value.path())  # the one file loads back
+    assert trained.classes == ["dark", "light"] and trained.image_size == 16
     # A click on a confusion cell (true light, predicted light) chooses it for the images.
     confusion = main.locator("[data-testid='stPlotlyChart']").filter(has_text="predicted")
     cell = confusion.locator(".scatterlayer .point").nth(3)  # cells row by row: (1, 1)
