@@ -22,10 +22,12 @@ if data is not None:
     ui.show_dataset(data)
 
 st.header("2. What to freeze, what to train")
-if data is None:
-    st.stop()
-config = ui.choose_config(data, size)
-probe = ui.show_estimate(data, config) if config is not None else None
+config = probe = None
+if data is None:  # a run started earlier still shows below
+    st.caption("Choose a dataset first.")
+else:
+    config = ui.choose_config(data, size)
+    probe = ui.show_estimate(data, config) if config is not None else None
 
 st.header("3. Training")
 handle = ui.job()
@@ -38,7 +40,7 @@ clicked = st.button(
     key="transfer_learning_train",
     help="One run at a time per student; the server queues runs when the device is busy.",
 )
-if clicked and config is not None:
+if clicked and data is not None and config is not None:
     handle = ui.start(data, config, probe) or handle
 if handle is None:
     st.caption("The curves appear here while it trains.")
