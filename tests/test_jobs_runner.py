@@ -397,3 +397,29 @@ def test_a_backend_that_cannot_start_fails_the_job_and_frees_the_slot() -> None:
     assert first.state is JobState.FAILED
     assert first.error == "RuntimeError: can't start new thread"
     assert runner.submit(count_to, 3, session="a", device="cpu").result(WAIT) == 3
+
+
+def torch_threads(*, report: Reporter) -> int:
+    import torch
+
+    return torch.get_num_threads()
+
+
+def test_a_cpu_job_trains_on_its_own_thread_count_and_leaves_the_servers():
+    import torch
+
+    before = torch.get_num_threads()
+    want = 1 if before > 1 else 2  # differs from the server's, whatever the machine has
+    runner = JobRunner(JobSettings(cpu_threads=want))
+    try:
+        handle = runner.submit(torch_threads, session="s", device="cpu")
+        assert handle.result(timeout=WAIT) == want
+        assert torch.get_num_threads() == before
+    finally:
+        runner.shutdown()
+
+
+def test_cpu_threads_from_the_environment():
+    assert JobSettings.from_env({"CNNVIZ_JOBS_CPU_THREADS": "3"}).cpu_threads == 3
+    with pytest.raises(ValueError):
+        JobSettings.from_env({"CNNVIZ_JOBS_CPU_THREADS": "0"})

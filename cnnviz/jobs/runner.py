@@ -41,18 +41,26 @@ class JobSettings:
     per_device: int = 1  # jobs running at once on one device; the others queue
     idle_seconds: float = 30 * 60  # a finished job's result is freed this long after its last visit
     per_session: int = 2  # queued + running jobs one session may have at once
+    # torch threads of a CPU job: half the cores, so the other half keeps the class's reruns
+    # quick (on 2 busy cores two training threads ran ~4-10x slower than one: they contend).
+    cpu_threads: int = max(1, (os.cpu_count() or 2) // 2)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> JobSettings:
-        """Defaults, overridden by CNNVIZ_JOBS_PER_DEVICE, CNNVIZ_JOBS_IDLE_SECONDS and
-        CNNVIZ_JOBS_PER_SESSION (how a teacher sets them for `streamlit run`)."""
+        """Defaults, overridden by CNNVIZ_JOBS_PER_DEVICE, CNNVIZ_JOBS_IDLE_SECONDS,
+        CNNVIZ_JOBS_PER_SESSION and CNNVIZ_JOBS_CPU_THREADS (how a teacher sets them for
+        `make run`)."""
         base = cls()
         settings = cls(
             per_device=int(environ.get("CNNVIZ_JOBS_PER_DEVICE", base.per_device)),
             idle_seconds=float(environ.get("CNNVIZ_JOBS_IDLE_SECONDS", base.idle_seconds)),
             per_session=int(environ.get("CNNVIZ_JOBS_PER_SESSION", base.per_session)),
+            cpu_threads=int(environ.get("CNNVIZ_JOBS_CPU_THREADS", base.cpu_threads)),
         )
-        if settings.per_device < 1 or settings.per_session < 1 or settings.idle_seconds < 0:
+        if (
+            min(settings.per_device, settings.per_session, settings.cpu_threads) < 1
+            or settings.idle_seconds < 0
+        ):
             raise ValueError(f"job settings out of range: {settings}")
         return settings
 
@@ -77,19 +85,32 @@ class Backend(Protocol):
 
 class ThreadBackend:
     """Each job in a daemon thread of this process (daemon: a job that never reports must not
-    keep the server from exiting)."""
+    keep the server from exiting). A CPU job's thread uses `cpu_threads` torch threads (None:
+    torch's default); torch's thread count is per thread, so the server's own is untouched."""
+
+    def __init__(self, cpu_threads: int | None = None) -> None:
+        self.cpu_threads = cpu_threads
 
     def reporter(self, job: Job) -> Reporter:
         return _ThreadReporter(job)
 
     def start(self, job: Job, report: Reporter, done: Callable[[Outcome], None]) -> None:
         thread = threading.Thread(
-            target=_run, args=(job, report, done), name=f"cnnviz-job-{job.device}", daemon=True
+            target=_run,
+            args=(job, report, done, self.cpu_threads if job.device == "cpu" else None),
+            name=f"cnnviz-job-{job.device}",
+            daemon=True,
         )
         thread.start()
 
 
-def _run(job: Job, report: Reporter, done: Callable[[Outcome], None]) -> None:
+def _run(
+    job: Job, report: Reporter, done: Callable[[Outcome], None], threads: int | None = None
+) -> None:
+    if threads is not None:
+        import torch  # only where a job runs: the runner itself needs no torch
+
+        torch.set_num_threads(threads)
     try:
         value = job.fn(*job.args, report=report, **job.kwargs)
     except Stopped:
@@ -136,7 +157,7 @@ class JobRunner:
         self.settings = settings or JobSettings()
         if self.settings.per_device < 1:
             raise ValueError("per_device must be at least 1")
-        self._backend = backend or ThreadBackend()
+        self._backend = backend or ThreadBackend(self.settings.cpu_threads)
         self._clock = clock
         self._lock = threading.Lock()
         self._jobs: dict[str, Job] = {}
