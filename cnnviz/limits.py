@@ -424,36 +424,6 @@ DIGIT_INDEX = Limit(
 )
 
 
-@dataclass(frozen=True)
-class FloatLimit:
-    """The allowed range of a real number a student sets (a learning rate, a fraction)."""
-
-    what: str
-    low: float
-    high: float
-    why: str
-
-    @property
-    def bounds(self) -> dict[str, Any]:
-        """min_value, max_value and help for a Streamlit number_input or slider."""
-        return {"min_value": self.low, "max_value": self.high, "help": self.help}
-
-    @property
-    def help(self) -> str:
-        return f"From {self.low:g} to {self.high:g}. {self.why}"
-
-    def check(self, value: Any, what: str | None = None) -> float:
-        """`value` as a float; OutOfBounds (naming the range) when it is outside it."""
-        real = isinstance(value, numbers.Real) and not isinstance(value, bool)
-        if not real or not math.isfinite(value) or not self.low <= value <= self.high:
-            raise OutOfBounds(
-                f"The {what or self.what} is {value!r}: it must be from {self.low:g} to "
-                f"{self.high:g}. {self.why}",
-                f"Use a value from {self.low:g} to {self.high:g}.",
-            )
-        return float(value)
-
-
 # --- Training a transfer-learning head or fine-tuning (cnnviz.train) --------------------------
 TRAIN_EPOCHS = Limit(
     "number of epochs",
@@ -483,22 +453,25 @@ TRAIN_LAST_BLOCKS = Limit(
     "VGG-16, the deepest backbone here, has 15 (13 conv layers and FC6, FC7).",
 )
 TRAIN_SEED = Limit("seed", 0, 2**31 - 1, "Any whole number: the same seed, the same run.")
-TRAIN_LR = FloatLimit(
+TRAIN_LR = Span(
     "learning rate",
     1e-6,
     1.0,
+    1e-4,
     "Adam's usual learning rates are 1e-4 to 1e-2; pretrained layers want the small end.",
 )
-TRAIN_HEAD_LR_FACTOR = FloatLimit(
+TRAIN_HEAD_LR_FACTOR = Span(
     "head learning-rate factor",
     1.0,
     100.0,
+    0.5,
     "The new head starts from random weights and may learn faster than the pretrained blocks.",
 )
-TRAIN_VAL_FRACTION = FloatLimit(
+TRAIN_VAL_FRACTION = Span(
     "validation fraction",
     0.05,
     0.5,
+    0.05,
     "Each class keeps at least one image for validation and one for training.",
 )
 

@@ -17,7 +17,7 @@ ALL_LIMITS = {
     (v.low, v.high): name for name, v in vars(limits).items() if isinstance(v, limits.Limit)
 }
 FLOAT_LIMITS = {
-    (v.low, v.high): name for name, v in vars(limits).items() if isinstance(v, limits.FloatLimit)
+    (v.low, v.high): name for name, v in vars(limits).items() if isinstance(v, limits.Span)
 }
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from cnnviz.limits import FloatLimit, Limit
+from cnnviz.limits import Limit, Span
 
 
 def bounded(column: Any, label: str, limit: Limit, value: int | None, key: str, **kw: Any) -> int:
@@ -19,11 +19,9 @@ def bounded(column: Any, label: str, limit: Limit, value: int | None, key: str, 
     return int(column.number_input(label, step=kw.pop("step", 1), key=key, **bounds, **kw))
 
 
-def bounded_float(
-    column: Any, label: str, limit: FloatLimit, value: float, key: str, **kw: Any
-) -> float:
+def bounded_float(column: Any, label: str, limit: Span, value: float, key: str, **kw: Any) -> float:
     """A real-number `column.number_input` from limit.low to limit.high, the range in its help."""
-    bounds = limit.bounds
+    bounds = limit.bounds | {k: kw.pop(k) for k in ("step",) if k in kw}
     if "help" in kw:
         bounds["help"] = f"{kw.pop('help')} {bounds['help']}"
     return float(column.number_input(label, value=float(value), key=key, **bounds, **kw))

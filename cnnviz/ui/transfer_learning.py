@@ -350,16 +350,13 @@ def choose_config(data: ImageDataset, size: int) -> FinetuneConfig | None:
     cols = st.columns(5)
     epochs = bounded(cols[0], "Epochs", limits.TRAIN_EPOCHS, 3, KEY + "epochs")
     batch = bounded(cols[1], "Batch size", limits.TRAIN_BATCH_SIZE, 32, KEY + "batch")
-    lr = bounded_float(
-        cols[2], "Learning rate", limits.TRAIN_LR, 1e-3, KEY + "lr", step=1e-4, format="%.4f"
-    )
+    lr = bounded_float(cols[2], "Learning rate", limits.TRAIN_LR, 1e-3, KEY + "lr", format="%.4f")
     val = bounded_float(
         cols[3],
         "Validation",  # "Validation fraction" took two lines at 1024 px
         limits.TRAIN_VAL_FRACTION,
         0.2,
         KEY + "val",
-        step=0.05,
         help="The share of each class held out to measure accuracy on images it never trained on.",
     )
     seed = bounded(cols[4], "Seed", limits.TRAIN_SEED, 0, KEY + "seed")
