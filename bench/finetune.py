@@ -42,7 +42,7 @@ from torch import nn  # noqa: E402
 
 from cnnviz.data import DatasetLimits, ImageDataset, load_dataset, stratified_split  # noqa: E402
 from cnnviz.data.archive import extract_zip  # noqa: E402
-from cnnviz.jobs import JobRunner, devices  # noqa: E402
+from cnnviz.jobs import JobRunner, JobSettings, devices  # noqa: E402
 from cnnviz.train import FinetuneConfig, backbone_weights_status, finetune  # noqa: E402
 from cnnviz.train.backbones import build, freeze  # noqa: E402
 from cnnviz.train.features import extract, linear_probe, without_head  # noqa: E402
@@ -181,7 +181,9 @@ def bare_loop(data: ImageDataset, config: FinetuneConfig, device: torch.device) 
 
 def app_loop(data: ImageDataset, config: FinetuneConfig, device: torch.device) -> float:
     """Training images per second of `finetune` as a job, a page thread polling its progress."""
-    runner = JobRunner()
+    # The job on as many torch threads as the bare loop: this compares the loops, not the
+    # classroom's thread setting (JobSettings.cpu_threads, half the cores by default).
+    runner = JobRunner(JobSettings(cpu_threads=torch.get_num_threads()))
     handle = runner.submit(finetune, data, config, session="bench", device=device.type)
     polls = 0
 
