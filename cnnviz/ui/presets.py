@@ -6,11 +6,11 @@ value back, so the address bar always holds the view and a teacher can hand it o
     size = presets.number(cols[0], "Input size", limits.INPUT_SIDE, 224, "vgg_hw", param="size")
     presets.share()  # the "Copy link to this view" box in the sidebar
 
-A parameter is read only while its widget is new (a keyed widget keeps its own state after
-that); a value equal to the default leaves the URL, so links stay short. A parameter the page
-cannot use (cnnviz.presets parses it against the widget's own bounds) gives one notice and the
-default, never an error. Other query parameters (cnnviz.ui.jobs' `jobs`, `*_job`) are left
-alone.
+The URL sets a widget once, when the page is opened (from a link, a refresh or the sidebar);
+after that the widgets are the view and the URL follows them. A value equal to the default
+leaves the URL, so links stay short. A parameter the page cannot use (cnnviz.presets parses it
+against the widget's own bounds) gives one notice and the default, never an error. Other query
+parameters (cnnviz.ui.jobs' `jobs`, `*_job`) are left alone.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from cnnviz.errors import BadPreset
 from cnnviz.limits import Limit, Span
@@ -35,12 +36,28 @@ from cnnviz.ui.formulas import literal
 from cnnviz.ui.inputs import bounded
 
 T = TypeVar("T")
+_SEEN = "_presets_seen"  # (page script hash, the parameters read since it was opened)
+
+
+def _first_read(param: str) -> bool:
+    """Whether `param` is read for the first time since this page was opened. Only then does
+    the URL set a widget: afterwards the widgets say what the URL holds, and a widget that
+    appears later (the layers of another model) starts from its own default."""
+    ctx = get_script_run_ctx()
+    page = ctx.page_script_hash if ctx else ""
+    seen = st.session_state.get(_SEEN)
+    if seen is None or seen[0] != page:
+        seen = st.session_state[_SEEN] = (page, set())
+    first = param not in seen[1]
+    seen[1].add(param)
+    return first
 
 
 def read(param: str, default: T, parse: Callable[[str], T]) -> T:
-    """The URL's value of `param`, parsed; the default (with a notice) when it cannot be used."""
+    """The URL's value of `param`, parsed, when the page has just been opened; the default
+    (with a notice naming the parameter and its value) when the page cannot use it."""
     text = st.query_params.get(param)
-    if text is None:
+    if not _first_read(param) or text is None:
         return default
     try:
         return parse(text)
