@@ -40,6 +40,12 @@ def encode(value: Any) -> str:
     return str(value)
 
 
+def slug(label: str) -> str:
+    """A label as a short URL word: "Cat (Chelsea)" -> "cat", "Handwritten digit" ->
+    "handwritten-digit"."""
+    return label.split(" (")[0].strip().lower().replace(" ", "-")
+
+
 def parse_number(param: str, text: str, limit: Limit | Span) -> int | float:
     """`text` as the widget's number: a whole number for a Limit, a real one for a Span, and
     within the same bounds the widget has."""
