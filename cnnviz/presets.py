@@ -87,8 +87,13 @@ def parse_choices(
     param: str, text: str, options: Sequence[T], name: Callable[[T], str] = encode
 ) -> list[T]:
     """Several options, comma-separated ("saliency,gradcam"); an empty text is none."""
-    parts = [p for p in text.split(",") if p.strip()]
-    return [parse_choice(param, p, options, name) for p in parts]
+    chosen = []
+    for part in (p for p in text.split(",") if p.strip()):
+        try:
+            chosen.append(parse_choice(param, part, options, name))
+        except BadPreset:
+            raise _bad(param, text, f"names {part.strip()!r}, not an option") from None
+    return chosen
 
 
 def parse_pair(param: str, text: str) -> tuple[int, int]:
