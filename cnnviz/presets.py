@@ -60,7 +60,9 @@ def parse_number(param: str, text: str, limit: Limit | Span) -> int | float:
     try:
         return limit.check(value, f"{limit.what} ({param})")
     except CnnvizError:
-        raise _bad(param, text, f"is outside the range {limit.low:,g} to {limit.high:,g}") from None
+        shown = "{:,}" if isinstance(limit, Limit) else "{:g}"
+        low, high = shown.format(limit.low), shown.format(limit.high)
+        raise _bad(param, text, f"is outside the range {low} to {high}") from None
 
 
 def parse_flag(param: str, text: str) -> bool:
