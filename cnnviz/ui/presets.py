@@ -203,6 +203,6 @@ def share() -> None:
     """A "Copy link to this view" box in the sidebar: the page's URL with its parameters
     (not this tab's job keys), in a code box whose button copies it."""
     url = share_url(st.context.url, st.query_params.to_dict())
-    with st.sidebar.popover("Copy link to this view", icon=":material/link:", width="stretch"):
-        st.caption("This page as you see it now; the button at the right copies the link.")
-        st.code(url, language=None, wrap_lines=True)
+    tip = "This page as you see it now, as a link: the button at the right of the box copies it."
+    link = st.sidebar.popover("Copy link to this view", icon=":material/link:", help=tip)
+    link.code(url, language=None, wrap_lines=True)
