@@ -128,3 +128,9 @@ class BadWeightsFile(CnnvizError, ValueError):
     """An uploaded weights file that is not a plain PyTorch state dict."""
 
     hint = "Upload a file saved with torch.save(model.state_dict(), path)."
+
+
+class BadPreset(CnnvizError, ValueError):
+    """A query parameter of a shared link that the page cannot use (out of range, unknown)."""
+
+    hint = "The page shows its default instead; change the widget to pick another value."

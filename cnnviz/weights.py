@@ -97,3 +97,26 @@ def untrained(
         torch.manual_seed(seed)
         model = registry.build(name, input_size=input_size)
     return model.eval()
+
+
+def app_weights() -> list[str]:
+    """Every model whose torchvision weights some page can use, one per weights file: the
+    transfer-learning backbones first, then the registry's torchvision models."""
+    from cnnviz.train import BACKBONES  # here: cnnviz.train imports this module
+
+    names = [*BACKBONES, *(n for n in registry.names() if registry.get(n).torchvision_name)]
+    files: dict[Path, str] = {}
+    for name in names:
+        files.setdefault(weights_file(name), name)
+    return list(files.values())
+
+
+def weights_status(names: list[str]) -> list[dict[str, object]]:
+    """One row per model: its weights file, its size in MB when present, whether it is."""
+    rows: list[dict[str, object]] = []
+    for name in names:
+        path = weights_file(name)
+        present = path.is_file()
+        size = round(path.stat().st_size / 1e6) if present else None
+        rows.append({"model": name, "present": present, "file": path.name, "MB": size})
+    return rows

@@ -6,23 +6,23 @@ from cnnviz import facts
 from cnnviz.architectures.zoo import adaptive_pool_note
 from cnnviz.registry import get
 from cnnviz.ui import architecture as ui
+from cnnviz.ui import presets
 
 st.title("AlexNet (Krizhevsky et al. 2012)")
 VARIANTS = ("alexnet_lecture", "alexnet_paper", "alexnet")
-name = st.radio(
-    "Variant",
-    VARIANTS,
-    format_func=lambda n: get(n).title,
-    key="alexnet_variant",
-    horizontal=True,
-)
+name = presets.choice(
+    st.radio, "Variant", VARIANTS, default=VARIANTS[0], key="alexnet_variant", param="variant",
+    name=lambda n: n.removeprefix("alexnet_") if n != "alexnet" else "torchvision",
+    format_func=lambda n: get(n).title, horizontal=True,
+)  # fmt: skip
 st.caption(get(name).description)
 c, h, w = ui.input_size_picker(get(name).default_input, key=f"alexnet_{name}")
 options = {}
 if name != "alexnet":
-    options["lrn"] = st.toggle(
-        "Local response normalization (NORM1, NORM2)", True, key="alexnet_lrn"
-    )
+    options["lrn"] = presets.toggle(
+        st.toggle, "Local response normalization (NORM1, NORM2)", default=True,
+        key="alexnet_lrn", param="lrn",
+    )  # fmt: skip
 a = ui.analysis_or_error(name, (c, h, w), **options)
 if a is None:
     st.stop()
@@ -45,5 +45,6 @@ if (h - 11) % 4 and name != "alexnet":
         icon=":material/straighten:",
     )
 ui.show_architecture(a, key="alexnet")
+presets.share()
 ui.show_quiz(a, key="alexnet")
 ui.show_facts("AlexNet")

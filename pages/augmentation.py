@@ -8,7 +8,7 @@ from cnnviz.augment.images import six_and_nine
 from cnnviz.errors import CnnvizError
 from cnnviz.plots.augment import tile
 from cnnviz.ui import augment as ui
-from cnnviz.ui import show_error
+from cnnviz.ui import presets, show_error
 from cnnviz.ui.experiments import augmentation_experiments
 
 st.title("Data augmentation")
@@ -32,6 +32,7 @@ steps = ui.pipeline_editor()
 
 st.subheader("3. The data multiplied by N")
 n, seed = ui.grid_settings()
+presets.share()
 
 if image is not None and steps is not None:
     try:

@@ -9,7 +9,7 @@ from cnnviz.explain.sanity import lesson
 from cnnviz.limits import TOP_CHANNELS
 from cnnviz.plots import explain as plots
 from cnnviz.ui import explain as ui
-from cnnviz.ui import show_error  # first: a first visit to this URL goes through app.py
+from cnnviz.ui import presets, show_error  # first: a first visit goes through app.py
 from cnnviz.ui.inputs import bounded
 
 st.title("Explain")
@@ -45,10 +45,11 @@ attr_tab, filter_tab, maps_tab, sanity_tab = st.tabs(
     ["Attributions", "Filters", "Feature maps", "Sanity check"]
 )
 with attr_tab:
-    methods = st.multiselect(
-        "Methods", list(METHODS), default=["saliency", "integrated_gradients", "gradcam"],
-        format_func=METHODS.get, key="explain_methods",
+    methods = presets.choices(
+        st.multiselect, "Methods", list(METHODS), param="methods", key="explain_methods",
+        default=["saliency", "integrated_gradients", "gradcam"], format_func=METHODS.get,
     )  # fmt: skip
+    presets.share()
     with st.expander("Method settings"):
         params = ui.method_settings(model, layers)
     try:

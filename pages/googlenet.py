@@ -7,8 +7,7 @@ from cnnviz.analysis import analyze
 from cnnviz.layer_calculator import compared, direction
 from cnnviz.plots.modules import comparison_figure, inception_module_figure
 from cnnviz.ui import architecture as ui
-from cnnviz.ui import cache
-from cnnviz.ui.inputs import bounded
+from cnnviz.ui import cache, presets
 from cnnviz.ui.navigation import page_for
 
 st.title("GoogLeNet / Inception v1 (Szegedy et al. 2014)")
@@ -20,10 +19,13 @@ st.markdown(
 
 st.header("The Inception module")
 cols = st.columns([1, 1, 1, 1])
-c = bounded(cols[0], "Input depth", limits.INPUT_DEPTH, 256, "googlenet_inc_c")
-hw = bounded(cols[1], "Input height = width", limits.INPUT_SIDE, 28, "googlenet_inc_hw")
-c3 = bounded(cols[2], "3x3 filters", limits.WIDTH, 192, "googlenet_inc_c3")
-reduce = bounded(cols[3], "1x1 bottleneck filters", limits.WIDTH, 64, "googlenet_inc_reduce")
+number = presets.number
+c = number(cols[0], "Input depth", limits.INPUT_DEPTH, 256, "googlenet_inc_c", param="c")
+hw = number(cols[1], "Input height = width", limits.INPUT_SIDE, 28, "googlenet_inc_hw", param="hw")
+c3 = number(cols[2], "3x3 filters", limits.WIDTH, 192, "googlenet_inc_c3", param="c3")
+reduce = number(
+    cols[3], "1x1 bottleneck filters", limits.WIDTH, 64, "googlenet_inc_reduce", param="reduce"
+)
 size = (int(c), int(hw), int(hw))
 naive = ui.analysis_or_error("inception_naive", size, c3x3=int(c3))
 bottleneck = ui.analysis_or_error(
@@ -90,5 +92,6 @@ st.markdown(
     f"({facts.ALEXNET_TORCHVISION_PARAMS:,})."
 )
 ui.show_architecture(a, key="googlenet")
+presets.share()
 ui.show_quiz(a, key="googlenet")
 ui.show_facts("GoogLeNet")

@@ -4,8 +4,9 @@ import streamlit as st
 
 from cnnviz import facts
 from cnnviz.plots.ilsvrc import ilsvrc_figure
-from cnnviz.ui import cache
+from cnnviz.ui import cache, presets
 from cnnviz.ui.navigation import page_for
+from cnnviz.ui.teacher import weights_panel
 
 st.title("CNN architectures, built live")
 st.markdown(
@@ -50,3 +51,6 @@ st.markdown(
     "Depth went from 8 layers (AlexNet, 2012) to 152 (ResNet, 2015) while the error fell "
     "from 16.4% to 3.57%."
 )
+
+weights_panel()
+presets.share()

@@ -8,8 +8,7 @@ from cnnviz.analysis import MAC_CONVENTION, analyze
 from cnnviz.errors import CnnvizError
 from cnnviz.layer_calculator import compared, direction
 from cnnviz.plots.inception_ops import macs_by_term, stacked_depth
-from cnnviz.ui import show_error  # first: a first visit to this URL goes through app.py
-from cnnviz.ui.inputs import bounded
+from cnnviz.ui import presets, show_error  # first: a first visit goes through app.py
 
 st.title("Inception ops")
 st.markdown(
@@ -22,11 +21,14 @@ st.caption(MAC_CONVENTION)
 naive_defaults = ops.lecture_widths("inception_naive")
 bottleneck_defaults = ops.lecture_widths("inception_bottleneck")
 c1, c2, c3, c4 = st.columns(4)
-c = bounded(c1, "Input depth C", limits.INPUT_DEPTH, 256, "inception_ops_c")
-h = bounded(c1, "Input height H", limits.INPUT_SIDE, 28, "inception_ops_h")
-w = bounded(c1, "Input width W", limits.INPUT_SIDE, 28, "inception_ops_w")
+number = presets.number  # its `param` is the widget key's suffix: ?c=480&h=14&w=14&c3x3=208
+c = number(c1, "Input depth C", limits.INPUT_DEPTH, 256, "inception_ops_c", param="c")
+h = number(c1, "Input height H", limits.INPUT_SIDE, 28, "inception_ops_h", param="h")
+w = number(c1, "Input width W", limits.INPUT_SIDE, 28, "inception_ops_w", param="w")
 widths = {
-    key: bounded(col, label, limits.WIDTH, bottleneck_defaults[key], f"inception_ops_{key}")
+    key: number(
+        col, label, limits.WIDTH, bottleneck_defaults[key], f"inception_ops_{key}", param=key
+    )
     for key, label, col in (
         ("c1x1", "1x1 conv filters", c2),
         ("c3x3", "3x3 conv filters", c2),
@@ -96,8 +98,10 @@ st.markdown(
     "Stacked, depth (and cost) can only grow. The 1x1 'pool proj' after the pool fixes the "
     "depth of the bottleneck module's output, whatever its input."
 )
-modules = limits.STACKED_MODULES.bounds
-count = st.slider("Modules stacked", value=5, key="inception_ops_modules", **modules)
+count = presets.slider(
+    st, "Modules stacked", limits.STACKED_MODULES, 5, "inception_ops_modules", param="modules"
+)
+presets.share()
 naive_chain = ops.stacked_naive(naive, count)
 st.plotly_chart(
     stacked_depth(naive_chain, ops.stacked_bottleneck(bottleneck, count)), key="inception_ops_stack"

@@ -10,22 +10,30 @@ from cnnviz.layer_fit import LAYER_TYPES, LayerSpec
 from cnnviz.layer_table import explain_layer
 from cnnviz.notation import hwc
 from cnnviz.plots.layer_calculator import depth_reduction_bars, kernel_positions
-from cnnviz.ui import show_error  # first: a first visit to this URL goes through app.py
+from cnnviz.ui import presets, show_error  # first: a first visit goes through app.py
 from cnnviz.ui.formulas import literal, show_worked
-from cnnviz.ui.inputs import bounded
 from cnnviz.ui.layer_calculator import kernel_position, show_model_table
 
 st.title("Layer calculator")
 st.caption(MAC_CONVENTION)
-one, model_tab, bottleneck_tab = st.tabs(["One layer", "A whole model", "1x1 convolutions"])
-
+one, model_tab, bottleneck_tab = presets.tabs(
+    ["One layer", "A whole model", "1x1 convolutions"], ["layer", "model", "1x1"],
+    key="layer_calculator_tabs", param="tab",
+)  # fmt: skip
+number = presets.number  # its `param` is the widget key's suffix: ?kernel=3&stride=1&padding=1
 
 with one:
     st.markdown("Defaults: AlexNet CONV1, 96 11x11 filters at stride 4, pad 0, on 227x227x3.")
-    kind = st.radio("Layer", LAYER_TYPES, horizontal=True, key="layer_calculator_type")
+    kind = presets.choice(
+        st.radio, "Layer", LAYER_TYPES, default=LAYER_TYPES[0], key="layer_calculator_type",
+        param="type", name=lambda t: t.split()[0], horizontal=True,
+    )  # fmt: skip
     pool = kind != "convolution"  # a pool has no filters and no groups
-    ceil = st.toggle(
+    ceil = presets.toggle(
+        st.toggle,
         "Ceil mode (round the output size up, as GoogLeNet's pools do)",
+        default=False,
+        param="ceil",
         key="layer_calculator_ceil",
         disabled=not pool,
         help="PyTorch's ceil_mode=True, pools only: a last window that hangs over the edge "
@@ -33,17 +41,18 @@ with one:
     )
     c1, c2, c3, c4, c5 = st.columns(5)
     values = {
-        "height": bounded(c1, "Input height H", limits.LAYER_SIDE, 227, "layer_calculator_h"),
-        "width": bounded(c1, "Input width W", limits.LAYER_SIDE, 227, "layer_calculator_w"),
-        "channels": bounded(c2, "Input depth C", limits.LAYER_DEPTH, 3, "layer_calculator_c"),
-        "kernel": bounded(c2, "Kernel size k", limits.KERNEL, 11, "layer_calculator_kernel"),
-        "stride": bounded(c3, "Stride s", limits.STRIDE, 4, "layer_calculator_stride"),
-        "padding": bounded(c3, "Padding p", limits.PADDING, 0, "layer_calculator_padding"),
-        "dilation": bounded(c4, "Dilation d", limits.DILATION, 1, "layer_calculator_dilation"),
-        "filters": bounded(
-            c5, "Filters", limits.FILTERS, 96, "layer_calculator_filters", disabled=pool
-        ),
-        "groups": bounded(c5, "Groups", limits.GROUPS, 1, "layer_calculator_groups", disabled=pool),
+        field: number(col, label, limit, default, f"layer_calculator_{p}", param=p, **kw)
+        for field, col, label, limit, default, p, kw in (
+            ("height", c1, "Input height H", limits.LAYER_SIDE, 227, "h", {}),
+            ("width", c1, "Input width W", limits.LAYER_SIDE, 227, "w", {}),
+            ("channels", c2, "Input depth C", limits.LAYER_DEPTH, 3, "c", {}),
+            ("kernel", c2, "Kernel size k", limits.KERNEL, 11, "kernel", {}),
+            ("stride", c3, "Stride s", limits.STRIDE, 4, "stride", {}),
+            ("padding", c3, "Padding p", limits.PADDING, 0, "padding", {}),
+            ("dilation", c4, "Dilation d", limits.DILATION, 1, "dilation", {}),
+            ("filters", c5, "Filters", limits.FILTERS, 96, "filters", {"disabled": pool}),
+            ("groups", c5, "Groups", limits.GROUPS, 1, "groups", {"disabled": pool}),
+        )
     }
     result = layer_arithmetic(LayerSpec(layer_type=kind, ceil_mode=pool and ceil, **values))
     m1, m2, m3 = st.columns(3)
@@ -74,21 +83,17 @@ def reset_model_inputs() -> None:
 
 
 with model_tab:
-    name = st.selectbox(
-        "Model",
-        registry.names(),
-        key="layer_calculator_model_name",
-        index=registry.names().index("alexnet_lecture"),
-        format_func=lambda n: f"{registry.get(n).title} ({n})",
-        on_change=reset_model_inputs,
-    )
-    if "layer_calculator_model_c" not in st.session_state:
-        reset_model_inputs()
-    c1, c2, c3 = st.columns(3)
-    size = (
-        bounded(c1, "Input depth C", limits.INPUT_DEPTH, None, "layer_calculator_model_c"),
-        bounded(c2, "Input height H", limits.INPUT_SIDE, None, "layer_calculator_model_h"),
-        bounded(c3, "Input width W", limits.INPUT_SIDE, None, "layer_calculator_model_w"),
+    name = presets.choice(
+        st.selectbox, "Model", registry.names(), default="alexnet_lecture",
+        key="layer_calculator_model_name", param="model",
+        format_func=lambda n: f"{registry.get(n).title} ({n})", on_change=reset_model_inputs,
+    )  # fmt: skip
+    dc, dh, dw = registry.get(name).default_input
+    dims = (("depth C", limits.INPUT_DEPTH, dc, "c"), ("height H", limits.INPUT_SIDE, dh, "h"))
+    dims += (("width W", limits.INPUT_SIDE, dw, "w"),)
+    size = tuple(
+        number(col, f"Input {what}", lim, d, f"layer_calculator_model_{p}", param=f"model_{p}")
+        for col, (what, lim, d, p) in zip(st.columns(3), dims, strict=True)
     )
     try:
         analysis = analyze(name, size)
@@ -97,9 +102,11 @@ with model_tab:
         analysis = None
     if analysis is not None:
         rows = show_model_table(analysis, name, size)
-        layer = st.selectbox(
-            "Explain a layer", [r["layer"] for r in rows], key="layer_calculator_model_layer"
-        )
+        names = [r["layer"] for r in rows]
+        layer = presets.choice(
+            st.selectbox, "Explain a layer", names, default=names[0],
+            key="layer_calculator_model_layer", param="layer",
+        )  # fmt: skip
         show_worked(explain_layer(analysis.layer(layer)))
 
 with bottleneck_tab:
@@ -108,16 +115,22 @@ with bottleneck_tab:
         "input of an expensive 3x3 or 5x5 convolution (GoogLeNet's 'bottleneck')."
     )
     c1, c2, c3 = st.columns(3)
-    h = bounded(c1, "Input height", limits.BOTTLENECK_SIDE, 28, "layer_calculator_1x1_h")
-    w = bounded(c1, "Input width", limits.BOTTLENECK_SIDE, 28, "layer_calculator_1x1_w")
-    depth = bounded(c2, "Input depth", limits.LAYER_DEPTH, 256, "layer_calculator_1x1_depth")
-    reduced = bounded(
-        c2, "1x1 filters (reduced depth)", limits.FILTERS, 64, "layer_calculator_1x1_to"
+    h, w, depth, reduced = (
+        number(col, label, limit, default, f"layer_calculator_{p}", param=p)
+        for col, label, limit, default, p in (
+            (c1, "Input height", limits.BOTTLENECK_SIDE, 28, "1x1_h"),
+            (c1, "Input width", limits.BOTTLENECK_SIDE, 28, "1x1_w"),
+            (c2, "Input depth", limits.LAYER_DEPTH, 256, "1x1_depth"),
+            (c2, "1x1 filters (reduced depth)", limits.FILTERS, 64, "1x1_to"),
+        )
     )
-    kernel = c3.selectbox(
-        "Following conv", [3, 5], format_func=lambda k: f"{k}x{k}", key="layer_calculator_1x1_k"
+    kernel = presets.choice(
+        c3.selectbox, "Following conv", [3, 5], default=3, key="layer_calculator_1x1_k",
+        param="1x1_k", format_func=lambda k: f"{k}x{k}",
+    )  # fmt: skip
+    filters = number(
+        c3, "Its filters", limits.FILTERS, 192, "layer_calculator_1x1_filters", param="1x1_filters"
     )
-    filters = bounded(c3, "Its filters", limits.FILTERS, 192, "layer_calculator_1x1_filters")
     r = depth_reduction(h, w, depth, reduced, kernel, filters)
     st.markdown(
         f"`{hwc(h, w, depth)}` → 1x1 conv, {reduced} filters → `{r.reduce.volume}` "
@@ -130,3 +143,4 @@ with bottleneck_tab:
         col.metric(f"{what} with the 1x1 first", f"{new:,}", delta, "inverse", delta_arrow=arrow)
     show_worked(r.worked_rows())
     st.plotly_chart(depth_reduction_bars(r), key="layer_calculator_1x1_figure")
+presets.share()

@@ -5,6 +5,7 @@ import streamlit as st
 from cnnviz import facts
 from cnnviz.notation import volume
 from cnnviz.ui import architecture as ui
+from cnnviz.ui import presets
 
 st.title("LeNet-5 (LeCun et al. 1998)")
 st.markdown(
@@ -13,23 +14,18 @@ st.markdown(
 )
 
 left, right = st.columns([2, 3])
-paper = (
-    left.radio(
-        "Variant",
-        ["modern", "paper"],
-        format_func={
-            "modern": "Modern (tanh, pooling, linear output)",
-            "paper": "The 1998 paper",
-        }.get,
-        key="lenet_variant",
-        horizontal=True,
-    )
-    == "paper"
-)
-c3_table = right.toggle(
+VARIANTS = {"modern": "Modern (tanh, pooling, linear output)", "paper": "The 1998 paper"}
+variant = presets.choice(
+    left.radio, "Variant", list(VARIANTS), default="modern", key="lenet_variant",
+    param="variant", format_func=VARIANTS.get, horizontal=True,
+)  # fmt: skip
+paper = variant == "paper"
+c3_table = presets.toggle(
+    right.toggle,
     "C3 partial connection table (Table I of the paper)",
-    value=paper,
-    key=f"lenet_c3_{'paper' if paper else 'modern'}",
+    default=paper,
+    key=f"lenet_c3_{variant}",
+    param="c3",
     help="Each C3 map sees only 3, 4 or 6 of the 6 S2 maps: 60 kernels instead of 96.",
 )
 c, h, w = ui.input_size_picker((1, 32, 32), key="lenet", channels=True)
@@ -72,5 +68,6 @@ st.markdown(
     )
 )
 ui.show_architecture(a, key="lenet")
+presets.share()
 ui.show_quiz(a, key="lenet")
 ui.show_facts("LeNet-5")

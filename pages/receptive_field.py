@@ -7,9 +7,8 @@ from cnnviz.errors import CnnvizError
 from cnnviz.limits import FIELD_SIDE
 from cnnviz.plots import receptive_field as plots
 from cnnviz.receptive_field import caveat, headline, telling_layer
-from cnnviz.ui import show_error  # first: a first visit to this URL goes through app.py
+from cnnviz.ui import presets, show_error  # first: a first visit goes through app.py
 from cnnviz.ui.cache import figure, receptive_fields_of
-from cnnviz.ui.inputs import bounded
 from cnnviz.ui.receptive_field import picture_picker, show_effective_field, unit_picker
 
 st.title("Receptive fields")
@@ -22,16 +21,13 @@ st.markdown(
 
 names = registry.names()
 top = st.columns([2, 1, 1])
-name = top[0].selectbox(
-    "Model",
-    names,
-    index=names.index("resnet18"),
-    key="receptive_field_model",
-    format_func=lambda n: f"{registry.get(n).title} ({n})",
-)
+name = presets.choice(
+    top[0].selectbox, "Model", names, default="resnet18", key="receptive_field_model",
+    param="model", format_func=lambda n: f"{registry.get(n).title} ({n})",
+)  # fmt: skip
 c, h0, w0 = registry.get(name).default_input
-h = bounded(top[1], "Input height", FIELD_SIDE, h0, f"receptive_field_h_{name}")
-w = bounded(top[2], "Input width", FIELD_SIDE, w0, f"receptive_field_w_{name}")
+h = presets.number(top[1], "Input height", FIELD_SIDE, h0, f"receptive_field_h_{name}", param="h")
+w = presets.number(top[2], "Input width", FIELD_SIDE, w0, f"receptive_field_w_{name}", param="w")
 size = (c, h, w)
 try:
     fields = receptive_fields_of(name, size)
@@ -40,11 +36,13 @@ except CnnvizError as err:
     st.stop()
 
 layers = list(fields)
-layer = st.selectbox(
+layer = presets.choice(
+    st.selectbox,
     "Layer (dotted path, in the order the forward pass computes it)",
     layers,
-    index=layers.index(telling_layer(fields, size)),
+    default=telling_layer(fields, size),
     key=f"receptive_field_layer_{name}",
+    param="layer",
 )
 field = fields[layer]
 
@@ -80,6 +78,7 @@ st.plotly_chart(
     key="receptive_field_growth",
 )
 st.caption(plots.GROWTH_NOTE)
+presets.share()
 
 st.subheader("Effective receptive field")
 st.markdown(

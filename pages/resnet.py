@@ -6,9 +6,8 @@ from cnnviz import limits
 from cnnviz.notation import hwc
 from cnnviz.plots.modules import comparison_figure, residual_block_figure
 from cnnviz.ui import architecture as ui
-from cnnviz.ui import cache
+from cnnviz.ui import cache, presets
 from cnnviz.ui.experiments import degradation_experiment
-from cnnviz.ui.inputs import bounded
 
 st.title("ResNet (He et al. 2015)")
 st.markdown(
@@ -23,8 +22,12 @@ with left:
 with right:
     st.subheader("Basic vs bottleneck block")
     cols = st.columns(2)
-    c = bounded(cols[0], "Input depth", limits.BLOCK_DEPTH, 256, "resnet_block_c", step=4)
-    hw = bounded(cols[1], "Input height = width", limits.INPUT_SIDE, 56, "resnet_block_hw")
+    c = presets.number(
+        cols[0], "Input depth", limits.BLOCK_DEPTH, 256, "resnet_block_c", param="block_c", step=4
+    )
+    hw = presets.number(
+        cols[1], "Input height = width", limits.INPUT_SIDE, 56, "resnet_block_hw", param="block_hw"
+    )
     c, hw = int(c), int(hw)
     # He et al., Fig. 5: blocks of about the same cost, a basic block on a quarter of the depth
     # (ResNet-34's 64-d) against a bottleneck on the full depth (ResNet-50's 256-d).
@@ -64,7 +67,10 @@ with right:
 
 st.header("The whole network")
 # A radio on its own row: every depth stays visible at 1024 px and none can be deselected.
-depth = st.radio("Depth", [18, 34, 50, 101, 152], index=2, key="resnet_depth", horizontal=True)
+depth = presets.choice(
+    st.radio, "Depth", [18, 34, 50, 101, 152], default=50, key="resnet_depth", param="depth",
+    horizontal=True,
+)  # fmt: skip
 size = ui.input_size_picker((3, 224, 224), key="resnet")
 a = ui.analysis_or_error(f"resnet{depth}", size)
 if a is None:
@@ -77,6 +83,7 @@ st.markdown(
 )
 ui.show_totals(a)
 ui.show_architecture(a, key="resnet")
+presets.share()
 ui.show_quiz(a, key="resnet")
 ui.show_facts("ResNet")
 

@@ -5,6 +5,7 @@ import streamlit as st
 from cnnviz import facts
 from cnnviz.architectures.zoo import adaptive_pool_note
 from cnnviz.ui import architecture as ui
+from cnnviz.ui import presets
 from cnnviz.ui.navigation import page_for
 
 st.title("VGG (Simonyan & Zisserman 2014)")
@@ -13,12 +14,20 @@ st.markdown(
     "(stride 2). ILSVRC'14: 7.3% top-5 error, down from ZFNet's 11.7%."
 )
 # A radio, not a segmented control: a segmented control can be deselected and show no depth.
-depth = st.radio("Depth", [11, 13, 16, 19], index=2, key="vgg_depth", horizontal=True)
+depth = presets.choice(
+    st.radio, "Depth", [11, 13, 16, 19], default=16, key="vgg_depth", param="depth",
+    horizontal=True,
+)  # fmt: skip
 cols = st.columns(2)  # two toggles a row: their labels fit at a projector's 1024 px
-bn = cols[0].toggle("Batch normalization (_bn)", key="vgg_bn")
-adaptive = cols[1].toggle(
+bn = presets.toggle(
+    cols[0].toggle, "Batch normalization (_bn)", default=False, key="vgg_bn", param="bn"
+)
+adaptive = presets.toggle(
+    cols[1].toggle,
     "torchvision's VGG (adaptive pool)",
+    default=False,
     key="vgg_adaptive",
+    param="adaptive",
     help="torchvision adds an adaptive average pool to 7x7 before FC6: the FC sizes then stay "
     "fixed whatever the input. The slides' VGG has no such pool.",
 )
@@ -55,6 +64,7 @@ st.markdown(
     "in float32, counted like the slide (input plus every conv, pool and FC output)."
 )
 ui.show_architecture(a, key="vgg")
+presets.share()
 ui.show_quiz(a, key="vgg")
 ui.show_facts("VGG")
 st.page_link(

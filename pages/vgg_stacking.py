@@ -6,7 +6,7 @@ import streamlit as st
 from cnnviz import limits
 from cnnviz.plots import receptive_field as plots
 from cnnviz.stacking import stacking_table
-from cnnviz.ui.inputs import bounded
+from cnnviz.ui import presets
 from cnnviz.ui.navigation import page_for
 
 st.title("Why 3x3? Stacking small filters")
@@ -16,14 +16,16 @@ st.markdown(
     "**fewer parameters** and **more non-linearities**."
 )
 
-channels = bounded(
+channels = presets.number(
     st,
     "Channels C (in and out of every layer)",
     limits.INPUT_DEPTH,
     64,
     "vgg_stacking_channels",
+    param="c",
     help="VGG's blocks use 64, 128, 256 and 512.",
 )
+presets.share()
 c = int(channels)
 
 

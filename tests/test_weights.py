@@ -85,3 +85,27 @@ def test_untrained_is_seeded() -> None:
     c = untrained("lenet5", seed=4)
     assert torch.equal(a.c1.weight, b.c1.weight) and not torch.equal(a.c1.weight, c.c1.weight)
     assert not a.training
+
+
+def test_app_weights_lists_every_usable_file_once(torch_home: Path) -> None:
+    from cnnviz.train import BACKBONES
+    from cnnviz.weights import app_weights
+
+    names = app_weights()
+    tv = {n for n in registry.names() if registry.get(n).torchvision_name}
+    assert set(names) == set(BACKBONES) | tv
+    assert names[: len(BACKBONES)] == list(BACKBONES)
+    files = [weights_file(n) for n in names]
+    assert len(set(files)) == len(files)
+
+
+def test_weights_status_sees_a_file_placed_in_the_cache(torch_home: Path) -> None:
+    from cnnviz.weights import weights_status
+
+    path = weights_file("alexnet")
+    path.parent.mkdir(parents=True)
+    path.write_bytes(b"\0" * 2_000_000)
+    rows = {r["model"]: r for r in weights_status(["resnet18", "alexnet"])}
+    assert rows["alexnet"] == {"model": "alexnet", "present": True, "file": path.name, "MB": 2}
+    assert rows["resnet18"]["present"] is False and rows["resnet18"]["MB"] is None
+    assert weights_available("alexnet")

@@ -13,10 +13,9 @@ from cnnviz.errors import CnnvizError
 from cnnviz.limits import INPUT_DEPTH, INPUT_SIDE
 from cnnviz.notation import compact, megabytes, volume
 from cnnviz.plots import architecture as plots
-from cnnviz.ui import cache
+from cnnviz.ui import cache, presets
 from cnnviz.ui.errors import show_error
 from cnnviz.ui.formulas import formula, literal
-from cnnviz.ui.inputs import bounded
 
 
 def input_size_picker(
@@ -25,16 +24,17 @@ def input_size_picker(
     """Number inputs for the input volume (H = W unless the student unlinks them)."""
     c, h, _w = default
     cols = st.columns(3)
-    size = bounded(
+    size = presets.number(
         cols[0],
         "Input height = width (pixels)",
         INPUT_SIDE,
         h,
         f"{key}_hw",
+        param="size",
         help="Change it and watch every output volume, the FC sizes and the MACs follow.",
     )
     if channels:
-        c = bounded(cols[1], "Input channels", INPUT_DEPTH, c, f"{key}_c")
+        c = presets.number(cols[1], "Input channels", INPUT_DEPTH, c, f"{key}_c", param="c")
     return int(c), int(size), int(size)
 
 
@@ -93,8 +93,11 @@ def layer_table(a: Analysis, all_layers: bool) -> pd.DataFrame:
 
 def show_architecture(a: Analysis, key: str) -> None:
     """The drawing, where the parameters and MACs sit, and the layer table, in tabs."""
-    draw, where, table = st.tabs(
-        ["Architecture", "Where are the parameters and MACs?", "Layer table"]
+    draw, where, table = presets.tabs(
+        ["Architecture", "Where are the parameters and MACs?", "Layer table"],
+        ["drawing", "costs", "table"],
+        key=f"{key}_view",
+        param="tab",
     )
     with draw:
         st.plotly_chart(cache.figure(plots.architecture_figure, a), key=f"{key}_draw")
@@ -106,7 +109,13 @@ def show_architecture(a: Analysis, key: str) -> None:
         st.plotly_chart(cache.figure(plots.share_by_kind_figure, a), key=f"{key}_share")
         st.plotly_chart(cache.figure(plots.per_layer_figure, a), key=f"{key}_per_layer")
     with table:
-        all_layers = st.toggle("Show every layer (activations, norms, dropout)", key=f"{key}_all")
+        all_layers = presets.toggle(
+            st.toggle,
+            "Show every layer (activations, norms, dropout)",
+            default=False,
+            key=f"{key}_all",
+            param="every",
+        )
         number = st.column_config.NumberColumn(format="localized")
         st.dataframe(
             cache.table(layer_table, a, all_layers),

@@ -15,6 +15,8 @@ from cnnviz.augment import images as sources
 from cnnviz.augment.draws import draw
 from cnnviz.errors import CnnvizError
 from cnnviz.plots.augment import grid_columns, tile, view_format
+from cnnviz.presets import slug
+from cnnviz.ui import presets
 from cnnviz.ui.errors import show_error
 from cnnviz.ui.inputs import bounded
 
@@ -40,13 +42,15 @@ def choose_image() -> tuple[str, torch.Tensor | None]:
     """The image picked (a built-in one, a digit, or an upload) and a key that names it;
     None with the error shown when an upload cannot be used."""
     choice_col, detail_col, view_col = st.columns([2, 2, 1], vertical_alignment="center")
-    name = choice_col.selectbox("Image", (*sources.SOURCES, UPLOAD), key=f"{KEY}_image")
+    name = presets.choice(
+        choice_col.selectbox, "Image", (*sources.SOURCES, UPLOAD), default=sources.SOURCES[0],
+        key=f"{KEY}_image", param="image", name=slug,
+    )  # fmt: skip
     if name == sources.DIGIT:
-        label = int(
-            detail_col.selectbox(
-                "Digit (scikit-learn's load_digits)", range(10), index=6, key=f"{KEY}_digit"
-            )
-        )
+        label = presets.choice(
+            detail_col.selectbox, "Digit (scikit-learn's load_digits)", range(10), default=6,
+            key=f"{KEY}_digit", param="digit",
+        )  # fmt: skip
         image, key = _source_image(name, label), f"digit {label}"
     elif name == UPLOAD:
         upload = detail_col.file_uploader(
@@ -187,11 +191,10 @@ def _draw_again() -> None:
 def grid_settings() -> tuple[int, int]:
     """The number of draws and the seed (with a button that moves to the next seed)."""
     n_col, seed_col, again_col = st.columns(3, vertical_alignment="bottom")
-    n = bounded(n_col, "Draws (N)", limits.DRAWS, 6, f"{KEY}_n")
-    # After the button has set the seed through the Session State, the widget must not be
-    # given a default value too (Streamlit warns about the two).
-    first = None if f"{KEY}_seed" in st.session_state else 0
-    seed = bounded(seed_col, "Seed", limits.SEED, first, f"{KEY}_seed")
+    n = presets.number(n_col, "Draws (N)", limits.DRAWS, 6, f"{KEY}_n", param="n")
+    # After the button has set the seed through the Session State, presets.number gives the
+    # widget no value of its own (Streamlit warns about the two).
+    seed = presets.number(seed_col, "Seed", limits.SEED, 0, f"{KEY}_seed", param="seed")
     again_col.button(
         "Draw again (seed + 1)", key=f"{KEY}_again", on_click=_draw_again, icon=":material/casino:"
     )

@@ -18,6 +18,8 @@ from cnnviz.explain.attribution import METHODS, SLOW, Attribution, Params
 from cnnviz.jobs import JobState, default_runner
 from cnnviz.notation import hwc
 from cnnviz.plots import explain as plots
+from cnnviz.presets import slug
+from cnnviz.ui import presets
 from cnnviz.ui.errors import show_error
 from cnnviz.ui.inputs import bounded
 from cnnviz.ui.jobs import current_job, job_panel, remember_job, session_key
@@ -54,9 +56,10 @@ def model_picker() -> models.Explained | None:
     if session_model is not None:
         options.append("trained")
     left, right = st.columns([2, 3])
-    source = left.radio(
-        "Network", options, format_func=SOURCES.get, key="explain_source", horizontal=False
-    )
+    source = presets.choice(
+        left.radio, "Network", options, default="default", key="explain_source", param="net",
+        format_func=SOURCES.get, horizontal=False,
+    )  # fmt: skip
     if source == "default":
         right.caption(
             "LeNet-5 (the registry's modern version, 61,706 parameters) trained on scikit-learn's "
@@ -67,9 +70,10 @@ def model_picker() -> models.Explained | None:
         right.caption("The model you fine-tuned on the Transfer learning page in this session.")
         return models.trained(session_model)
     names = models.imagenet_names()
-    name = right.selectbox(
-        "ImageNet model", names, index=names.index("resnet18"), key="explain_net"
-    )
+    name = presets.choice(
+        right.selectbox, "ImageNet model", names, default="resnet18", key="explain_net",
+        param="model",
+    )  # fmt: skip
     if weights.weights_available(name):
         return models.imagenet(name)
     st.info(weights.missing_message(name), icon=":material/cloud_off:")
@@ -86,11 +90,14 @@ def image_picker(model: models.Explained) -> tuple[np.ndarray, str] | None:
     if model.source == "default":
         pics, labels, val = digit_images()
         column = st.columns([1, 2])[0]  # a short number: a short field
-        i = bounded(column, "Digit (index in the validation split)", limits.DIGIT_INDEX, 0,
-                    "explain_digit")  # fmt: skip
+        i = presets.number(column, "Digit (index in the validation split)", limits.DIGIT_INDEX,
+                           0, "explain_digit", param="digit")  # fmt: skip
         k = val[i]
         return pics[k].permute(1, 2, 0).numpy(), f"digit #{k}, labelled {int(labels[k])}"
-    source = st.selectbox("Image", [*images.PHOTOS, "Upload your own"], key="explain_image")
+    source = presets.choice(
+        st.selectbox, "Image", [*images.PHOTOS, "Upload your own"], default="Astronaut",
+        key="explain_image", param="image", name=slug,
+    )  # fmt: skip
     if source in images.PHOTOS:
         return images.photo(source), source
     upload = st.file_uploader(

@@ -9,8 +9,10 @@ import streamlit as st
 from cnnviz import images
 from cnnviz.errors import CnnvizError
 from cnnviz.plots import receptive_field as plots
+from cnnviz.presets import slug
 from cnnviz.receptive_field import ReceptiveField
 from cnnviz.receptive_field.effective import central_share, effective_field_of
+from cnnviz.ui import presets
 from cnnviz.ui.cache import figure
 from cnnviz.ui.errors import show_error
 
@@ -21,8 +23,9 @@ def unit_keys(name: str, layer: str, field: ReceptiveField) -> tuple[str, str, s
     rows, cols = field.grid
     grid_key = f"receptive_field_grid_{name}_{layer}_{rows}x{cols}"
     row_key, col_key = f"{grid_key}_i", f"{grid_key}_j"
-    st.session_state.setdefault(row_key, rows // 2)
-    st.session_state.setdefault(col_key, cols // 2)
+    if row_key not in st.session_state:  # a new grid starts at the link's unit or its center
+        i, j = presets.unit("unit", (rows // 2, cols // 2), field.grid)
+        st.session_state.update({row_key: i, col_key: j})
     event = st.session_state.get(grid_key)
     points = event["selection"]["points"] if event else []
     if points:
@@ -48,12 +51,16 @@ def unit_picker(name: str, layer: str, field: ReceptiveField) -> tuple[int, int]
         width="stretch",
         config={"displayModeBar": False},
     )
+    presets.keep("unit", (i, j), (rows // 2, cols // 2))
     return i, j
 
 
 def picture_picker(height: int, width: int) -> np.ndarray | None:
     """A built-in photo or an upload (read in memory only), fitted to height x width."""
-    source = st.selectbox("Image", [*images.PHOTOS, "Upload your own"], key="receptive_field_image")
+    source = presets.choice(
+        st.selectbox, "Image", [*images.PHOTOS, "Upload your own"], default="Astronaut",
+        key="receptive_field_image", param="image", name=slug,
+    )  # fmt: skip
     upload = None
     if source not in images.PHOTOS:
         kinds = ["png", "jpg", "jpeg", "bmp", "gif", "webp"]
