@@ -415,9 +415,8 @@ class _without_download_banner(contextlib.AbstractContextManager[None]):
 
 def cmd_fetch_weights(args: argparse.Namespace) -> int:
     from cnnviz import weights
-    from cnnviz.train import BACKBONES
 
-    names = list(BACKBONES) if args.all else args.names
+    names = weights.app_weights() if args.all else args.names
     if not names:
         raise UsageError("name the models whose weights to download, or give --all")
     for name in names:
@@ -608,7 +607,7 @@ def _add_training_commands(sub: Any) -> None:
         "offline class",
     )
     p.add_argument("names", metavar="NAME", nargs="*", help=f"e.g. {', '.join(BACKBONES)}")
-    p.add_argument("--all", action="store_true", help="every transfer-learning backbone")
+    p.add_argument("--all", action="store_true", help="every file the app uses (as listed on home)")
     p.set_defaults(run=cmd_fetch_weights)
 
 

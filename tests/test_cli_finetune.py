@@ -16,7 +16,7 @@ from data_cases import image_bytes, make_zip
 from train_cases import one_thread  # noqa: F401
 
 from cnnviz.cli import main
-from cnnviz.weights import weights_file
+from cnnviz.weights import app_weights, weights_file
 
 ROOT = Path(__file__).resolve().parents[1]
 KEYS = {
@@ -164,6 +164,21 @@ def test_fetch_weights_already_present(
     for bad in (["lenet5"], ["no_such_model"], []):
         code, out, err = run(capsys, "fetch-weights", *bad)
         assert code == 2 and err.count("\n") == 1
+
+
+def test_fetch_weights_all_covers_every_file_the_app_lists(
+    torch_home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Placeholders (existence is all `--all` checks before downloading): one per file the
+    # home page lists, the registry's torchvision models included, not only the backbones.
+    names = app_weights()
+    assert {"resnet18", "vgg16", "googlenet", "resnet152"} <= set(names)
+    for name in names:
+        weights_file(name).parent.mkdir(parents=True, exist_ok=True)
+        weights_file(name).touch()
+    code, out, _ = run(capsys, "fetch-weights", "--all")
+    assert code == 0
+    assert out.splitlines() == [f"{n}: already present at {weights_file(n)}" for n in names]
 
 
 def test_help_names_the_builtin_datasets(capsys: pytest.CaptureFixture[str]) -> None:
