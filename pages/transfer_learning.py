@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from cnnviz.ui import presets
 from cnnviz.ui import transfer_learning as ui
 
 st.title("Transfer learning")
@@ -28,6 +29,7 @@ if data is None:  # a run started earlier still shows below
 else:
     config = ui.choose_config(data, size)
     probe = ui.show_estimate(data, config) if config is not None else None
+presets.share()
 
 st.header("3. Training")
 handle = ui.job()

@@ -159,6 +159,19 @@ ROUND_TRIPS = [
         ("selectbox", "explain_net", "resnet18"),
         {"net": "imagenet"},
     ),
+    (
+        "pages/transfer_learning.py",
+        {"data": "lfw", "size": "24", "backbone": "alexnet", "strategy": "full", "epochs": "2",
+         "similar": "0"},
+        {("radio", "transfer_learning_source"): "lfw",
+         ("number_input", "transfer_learning_image_size"): 24,
+         ("selectbox", "transfer_learning_backbone"): "alexnet",
+         ("radio", "transfer_learning_strategy"): "full",
+         ("number_input", "transfer_learning_epochs"): 2,
+         ("toggle", "transfer_learning_similar"): False},
+        ("selectbox", "transfer_learning_backbone", "resnet18"),
+        {"data": "lfw", "size": "24", "strategy": "full", "epochs": "2", "similar": "0"},
+    ),
 ]  # fmt: skip
 
 
@@ -248,6 +261,16 @@ INVALID = [
         {"net": "trained", "digit": "999", "methods": "saliency,bogus"},
         {("radio", "explain_source"): "default", ("number_input", "explain_digit"): 0,
          ("multiselect", "explain_methods"): ["saliency", "integrated_gradients", "gradcam"]},
+    ),
+    (
+        "pages/transfer_learning.py",
+        {"data": "cifar", "size": "1000", "backbone": "resnet999", "strategy": "half",
+         "epochs": "0"},
+        {("radio", "transfer_learning_source"): "digits",
+         ("number_input", "transfer_learning_image_size"): 32,
+         ("selectbox", "transfer_learning_backbone"): "resnet18",
+         ("radio", "transfer_learning_strategy"): "linear",
+         ("number_input", "transfer_learning_epochs"): 3},
     ),
 ]  # fmt: skip
 

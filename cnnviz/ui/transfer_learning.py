@@ -42,6 +42,7 @@ from cnnviz.train import (
     save_trained,
     snippet,
 )
+from cnnviz.ui import presets
 from cnnviz.ui.errors import show_error
 from cnnviz.ui.inputs import bounded, bounded_float
 from cnnviz.ui.jobs import current_job, job_panel, remember_job, session_key
@@ -107,9 +108,12 @@ def uploaded_dataset(files: Sequence[Any], folder: bool, size: int) -> ImageData
 
 def choose_source() -> str:
     """Built in or uploaded, and how."""
-    return st.radio(
+    return presets.choice(
+        st.radio,
         "Dataset",
         list(SOURCES),
+        default=next(iter(SOURCES)),
+        param="data",
         format_func=SOURCES.get,
         horizontal=True,
         key=KEY + "source",
@@ -155,12 +159,13 @@ def show_dataset(data: ImageDataset) -> None:
 def image_size() -> int:
     """The side every image is resized to: ImageNet's 224 on a GPU, 32 on a CPU (49x fewer
     pixels, so a class on a 2-core server sees curves soon; AlexNet needs 63, and says so)."""
-    return bounded(
+    return presets.number(
         st,
         "Image side (pixels)",
         limits.TRAIN_IMAGE_SIZE,
         224 if devices.default().is_cuda else 32,
         KEY + "image_size",
+        param="size",
         help="Every image is resized to this side once, when the dataset is decoded.",
     )
 
@@ -329,11 +334,21 @@ def choose_config(data: ImageDataset, size: int) -> FinetuneConfig | None:
     """Every choice of the run, bounded; None (with the reason shown) when one cannot be used."""
     left, right = st.columns([3, 2])
     with left:
-        backbone = st.selectbox("Backbone", BACKBONES, key=KEY + "backbone")
+        backbone = presets.choice(
+            st.selectbox,
+            "Backbone",
+            BACKBONES,
+            default=BACKBONES[0],
+            key=KEY + "backbone",
+            param="backbone",
+        )
         weights = choose_weights(backbone)
-        strategy = st.radio(
+        strategy = presets.choice(
+            st.radio,
             "Strategy",
             STRATEGIES,
+            default=STRATEGIES[0],
+            param="strategy",
             format_func=STRATEGY_NAMES.get,
             key=KEY + "strategy",
         )
@@ -342,13 +357,21 @@ def choose_config(data: ImageDataset, size: int) -> FinetuneConfig | None:
         if strategy == "last":
             limit = last_blocks_limit(len(blocks))
             last = bounded(st, "Last blocks to fine-tune", limit, min(2, len(blocks)), KEY + "last")
-        similar = st.toggle("My images look like ImageNet photos", value=True, key=KEY + "similar")
+        similar = presets.toggle(
+            st.toggle,
+            "My images look like ImageNet photos",
+            default=True,
+            key=KEY + "similar",
+            param="similar",
+        )
         strategy_table(len(data), similar)
     with right:
         trained = plots.trained_blocks(len(blocks), strategy, last)
         st.plotly_chart(plots.freeze_figure(blocks, trained, backbone), key=KEY + "freeze")
     cols = st.columns(5)
-    epochs = bounded(cols[0], "Epochs", limits.TRAIN_EPOCHS, 3, KEY + "epochs")
+    epochs = presets.number(
+        cols[0], "Epochs", limits.TRAIN_EPOCHS, 3, KEY + "epochs", param="epochs"
+    )
     batch = bounded(cols[1], "Batch size", limits.TRAIN_BATCH_SIZE, 32, KEY + "batch")
     lr = bounded_float(cols[2], "Learning rate", limits.TRAIN_LR, 1e-3, KEY + "lr", format="%.4f")
     val = bounded_float(
