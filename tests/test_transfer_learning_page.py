@@ -121,14 +121,23 @@ def test_built_in_data_through_to_a_finished_run(open_page, app_path: str) -> No
     # The trained model is offered to the Explain page.
     trained = at.session_state[KEY + "trained"]
     assert trained.classes == result.classes and trained.backbone == "resnet18"
-    # A refresh (a new session, the same URL) finds the run and its results again; the page
-    # opens on the digits, so the faces' validation images are not shown against them.
+    # A refresh (a new session, the same URL) finds the run and its results again; the URL's
+    # preset reopens the faces at the same side, so their validation images show again.
     refreshed = AppTest.from_file(app_path, default_timeout=120)
     refreshed.query_params.update(at.query_params)
     refreshed.switch_page(PAGE).run()
     assert not refreshed.exception, [e.value for e in refreshed.exception]
     assert metric(refreshed, "Validation accuracy") == f"{result.val_accuracy:.1%}"
-    assert any("dataset changed" in c.value for c in refreshed.caption)
+    assert refreshed.radio(key=KEY + "source").value == "lfw"
+    assert not any("dataset changed" in c.value for c in refreshed.caption)
+    assert any("validation images of" in m.value for m in refreshed.markdown)
+    # The same run seen against another dataset (the link without its preset: the digits)
+    # shows its figures but not the digits as if they were its validation images.
+    other = AppTest.from_file(app_path, default_timeout=120)
+    other.query_params.update({k: v for k, v in at.query_params.items() if k != "data"})
+    other.switch_page(PAGE).run()
+    assert metric(other, "Validation accuracy") == f"{result.val_accuracy:.1%}"
+    assert any("dataset changed" in c.value for c in other.caption)
 
 
 def test_uploaded_zip_through_to_a_finished_run(open_page) -> None:
