@@ -16,6 +16,9 @@ from cnnviz.ui.navigation import PAGES
 ALL_LIMITS = {
     (v.low, v.high): name for name, v in vars(limits).items() if isinstance(v, limits.Limit)
 }
+FLOAT_LIMITS = {
+    (v.low, v.high): name for name, v in vars(limits).items() if isinstance(v, limits.FloatLimit)
+}
 
 
 def test_a_limit_names_its_range_and_refuses_what_is_outside() -> None:
@@ -86,6 +89,11 @@ def test_an_allocation_the_machine_refuses_is_a_clear_error() -> None:
 def test_every_number_input_of_every_page_is_bounded_by_a_limit(open_page, page) -> None:
     at = open_page(page.path)
     for widget in at.number_input:
+        if isinstance(widget.value, float):  # a learning rate, a fraction
+            low, high = float(widget.min), float(widget.max)
+            assert (low, high) in FLOAT_LIMITS, f"{page.title}: {widget.label} is not in limits"
+            assert f"From {low:g} to {high:g}" in widget.help, widget.label
+            continue
         bounds = (int(widget.min), int(widget.max))
         assert bounds in ALL_LIMITS, f"{page.title}: {widget.label} {bounds} is not in limits"
         low, high = (f"{v:,}" for v in bounds)

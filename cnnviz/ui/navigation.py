@@ -19,6 +19,12 @@ PAGES: tuple[PageEntry, ...] = (
     PageEntry(
         "pages/augmentation.py", "Data augmentation", ":material/auto_awesome:", "Data augmentation"
     ),
+    PageEntry(
+        "pages/transfer_learning.py",
+        "Transfer learning",
+        ":material/model_training:",
+        "Transfer learning",
+    ),
     PageEntry("pages/lenet.py", "LeNet-5", ":material/looks_one:", "Architectures"),
     PageEntry("pages/alexnet.py", "AlexNet", ":material/looks_two:", "Architectures"),
     PageEntry("pages/vgg.py", "VGG", ":material/looks_3:", "Architectures"),

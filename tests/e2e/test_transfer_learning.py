@@ -1,0 +1,73 @@
+"""The transfer-learning page in a real browser: upload a zip made here, train one tiny epoch,
+see the curve get its points and the results appear."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.test_pages import MAIN, assert_no_error
+from tests.test_transfer_learning_page import tiny_zip
+
+pytestmark = pytest.mark.e2e
+
+TRAIN_TIMEOUT_MS = 120_000  # a shared 2-core machine; the run itself takes a few seconds
+# Plotly keeps a chart's traces on its div: the validation accuracy curve has a point.
+CURVE_HAS_A_POINT = """() => [...document.querySelectorAll('.js-plotly-plot')].some(
+  gd => (gd.data || []).some(t => t.name === 'validation accuracy' && (t.x || []).length >= 1))"""
+
+
+def number_input(app, label: str):
+    return app.page.locator(f"{MAIN} [data-testid='stNumberInput']").filter(has_text=label)
+
+
+def set_number(app, label: str, value: int) -> None:
+    field = number_input(app, label).locator("input")
+    field.fill(str(value))
+    app.rerun_after(lambda: field.press("Enter"))
+
+
+def wait_for_text(app, text: str) -> None:
+    """Wait until the page's main area says `text`. The estimate's panel reruns on its own
+    while its probe runs, so a finished run is not always the one an action caused."""
+    app.page.wait_for_function(
+        "text => document.querySelector('[data-testid=\"stMain\"]').innerText.includes(text)",
+        arg=text,
+    )
+
+
+def test_upload_a_zip_and_train_one_epoch(app, screenshot_dir: Path) -> None:
+    log_start = app.server.log_size()
+    app.open("transfer_learning")
+    set_number(app, "Image side", 16)
+    wait_for_text(app, "16x16")
+    app.rerun_after(lambda: app.page.get_by_text("Upload a .zip").click())
+    upload = app.page.locator(f"{MAIN} [data-testid='stFileUploader'] input[type='file']")
+    app.rerun_after(
+        lambda: upload.first.set_input_files(
+            files=[{"name": "shapes.zip", "mimeType": "application/zip", "buffer": tiny_zip()}]
+        )
+    )
+    wait_for_text(app, "1 files skipped")
+    main = app.page.locator(MAIN)
+    if not main.get_by_text("Random initialization: what").count():  # ImageNet's are here
+        app.rerun_after(lambda: app.page.get_by_text("Random initialization", exact=True).click())
+        wait_for_text(app, "Random initialization: what")
+    set_number(app, "Epochs", 1)
+    wait_for_text(app, "Trainable parameters")
+    assert number_input(app, "Epochs").locator("input").input_value() == "1"
+    app.page.get_by_role("button", name="Train", exact=True).click()
+    app.page.wait_for_function(CURVE_HAS_A_POINT, timeout=TRAIN_TIMEOUT_MS)
+    app.page.get_by_text("4. Results").wait_for(timeout=TRAIN_TIMEOUT_MS)
+    app.page.get_by_text("Validation accuracy").first.wait_for()
+    app.page.get_by_role("button", name="Download the trained model").wait_for()
+    # A click on a confusion cell (true light, predicted light) chooses it for the images.
+    confusion = main.locator("[data-testid='stPlotlyChart']").filter(has_text="predicted")
+    cell = confusion.locator(".scatterlayer .point").nth(3)  # cells row by row: (1, 1)
+    app.rerun_after(lambda: cell.click(force=True))
+    wait_for_text(app, "validation images of light predicted as light")
+    assert_no_error(app, log_start, "after training")
+    for width, height in ((1400, 1000), (1024, 768)):  # the results, looked at by a person
+        app.page.set_viewport_size({"width": width, "height": height})
+        app.screenshot(screenshot_dir / f"transfer_learning-trained-{width}.png")

@@ -1,0 +1,244 @@
+"""The transfer-learning page in AppTest: a built-in dataset and an uploaded zip through to a
+finished run, the results checked against the run's own result; a bad zip shows the error."""
+
+from __future__ import annotations
+
+import gc
+import io
+import json
+import time
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from streamlit.testing.v1 import AppTest
+
+from cnnviz.jobs import default_runner
+from cnnviz.train import backbone_weights_status, load_trained, predict, save_trained
+from cnnviz.ui import transfer_learning as ui
+from cnnviz.ui.jobs import SESSION_PARAM
+
+PAGE = "pages/transfer_learning.py"
+KEY = "transfer_learning_"
+WAIT_S = 60.0
+
+
+def png_bytes(level: int, side: int = 16) -> bytes:
+    png = io.BytesIO()
+    Image.new("RGB", (side, side), (level, level, level)).save(png, format="PNG")
+    return png.getvalue()
+
+
+def tiny_zip() -> bytes:
+    """Two classes of 16x16 PNGs (dark and light squares), one folder each, inside a top
+    folder, plus a file that is not an image (skipped, with its reason)."""
+    buffer = io.BytesIO()
+    rng = np.random.default_rng(0)
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, level in (("dark", 40), ("light", 210)):
+            for i in range(6):
+                pixels = np.clip(level + rng.integers(-20, 20, (16, 16, 3)), 0, 255)
+                png = io.BytesIO()
+                Image.fromarray(pixels.astype(np.uint8)).save(png, format="PNG")
+                archive.writestr(f"shapes/{name}/{i}.png", png.getvalue())
+        archive.writestr("shapes/light/notes.txt", "not an image")
+    return buffer.getvalue()
+
+
+def tiny_settings(at: AppTest) -> None:
+    """The cheapest run: 16 px, random weights, a linear probe, one epoch."""
+    at.number_input(key=KEY + "image_size").set_value(16).run()
+    at.radio(key=KEY + "weights").set_value("none").run()
+    at.radio(key=KEY + "strategy").set_value("linear").run()
+    at.number_input(key=KEY + "epochs").set_value(1).run()
+    assert not at.exception, [e.value for e in at.exception]
+
+
+def train_until_results(at: AppTest):
+    """Click Train, rerun until the results show; the run's result, from the runner."""
+    at.button(key=KEY + "train").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    handle = default_runner().get(at.query_params[SESSION_PARAM], at.query_params[KEY + "job"])
+    assert handle.done(WAIT_S), "the run did not finish"
+    deadline = time.monotonic() + WAIT_S
+    while not any(h.value == "4. Results" for h in at.header):
+        assert time.monotonic() < deadline, "no results on the page"
+        at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return handle.result()
+
+
+def plotly_json(at: AppTest, key: str) -> dict:
+    """The figure of the chart whose widget key ends with `key`."""
+    for element in at.get("plotly_chart"):
+        if element.proto.id.endswith(KEY + key):
+            return json.loads(element.proto.spec)
+    raise AssertionError(f"no chart {key}")
+
+
+def metric(at: AppTest, label: str) -> str:
+    """A metric's value; the estimate's metrics once its probe (a thread) has answered."""
+    deadline = time.monotonic() + WAIT_S
+    while not any(m.label == label for m in at.metric):
+        assert time.monotonic() < deadline, f"no metric {label!r}"
+        time.sleep(0.1)
+        at.run()
+    return next(m.value for m in at.metric if m.label == label)
+
+
+def test_built_in_data_through_to_a_finished_run(open_page, app_path: str) -> None:
+    at = open_page(PAGE)
+    # The page opens on the digits, nothing uploaded: scikit-learn's 1,797 8x8 digits.
+    assert metric(at, "Images") == "1,797" and metric(at, "Classes") == "10"
+    # The run itself on the 200 LFW crops: the digits take too long on a busy 2-core machine.
+    at.radio(key=KEY + "source").set_value("lfw").run()
+    assert metric(at, "Images") == "200" and metric(at, "Classes") == "2"
+    tiny_settings(at)
+    assert metric(at, "Image size") == "16x16"
+    # A linear probe trains the new head only: 512 features x 2 classes + 2 biases.
+    assert metric(at, "Trainable parameters") == f"{512 * 2 + 2:,}"
+    result = train_until_results(at)
+    assert result.classes == ["face", "not face"] and len(result.history) == 1
+    assert metric(at, "Validation accuracy") == f"{result.val_accuracy:.1%}"
+    # The charts draw the run's own numbers.
+    heat = plotly_json(at, "confusion")["data"][0]
+    assert heat["z"] == result.confusion
+    per_class = plotly_json(at, "per_class")["data"][0]
+    assert per_class["y"] == list(result.per_class_accuracy.values())
+    curves = {t["name"]: t for t in plotly_json(at, "curves")["data"]}
+    assert curves["validation accuracy"]["y"] == [result.history[0]["val_accuracy"]]
+    # A chosen cell lists as many validation images as the confusion matrix counts there.
+    for true, predicted in ((0, 0), (1, 0)):
+        at.selectbox(key=KEY + "cm_true").set_value(true).run()
+        at.selectbox(key=KEY + "cm_pred").set_value(predicted).run()
+        count = result.confusion[true][predicted]
+        said = next(m.value for m in at.markdown if "validation images of" in m.value)
+        assert said.startswith(f"{count:,} validation images of **{result.classes[true]}**")
+        shown = at.get("image")
+        assert len(shown[0].proto.imgs) == min(count, 24) if count else not shown
+    # The trained model is offered to the Explain page.
+    trained = at.session_state[KEY + "trained"]
+    assert trained.classes == result.classes and trained.backbone == "resnet18"
+    # A refresh (a new session, the same URL) finds the run and its results again; the page
+    # opens on the digits, so the faces' validation images are not shown against them.
+    refreshed = AppTest.from_file(app_path, default_timeout=120)
+    refreshed.query_params.update(at.query_params)
+    refreshed.switch_page(PAGE).run()
+    assert not refreshed.exception, [e.value for e in refreshed.exception]
+    assert metric(refreshed, "Validation accuracy") == f"{result.val_accuracy:.1%}"
+    assert any("dataset changed" in c.value for c in refreshed.caption)
+
+
+def test_uploaded_zip_through_to_a_finished_run(open_page) -> None:
+    at = open_page(PAGE)
+    at.radio(key=KEY + "source").set_value("zip").run()
+    at.file_uploader(key=KEY + "zip").set_value(("shapes.zip", tiny_zip(), "application/zip"))
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert metric(at, "Images") == "12" and metric(at, "Classes") == "2"
+    counts = plotly_json(at, "counts")["data"][0]
+    assert counts["x"] == ["dark", "light"] and counts["y"] == [6, 6]
+    (skipped,) = [e for e in at.expander if "skipped" in e.label]
+    assert skipped.label == "1 files skipped"
+    tiny_settings(at)
+    result = train_until_results(at)
+    assert result.classes == ["dark", "light"]
+    assert plotly_json(at, "confusion")["data"][0]["z"] == result.confusion
+    # 6 images x 0.2 = 1.2: one validation image per class
+    assert sum(map(sum, result.confusion)) == len(result.val_indices) == 2
+    # A new image: the top-k bars are predict()'s answer for it.
+    at.file_uploader(key=KEY + "predict").set_value(("new.png", png_bytes(200), "image/png"))
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    trained = at.session_state[KEY + "trained"]
+    (expected,) = predict(trained, ui.predict_upload(png_bytes(200), trained.image_size), top=5)
+    bars = plotly_json(at, "topk")["data"][0]
+    assert bars["y"] == [c for c, _ in expected] and bars["x"] == [p for _, p in expected]
+    # The download is one file that loads back into the same classifier.
+    loaded = load_trained(io.BytesIO(ui.to_bytes(save_trained, result)))
+    assert loaded.classes == ["dark", "light"] and loaded.backbone == "resnet18"
+
+
+def test_an_uploaded_folder_is_a_dataset(open_page) -> None:
+    at = open_page(PAGE)
+    at.radio(key=KEY + "source").set_value("folder").run()
+    with zipfile.ZipFile(io.BytesIO(tiny_zip())) as archive:
+        files = [(n, archive.read(n), "application/octet-stream") for n in archive.namelist()]
+    at.file_uploader(key=KEY + "folder").set_value(files)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    counts = plotly_json(at, "counts")["data"][0]
+    assert counts["x"] == ["dark", "light"] and counts["y"] == [6, 6]
+
+
+def test_a_bad_weights_file_is_refused(open_page) -> None:
+    at = open_page(PAGE)
+    at.radio(key=KEY + "weights").set_value("file").run()
+    assert at.button(key=KEY + "train").disabled  # nothing uploaded yet
+    at.file_uploader(key=KEY + "weights_file").set_value(("w.pt", b"junk", "application/x"))
+    at.run()
+    assert any("not a PyTorch weights file" in e.value for e in at.error)
+    assert at.button(key=KEY + "train").disabled
+
+
+def test_a_bad_zip_shows_the_error(open_page) -> None:
+    at = open_page(PAGE)
+    at.radio(key=KEY + "source").set_value("zip").run()
+    at.file_uploader(key=KEY + "zip").set_value(("broken.zip", b"not a zip", "application/zip"))
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    (error,) = at.error
+    assert "zip" in error.value.lower()
+    assert not at.button  # nothing to train on
+
+
+def test_one_class_zip_says_why(open_page) -> None:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        png = io.BytesIO()
+        Image.new("RGB", (8, 8)).save(png, format="PNG")
+        archive.writestr("only/a.png", png.getvalue())
+        archive.writestr("only/b.png", png.getvalue())
+    at = open_page(PAGE)
+    at.radio(key=KEY + "source").set_value("zip").run()
+    at.file_uploader(key=KEY + "zip").set_value(("one.zip", buffer.getvalue(), "application/zip"))
+    at.run()
+    assert any("at least 2 classes" in e.value for e in at.error)
+
+
+def test_the_session_folder_goes_with_the_session(open_page) -> None:
+    at = open_page(PAGE)
+    at.radio(key=KEY + "source").set_value("zip").run()
+    at.file_uploader(key=KEY + "zip").set_value(("shapes.zip", tiny_zip(), "application/zip"))
+    at.run()
+    folder = Path(at.session_state[KEY + "workspace"].path)
+    assert folder.is_dir()
+    assert not any(folder.iterdir())  # the unpacked zip is gone once decoded
+    del at
+    gc.collect()
+    assert not folder.exists()
+
+
+@pytest.mark.parametrize("backbone", ["alexnet", "vgg16"])
+def test_a_too_small_image_for_the_backbone_is_explained(open_page, backbone: str) -> None:
+    at = open_page(PAGE)
+    at.number_input(key=KEY + "image_size").set_value(16).run()
+    at.selectbox(key=KEY + "backbone").set_value(backbone).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("too small" in e.value for e in at.error)
+    assert at.button(key=KEY + "train").disabled
+
+
+def test_imagenet_weights_say_where_they_are_or_which_file_is_missing(open_page) -> None:
+    at = open_page(PAGE)
+    at.radio(key=KEY + "weights").set_value("imagenet").run()
+    available, message = backbone_weights_status("resnet18")
+    if available:
+        assert any(c.value == message for c in at.caption)
+        assert not at.button(key=KEY + "train").disabled
+    else:
+        assert [w.value for w in at.warning] == [message]
+        assert "fetch-weights resnet18" in message
+        assert at.button(key=KEY + "train").disabled
