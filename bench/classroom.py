@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import math
 import re
 import statistics
@@ -322,7 +323,25 @@ async def main(args: argparse.Namespace) -> list[Result]:
             report(result, args)
             results.append(result)
     compare(results)
+    if args.json:
+        args.json.write_text(json.dumps([summary(r) for r in results], indent=1))
     return results
+
+
+def summary(r: Result) -> dict:
+    """What --json writes: one server's figures (times in s, memory in MB)."""
+    return {
+        "processes": r.processes,
+        "times": r.room.times,
+        "views": r.room.views,
+        "cpu_s": r.cpu,
+        "rss_mb": r.rss,
+        "jobs": r.room.jobs,
+        "workspaces": r.folders,
+        "errors": r.room.errors,
+        "dropped_websockets": r.room.dropped,
+        "tracebacks": r.tracebacks,
+    }
 
 
 def parse(argv: list[str] | None = None) -> argparse.Namespace:
@@ -337,6 +356,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
         help="comma-separated: 1,2 compares one process with two behind nginx",
     )
     parser.add_argument("--linger", type=float, default=0, help="seconds; see above")
+    parser.add_argument("--json", type=Path, help="also write the figures to this file")
     parser.add_argument("--cold", action="store_true", help="no rehearsal before the class")
     parser.add_argument("--warm", action="store_true", help=argparse.SUPPRESS)  # the default now
     return parser.parse_args(argv)
