@@ -24,8 +24,8 @@ PAGES = ("Home: page", "VGG: page", "Receptive fields: page", "Transfer learning
 
 def test_a_small_class_runs_without_errors(tmp_path: Path) -> None:
     figures = tmp_path / "classroom.json"
-    command = [sys.executable, "bench/classroom.py", "--sessions", "2", "--trainers", "1",
-               "--attributions", "1", "--processes", "1,2", "--cold", "--json", str(figures)]  # fmt: skip
+    small = ["--sessions", "2", "--trainers", "1", "--attributions", "1", "--processes", "1,2", "--cold"]
+    command = [sys.executable, "bench/classroom.py", *small, "--json", str(figures)]
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     results = json.loads(figures.read_text())
