@@ -24,7 +24,8 @@ PAGES = ("Home: page", "VGG: page", "Receptive fields: page", "Transfer learning
 
 def test_a_small_class_runs_without_errors(tmp_path: Path) -> None:
     figures = tmp_path / "classroom.json"
-    small = ["--sessions", "2", "--trainers", "1", "--attributions", "1", "--processes", "1,2", "--cold"]
+    small = ["--sessions", "2", "--trainers", "1", "--attributions", "1"]
+    small += ["--processes", "1,2", "--cold"]
     command = [sys.executable, "bench/classroom.py", *small, "--json", str(figures)]
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
