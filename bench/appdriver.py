@@ -216,7 +216,7 @@ class Session:
             self._expected_closes -= 1
         elif not self._leaving:
             self.dropped += 1
-            self.errors.append("websocket dropped")
+            self.errors.append(f"websocket dropped at {time.strftime('%H:%M:%S')}")
 
     async def timed(self, action: Callable[[], Awaitable[object]]) -> float:
         """Seconds from `action` to page-ready (the run it starts finished and drawn)."""

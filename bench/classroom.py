@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import math
 import re
@@ -83,11 +84,19 @@ class Class:
         self.times.setdefault(what, []).append(seconds)
 
 
+SHOTS: list[Path] = []  # --logs: where a failed session's screenshot goes
+
+
 async def _guarded(s: Session, room: Class, work) -> None:
     try:
         await work
     except Exception as err:  # a timeout is a finding, not a crash of the benchmark
         room.errors.append(f"{type(err).__name__}: {str(err)[:160]}")
+        if SHOTS:
+            shot = SHOTS[0] / f"failed-{len(room.errors)}.png"
+            with contextlib.suppress(Exception):
+                await s.page.screenshot(path=shot)
+                room.errors.append(f"  screenshot: {shot}")
     room.errors.extend(s.errors)
     room.dropped += s.dropped
 
@@ -117,15 +126,34 @@ async def _set_number(s: Session, key: str, value: int) -> float:
     return await s.timed(lambda: field_.press("Enter"))
 
 
+async def _pick_source(s: Session, room: Class, label: str, shows) -> None:
+    """Click the data source `label` until `shows` appears. A click can be lost: the page's
+    estimate panel (a fragment rerunning every second while its probe runs) may start a run
+    at the same moment and the app rerun never comes (seen under load). Each loss is an error."""
+    source = s.page.locator(f"{MAIN} label").filter(has_text=label).first
+    other = s.page.locator(f"{MAIN} label").filter(has_text="Digits (built in)").first
+    for attempt in range(3):
+        if attempt:
+            room.errors.append(f"a click on '{label}' was lost (nothing rerun after 30 s)")
+            await other.click()
+            await s.page.wait_for_timeout(2000)
+        await source.click()
+        try:
+            await shows.wait_for(state="attached", timeout=30_000)
+            return
+        except Exception:
+            continue
+    raise TimeoutError(f"'{label}' never took effect")
+
+
 async def _train(s: Session, room: Class) -> None:
     from tests.test_transfer_learning_page import tiny_zip  # 12 PNGs of 16x16, 2 classes
 
     room.add("Transfer learning: page", await s.open("transfer_learning"))
     room.add("Transfer learning: image side 16", await _set_number(s, TRAIN_KEY + "image_size", 16))
     await _wait_text(s, "16x16")
-    zip_option = s.page.locator(f"{MAIN} label").filter(has_text="Upload a .zip").first
-    await s.timed(zip_option.click)
     upload = s.page.locator(f"{MAIN} [data-testid='stFileUploader'] input[type='file']").first
+    await _pick_source(s, room, "Upload a .zip", upload)
     zipped = {"name": "shapes.zip", "mimeType": "application/zip", "buffer": tiny_zip()}
     room.add(
         "Transfer learning: upload a zip",
@@ -211,7 +239,7 @@ async def _linger(browser, server: Server, seconds: float, rss: dict[str, float]
 
 async def one_server(args: argparse.Namespace, processes: int, tmp: Path) -> Result:
     server_tmp = tmp / f"tmp-{processes}"
-    server_tmp.mkdir()
+    server_tmp.mkdir(exist_ok=True)
     log = tmp / f"server-{processes}.log"
     with serve(log, processes=processes, env={"TMPDIR": str(server_tmp)}) as server:
         async with chromium() as browser:
@@ -312,6 +340,10 @@ def nginx_present() -> bool:
 async def main(args: argparse.Namespace) -> list[Result]:
     results: list[Result] = []
     with tempfile.TemporaryDirectory() as tmp:
+        where = args.logs or Path(tmp)
+        where.mkdir(parents=True, exist_ok=True)
+        if args.logs:
+            SHOTS.append(args.logs)
         for processes in args.processes:
             if processes > 1 and not nginx_present():
                 print(
@@ -319,7 +351,7 @@ async def main(args: argparse.Namespace) -> list[Result]:
                     "(`apt-get install -y nginx`); the multi-process comparison needs it"
                 )
                 continue
-            result = await one_server(args, processes, Path(tmp))
+            result = await one_server(args, processes, where)
             report(result, args)
             results.append(result)
     compare(results)
@@ -356,6 +388,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
         help="comma-separated: 1,2 compares one process with two behind nginx",
     )
     parser.add_argument("--linger", type=float, default=0, help="seconds; see above")
+    parser.add_argument("--logs", type=Path, help="keep the server logs in this folder")
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
     parser.add_argument("--cold", action="store_true", help="no rehearsal before the class")
     parser.add_argument("--warm", action="store_true", help=argparse.SUPPRESS)  # the default now
