@@ -4,9 +4,10 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 ADDRESS ?= 0.0.0.0
 PORT    ?= 8501
+PROCESSES ?= $(shell nproc)
 PYTEST_ARGS ?=
 
-.PHONY: run test lint format bench screenshots assets clean
+.PHONY: run run-multi test lint format bench screenshots assets clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +26,11 @@ $(VENV)/.installed-dev: requirements-dev.txt $(VENV)/.installed
 run: $(VENV)/.installed
 	$(BIN)/python -m cnnviz.ui.serve --server.address $(ADDRESS) --server.port $(PORT) \
 		--server.headless true --browser.gatherUsageStats false
+
+# PROCESSES Streamlit processes (one per core) on PORT+1... behind nginx on ADDRESS:PORT
+# (deploy/nginx.conf; needs Debian's nginx: apt-get install -y nginx).
+run-multi: $(VENV)/.installed
+	$(BIN)/python deploy/run_multi.py --processes $(PROCESSES) --address $(ADDRESS) --port $(PORT)
 
 test: $(VENV)/.installed-dev
 	$(BIN)/ruff check .

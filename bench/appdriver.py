@@ -21,11 +21,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from cnnviz.ui.serve import command as serve_command
-
 REPO = Path(__file__).resolve().parents[1]
+# This checkout's cnnviz and tests, not an installed copy (the venv may belong to another).
 sys.path.insert(0, str(REPO))
 
+from cnnviz.ui.serve import command as serve_command  # noqa: E402
 from tests.e2e.conftest import (  # noqa: E402
     CHROMIUM,
     CHROMIUM_ARGS,
@@ -104,16 +104,51 @@ class Server:
         return self.log.read_text(errors="replace").count("Traceback")
 
 
+def multi_command(processes: int, port: int, folder: Path) -> list[str]:
+    """deploy/run_multi.py: `processes` backends on free loopback ports behind nginx on `port`."""
+    backends = ",".join(str(_free_port()) for _ in range(processes))
+    return [
+        sys.executable,
+        str(REPO / "deploy" / "run_multi.py"),
+        "--processes",
+        str(processes),
+        "--address",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--backend-ports",
+        backends,
+        "--folder",
+        str(folder),
+    ]
+
+
 @contextlib.contextmanager
-def serve(log: Path, start_timeout_s: float = 60) -> Iterator[Server]:
-    """Start the app like the e2e tests do; stop its process group afterwards."""
+def serve(
+    log: Path,
+    start_timeout_s: float = 60,
+    processes: int = 1,
+    env: dict[str, str] | None = None,
+) -> Iterator[Server]:
+    """Start the app like the e2e tests do (processes > 1: that many behind nginx, all below
+    one launcher, so the process tree's CPU and memory are the whole server's); stop its
+    process group afterwards."""
     import threading
 
     port = _free_port()
-    command = serve_command(port)
+    if processes == 1:
+        command = serve_command(port)
+    else:
+        command = multi_command(processes, port, log.parent / f"nginx-{processes}")
+        start_timeout_s += 30 * processes  # they import torch side by side
     with log.open("wb") as out:
         process = subprocess.Popen(
-            command, cwd=REPO, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+            command,
+            cwd=REPO,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            env={**os.environ, **(env or {})},
         )
     server = Server(url=f"http://127.0.0.1:{port}", process=process, log=log)
     sampler = threading.Thread(target=server.sample, daemon=True)
@@ -130,7 +165,7 @@ def serve(log: Path, start_timeout_s: float = 60) -> Iterator[Server]:
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGTERM)
             try:
-                process.wait(timeout=10)
+                process.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait(timeout=10)
@@ -163,6 +198,25 @@ class Session:
     timeout_s: float = 180
     errors: list[str] = field(default_factory=list)
     last_run_s: float = 0.0  # the last action's time to its run's end, before the drawing
+    dropped: int = 0  # app websockets closed by the other end (not by a page load or the end)
+    _open_sockets: int = 0
+    _expected_closes: int = 0
+    _leaving: bool = False
+
+    def watch_socket(self, websocket: Any) -> None:
+        """Count the app's websocket (/_stcore/stream) closing when nobody asked it to."""
+        if not websocket.url.endswith("/_stcore/stream"):
+            return
+        self._open_sockets += 1
+        websocket.on("close", lambda _: self._closed())
+
+    def _closed(self) -> None:
+        self._open_sockets -= 1
+        if self._expected_closes:
+            self._expected_closes -= 1
+        elif not self._leaving:
+            self.dropped += 1
+            self.errors.append(f"websocket dropped at {time.strftime('%H:%M:%S')}")
 
     async def timed(self, action: Callable[[], Awaitable[object]]) -> float:
         """Seconds from `action` to page-ready (the run it starts finished and drawn)."""
@@ -184,6 +238,7 @@ class Session:
         return elapsed
 
     async def open(self, path: str) -> float:
+        self._expected_closes += self._open_sockets  # a page load closes the old socket
         return await self.timed(lambda: self.page.goto(f"{self.url}/{path}"))
 
     async def nav(self, path: str) -> float:
@@ -199,13 +254,17 @@ class Session:
 @contextlib.asynccontextmanager
 async def session(browser: Any, url: str, width: int = 1400) -> AsyncIterator[Session]:
     context = await browser.new_context(viewport={"width": width, "height": 900})
+    student = None
     try:
         context.set_default_timeout(180_000)
         page = await context.new_page()
         student = Session(page=page, url=url)
         page.on("websocket", student.runs.watch)
+        page.on("websocket", student.watch_socket)
         yield student
     finally:
+        if student is not None:
+            student._leaving = True
         await context.close()
 
 
