@@ -9,6 +9,7 @@ import streamlit as st
 import torch  # noqa: F401
 from streamlit.runtime.pages_manager import PagesManager
 
+from cnnviz.ui import sweeper
 from cnnviz.ui.errors import show_error
 
 __all__ = ["show_error"]
@@ -29,3 +30,4 @@ def _route_through_app() -> None:
 
 
 _route_through_app()
+sweeper.start()  # sessions that left are shut down and freed, not kept until the server stops
