@@ -14,6 +14,8 @@ and its `Workspace` folder go within about TTL + INTERVAL of the tab closing.
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import gc
 import logging
 import threading
@@ -68,6 +70,19 @@ def sweep_once() -> None:
             loop.call_soon_threadsafe(on_loop)
             done.wait(timeout=10)
     gc.collect()
+    _trim_heap()
+
+
+def _trim_heap() -> None:
+    """Hand the heap's free pages back to the system (glibc keeps them for reuse otherwise, so
+    the server's RSS would stay at the class's peak after everyone left)."""
+    name = ctypes.util.find_library("c")
+    try:
+        libc = ctypes.CDLL(name) if name else None
+        if libc is not None and hasattr(libc, "malloc_trim"):
+            libc.malloc_trim(0)
+    except OSError:  # not glibc: nothing to trim
+        pass
 
 
 def _loop() -> None:
