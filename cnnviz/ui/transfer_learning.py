@@ -419,7 +419,8 @@ def show_estimate(data: ImageDataset, config: FinetuneConfig) -> Future[Estimate
         held = (key, _PROBES.submit(estimate, data, config))
         st.session_state[ESTIMATE] = held
     probe = held[1]
-    st.fragment(_estimate_panel, run_every=None if probe.done() else 0.5)(probe)
+    # Once a second, as the job panel: each timed run is a chance for a click to meet it.
+    st.fragment(_estimate_panel, run_every=None if probe.done() else 1.0)(probe)
     return probe
 
 
