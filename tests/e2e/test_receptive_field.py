@@ -7,8 +7,6 @@ the target was drawn for (`click_targets`) and the page's own title for that uni
 
 from __future__ import annotations
 
-import re
-
 import pytest
 
 from cnnviz.plots.receptive_field import click_targets
@@ -35,9 +33,13 @@ def click_target(app, rows: int, cols: int, i: int, j: int) -> None:
 
 
 def choose_layer(app, layer: str) -> None:
-    app.page.locator(f"{LAYER} button[aria-label=Open]").click()
-    option = app.page.locator("[role=option]").filter(has_text=re.compile(rf"^{layer}$"))
-    app.rerun_after(option.first.click)
+    """Type the layer into the select box's search and pick its option (the list is long)."""
+    box = app.page.locator(f"{LAYER} input[role=combobox]")
+    box.click()
+    box.fill(layer)
+    option = app.page.get_by_role("option", name=layer, exact=True)
+    option.wait_for()
+    app.rerun_after(option.click)
 
 
 def test_a_click_on_a_cell_picks_its_unit(app) -> None:
