@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import functools
 import io
 import re
@@ -97,6 +98,18 @@ def fit(image: np.ndarray, height: int, width: int) -> np.ndarray:
         image = image[:, left : left + keep]
     rgb = Image.fromarray(np.ascontiguousarray(image)).convert("RGB")
     return np.asarray(rgb.resize((width, height), Image.Resampling.BILINEAR))
+
+
+def png_data_uri(image: np.ndarray) -> str:
+    """An H x W x 3 or H x W uint8 image as a PNG data URI, for a figure's `go.Image(source=)`.
+
+    Plotly would otherwise send the pixels as an array the browser paints one by one: a
+    224x224 photo was 212 kB of JSON and about 0.2 s of drawing, as a PNG 90 kB and 0.03 s.
+    Compression level 1: 3x faster to encode than the default, a few % larger.
+    """
+    buffer = io.BytesIO()
+    Image.fromarray(np.ascontiguousarray(image)).save(buffer, format="PNG", compress_level=1)
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
 def to_input(image: np.ndarray, channels: int = 3) -> torch.Tensor:

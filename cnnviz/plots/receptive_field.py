@@ -8,11 +8,13 @@ import math
 import numpy as np
 import plotly.graph_objects as go
 
+from cnnviz.images import png_data_uri
 from cnnviz.receptive_field import GROWTH_NOTE, ReceptiveField, growth_roles
 from cnnviz.stacking import StackingRow
 
 __all__ = [
     "GROWTH_NOTE",
+    "click_targets",
     "effective_field",
     "field_growth",
     "field_on_image",
@@ -22,32 +24,68 @@ __all__ = [
 
 FIELD_COLOR = "#d62728"
 JUMP_COLOR = "#1f77b4"
+GRID_COLOR = "#d5dbe3"
 GRID_PX = 200
+CLICK_SIDE = 32  # click targets per axis at most: 1,024 SVG markers
 
 
 def unit_grid(field: ReceptiveField, unit: tuple[int, int]) -> go.Figure:
     """The layer's feature map as a grid of units; the chosen one is lit. Click to choose.
 
-    Square scatter markers, not a heatmap: Streamlit reports clicks on scatter points only.
+    The grid is one heatmap (one image for the browser, however many units). Streamlit reports
+    clicks on scatter points only, so transparent click targets lie on top: one per unit up to
+    CLICK_SIDE x CLICK_SIDE, else one per block of units (a 112x112 map is 2 px a unit on a
+    projector; the sliders reach every unit). Each target is an SVG element the browser
+    draws: 12,544 of them took it about a second.
     """
     rows, cols = field.grid
-    ii, jj = np.mgrid[:rows, :cols]
-    chosen = (ii == unit[0]) & (jj == unit[1])
-    # Marker sizes are in px whatever the plot's width: size them for the narrowest plot the
-    # page shows (about 200 px square in a side column at 1024 px), with a gap between cells,
-    # or a 14x14 grid at 12 px per unit melts into one grey square on a projector.
-    side = max(1.5, min(16.0, 0.7 * GRID_PX / max(rows, cols)))
+    i, j = unit
+    cell_px = GRID_PX / max(rows, cols)
+    # Gaps are in px whatever the plot's width: sized for the narrowest plot the page shows
+    # (about 200 px square in a side column at 1024 px), or a 14x14 grid melts into one grey
+    # square on a projector; none where a unit is under 5 px.
+    gap = round(0.3 * min(cell_px, 16.0)) if cell_px >= 5 else 0
+    lit = np.zeros((rows, cols), dtype=np.uint8)
+    lit[i, j] = 1
     fig = go.Figure(
+        go.Heatmap(
+            z=lit,
+            colorscale=[[0.0, GRID_COLOR], [1.0, FIELD_COLOR]],
+            zmin=0,
+            zmax=1,
+            showscale=False,
+            xgap=gap,
+            ygap=gap,
+            hoverinfo="skip",
+        )
+    )
+    ti, tj = click_targets(rows), click_targets(cols)
+    fig.add_trace(
         go.Scatter(
-            x=jj.ravel(),
-            y=ii.ravel(),
+            x=np.tile(tj, len(ti)),
+            y=np.repeat(ti, len(tj)),
+            mode="markers",
+            marker={"symbol": "square", "size": max(4.0, min(16.0, cell_px)), "opacity": 0},
+            selected={"marker": {"opacity": 0}},
+            unselected={"marker": {"opacity": 0}},
+            hovertemplate="unit (%{y}, %{x})<extra></extra>",
+            showlegend=False,
+        )
+    )
+    # The chosen unit outlined, so it shows where a unit is smaller than a pixel or two.
+    fig.add_trace(
+        go.Scatter(
+            x=[j],
+            y=[i],
             mode="markers",
             marker={
-                "symbol": "square",
-                "size": side,
-                "color": np.where(chosen.ravel(), FIELD_COLOR, "#d5dbe3").tolist(),
+                "symbol": "square-open",
+                "size": max(8.0, min(20.0, cell_px + 4)),
+                "color": FIELD_COLOR,
+                "line": {"width": 2},
             },
-            hovertemplate="unit (%{y}, %{x})<extra></extra>",
+            hoverinfo="skip",
+            showlegend=False,
         )
     )
     fig.update_xaxes(
@@ -70,8 +108,17 @@ def unit_grid(field: ReceptiveField, unit: tuple[int, int]) -> go.Figure:
         height=340,
         margin={"l": 10, "r": 10, "t": 60, "b": 10},
         clickmode="event+select",
+        hovermode="closest",
     )
     return fig
+
+
+def click_targets(n: int) -> np.ndarray:
+    """The units along one axis of n that get a click target: all of them up to CLICK_SIDE,
+    else the centre of each block of ceil(n / CLICK_SIDE) units (the last block may be short)."""
+    step = math.ceil(n / CLICK_SIDE)
+    starts = np.arange(0, n, step)
+    return (starts + (np.minimum(starts + step, n) - 1 - starts) // 2).astype(np.int32)
 
 
 def _box(region: tuple[int, int, int, int]) -> dict[str, float]:
@@ -96,7 +143,9 @@ def field_on_image(image: np.ndarray, field: ReceptiveField, unit: tuple[int, in
     h, w = image.shape[:2]
     region = field.region(*unit)
     top, left, bottom, right = region
-    fig = go.Figure(go.Image(z=image, hovertemplate="row %{y}, col %{x}<extra></extra>"))
+    fig = go.Figure(
+        go.Image(source=png_data_uri(image), hovertemplate="row %{y}, col %{x}<extra></extra>")
+    )
     fig.add_shape(
         type="rect",
         **_box(region),
@@ -130,12 +179,12 @@ def effective_field(
 ) -> go.Figure:
     """The effective field as a heatmap over the grayed image; the theoretical box dashed."""
     h, w = image.shape[:2]
-    gray = image.mean(axis=2, keepdims=True).repeat(3, axis=2).astype(np.uint8)
+    gray = image.mean(axis=2).astype(np.uint8)
     peak = float(erf.max()) or 1.0
-    fig = go.Figure(go.Image(z=gray, hoverinfo="skip"))
+    fig = go.Figure(go.Image(source=png_data_uri(gray), hoverinfo="skip"))
     fig.add_trace(
         go.Heatmap(
-            z=erf / peak,
+            z=(erf / peak).astype(np.float32),  # half the bytes; 7 digits, 3 shown
             # Transparent where the gradient is zero, so the image shows through.
             colorscale=[
                 [0.0, "rgba(255,235,59,0)"],

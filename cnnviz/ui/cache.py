@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -53,9 +53,13 @@ class FrozenFigure(go.Figure):
 
 
 def freeze(fig: go.Figure) -> FrozenFigure:
-    """`fig` as a FrozenFigure whose snapshot is plain JSON types (numpy arrays encoded once)."""
-    frozen = FrozenFigure(fig)
-    frozen._snapshot = json.loads(pio.to_json(fig, validate=False))
+    """`fig` itself, made a FrozenFigure whose snapshot is plain JSON types (numpy arrays
+    encoded once). In place: `FrozenFigure(fig)` would copy and validate every property again,
+    which cost as much as building it (a figure of 12,544 markers: 0.1 s more)."""
+    snapshot = json.loads(pio.to_json(fig, validate=False))
+    fig.__class__ = FrozenFigure  # a subclass adding no state: the figure's own data stays
+    frozen = cast(FrozenFigure, fig)
+    frozen._snapshot = snapshot
     return frozen
 
 

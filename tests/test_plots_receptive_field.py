@@ -1,0 +1,78 @@
+"""cnnviz.plots.receptive_field: what the unit grid, the field on the image and the effective
+field draw, checked against the inputs they were given."""
+
+from __future__ import annotations
+
+import base64
+import io
+
+import numpy as np
+import plotly.io as pio
+import pytest
+from PIL import Image
+
+from cnnviz import images
+from cnnviz.plots import receptive_field as plots
+from cnnviz.receptive_field import receptive_fields_of
+
+
+def decoded(uri: str) -> np.ndarray:
+    """The pixels of a data URI image."""
+    head, data = uri.split(",", 1)
+    assert head == "data:image/png;base64"
+    return np.asarray(Image.open(io.BytesIO(base64.b64decode(data))))
+
+
+@pytest.fixture(scope="module")
+def fields() -> dict:
+    return receptive_fields_of("resnet18", (3, 224, 224))
+
+
+@pytest.mark.parametrize("n", [1, 7, 14, 32, 33, 56, 112, 224, 225])
+def test_click_targets_reach_every_unit(n: int) -> None:
+    targets = plots.click_targets(n)
+    assert len(targets) <= plots.CLICK_SIDE
+    assert list(targets) == sorted(set(targets)) and targets[0] >= 0 and targets[-1] < n
+    if n <= plots.CLICK_SIDE:
+        assert list(targets) == list(range(n))  # one per unit: a click picks that unit
+    # Every unit is at most half a block from a target: a click lands within a block.
+    step = -(-n // plots.CLICK_SIDE)
+    distance = np.abs(np.arange(n)[:, None] - targets[None, :]).min(axis=1)
+    assert distance.max() <= step // 2
+
+
+@pytest.mark.parametrize(("layer", "unit"), [("layer3", (2, 5)), ("conv1", (100, 3))])
+def test_unit_grid_lights_the_chosen_unit_and_targets_the_grid(fields, layer, unit) -> None:
+    field = fields[layer]
+    rows, cols = field.grid
+    heat, targets, chosen = plots.unit_grid(field, unit).data
+    lit = np.asarray(heat.z)
+    assert lit.shape == (rows, cols) and lit.sum() == 1 and lit[unit] == 1
+    ti, tj = plots.click_targets(rows), plots.click_targets(cols)
+    pairs = set(zip(np.asarray(targets.y).tolist(), np.asarray(targets.x).tolist(), strict=True))
+    assert pairs == {(int(i), int(j)) for i in ti for j in tj}
+    assert (list(chosen.y), list(chosen.x)) == ([unit[0]], [unit[1]])
+
+
+def test_unit_grid_payload_does_not_grow_with_the_units(fields) -> None:
+    """VGG's first layers have 224x224 units: as 50,176 markers with a colour each it was
+    779 kB of JSON; now one byte a unit (base64) and at most CLICK_SIDE² targets."""
+    vgg = receptive_fields_of("vgg16", (3, 224, 224))["features.0"]
+    assert vgg.grid == (224, 224)
+    big = len(pio.to_json(plots.unit_grid(vgg, (0, 0)), validate=False))
+    small = len(pio.to_json(plots.unit_grid(fields["layer3"], (0, 0)), validate=False))
+    assert big < 100_000 and small < 20_000
+
+
+def test_field_on_image_sends_the_picture_itself(fields) -> None:
+    picture = images.fit(images.photo("Coffee"), 224, 224)
+    fig = plots.field_on_image(picture, fields["layer3"], (7, 7))
+    assert np.array_equal(decoded(fig.data[0].source), picture)  # lossless
+
+
+def test_effective_field_draws_the_gradient_over_the_grayed_image(fields) -> None:
+    picture = images.fit(images.photo("Astronaut"), 64, 48)
+    erf = np.random.default_rng(0).random((64, 48)) * 3
+    fig = plots.effective_field(picture, erf, fields["layer3"], (7, 7), "t")
+    assert np.array_equal(decoded(fig.data[0].source), picture.mean(axis=2).astype(np.uint8))
+    np.testing.assert_allclose(np.asarray(fig.data[1].z), erf / erf.max(), rtol=1e-6)
