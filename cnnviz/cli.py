@@ -4,8 +4,6 @@ experiment|attribute ...` (JSON keys: a contract)."""
 from __future__ import annotations
 
 import argparse
-import contextlib
-import io
 import json
 import sys
 from collections.abc import Sequence
@@ -287,157 +285,6 @@ def cmd_attribute(args: argparse.Namespace) -> int:
     return 0
 
 
-def _load_training_data(text: str, size: int) -> Any:
-    """A built-in dataset by name (when no such file exists), else a zip or a folder."""
-    from pathlib import Path
-
-    from cnnviz import data
-
-    path = Path(text)
-    if text in data.BUILTIN and not path.exists():
-        return data.BUILTIN[text](size)
-    if not path.exists():
-        raise UsageError(f"there is no file or folder {text!r} (built-in: digits, lfw)")
-    try:
-        return data.load_dataset(path, size=size)
-    except OSError as err:
-        raise UsageError(f"cannot read {text!r}: {err.strerror or err}") from None
-
-
-def _finetune_table(doc: dict[str, Any]) -> str:
-    lines = [f"{'epoch':>5} {'train loss':>10} {'train acc':>9} {'val loss':>9} {'val acc':>8}"]
-    for h in doc["history"]:
-        lines.append(
-            f"{h['epoch']:>5} {h['train_loss']:>10.4f} {h['train_accuracy']:>9.3f} "
-            f"{h['val_loss']:>9.4f} {h['val_accuracy']:>8.3f}"
-        )
-    lines.append("")
-    for name, acc in doc["per_class_accuracy"].items():
-        lines.append(f"  {name:<24} {'-' if acc is None else f'{acc:.3f}':>6}")
-    stopped = " (stopped early)" if doc.get("stopped") else ""
-    lines.append(
-        f"{doc['backbone']} {doc['strategy']} on {doc['device_name']} ({doc['device']}): "
-        f"validation accuracy {doc['val_accuracy']}, {doc['seconds']:.1f} s{stopped}"
-    )
-    return "\n".join(lines)
-
-
-def cmd_finetune(args: argparse.Namespace) -> int:
-    from cnnviz.jobs import devices
-    from cnnviz.train import FinetuneConfig, finetune, save_trained
-    from cnnviz.train.progress import TqdmReporter
-
-    config = FinetuneConfig(
-        backbone=args.backbone,
-        weights=args.weights,
-        strategy=args.strategy,
-        last_blocks=args.last_blocks,
-        epochs=args.epochs,
-        image_size=args.image_size,
-        batch_size=args.batch_size,
-        lr=args.lr,
-        val_fraction=args.val_fraction,
-        seed=args.seed,
-        device=args.device,
-    )
-    dataset = _load_training_data(args.path, config.image_size)
-    reporter = TqdmReporter(devices.resolve(config.device).key)
-    reporter.stop_on_interrupt()
-    try:
-        result = finetune(dataset, config, report=reporter)
-    finally:
-        reporter.close()
-    if args.out:
-        save_trained(result, args.out)
-    doc = result.to_json()
-    print(json.dumps(doc) if args.json else _finetune_table(doc))
-    return 0
-
-
-def _read_image(path: str) -> Any:
-    from pathlib import Path
-
-    from cnnviz.images import decode_upload
-
-    try:
-        raw = Path(path).read_bytes()
-    except OSError as err:
-        raise UsageError(f"cannot read {path!r}: {err.strerror or err}") from None
-    return decode_upload(raw)
-
-
-def cmd_predict(args: argparse.Namespace) -> int:
-    import torch
-
-    from cnnviz.train import load_trained, predict
-
-    if args.top < 1:
-        raise UsageError(f"--top must be at least 1, not {args.top}")
-    trained = load_trained(args.model)
-    images = torch.stack([trained.image_tensor(_read_image(p)) for p in args.images])
-    tops = predict(trained, images, top=args.top)
-    doc = [
-        {"image": path, "top": [{"class": c, "probability": p} for c, p in top]}
-        for path, top in zip(args.images, tops, strict=True)
-    ]
-    if args.json:
-        print(json.dumps(doc, ensure_ascii=False))
-    else:
-        for row in doc:
-            best = ", ".join(f"{t['class']} {t['probability']:.1%}" for t in row["top"])
-            print(f"{row['image']}: {best}")
-    return 0
-
-
-class _without_download_banner(contextlib.AbstractContextManager[None]):
-    """stdout without torch.hub's 'Downloading: URL to PATH' line (its progress bar, on stderr,
-    stays): a failed download says so in one line, a good one where the file went."""
-
-    class _Filter(io.TextIOBase):
-        def __init__(self, inner: Any) -> None:
-            self.inner = inner
-
-        def write(self, text: str) -> int:
-            if not text.startswith('Downloading: "'):
-                self.inner.write(text)
-            return len(text)
-
-        def flush(self) -> None:
-            self.inner.flush()
-
-    def __enter__(self) -> None:
-        self._saved = sys.stdout
-        sys.stdout = self._Filter(sys.stdout)  # type: ignore[assignment]
-
-    def __exit__(self, *exc: object) -> None:
-        sys.stdout = self._saved
-
-
-def cmd_fetch_weights(args: argparse.Namespace) -> int:
-    from cnnviz import weights
-
-    names = weights.app_weights() if args.all else args.names
-    if not names:
-        raise UsageError("name the models whose weights to download, or give --all")
-    for name in names:
-        path = weights.weights_file(name)  # UnknownModel, NoPretrainedWeights: exit 2
-        if path.is_file():
-            print(f"{name}: already present at {path}")
-            continue
-        url = weights.weights_url(name)
-        try:  # torchvision's own download: into torch.hub.get_dir()/checkpoints, hash checked
-            with _without_download_banner():
-                weights.default_weights(name).get_state_dict(progress=True, check_hash=True)
-        except (OSError, RuntimeError) as err:  # URLError is an OSError; a bad hash a RuntimeError
-            reason = getattr(err, "reason", None) or err
-            raise UsageError(
-                f"cannot download {url} ({reason}): on a machine with internet run this "
-                f"command, or place the file at {path}"
-            ) from None
-        print(f"{name}: downloaded to {path}")
-    return 0
-
-
 class _Parser(argparse.ArgumentParser):
     """argparse, but a bad argument is one line on stderr (exit 2), like every other error."""
 
@@ -501,6 +348,8 @@ def cmd_experiment(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from cnnviz.cli_training import add_training_commands  # it imports UsageError from here
+
     parser = _Parser(prog="python -m cnnviz", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -550,7 +399,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--save-input", help="where the preprocessed input goes (.npy)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=cmd_attribute)
-    _add_training_commands(sub)
+    add_training_commands(sub)
     p = sub.add_parser("experiment", help="run one of the lecture's live training experiments")
     p.add_argument("name", help="rotation, noise, augment or degradation")
     p.add_argument("--quick", action="store_true", help="the class setting (seconds, not minutes)")
@@ -559,56 +408,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="one JSON object on stdout")
     p.set_defaults(run=cmd_experiment)
     return parser
-
-
-def _add_training_commands(sub: Any) -> None:
-    from cnnviz import limits
-    from cnnviz.train import BACKBONES, STRATEGIES
-
-    p = sub.add_parser(
-        "finetune",
-        help="transfer learning: train a new head (or more) of a torchvision backbone",
-        description="Progress goes to stderr; with --json, stdout is one JSON object.",
-    )
-    p.add_argument(
-        "path", help="a .zip or a folder (one folder per class), or a built-in name: digits, lfw"
-    )
-    p.add_argument("--backbone", default="resnet18", choices=BACKBONES)
-    p.add_argument(
-        "--weights",
-        default="imagenet",
-        metavar="{imagenet,none,FILE}",
-        help="torchvision's ImageNet weights (from the cache: see fetch-weights), random "
-        "initialization, or a state-dict file",
-    )
-    p.add_argument("--strategy", default="linear", choices=STRATEGIES)
-    p.add_argument("--last-blocks", type=int, default=1, help=limits.TRAIN_LAST_BLOCKS.help)
-    p.add_argument("--epochs", type=int, required=True, help=limits.TRAIN_EPOCHS.help)
-    p.add_argument("--image-size", type=int, default=224, help=limits.TRAIN_IMAGE_SIZE.help)
-    p.add_argument("--batch-size", type=int, default=32, help=limits.TRAIN_BATCH_SIZE.help)
-    p.add_argument("--lr", type=float, default=1e-3, help=limits.TRAIN_LR.help)
-    p.add_argument("--val-fraction", type=float, default=0.2, help=limits.TRAIN_VAL_FRACTION.help)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--device", default=None, help="cpu or cuda (default: the GPU if any)")
-    p.add_argument("--out", metavar="MODEL.pt", help="save the trained model to this file")
-    p.add_argument("--json", action="store_true")
-    p.set_defaults(run=cmd_finetune)
-
-    p = sub.add_parser("predict", help="classify images with a model saved by finetune --out")
-    p.add_argument("model", metavar="MODEL.pt")
-    p.add_argument("images", metavar="IMAGE", nargs="+")
-    p.add_argument("--top", type=int, default=5, help="how many classes per image")
-    p.add_argument("--json", action="store_true")
-    p.set_defaults(run=cmd_predict)
-
-    p = sub.add_parser(
-        "fetch-weights",
-        help="download torchvision's ImageNet weights into the torch cache, ahead of an "
-        "offline class",
-    )
-    p.add_argument("names", metavar="NAME", nargs="*", help=f"e.g. {', '.join(BACKBONES)}")
-    p.add_argument("--all", action="store_true", help="every file the app uses (as listed on home)")
-    p.set_defaults(run=cmd_fetch_weights)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
