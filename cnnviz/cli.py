@@ -292,34 +292,6 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"error: {self.prog}: {message} (see --help)\n")
 
 
-class _TqdmReport:
-    """An experiment's `report` as a tqdm bar on stderr (stdout stays the JSON document)."""
-
-    device = "cpu"
-    stop_requested = False
-
-    def __init__(self) -> None:
-        from tqdm import tqdm
-
-        # No bar until the job says its total: tqdm would draw an open-ended one first.
-        self.bar = tqdm(total=0, unit="step", file=sys.stderr, dynamic_ncols=True, delay=0.5)
-
-    def __call__(
-        self,
-        *,
-        step: int | None = None,
-        total: int | None = None,
-        metrics: dict[str, Any] | None = None,
-        message: str | None = None,
-    ) -> None:
-        if total is not None and total != self.bar.total:
-            self.bar.reset(total=total)
-        if message is not None:
-            self.bar.set_description(message, refresh=False)
-        if step is not None:
-            self.bar.update(step - self.bar.n)
-
-
 def cmd_experiment(args: argparse.Namespace) -> int:
     from cnnviz.experiments import EXPERIMENTS, summary_lines  # torch training: only here
 
@@ -335,11 +307,13 @@ def cmd_experiment(args: argparse.Namespace) -> int:
     size = "quick" if args.quick else args.size or "full"
     experiment = EXPERIMENTS[args.name]
     config = experiment.configure(size, seed)
-    report = _TqdmReport()
+    from cnnviz.train.progress import TqdmReporter  # the same bars as finetune's
+
+    report = TqdmReporter("cpu")
     try:
         doc = experiment.run(config, report=report)
     finally:
-        report.bar.close()
+        report.close()
     if args.json:
         print(json.dumps(doc))
     else:
