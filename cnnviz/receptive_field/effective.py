@@ -14,6 +14,7 @@ from torch import nn
 
 from cnnviz import limits, shared_model
 from cnnviz.errors import OutOfBounds
+from cnnviz.receptive_field import ahead
 from cnnviz.receptive_field.theoretical import UnknownLayer
 from cnnviz.receptive_field.tracer import tensors
 
@@ -105,13 +106,17 @@ def effective_field_of(
     process's shared model (`shared_model.borrow`): seeded untrained weights or torchvision's.
 
     OutOfBounds where the image or the network is beyond `cnnviz.limits` (FIELD_*): it runs for
-    real, so its cost grows with both.
+    real, so its cost grows with both. A field computed ahead of time (`ahead`: the page's
+    defaults, at server start) is looked up instead.
     """
     from cnnviz.analysis import analyze  # imports torchinfo: load it when first needed
 
     size = limits.check_field_input(tuple(image.shape[-3:]))
     params = analyze(name, None if pretrained else size).total_params
     limits.FIELD_PARAMS.check(params, f"number of parameters of {name} at this input")
+    found = ahead.lookup(ahead.key(name, pretrained, layer_name, unit, image))
+    if found is not None:
+        return found
     with shared_model.borrow(name, pretrained=pretrained, input_size=size) as model:
         return effective_receptive_field(model, layer_name, unit, image)
 

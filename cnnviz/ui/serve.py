@@ -40,6 +40,9 @@ def warm() -> None:
     for name in WARM:
         importlib.import_module(name)
     warm_library()
+    from cnnviz.receptive_field import ahead
+
+    ahead.start()  # in the background, at the lowest priority
     for name in [m for m in sys.modules if m == "cnnviz.ui" or m.startswith("cnnviz.ui.")]:
         if name != __name__:
             del sys.modules[name]

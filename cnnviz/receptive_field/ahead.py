@@ -1,0 +1,149 @@
+"""Effective fields computed ahead of time, so a student's first look at a layer is a lookup.
+
+The receptive-field page shows the effective field of each layer's centre unit on its default
+photo. One backward pass per layer costs 0.05-0.4 s on 2 cores; `start()` computes the ones a
+class opens first (every layer of the default model, the first layer each smaller model opens
+on) in a background thread at server start, at the lowest CPU priority, so it only takes CPU
+time nobody else wants. `effective.effective_field_of` looks results up here before it runs
+anything: a hit returns exactly what the run would have (same function, same seeded weights,
+same input), which tests check.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import threading
+from collections.abc import Iterable
+
+import numpy as np
+import torch
+
+from cnnviz import images, limits, registry, weights
+
+# The page's defaults (pages/receptive_field.py): model, photo.
+DEFAULT_MODEL = "resnet18"
+DEFAULT_PHOTO = "Astronaut"
+# resnet18's 67 layers at 224x224 take about 13 MB (one float32 map each); the bound keeps a
+# pretrained copy and every other model's first layer besides.
+MAX_ENTRIES = 200
+SMALL_MODEL = 30_000_000  # parameters: ResNet-50 and smaller
+
+Key = tuple[str, bool, str, tuple[int, ...], str]
+
+_results: dict[Key, np.ndarray] = {}
+_lock = threading.Lock()
+
+
+def fingerprint(image: torch.Tensor) -> str:
+    """A digest of the input's values, shape and dtype (a few ms for 3x224x224)."""
+    data = image.detach().contiguous().cpu()
+    digest = hashlib.blake2b(data.numpy().tobytes(), digest_size=16)
+    digest.update(f"{tuple(data.shape)}{data.dtype}".encode())
+    return digest.hexdigest()
+
+
+def key(name: str, pretrained: bool, layer: str, unit: tuple[int, ...], image: torch.Tensor) -> Key:
+    return name, bool(pretrained), layer, tuple(int(u) for u in unit), fingerprint(image)
+
+
+def lookup(k: Key) -> np.ndarray | None:
+    """A copy of the stored field (callers may keep or change it), or None."""
+    with _lock:
+        found = _results.get(k)
+    return None if found is None else found.copy()
+
+
+def store(k: Key, erf: np.ndarray) -> None:
+    with _lock:
+        if len(_results) < MAX_ENTRIES:
+            _results[k] = erf.copy()
+
+
+def stored() -> int:
+    with _lock:
+        return len(_results)
+
+
+def clear() -> None:
+    with _lock:
+        _results.clear()
+
+
+def default_input(name: str) -> torch.Tensor:
+    """What the page feeds `name` before anyone changes a setting: the default photo fitted to
+    the model's default input (grayscale for one channel)."""
+    c, h, w = registry.get(name).default_input
+    return images.to_input(images.fit(images.photo(DEFAULT_PHOTO), h, w), c)
+
+
+def compute(name: str, layers: Iterable[str] | None = None, *, pretrained: bool = False) -> int:
+    """Store the centre unit's effective field of `layers` (default: the layer the page opens
+    on) of `name` at its default input; the number stored. Runs on a model of its own (built
+    like the shared one: the same seeded weights), so no student waits for a lock meanwhile."""
+    from cnnviz.analysis import analyze
+    from cnnviz.receptive_field.effective import effective_receptive_field
+    from cnnviz.receptive_field.theoretical import receptive_fields_of, telling_layer
+
+    arch = registry.get(name)
+    size = limits.check_field_input(arch.default_input)
+    fields = receptive_fields_of(name, size)
+    # The page's limit check (OutOfBounds: the page would not run it either), cached for it.
+    params = analyze(name, None if pretrained else size).total_params
+    limits.FIELD_PARAMS.check(params, f"number of parameters of {name} at this input")
+    chosen = list(layers) if layers is not None else [telling_layer(fields, size)]
+    image = default_input(name)
+    if pretrained:
+        model = weights.load_pretrained(name)
+    else:
+        model = weights.untrained(name, size if arch.takes_input_size else None)
+    done = 0
+    for layer in chosen:
+        rows, cols = fields[layer].grid
+        unit = (rows // 2, cols // 2)
+        k = key(name, pretrained, layer, unit, image)
+        if lookup(k) is None:
+            store(k, effective_receptive_field(model, layer, unit, image))
+            done += 1
+    return done
+
+
+def plan() -> list[tuple[str, list[str] | None, bool]]:
+    """(model, layers or None for its first layer, pretrained): the default model's layers
+    first, then the first layer of every other model up to `SMALL_MODEL` parameters (the larger
+    ones would take most of the time: VGG-16's seeded weights alone take 1 s to draw)."""
+    from cnnviz.analysis import analyze
+    from cnnviz.receptive_field.theoretical import receptive_fields_of
+
+    default_size = registry.get(DEFAULT_MODEL).default_input
+    default_layers = list(receptive_fields_of(DEFAULT_MODEL, default_size))
+    steps: list[tuple[str, list[str] | None, bool]] = [(DEFAULT_MODEL, default_layers, False)]
+    if weights.weights_available(DEFAULT_MODEL):
+        steps.append((DEFAULT_MODEL, default_layers, True))
+    for name in registry.names():
+        size = registry.get(name).default_input
+        if name == DEFAULT_MODEL or analyze(name, size).total_params > SMALL_MODEL:
+            continue
+        steps.append((name, None, False))
+        if weights.weights_available(name):
+            steps.append((name, None, True))
+    return steps
+
+
+def _run() -> None:
+    # Lowest priority for this thread and the compute threads it starts (they inherit it).
+    with contextlib.suppress(AttributeError, OSError):  # not on every platform
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
+    for name, layers, pretrained in plan():
+        try:
+            compute(name, layers, pretrained=pretrained)
+        except Exception:
+            continue
+
+
+def start() -> threading.Thread:
+    """Compute `plan()` in a daemon thread (about 10 CPU-s on 2 cores, at nice 19)."""
+    thread = threading.Thread(target=_run, name="cnnviz-fields-ahead", daemon=True)
+    thread.start()
+    return thread
