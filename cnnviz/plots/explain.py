@@ -72,13 +72,14 @@ def feature_grid(maps: np.ndarray, channels: Sequence[int], title: str, cols: in
     grid = mosaic(scaled, cols, scale, gap=max(1, scale))
     fig = go.Figure(go.Heatmap(z=grid, colorscale="Viridis", zmin=0, zmax=1, showscale=False))
     step_y, step_x = h * scale + max(1, scale), maps.shape[2] * scale + max(1, scale)
-    for i, c in enumerate(channels):
-        r, k = divmod(i, cols)
-        fig.add_annotation(
-            x=k * step_x, y=r * step_y, text=f"#{c}", showarrow=False, xanchor="left",
-            yanchor="top", font={"color": "white", "size": 10}, bgcolor="rgba(0,0,0,0.5)",
-        )  # fmt: skip
-    fig.update_layout(title={"text": title, "font": {"size": 14}})
+    # One layout update for all the labels: add_annotation one by one costs 1-2 ms each.
+    labels = [
+        {"x": (i % cols) * step_x, "y": (i // cols) * step_y, "text": f"#{c}", "showarrow": False,
+         "xanchor": "left", "yanchor": "top", "font": {"color": "white", "size": 10},
+         "bgcolor": "rgba(0,0,0,0.5)"}
+        for i, c in enumerate(channels)
+    ]  # fmt: skip
+    fig.update_layout(title={"text": title, "font": {"size": 14}}, annotations=labels)
     rows = grid.shape[0] / grid.shape[1] * 700
     return _bare(fig, int(min(600, max(140, rows + 40))))
 
