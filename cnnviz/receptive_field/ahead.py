@@ -11,6 +11,7 @@ same input), which tests check.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import hashlib
 import os
@@ -34,6 +35,7 @@ Key = tuple[str, bool, str, tuple[int, ...], str]
 
 _results: dict[Key, np.ndarray] = {}
 _lock = threading.Lock()
+_stop = threading.Event()  # set at exit: a thread still inside torch then would abort Python
 
 
 def fingerprint(image: torch.Tensor) -> str:
@@ -100,6 +102,8 @@ def compute(name: str, layers: Iterable[str] | None = None, *, pretrained: bool 
         model = weights.untrained(name, size if arch.takes_input_size else None)
     done = 0
     for layer in chosen:
+        if _stop.is_set():
+            break
         rows, cols = fields[layer].grid
         unit = (rows // 2, cols // 2)
         k = key(name, pretrained, layer, unit, image)
@@ -136,6 +140,8 @@ def _run() -> None:
     with contextlib.suppress(AttributeError, OSError):  # not on every platform
         os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
     for name, layers, pretrained in plan():
+        if _stop.is_set():
+            return
         try:
             compute(name, layers, pretrained=pretrained)
         except Exception:
@@ -144,6 +150,14 @@ def _run() -> None:
 
 def start() -> threading.Thread:
     """Compute `plan()` in a daemon thread (about 10 CPU-s on 2 cores, at nice 19)."""
+    _stop.clear()
     thread = threading.Thread(target=_run, name="cnnviz-fields-ahead", daemon=True)
     thread.start()
+    atexit.register(_finish, thread)
     return thread
+
+
+def _finish(thread: threading.Thread) -> None:
+    """At exit: let the layer under way finish (under a second), start no other."""
+    _stop.set()
+    thread.join(timeout=10)
