@@ -2,9 +2,9 @@
 
 The receptive-field page shows the effective field of each layer's centre unit on its default
 photo. One backward pass per layer costs 0.05-0.4 s on 2 cores; `start()` computes the ones a
-class opens first (every layer of the default model, the first layer each smaller model opens
-on) in a background thread at server start, at the lowest CPU priority, so it only takes CPU
-time nobody else wants. `effective.effective_field_of` looks results up here before it runs
+class opens first (every layer of the default model) in a background thread at server start,
+on one core at the lowest CPU priority, so it only takes CPU time nobody else wants (about
+5 CPU-s). `effective.effective_field_of` looks results up here before it runs
 anything: a hit returns exactly what the run would have (same function, same seeded weights,
 same input), which tests check.
 """
@@ -26,10 +26,9 @@ from cnnviz import images, limits, registry, weights
 # The page's defaults (pages/receptive_field.py): model, photo.
 DEFAULT_MODEL = "resnet18"
 DEFAULT_PHOTO = "Astronaut"
-# resnet18's 67 layers at 224x224 take about 13 MB (one float32 map each); the bound keeps a
-# pretrained copy and every other model's first layer besides.
+# resnet18's 67 layers at 224x224 take about 13 MB (one float32 map each), twice that with
+# the pretrained ones.
 MAX_ENTRIES = 200
-SMALL_MODEL = 30_000_000  # parameters: ResNet-50 and smaller
 
 Key = tuple[str, bool, str, tuple[int, ...], str]
 
@@ -114,24 +113,17 @@ def compute(name: str, layers: Iterable[str] | None = None, *, pretrained: bool 
 
 
 def plan() -> list[tuple[str, list[str] | None, bool]]:
-    """(model, layers or None for its first layer, pretrained): the default model's layers
-    first, then the first layer of every other model up to `SMALL_MODEL` parameters (the larger
-    ones would take most of the time: VGG-16's seeded weights alone take 1 s to draw)."""
-    from cnnviz.analysis import analyze
+    """(model, layers, pretrained): every layer of the default model, untrained, then
+    pretrained where its weights are on disk. Other models are left to the first student who
+    opens them: their seeded weights alone take up to 1 s to draw (VGG-16) and as much memory
+    again as the model."""
     from cnnviz.receptive_field.theoretical import receptive_fields_of
 
     default_size = registry.get(DEFAULT_MODEL).default_input
-    default_layers = list(receptive_fields_of(DEFAULT_MODEL, default_size))
-    steps: list[tuple[str, list[str] | None, bool]] = [(DEFAULT_MODEL, default_layers, False)]
+    layers = list(receptive_fields_of(DEFAULT_MODEL, default_size))
+    steps: list[tuple[str, list[str] | None, bool]] = [(DEFAULT_MODEL, layers, False)]
     if weights.weights_available(DEFAULT_MODEL):
-        steps.append((DEFAULT_MODEL, default_layers, True))
-    for name in registry.names():
-        size = registry.get(name).default_input
-        if name == DEFAULT_MODEL or analyze(name, size).total_params > SMALL_MODEL:
-            continue
-        steps.append((name, None, False))
-        if weights.weights_available(name):
-            steps.append((name, None, True))
+        steps.append((DEFAULT_MODEL, layers, True))
     return steps
 
 
@@ -149,7 +141,7 @@ def _run() -> None:
 
 
 def start() -> threading.Thread:
-    """Compute `plan()` in a daemon thread (about 10 CPU-s on 2 cores, at nice 19)."""
+    """Compute `plan()` in a daemon thread (about 5 CPU-s, at nice 19)."""
     _stop.clear()
     thread = threading.Thread(target=_run, name="cnnviz-fields-ahead", daemon=True)
     thread.start()
