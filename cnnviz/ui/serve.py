@@ -40,12 +40,24 @@ def warm() -> None:
     for name in WARM:
         importlib.import_module(name)
     warm_library()
+    _skip_direct_execution_check()
     from cnnviz.receptive_field import ahead
 
-    ahead.start()  # in the background, at the lowest priority
+    ahead.start()  # the default model's other layers: in the background, at the lowest priority
     for name in [m for m in sys.modules if m == "cnnviz.ui" or m.startswith("cnnviz.ui.")]:
         if name != __name__:
             del sys.modules[name]
+
+
+def _skip_direct_execution_check() -> None:
+    """Streamlit's first element of the server checks once whether it runs in a REPL, with
+    inspect.stack(): it reads the source of every frame and searches sys.modules (thousands of
+    modules once torch is in) for each, 0.2-0.4 s of the first student's page. This process
+    runs `streamlit run` (main below), so the answer is known: no."""
+    from streamlit import delta_generator
+
+    if hasattr(delta_generator, "_use_warning_has_been_displayed"):
+        delta_generator._use_warning_has_been_displayed = True
 
 
 def warm_library() -> None:
@@ -56,12 +68,15 @@ def warm_library() -> None:
     import torch
 
     from cnnviz import images
+    from cnnviz.receptive_field import ahead
     from cnnviz.receptive_field.effective import effective_field_of
 
     for name in images.PHOTOS:
         images.photo(name)
     for name in WARM_MODELS:
         effective_field_of(name, "layer1", (0, 0), torch.zeros(1, 3, 64, 64))
+    # The layer the page opens on, on its default photo: a first visit looks it up.
+    ahead.compute(ahead.DEFAULT_MODEL)
 
 
 def command(port: int, address: str = "127.0.0.1") -> list[str]:
