@@ -5,8 +5,13 @@ import streamlit as st
 from cnnviz import facts
 from cnnviz.plots.ilsvrc import ilsvrc_figure
 from cnnviz.ui import cache, presets
-from cnnviz.ui.navigation import page_for
+from cnnviz.ui.navigation import clicked_page, page_for
 from cnnviz.ui.teacher import weights_panel
+
+# A click on a winner's bar (the chart below): open its page before drawing this one again.
+target = clicked_page(st.session_state.get("home_ilsvrc"))
+if target:
+    st.switch_page(page_for(target).path)
 
 st.title("CNN architectures, built live")
 st.markdown(
@@ -30,16 +35,12 @@ with st.expander("How to use this app", expanded=True):
 
 st.header("ImageNet (ILSVRC) classification winners")
 st.caption("Top-5 error by year; the dotted line is the depth. Click a bar to open its page.")
-event = st.plotly_chart(
+st.plotly_chart(  # a click reruns this page, which opens the bar's page first thing (above)
     cache.figure(ilsvrc_figure, facts.ILSVRC_WINNERS, facts.HUMAN_TOP5_ERROR),
     on_select="rerun",
     selection_mode="points",
     key="home_ilsvrc",
 )
-clicked = [p.get("customdata") for p in (event.selection.points if event else [])]
-target = next((c for c in clicked if isinstance(c, str) and c), None)
-if target:
-    st.switch_page(page_for(target).path)
 
 cols = st.columns(5)
 for col, name in zip(cols, ("LeNet-5", "AlexNet", "VGG", "GoogLeNet", "ResNet"), strict=True):

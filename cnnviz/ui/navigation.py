@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -43,3 +44,11 @@ PAGES: tuple[PageEntry, ...] = (
 def page_for(title: str) -> PageEntry:
     """The page entry with this title (used for links between pages)."""
     return next(p for p in PAGES if p.title == title)
+
+
+def clicked_page(selection: Any) -> str | None:
+    """The page title a click on a chart point carries in its customdata (the home chart's
+    winners), from the chart's selection state; None without a click on such a point."""
+    points = selection["selection"]["points"] if selection else []
+    titles = (p.get("customdata") for p in points)
+    return next((t for t in titles if isinstance(t, str) and t), None)
