@@ -1,20 +1,17 @@
 """Effective fields computed ahead of time, so a student's first look at a layer is a lookup.
 
 The receptive-field page shows the effective field of each layer's centre unit on its default
-photo. One backward pass per layer costs 0.05-0.4 s on 2 cores; `start()` computes the ones a
-class opens first (every layer of the default model) in a background thread at server start,
-on one core at the lowest CPU priority, so it only takes CPU time nobody else wants (about
-5 CPU-s). `effective.effective_field_of` looks results up here before it runs
-anything: a hit returns exactly what the run would have (same function, same seeded weights,
-same input), which tests check.
+photo. One backward pass per layer costs 0.05-0.4 s on 2 cores; `compute_plan()` computes the
+ones a class opens first (every layer of the default model, about 4 s on one core) when the
+server starts, before it listens: a background thread would hold the GIL against the first
+student's page and its static files. `effective.effective_field_of` looks results up here
+before it runs anything: a hit returns exactly what the run would have (same function, same
+seeded weights, same input), which tests check.
 """
 
 from __future__ import annotations
 
-import atexit
-import contextlib
 import hashlib
-import os
 import threading
 from collections.abc import Iterable
 
@@ -34,7 +31,6 @@ Key = tuple[str, bool, str, tuple[int, ...], str]
 
 _results: dict[Key, np.ndarray] = {}
 _lock = threading.Lock()
-_stop = threading.Event()  # set at exit: a thread still inside torch then would abort Python
 
 
 def fingerprint(image: torch.Tensor) -> str:
@@ -101,8 +97,6 @@ def compute(name: str, layers: Iterable[str] | None = None, *, pretrained: bool 
         model = weights.untrained(name, size if arch.takes_input_size else None)
     done = 0
     for layer in chosen:
-        if _stop.is_set():
-            break
         rows, cols = fields[layer].grid
         unit = (rows // 2, cols // 2)
         k = key(name, pretrained, layer, unit, image)
@@ -127,29 +121,7 @@ def plan() -> list[tuple[str, list[str] | None, bool]]:
     return steps
 
 
-def _run() -> None:
-    # Lowest priority for this thread and the compute threads it starts (they inherit it).
-    with contextlib.suppress(AttributeError, OSError):  # not on every platform
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
-    for name, layers, pretrained in plan():
-        if _stop.is_set():
-            return
-        try:
-            compute(name, layers, pretrained=pretrained)
-        except Exception:
-            continue
-
-
-def start() -> threading.Thread:
-    """Compute `plan()` in a daemon thread (about 5 CPU-s, at nice 19)."""
-    _stop.clear()
-    thread = threading.Thread(target=_run, name="cnnviz-fields-ahead", daemon=True)
-    thread.start()
-    atexit.register(_finish, thread)
-    return thread
-
-
-def _finish(thread: threading.Thread) -> None:
-    """At exit: let the layer under way finish (under a second), start no other."""
-    _stop.set()
-    thread.join(timeout=10)
+def compute_plan() -> int:
+    """Compute `plan()` here and now; the number stored (`cnnviz.ui.serve` runs it before the
+    server listens)."""
+    return sum(compute(name, layers, pretrained=pretrained) for name, layers, pretrained in plan())

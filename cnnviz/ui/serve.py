@@ -41,9 +41,6 @@ def warm() -> None:
         importlib.import_module(name)
     warm_library()
     _skip_direct_execution_check()
-    from cnnviz.receptive_field import ahead
-
-    ahead.start()  # the default model's other layers: in the background, at the lowest priority
     for name in [m for m in sys.modules if m == "cnnviz.ui" or m.startswith("cnnviz.ui.")]:
         if name != __name__:
             del sys.modules[name]
@@ -61,10 +58,11 @@ def _skip_direct_execution_check() -> None:
 
 
 def warm_library() -> None:
-    """Fill the library's own caches that a first page would otherwise wait for (about 0.6 s
+    """Fill the library's own caches that a first page would otherwise wait for (about 5 s
     on 2 cores): the built-in photos (the first decode imports scikit-image's io), the
     default models with their seeded weights (weight initialisation) and one small backward
-    pass through each (PyTorch's first convolutions set up their kernels)."""
+    pass through each (PyTorch's first convolutions set up their kernels), the effective fields
+    of the receptive-field page's defaults (`cnnviz.receptive_field.ahead`)."""
     import torch
 
     from cnnviz import images
@@ -75,8 +73,9 @@ def warm_library() -> None:
         images.photo(name)
     for name in WARM_MODELS:
         effective_field_of(name, "layer1", (0, 0), torch.zeros(1, 3, 64, 64))
-    # The layer the page opens on, on its default photo: a first visit looks it up.
-    ahead.compute(ahead.DEFAULT_MODEL)
+    # Every layer of the page's default model on its default photo (about 4 s on one core): a
+    # student's first look at a layer looks it up.
+    ahead.compute_plan()
 
 
 def command(port: int, address: str = "127.0.0.1") -> list[str]:
