@@ -39,6 +39,25 @@ from tests.e2e.conftest import (  # noqa: E402
 EXCEPTION = '[data-testid="stException"]'
 NAV_LINK = '[data-testid="stSidebarNavLink"]'
 NAV_MORE = '[data-testid="stSidebarNavViewButton"]'
+# Seen from inside the page: how the app's websocket closed (its code, and whether the
+# page's own script called close(): the app unmounting, not the network) and the page's
+# uncaught errors, reported through the console for Session to read.
+WATCH_SOCKETS = """(() => {
+  const Native = window.WebSocket;
+  const report = (kind, ws, detail) => console.debug(`cnnviz-ws ${kind} ${ws.url} ${detail}`);
+  class Watched extends Native {
+    constructor(...args) {
+      super(...args);
+      this.addEventListener("close", e =>
+        report("closed", this, `code=${e.code} clean=${e.wasClean} reason=${e.reason}`));
+    }
+    close(...args) {
+      report("close-called", this, (new Error().stack || "").split("\\n").slice(1, 4).join(" | "));
+      return super.close(...args);
+    }
+  }
+  window.WebSocket = Watched;
+})();"""
 TICK_S = 1 / os.sysconf("SC_CLK_TCK")
 PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
 
@@ -78,6 +97,50 @@ def rss_bytes(pid: int) -> int:
     return total
 
 
+def pss_bytes(pids: list[int]) -> int:
+    """Proportional set size of these processes: shared pages split among their sharers, so
+    Chromium's many processes are not counted once per process as RSS would."""
+    total = 0
+    for p in pids:
+        with contextlib.suppress(OSError, ValueError):
+            for line in Path(f"/proc/{p}/smaps_rollup").read_text().splitlines():
+                if line.startswith("Pss:"):
+                    total += int(line.split()[1]) * 1024
+                    break
+    return total
+
+
+def machine_used_bytes() -> int:
+    """MemTotal - MemAvailable: what the whole machine uses (other jobs included)."""
+    info = dict(line.split(":", 1) for line in Path("/proc/meminfo").read_text().splitlines())
+    return (int(info["MemTotal"].split()[0]) - int(info["MemAvailable"].split()[0])) * 1024
+
+
+@dataclass
+class MachineMemory:
+    """Peak memory, sampled in a thread: the browsers (this process's descendants outside the
+    server: Playwright's driver and Chromium, as PSS) and the whole machine."""
+
+    server_pid: int
+    browsers_peak: int = 0
+    machine_peak: int = 0
+    _sampling: bool = True
+
+    def browsers(self) -> int:
+        server = set(_descendants(self.server_pid))
+        mine = [p for p in _descendants(os.getpid()) if p not in server and p != os.getpid()]
+        return pss_bytes(mine)
+
+    def sample(self, every_s: float = 2.0) -> None:
+        while self._sampling:
+            self.browsers_peak = max(self.browsers_peak, self.browsers())
+            self.machine_peak = max(self.machine_peak, machine_used_bytes())
+            time.sleep(every_s)
+
+    def stop(self) -> None:
+        self._sampling = False
+
+
 @dataclass
 class Server:
     """`streamlit run app.py` on a free loopback port, its log and its peak memory."""
@@ -102,6 +165,11 @@ class Server:
 
     def tracebacks(self) -> int:
         return self.log.read_text(errors="replace").count("Traceback")
+
+
+def nginx_folder(log: Path, processes: int) -> Path:
+    """Where serve() has run_multi keep nginx's config, pid and logs."""
+    return log.parent / f"nginx-{processes}"
 
 
 def multi_command(processes: int, port: int, folder: Path) -> list[str]:
@@ -139,7 +207,7 @@ def serve(
     if processes == 1:
         command = serve_command(port)
     else:
-        command = multi_command(processes, port, log.parent / f"nginx-{processes}")
+        command = multi_command(processes, port, nginx_folder(log, processes))
         start_timeout_s += 30 * processes  # they import torch side by side
     with log.open("wb") as out:
         process = subprocess.Popen(
@@ -196,12 +264,38 @@ class Session:
     url: str
     runs: ScriptRuns = field(default_factory=ScriptRuns)
     timeout_s: float = 180
-    errors: list[str] = field(default_factory=list)
+    # (kind, message): "exception" (a red box), "dropped websocket", "page error" (an uncaught
+    # error in the page's script), "crash" (the tab's renderer died), ...
+    errors: list[tuple[str, str]] = field(default_factory=list)
     last_run_s: float = 0.0  # the last action's time to its run's end, before the drawing
     dropped: int = 0  # app websockets closed by the other end (not by a page load or the end)
+    socket_events: list[str] = field(default_factory=list)  # WATCH_SOCKETS' lines, timed
+    console: list[str] = field(default_factory=list)  # the page's console errors and warnings
     _open_sockets: int = 0
     _expected_closes: int = 0
     _leaving: bool = False
+
+    def watch(self) -> None:
+        """Listen to the tab: the app's websocket, the page's errors, a renderer crash."""
+        self.page.on("websocket", self.runs.watch)
+        self.page.on("websocket", self.watch_socket)
+        self.page.on("console", self._console)
+        self.page.on("pageerror", self._page_error)
+        self.page.on("crash", lambda _: self._error("crash", "the tab's renderer crashed"))
+
+    def _error(self, kind: str, message: str) -> None:
+        if not self._leaving:
+            self.errors.append((kind, f"{time.strftime('%H:%M:%S')} {message}"))
+
+    def _console(self, message: Any) -> None:
+        text = message.text
+        if text.startswith("cnnviz-ws ") and "/_stcore/stream" in text:
+            self.socket_events.append(f"{time.strftime('%H:%M:%S')} {text[10:]}")
+        elif message.type in ("error", "warning"):  # the app's own account, for a drop
+            self.console.append(f"{time.strftime('%H:%M:%S')} {message.type}: {text[:300]}")
+
+    def _page_error(self, error: Any) -> None:
+        self._error("page error", str(error).splitlines()[0][:200])
 
     def watch_socket(self, websocket: Any) -> None:
         """Count the app's websocket (/_stcore/stream) closing when nobody asked it to."""
@@ -216,7 +310,11 @@ class Session:
             self._expected_closes -= 1
         elif not self._leaving:
             self.dropped += 1
-            self.errors.append(f"websocket dropped at {time.strftime('%H:%M:%S')}")
+            self._error("dropped websocket", "the app's websocket closed")
+
+    def drop_details(self) -> list[str]:
+        """How the page saw its websocket close (code, who called close()): for the report."""
+        return [*self.socket_events, *self.console[-6:]]
 
     async def timed(self, action: Callable[[], Awaitable[object]]) -> float:
         """Seconds from `action` to page-ready (the run it starts finished and drawn)."""
@@ -234,7 +332,7 @@ class Session:
         elapsed = time.perf_counter() - start
         shown = self.page.locator(EXCEPTION)
         if await shown.count():
-            self.errors.append((await shown.first.inner_text())[:200])
+            self._error("exception", (await shown.first.inner_text())[:200])
         return elapsed
 
     async def open(self, path: str) -> float:
@@ -257,10 +355,10 @@ async def session(browser: Any, url: str, width: int = 1400) -> AsyncIterator[Se
     student = None
     try:
         context.set_default_timeout(180_000)
+        await context.add_init_script(WATCH_SOCKETS)
         page = await context.new_page()
         student = Session(page=page, url=url)
-        page.on("websocket", student.runs.watch)
-        page.on("websocket", student.watch_socket)
+        student.watch()
         yield student
     finally:
         if student is not None:

@@ -39,6 +39,7 @@ import re
 import statistics
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,10 +49,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from appdriver import (
     CLASS_TOUR,
     REPO,
+    MachineMemory,
     Server,
     Session,
     chromium,
     load_average,
+    nginx_folder,
     serve,
     session,
     tour,
@@ -69,19 +72,31 @@ def quantile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
+def spread(values: list[float]) -> dict[str, float]:
+    return {
+        "n": len(values),
+        "p50": statistics.median(values),
+        "p95": quantile(values, 0.95),
+        "max": max(values),
+    }
+
+
 @dataclass
 class Class:
     """What every session of one run adds to."""
 
     times: dict[str, list[float]] = field(default_factory=dict)
     runs: dict[str, list[float]] = field(default_factory=dict)
-    errors: list[str] = field(default_factory=list)
+    errors: list[tuple[str, str]] = field(default_factory=list)  # (kind, what happened)
+    notes: list[str] = field(default_factory=list)  # screenshots, how a websocket closed
     dropped: int = 0
     views: int = 0
     jobs: list[dict[str, float | str]] = field(default_factory=list)
 
-    def add(self, what: str, seconds: float) -> None:
+    def add(self, what: str, seconds: float, s: Session) -> None:
+        """A page-ready time, and the time to its run's end (`s.last_run_s`) beside it."""
         self.times.setdefault(what, []).append(seconds)
+        self.runs.setdefault(what, []).append(s.last_run_s)
 
 
 SHOTS: list[Path] = []  # --logs: where a failed session's screenshot goes
@@ -91,14 +106,17 @@ async def _guarded(s: Session, room: Class, work) -> None:
     try:
         await work
     except Exception as err:  # a timeout is a finding, not a crash of the benchmark
-        room.errors.append(f"{type(err).__name__}: {str(err)[:160]}")
+        kind = "timeout" if "Timeout" in type(err).__name__ else "step failed"
+        room.errors.append((kind, f"{type(err).__name__}: {str(err).splitlines()[0][:160]}"))
         if SHOTS:
             shot = SHOTS[0] / f"failed-{len(room.errors)}.png"
             with contextlib.suppress(Exception):
                 await s.page.screenshot(path=shot)
-                room.errors.append(f"  screenshot: {shot}")
+                room.notes.append(f"screenshot: {shot}")
     room.errors.extend(s.errors)
     room.dropped += s.dropped
+    if s.dropped:  # how the page saw it close: its code, and whether the page closed it
+        room.notes += [f"websocket: {e}" for e in s.drop_details()]
 
 
 async def student(browser, url: str, room: Class) -> None:
@@ -134,7 +152,7 @@ async def _pick_source(s: Session, room: Class, label: str, shows) -> None:
     other = s.page.locator(f"{MAIN} label").filter(has_text="Digits (built in)").first
     for attempt in range(3):
         if attempt:
-            room.errors.append(f"a click on '{label}' was lost (nothing rerun after 30 s)")
+            room.errors.append(("lost click", f"'{label}': nothing rerun after 30 s"))
             await other.click()
             await s.page.wait_for_timeout(2000)
         await source.click()
@@ -149,8 +167,9 @@ async def _pick_source(s: Session, room: Class, label: str, shows) -> None:
 async def _train(s: Session, room: Class) -> None:
     from tests.test_transfer_learning_page import tiny_zip  # 12 PNGs of 16x16, 2 classes
 
-    room.add("Transfer learning: page", await s.open("transfer_learning"))
-    room.add("Transfer learning: image side 16", await _set_number(s, TRAIN_KEY + "image_size", 16))
+    room.add("Transfer learning: page", await s.open("transfer_learning"), s)
+    side = await _set_number(s, TRAIN_KEY + "image_size", 16)
+    room.add("Transfer learning: image side 16", side, s)
     await _wait_text(s, "16x16")
     upload = s.page.locator(f"{MAIN} [data-testid='stFileUploader'] input[type='file']").first
     await _pick_source(s, room, "Upload a .zip", upload)
@@ -158,13 +177,14 @@ async def _train(s: Session, room: Class) -> None:
     room.add(
         "Transfer learning: upload a zip",
         await s.timed(lambda: upload.set_input_files(files=[zipped])),
+        s,
     )
     await _wait_text(s, "files skipped")
     if "Random initialization: what" not in await _main_text(s):  # ImageNet's file is here
         random_init = s.page.get_by_text("Random initialization", exact=True)
         await s.timed(random_init.click)
         await _wait_text(s, "Random initialization: what")
-    room.add("Transfer learning: epochs 1", await _set_number(s, TRAIN_KEY + "epochs", 1))
+    room.add("Transfer learning: epochs 1", await _set_number(s, TRAIN_KEY + "epochs", 1), s)
     await _wait_text(s, "Trainable parameters")
     room.views += 1
     clicked = time.perf_counter()
@@ -191,18 +211,17 @@ async def _train(s: Session, room: Class) -> None:
 
 
 async def trainer(browser, url: str, room: Class) -> None:
-    async with session(browser, url) as s:
-        s.timeout_s = TRAIN_TIMEOUT_S
+    async with session(browser, url) as s:  # page actions: the usual timeout; training: its own
         await _guarded(s, room, _train(s, room))
 
 
 # --- an attribution: the Explain page ---------------------------------------------------------
 async def _attribute(s: Session, room: Class) -> None:
-    room.add("Explain: page (3 attributions)", await s.open("explain"))
+    room.add("Explain: page (3 attributions)", await s.open("explain"), s)
     target = s.page.locator("[class*='st-key-explain_target_']").first
     await target.locator("button[aria-label=Open]").click()
     other = s.page.locator("[role=option]").nth(1)
-    room.add("Explain: another class", await s.timed(other.click))
+    room.add("Explain: another class", await s.timed(other.click), s)
     room.views += 1
 
 
@@ -222,6 +241,50 @@ class Result:
     tracebacks: int
     folders: dict[str, int]
     rehearsal_cpu: float | None = None
+    proxy: list[tuple[str, str]] = field(default_factory=list)  # (kind, what) from its logs
+    memory: dict[str, float] = field(default_factory=dict)  # browsers' and machine's peaks, MB
+    load: dict[str, str] = field(default_factory=dict)  # load average at start and end
+
+    def errors_by_kind(self) -> dict[str, int]:
+        kinds: dict[str, int] = {}
+        for kind, _ in [*self.room.errors, *self.proxy]:
+            kinds[kind] = kinds.get(kind, 0) + 1
+        if self.tracebacks:
+            kinds["traceback in the server log"] = self.tracebacks
+        return kinds
+
+    def error_count(self) -> int:
+        return sum(self.errors_by_kind().values())
+
+
+ACCESS = re.compile(r'"(?P<method>\S+) (?P<path>\S+) [^"]*" (?P<status>\d+) '
+                    r"route=(?P<route>\S+) upstream=(?P<upstream>\S+)")  # fmt: skip
+
+
+def proxy_findings(folder: Path) -> list[tuple[str, str]]:
+    """What nginx's logs (deploy/nginx.conf's access log format) say went wrong: gateway
+    errors (the process failed or timed out), error-log lines, and a browser's route served by
+    two processes (failed over: its Streamlit session is gone)."""
+    found: list[tuple[str, str]] = []
+    access = folder / "access.log"
+    upstreams: dict[str, set[str]] = {}
+    for line in access.read_text(errors="replace").splitlines() if access.exists() else []:
+        m = ACCESS.search(line)
+        if m is None:
+            continue
+        if m["status"] in {"500", "502", "503", "504"}:
+            found.append((f"proxy {m['status']}", f"{m['method']} {m['path']}"))
+        if m["upstream"] != "-":  # "-": nginx answered itself (no process chosen)
+            for upstream in m["upstream"].split(", "):  # "a, b": tried a, then b
+                upstreams.setdefault(m["route"], set()).add(upstream)
+    for route, served in upstreams.items():
+        if len(served) > 1:
+            found.append(("route on two processes", f"{route[:8]}: {sorted(served)}"))
+    errors = folder / "error.log"
+    for line in errors.read_text(errors="replace").splitlines() if errors.exists() else []:
+        if re.search(r"\[(error|crit|alert|emerg)\]", line):
+            found.append(("proxy error log", line[:200]))
+    return found
 
 
 def _workspaces(tmp: Path) -> int:
@@ -242,9 +305,12 @@ async def one_server(args: argparse.Namespace, processes: int, tmp: Path) -> Res
     server_tmp.mkdir(exist_ok=True)
     log = tmp / f"server-{processes}.log"
     with serve(log, processes=processes, env={"TMPDIR": str(server_tmp)}) as server:
+        memory = MachineMemory(server.process.pid)
+        threading.Thread(target=memory.sample, daemon=True).start()
         async with chromium() as browser:
             rss = {"start": server.rss() / 1e6}
-            print(f"\n[{processes} process(es)] server up; load {load_average()}", flush=True)
+            load = {"start": load_average()}
+            print(f"\n[{processes} process(es)] server up; load {load['start']}", flush=True)
             rehearsal_cpu = None
             if not args.cold:
                 cpu0 = server.cpu()
@@ -261,6 +327,7 @@ async def one_server(args: argparse.Namespace, processes: int, tmp: Path) -> Res
                 *(attributor(browser, server.url, room) for _ in range(args.attributions)),
             )
             cpu, wall = server.cpu() - cpu0, time.perf_counter() - t0
+            load["end of the class"] = load_average()
             rss["peak"] = server.peak_rss / 1e6
             await asyncio.sleep(2)
             rss["after all left"] = server.rss() / 1e6
@@ -269,7 +336,12 @@ async def one_server(args: argparse.Namespace, processes: int, tmp: Path) -> Res
                 await _linger(browser, server, args.linger, rss)
                 folders[f"after {args.linger:.0f} s"] = _workspaces(server_tmp)
             tracebacks = server.tracebacks()
-    return Result(processes, room, cpu, wall, rss, tracebacks, folders, rehearsal_cpu)
+        memory.stop()
+    proxy = proxy_findings(nginx_folder(log, processes)) if processes > 1 else []
+    peaks = {"browsers": memory.browsers_peak / 1e6, "machine": memory.machine_peak / 1e6}
+    return Result(
+        processes, room, cpu, wall, rss, tracebacks, folders, rehearsal_cpu, proxy, peaks, load
+    )
 
 
 def report(r: Result, args: argparse.Namespace) -> None:
@@ -277,7 +349,8 @@ def report(r: Result, args: argparse.Namespace) -> None:
     print(
         f"\n== {r.processes} process(es){' behind nginx' if r.processes > 1 else ''}: "
         f"{args.sessions} students, {args.trainers} trainers, {args.attributions} attributions "
-        f"at once; load average after {load_average()}"
+        f"at once; load average {r.load['start']} at start, {r.load['end of the class']} "
+        "at the end of the class"
     )
     if r.rehearsal_cpu is not None:
         print(f"rehearsal (1 session, cold server): {r.rehearsal_cpu:.1f} CPU-s")
@@ -299,18 +372,25 @@ def report(r: Result, args: argparse.Namespace) -> None:
     worst = max(quantile(v, 0.95) for v in room.times.values()) if room.times else math.nan
     print(f"worst p95 {worst:.2f} s (target < {P95_TARGET_S:.0f} s)")
     print("server RSS (MB, summed): " + ", ".join(f"{k} {v:.0f}" for k, v in r.rss.items()))
+    print(
+        f"peak memory: browsers (Playwright + Chromium, PSS) {r.memory['browsers']:.0f} MB, "
+        f"the whole machine (other jobs included) {r.memory['machine']:.0f} MB in use"
+    )
     for n, job in enumerate(room.jobs, 1):
         print(f"training job {n}: queue wait {job['queue_s']:.1f} s, run {job['run_s']:.1f} s")
     print(
         "per-session folders (cnnviz.data.Workspace) in the server's TMPDIR: "
         + ", ".join(f"{k} {v}" for k, v in r.folders.items())
     )
+    kinds = r.errors_by_kind()
     print(
-        f"errors: {len(room.errors)} in pages ({room.dropped} dropped websockets), "
-        f"{r.tracebacks} tracebacks in the server log"
+        f"errors: {r.error_count()}"
+        + (" (" + ", ".join(f"{k} {n}" for k, n in kinds.items()) + ")" if kinds else "")
     )
-    for e in room.errors[:10]:
-        print(f"  {e}")
+    for kind, what in [*room.errors, *r.proxy][:12]:
+        print(f"  {kind}: {what}")
+    for note in room.notes[:12]:
+        print(f"  ({note})")
 
 
 def compare(results: list[Result]) -> None:
@@ -326,8 +406,7 @@ def compare(results: list[Result]) -> None:
     print(f"{'CPU-s per page view':36} " + " ".join(
         f"{r.cpu / max(r.room.views, 1):9.3f}" for r in results))  # fmt: skip
     print(f"{'RSS peak (MB)':36} " + " ".join(f"{r.rss['peak']:9.0f}" for r in results))
-    print(f"{'errors':36} " + " ".join(
-        f"{len(r.room.errors) + r.tracebacks:9d}" for r in results))  # fmt: skip
+    print(f"{'errors':36} " + " ".join(f"{r.error_count():9d}" for r in results))
 
 
 def nginx_present() -> bool:
@@ -365,12 +444,21 @@ def summary(r: Result) -> dict:
     return {
         "processes": r.processes,
         "times": r.room.times,
+        "page_ready": {what: spread(v) for what, v in r.room.times.items()},
         "views": r.room.views,
         "cpu_s": r.cpu,
+        "cpu_s_per_view": r.cpu / max(r.room.views, 1),
+        "wall_s": r.wall,
+        "rehearsal_cpu_s": r.rehearsal_cpu,
         "rss_mb": r.rss,
+        "peak_mb": r.memory,
+        "load": r.load,
         "jobs": r.room.jobs,
         "workspaces": r.folders,
-        "errors": r.room.errors,
+        "errors": [*r.room.errors, *r.proxy],
+        "errors_by_kind": r.errors_by_kind(),
+        "error_count": r.error_count(),
+        "notes": r.room.notes,
         "dropped_websockets": r.room.dropped,
         "tracebacks": r.tracebacks,
     }
