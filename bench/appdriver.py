@@ -25,13 +25,16 @@ REPO = Path(__file__).resolve().parents[1]
 # This checkout's cnnviz and tests, not an installed copy (the venv may belong to another).
 sys.path.insert(0, str(REPO))
 
+from google.protobuf.message import DecodeError  # noqa: E402
+from streamlit.proto.BackMsg_pb2 import BackMsg  # noqa: E402
+from streamlit.proto.ForwardMsg_pb2 import ForwardMsg  # noqa: E402
+
 from cnnviz.ui.serve import command as serve_command  # noqa: E402
 from tests.e2e.conftest import (  # noqa: E402
     CHROMIUM,
     CHROMIUM_ARGS,
     DRAWN,
     RUNNING,
-    ScriptRuns,
     _free_port,
     _healthy,
 )
@@ -256,14 +259,71 @@ async def chromium() -> AsyncIterator[Any]:
             await browser.close()
 
 
+class AppRuns:
+    """What a tab's websocket carries, counted: the whole-app runs the server finished (not a
+    fragment's timer runs, e.g. the transfer page's estimate panel every second, which would
+    otherwise pass for the run a click started) and the reruns the page asked for (a widget
+    change sends one; a fragment's timer sends its own, marked as automatic)."""
+
+    def __init__(self) -> None:
+        self.finished = 0  # whole-app runs finished (successfully or with a compile error)
+        self.fragment_runs = 0
+        self.requested = 0  # reruns the page asked for, not a fragment's timer
+
+    def watch(self, websocket: Any) -> None:
+        websocket.on("framereceived", self._received)
+        websocket.on("framesent", self._sent)
+
+    def _received(self, payload: bytes | str) -> None:
+        if not isinstance(payload, bytes):
+            return
+        try:
+            message = ForwardMsg.FromString(payload)
+        except DecodeError:
+            return
+        if message.WhichOneof("type") != "script_finished":
+            return
+        status = message.script_finished
+        if status == ForwardMsg.ScriptFinishedStatus.FINISHED_FRAGMENT_RUN_SUCCESSFULLY:
+            self.fragment_runs += 1
+        elif status != ForwardMsg.ScriptFinishedStatus.FINISHED_EARLY_FOR_RERUN:
+            self.finished += 1
+
+    def _sent(self, payload: bytes | str) -> None:
+        if not isinstance(payload, bytes):
+            return
+        try:
+            message = BackMsg.FromString(payload)
+        except DecodeError:
+            return
+        if message.WhichOneof("type") == "rerun_script" and not message.rerun_script.is_auto_rerun:
+            self.requested += 1
+
+
+class LostAction(TimeoutError):
+    """No run came after an action: `sent` says whether the page asked the server for one."""
+
+    def __init__(self, seconds: float, sent: bool) -> None:
+        where = (
+            "the page asked for a rerun, the server never finished one"
+            if sent
+            else "the page never asked for a rerun"
+        )
+        super().__init__(f"no run within {seconds:.0f} s: {where}")
+        self.sent = sent
+
+
 @dataclass
 class Session:
     """One student: a browser context (its own Streamlit session) with one tab."""
 
     page: Any
     url: str
-    runs: ScriptRuns = field(default_factory=ScriptRuns)
+    runs: AppRuns = field(default_factory=AppRuns)
     timeout_s: float = 180
+    # A click or key press the page has not turned into a rerun request after this long was
+    # lost (the page sends one at once; a page load may take longer under load: not checked).
+    lost_after_s: float | None = 30.0
     # (kind, message): "exception" (a red box), "dropped websocket", "page error" (an uncaught
     # error in the page's script), "crash" (the tab's renderer died), ...
     errors: list[tuple[str, str]] = field(default_factory=list)
@@ -316,15 +376,21 @@ class Session:
         """How the page saw its websocket close (code, who called close()): for the report."""
         return [*self.socket_events, *self.console[-6:]]
 
-    async def timed(self, action: Callable[[], Awaitable[object]]) -> float:
-        """Seconds from `action` to page-ready (the run it starts finished and drawn)."""
-        expected = self.runs.finished + 1
+    async def timed(self, action: Callable[[], Awaitable[object]], load: bool = False) -> float:
+        """Seconds from `action` to page-ready (the app run it starts finished and drawn).
+        LostAction if the page asked for no rerun within `lost_after_s` (unless `load`: a page
+        load), or no run finished within `timeout_s`."""
+        expected, asked = self.runs.finished + 1, self.runs.requested
         start = time.perf_counter()
         await action()
-        deadline = time.monotonic() + self.timeout_s
+        acted = time.monotonic()
+        lost_after = None if load else self.lost_after_s
         while self.runs.finished < expected:
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"no finished run within {self.timeout_s:.0f} s")
+            waited = time.monotonic() - acted
+            if lost_after is not None and waited > lost_after and self.runs.requested == asked:
+                raise LostAction(lost_after, sent=False)
+            if waited > self.timeout_s:
+                raise LostAction(self.timeout_s, sent=self.runs.requested > asked)
             await self.page.wait_for_timeout(20)
         self.last_run_s = time.perf_counter() - start
         await self.page.wait_for_selector(RUNNING, state="hidden")
@@ -337,7 +403,7 @@ class Session:
 
     async def open(self, path: str) -> float:
         self._expected_closes += self._open_sockets  # a page load closes the old socket
-        return await self.timed(lambda: self.page.goto(f"{self.url}/{path}"))
+        return await self.timed(lambda: self.page.goto(f"{self.url}/{path}"), load=True)
 
     async def nav(self, path: str) -> float:
         """Click the sidebar link to `/path`, as a student does (same session, no reload)."""

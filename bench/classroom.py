@@ -49,6 +49,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from appdriver import (
     CLASS_TOUR,
     REPO,
+    LostAction,
     MachineMemory,
     Server,
     Session,
@@ -106,8 +107,7 @@ async def _guarded(s: Session, room: Class, work) -> None:
     try:
         await work
     except Exception as err:  # a timeout is a finding, not a crash of the benchmark
-        kind = "timeout" if "Timeout" in type(err).__name__ else "step failed"
-        room.errors.append((kind, f"{type(err).__name__}: {str(err).splitlines()[0][:160]}"))
+        room.errors.append((error_kind(err), str(err).splitlines()[0][:200]))
         if SHOTS:
             shot = SHOTS[0] / f"failed-{len(room.errors)}.png"
             with contextlib.suppress(Exception):
@@ -117,6 +117,28 @@ async def _guarded(s: Session, room: Class, work) -> None:
     room.dropped += s.dropped
     if s.dropped:  # how the page saw it close: its code, and whether the page closed it
         room.notes += [f"websocket: {e}" for e in s.drop_details()]
+
+
+def error_kind(err: Exception) -> str:
+    if isinstance(err, LostAction):
+        return "no run after a rerun request" if err.sent else "lost click"
+    return "timeout" if "Timeout" in type(err).__name__ else f"step failed ({type(err).__name__})"
+
+
+async def _retried(s: Session, room: Class, what: str, action, again=None) -> float:
+    """`s.timed(action)`, once more (after `again`, if given) each time the page turns it into
+    no rerun request (a lost click: counted as an error) so that the session goes on, up to 3
+    tries. A request the server never answers is not retried: it is an error of its own."""
+    for attempt in range(3):
+        if attempt and again is not None:
+            await again()
+        try:
+            return await s.timed(action)
+        except LostAction as lost:
+            if lost.sent or attempt == 2:
+                raise
+            room.errors.append(("lost click", f"{what}: {lost}"))
+    raise AssertionError("unreachable")
 
 
 async def student(browser, url: str, room: Class) -> None:
@@ -138,53 +160,54 @@ async def _wait_text(s: Session, text: str, timeout_s: float = 180) -> None:
     )
 
 
-async def _set_number(s: Session, key: str, value: int) -> float:
+async def _set_number(s: Session, room: Class, key: str, value: int) -> float:
     field_ = s.page.locator(f".st-key-{key} input")
-    await field_.fill(str(value))
-    return await s.timed(lambda: field_.press("Enter"))
+
+    async def enter() -> None:
+        await field_.fill(str(value))
+        await field_.press("Enter")
+
+    return await _retried(s, room, f"{key} = {value}, Enter", enter)
 
 
-async def _pick_source(s: Session, room: Class, label: str, shows) -> None:
-    """Click the data source `label` until `shows` appears. A click can be lost: the page's
-    estimate panel (a fragment rerunning every second while its probe runs) may start a run
-    at the same moment and the app rerun never comes (seen under load). Each loss is an error."""
+async def _pick_source(s: Session, room: Class, label: str, shows) -> float:
+    """Click the data source `label` (again after a lost click, having picked the built-in
+    digits so that the click is a change) until its run shows `shows`."""
     source = s.page.locator(f"{MAIN} label").filter(has_text=label).first
     other = s.page.locator(f"{MAIN} label").filter(has_text="Digits (built in)").first
-    for attempt in range(3):
-        if attempt:
-            room.errors.append(("lost click", f"'{label}': nothing rerun after 30 s"))
-            await other.click()
-            await s.page.wait_for_timeout(2000)
-        await source.click()
-        try:
-            await shows.wait_for(state="attached", timeout=30_000)
-            return
-        except Exception:
-            continue
-    raise TimeoutError(f"'{label}' never took effect")
+
+    async def back_to_digits() -> None:
+        await other.click()
+        await s.page.wait_for_timeout(2000)
+
+    took = await _retried(s, room, f"data source '{label}'", source.click, back_to_digits)
+    await shows.wait_for(state="attached", timeout=30_000)
+    return took
 
 
 async def _train(s: Session, room: Class) -> None:
     from tests.test_transfer_learning_page import tiny_zip  # 12 PNGs of 16x16, 2 classes
 
     room.add("Transfer learning: page", await s.open("transfer_learning"), s)
-    side = await _set_number(s, TRAIN_KEY + "image_size", 16)
+    side = await _set_number(s, room, TRAIN_KEY + "image_size", 16)
     room.add("Transfer learning: image side 16", side, s)
     await _wait_text(s, "16x16")
     upload = s.page.locator(f"{MAIN} [data-testid='stFileUploader'] input[type='file']").first
-    await _pick_source(s, room, "Upload a .zip", upload)
+    picked = await _pick_source(s, room, "Upload a .zip", upload)
+    room.add("Transfer learning: source upload", picked, s)
     zipped = {"name": "shapes.zip", "mimeType": "application/zip", "buffer": tiny_zip()}
     room.add(
         "Transfer learning: upload a zip",
-        await s.timed(lambda: upload.set_input_files(files=[zipped])),
+        await s.timed(lambda: upload.set_input_files(files=[zipped]), load=True),
         s,
     )
     await _wait_text(s, "files skipped")
     if "Random initialization: what" not in await _main_text(s):  # ImageNet's file is here
         random_init = s.page.get_by_text("Random initialization", exact=True)
-        await s.timed(random_init.click)
+        await _retried(s, room, "weights 'Random initialization'", random_init.click)
         await _wait_text(s, "Random initialization: what")
-    room.add("Transfer learning: epochs 1", await _set_number(s, TRAIN_KEY + "epochs", 1), s)
+    epochs = await _set_number(s, room, TRAIN_KEY + "epochs", 1)
+    room.add("Transfer learning: epochs 1", epochs, s)
     await _wait_text(s, "Trainable parameters")
     room.views += 1
     clicked = time.perf_counter()
