@@ -288,7 +288,7 @@ class Result:
 
 
 ACCESS = re.compile(r'"(?P<method>\S+) (?P<path>\S+) [^"]*" (?P<status>\d+) '
-                    r"route=(?P<route>\S+) upstream=(?P<upstream>\S+)")  # fmt: skip
+                    r"route=(?P<route>\S+) upstream=(?P<upstream>.+?)(?: ustatus=|$)")  # fmt: skip
 
 
 def proxy_findings(folder: Path) -> list[tuple[str, str]]:
@@ -402,9 +402,11 @@ def report(r: Result, args: argparse.Namespace) -> None:
     worst = max(quantile(v, 0.95) for v in room.times.values()) if room.times else math.nan
     print(f"worst p95 {worst:.2f} s (target < {P95_TARGET_S:.0f} s)")
     print("server RSS (MB, summed): " + ", ".join(f"{k} {v:.0f}" for k, v in r.rss.items()))
+    tabs = args.sessions + args.trainers + args.attributions
     print(
-        f"peak memory: browsers (Playwright + Chromium, PSS) {r.memory['browsers']:.0f} MB, "
-        f"the whole machine (other jobs included) {r.memory['machine']:.0f} MB in use"
+        f"peak memory: browsers (Playwright + Chromium, PSS) {r.memory['browsers']:.0f} MB for "
+        f"{tabs} tabs ({r.memory['browsers'] / tabs:.0f} MB a tab), the whole machine (other "
+        f"jobs included) {r.memory['machine']:.0f} MB in use"
     )
     for n, job in enumerate(room.jobs, 1):
         print(f"training job {n}: queue wait {job['queue_s']:.1f} s, run {job['run_s']:.1f} s")
