@@ -467,8 +467,27 @@ def nginx_present() -> bool:
     return nginx_binary() is not None
 
 
+# Measured on the development machine (bench runs of 5-11 tabs): Chromium ~0.35 GB of PSS a
+# tab (Streamlit's and plotly's scripts in each renderer), a server process ~1.6 GB at peak.
+TAB_GB, PROCESS_GB = 0.35, 1.6
+
+
+def memory_check(args: argparse.Namespace) -> None:
+    """Say so before a class that may not fit in the memory available now."""
+    tabs = args.sessions + args.trainers + args.attributions
+    need = tabs * TAB_GB + max(args.processes) * PROCESS_GB
+    info = dict(line.split(":", 1) for line in Path("/proc/meminfo").read_text().splitlines())
+    available = int(info["MemAvailable"].split()[0]) / 1e6
+    print(
+        f"memory: {tabs} tabs and up to {max(args.processes)} server processes need about "
+        f"{need:.1f} GB; {available:.1f} GB available"
+        + ("" if need < available else ": too little, expect swapping or the OOM killer")
+    )
+
+
 async def main(args: argparse.Namespace) -> list[Result]:
     results: list[Result] = []
+    memory_check(args)
     with tempfile.TemporaryDirectory() as tmp:
         where = args.logs or Path(tmp)
         where.mkdir(parents=True, exist_ok=True)
