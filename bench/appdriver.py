@@ -321,7 +321,7 @@ class Session:
     page: Any
     url: str
     runs: AppRuns = field(default_factory=AppRuns)
-    timeout_s: float = 180
+    timeout_s: float = 300  # 40 tabs on 2 cores: a first page took 60 s at 8 tabs, load 20
     # A click or key press the page has not turned into a rerun request after this long was
     # lost (the page sends one at once; a page load may take longer under load: not checked).
     lost_after_s: float | None = 30.0
@@ -421,7 +421,7 @@ async def session(browser: Any, url: str, width: int = 1400) -> AsyncIterator[Se
     context = await browser.new_context(viewport={"width": width, "height": 900})
     student = None
     try:
-        context.set_default_timeout(180_000)
+        context.set_default_timeout(300_000)
         await context.add_init_script(WATCH_SOCKETS)
         page = await context.new_page()
         student = Session(page=page, url=url)

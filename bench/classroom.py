@@ -161,7 +161,7 @@ async def _main_text(s: Session) -> str:
     return await s.page.locator(MAIN).inner_text()
 
 
-async def _wait_text(s: Session, text: str, timeout_s: float = 180) -> None:
+async def _wait_text(s: Session, text: str, timeout_s: float = 300) -> None:
     await s.page.wait_for_function(
         "t => document.querySelector('[data-testid=\"stMain\"]').innerText.includes(t)",
         arg=text,
