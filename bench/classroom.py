@@ -15,8 +15,10 @@ at the same moment:
 Prints page-ready p50/p95/max per page and widget change, the server's CPU-seconds per page
 view (utime+stime of every server process, nginx included, from /proc), its RSS (summed
 over the processes) at start, after the first session, at peak and after everyone left, the
-training jobs' queue wait and run time, the per-session folders left behind and errors
-(exception boxes, tracebacks in the server log, websockets dropped by the server or proxy).
+training jobs' queue wait and run time, the per-session folders left behind, the browsers'
+and the machine's peak memory, and errors by kind (exception boxes, lost clicks, timeouts,
+dropped websockets with how they closed, page errors, renderer crashes, tracebacks in the
+server log, nginx's 5xx, error-log lines and failed-over routes: bench/README.md).
 Asserts nothing; stops by itself (every wait is bounded).
 
     python bench/classroom.py [--sessions 20] [--trainers 2] [--attributions 1]
