@@ -25,13 +25,16 @@ REPO = Path(__file__).resolve().parents[1]
 # This checkout's cnnviz and tests, not an installed copy (the venv may belong to another).
 sys.path.insert(0, str(REPO))
 
+from google.protobuf.message import DecodeError  # noqa: E402
+from streamlit.proto.BackMsg_pb2 import BackMsg  # noqa: E402
+from streamlit.proto.ForwardMsg_pb2 import ForwardMsg  # noqa: E402
+
 from cnnviz.ui.serve import command as serve_command  # noqa: E402
 from tests.e2e.conftest import (  # noqa: E402
     CHROMIUM,
     CHROMIUM_ARGS,
     DRAWN,
     RUNNING,
-    ScriptRuns,
     _free_port,
     _healthy,
 )
@@ -39,6 +42,25 @@ from tests.e2e.conftest import (  # noqa: E402
 EXCEPTION = '[data-testid="stException"]'
 NAV_LINK = '[data-testid="stSidebarNavLink"]'
 NAV_MORE = '[data-testid="stSidebarNavViewButton"]'
+# Seen from inside the page: how the app's websocket closed (its code, and whether the
+# page's own script called close(): the app unmounting, not the network) and the page's
+# uncaught errors, reported through the console for Session to read.
+WATCH_SOCKETS = """(() => {
+  const Native = window.WebSocket;
+  const report = (kind, ws, detail) => console.debug(`cnnviz-ws ${kind} ${ws.url} ${detail}`);
+  class Watched extends Native {
+    constructor(...args) {
+      super(...args);
+      this.addEventListener("close", e =>
+        report("closed", this, `code=${e.code} clean=${e.wasClean} reason=${e.reason}`));
+    }
+    close(...args) {
+      report("close-called", this, (new Error().stack || "").split("\\n").slice(1, 4).join(" | "));
+      return super.close(...args);
+    }
+  }
+  window.WebSocket = Watched;
+})();"""
 TICK_S = 1 / os.sysconf("SC_CLK_TCK")
 PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
 
@@ -53,9 +75,10 @@ def _descendants(pid: int) -> list[int]:
     while todo:
         p = todo.pop()
         found.append(p)
-        for task in Path(f"/proc/{p}/task").glob("*"):
-            with contextlib.suppress(OSError):
-                todo += [int(c) for c in (task / "children").read_text().split()]
+        with contextlib.suppress(OSError):  # a process may end while we look
+            for task in Path(f"/proc/{p}/task").glob("*"):
+                with contextlib.suppress(OSError):
+                    todo += [int(c) for c in (task / "children").read_text().split()]
     return found
 
 
@@ -76,6 +99,50 @@ def rss_bytes(pid: int) -> int:
         with contextlib.suppress(OSError):
             total += int(Path(f"/proc/{p}/statm").read_text().split()[1]) * PAGE_SIZE
     return total
+
+
+def pss_bytes(pids: list[int]) -> int:
+    """Proportional set size of these processes: shared pages split among their sharers, so
+    Chromium's many processes are not counted once per process as RSS would."""
+    total = 0
+    for p in pids:
+        with contextlib.suppress(OSError, ValueError):
+            for line in Path(f"/proc/{p}/smaps_rollup").read_text().splitlines():
+                if line.startswith("Pss:"):
+                    total += int(line.split()[1]) * 1024
+                    break
+    return total
+
+
+def machine_used_bytes() -> int:
+    """MemTotal - MemAvailable: what the whole machine uses (other jobs included)."""
+    info = dict(line.split(":", 1) for line in Path("/proc/meminfo").read_text().splitlines())
+    return (int(info["MemTotal"].split()[0]) - int(info["MemAvailable"].split()[0])) * 1024
+
+
+@dataclass
+class MachineMemory:
+    """Peak memory, sampled in a thread: the browsers (this process's descendants outside the
+    server: Playwright's driver and Chromium, as PSS) and the whole machine."""
+
+    server_pid: int
+    browsers_peak: int = 0
+    machine_peak: int = 0
+    _sampling: bool = True
+
+    def browsers(self) -> int:
+        server = set(_descendants(self.server_pid))
+        mine = [p for p in _descendants(os.getpid()) if p not in server and p != os.getpid()]
+        return pss_bytes(mine)
+
+    def sample(self, every_s: float = 2.0) -> None:
+        while self._sampling:
+            self.browsers_peak = max(self.browsers_peak, self.browsers())
+            self.machine_peak = max(self.machine_peak, machine_used_bytes())
+            time.sleep(every_s)
+
+    def stop(self) -> None:
+        self._sampling = False
 
 
 @dataclass
@@ -102,6 +169,11 @@ class Server:
 
     def tracebacks(self) -> int:
         return self.log.read_text(errors="replace").count("Traceback")
+
+
+def nginx_folder(log: Path, processes: int) -> Path:
+    """Where serve() has run_multi keep nginx's config, pid and logs."""
+    return log.parent / f"nginx-{processes}"
 
 
 def multi_command(processes: int, port: int, folder: Path) -> list[str]:
@@ -139,7 +211,7 @@ def serve(
     if processes == 1:
         command = serve_command(port)
     else:
-        command = multi_command(processes, port, log.parent / f"nginx-{processes}")
+        command = multi_command(processes, port, nginx_folder(log, processes))
         start_timeout_s += 30 * processes  # they import torch side by side
     with log.open("wb") as out:
         process = subprocess.Popen(
@@ -188,20 +260,103 @@ async def chromium() -> AsyncIterator[Any]:
             await browser.close()
 
 
+class AppRuns:
+    """What a tab's websocket carries, counted: the whole-app runs the server finished (not a
+    fragment's timer runs, e.g. the transfer page's estimate panel every second, which would
+    otherwise pass for the run a click started) and the reruns the page asked for (a widget
+    change sends one; a fragment's timer sends its own, marked as automatic)."""
+
+    def __init__(self) -> None:
+        self.finished = 0  # whole-app runs finished (successfully or with a compile error)
+        self.fragment_runs = 0
+        self.requested = 0  # reruns the page asked for, not a fragment's timer
+
+    def watch(self, websocket: Any) -> None:
+        websocket.on("framereceived", self._received)
+        websocket.on("framesent", self._sent)
+
+    def _received(self, payload: bytes | str) -> None:
+        if not isinstance(payload, bytes):
+            return
+        try:
+            message = ForwardMsg.FromString(payload)
+        except DecodeError:
+            return
+        if message.WhichOneof("type") != "script_finished":
+            return
+        status = message.script_finished
+        if status == ForwardMsg.ScriptFinishedStatus.FINISHED_FRAGMENT_RUN_SUCCESSFULLY:
+            self.fragment_runs += 1
+        elif status != ForwardMsg.ScriptFinishedStatus.FINISHED_EARLY_FOR_RERUN:
+            self.finished += 1
+
+    def _sent(self, payload: bytes | str) -> None:
+        if not isinstance(payload, bytes):
+            return
+        try:
+            message = BackMsg.FromString(payload)
+        except DecodeError:
+            return
+        if message.WhichOneof("type") == "rerun_script" and not message.rerun_script.is_auto_rerun:
+            self.requested += 1
+
+
+class LostAction(TimeoutError):
+    """No run came after an action: `sent` says whether the page asked the server for one."""
+
+    def __init__(self, seconds: float, sent: bool) -> None:
+        where = (
+            "the page asked for a rerun, the server never finished one"
+            if sent
+            else "the page never asked for a rerun"
+        )
+        super().__init__(f"no run within {seconds:.0f} s: {where}")
+        self.sent = sent
+
+
 @dataclass
 class Session:
     """One student: a browser context (its own Streamlit session) with one tab."""
 
     page: Any
     url: str
-    runs: ScriptRuns = field(default_factory=ScriptRuns)
-    timeout_s: float = 180
-    errors: list[str] = field(default_factory=list)
+    runs: AppRuns = field(default_factory=AppRuns)
+    timeout_s: float = 300  # 40 tabs on 2 cores: a first page took 60 s at 8 tabs, load 20
+    # A click or key press the page has not turned into a rerun request after this long was
+    # lost (the page sends one at once; a page load may take longer under load: not checked).
+    lost_after_s: float | None = 30.0
+    # (kind, message): "exception" (a red box), "dropped websocket", "page error" (an uncaught
+    # error in the page's script), "crash" (the tab's renderer died), ...
+    errors: list[tuple[str, str]] = field(default_factory=list)
     last_run_s: float = 0.0  # the last action's time to its run's end, before the drawing
     dropped: int = 0  # app websockets closed by the other end (not by a page load or the end)
+    socket_events: list[str] = field(default_factory=list)  # WATCH_SOCKETS' lines, timed
+    console: list[str] = field(default_factory=list)  # the page's console errors and warnings
     _open_sockets: int = 0
     _expected_closes: int = 0
     _leaving: bool = False
+
+    def watch(self) -> None:
+        """Listen to the tab: the app's websocket, the page's errors, a renderer crash."""
+        self.page.on("websocket", self.runs.watch)
+        self.page.on("websocket", self.watch_socket)
+        self.page.on("console", self._console)
+        self.page.on("pageerror", self._page_error)
+        self.page.on("crash", lambda _: self._error("crash", "the tab's renderer crashed"))
+
+    def _error(self, kind: str, message: str) -> None:
+        if not self._leaving:
+            self.errors.append((kind, f"{time.strftime('%H:%M:%S')} {message}"))
+
+    def _console(self, message: Any) -> None:
+        text = message.text
+        if text.startswith("cnnviz-ws ") and "/_stcore/stream" in text:
+            self.socket_events.append(f"{time.strftime('%H:%M:%S')} {text[10:]}")
+        elif message.type in ("error", "warning"):  # the app's own account, for a drop
+            self.console.append(f"{time.strftime('%H:%M:%S')} {message.type}: {text[:300]}")
+
+    def _page_error(self, error: Any) -> None:
+        self._error("page error", str(error).splitlines()[0][:200])
 
     def watch_socket(self, websocket: Any) -> None:
         """Count the app's websocket (/_stcore/stream) closing when nobody asked it to."""
@@ -216,17 +371,27 @@ class Session:
             self._expected_closes -= 1
         elif not self._leaving:
             self.dropped += 1
-            self.errors.append(f"websocket dropped at {time.strftime('%H:%M:%S')}")
+            self._error("dropped websocket", "the app's websocket closed")
 
-    async def timed(self, action: Callable[[], Awaitable[object]]) -> float:
-        """Seconds from `action` to page-ready (the run it starts finished and drawn)."""
-        expected = self.runs.finished + 1
+    def drop_details(self) -> list[str]:
+        """How the page saw its websocket close (code, who called close()): for the report."""
+        return [*self.socket_events, *self.console[-6:]]
+
+    async def timed(self, action: Callable[[], Awaitable[object]], load: bool = False) -> float:
+        """Seconds from `action` to page-ready (the app run it starts finished and drawn).
+        LostAction if the page asked for no rerun within `lost_after_s` (unless `load`: a page
+        load), or no run finished within `timeout_s`."""
+        expected, asked = self.runs.finished + 1, self.runs.requested
         start = time.perf_counter()
         await action()
-        deadline = time.monotonic() + self.timeout_s
+        acted = time.monotonic()
+        lost_after = None if load else self.lost_after_s
         while self.runs.finished < expected:
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"no finished run within {self.timeout_s:.0f} s")
+            waited = time.monotonic() - acted
+            if lost_after is not None and waited > lost_after and self.runs.requested == asked:
+                raise LostAction(lost_after, sent=False)
+            if waited > self.timeout_s:
+                raise LostAction(self.timeout_s, sent=self.runs.requested > asked)
             await self.page.wait_for_timeout(20)
         self.last_run_s = time.perf_counter() - start
         await self.page.wait_for_selector(RUNNING, state="hidden")
@@ -234,12 +399,12 @@ class Session:
         elapsed = time.perf_counter() - start
         shown = self.page.locator(EXCEPTION)
         if await shown.count():
-            self.errors.append((await shown.first.inner_text())[:200])
+            self._error("exception", (await shown.first.inner_text())[:200])
         return elapsed
 
     async def open(self, path: str) -> float:
         self._expected_closes += self._open_sockets  # a page load closes the old socket
-        return await self.timed(lambda: self.page.goto(f"{self.url}/{path}"))
+        return await self.timed(lambda: self.page.goto(f"{self.url}/{path}"), load=True)
 
     async def nav(self, path: str) -> float:
         """Click the sidebar link to `/path`, as a student does (same session, no reload)."""
@@ -256,11 +421,11 @@ async def session(browser: Any, url: str, width: int = 1400) -> AsyncIterator[Se
     context = await browser.new_context(viewport={"width": width, "height": 900})
     student = None
     try:
-        context.set_default_timeout(180_000)
+        context.set_default_timeout(300_000)
+        await context.add_init_script(WATCH_SOCKETS)
         page = await context.new_page()
         student = Session(page=page, url=url)
-        page.on("websocket", student.runs.watch)
-        page.on("websocket", student.watch_socket)
+        student.watch()
         yield student
     finally:
         if student is not None:

@@ -178,7 +178,7 @@ async def main(repeats: int, cold_page: str, pages: list[str] | None) -> None:
     print(f"server RSS after {rss / 1e6:.0f} MB, peak {server.peak_rss / 1e6:.0f} MB")
     print(f"errors: {len(errors)} in pages, {tracebacks} tracebacks; load {load_average()}")
     for e in errors[:5]:
-        print(f"  {e}")
+        print(f"  {e[0]}: {e[1]}")
 
 
 if __name__ == "__main__":

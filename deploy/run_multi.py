@@ -61,7 +61,9 @@ def max_body_mb(config: Path = CONFIG) -> int:
 
 def render(prefix: Path, listen: str, ports: Sequence[int], body_mb: int) -> str:
     """The template with its @NAMES@ filled in."""
-    servers = "\n".join(f"        server 127.0.0.1:{p};" for p in ports)
+    # max_fails=0: never marked down, so a student's requests never move to a process that
+    # does not hold their session (deploy/nginx.conf says why).
+    servers = "\n".join(f"        server 127.0.0.1:{p} max_fails=0;" for p in ports)
     # As root nginx would hand its workers to `nobody`, who cannot write into a root-owned
     # temporary folder: keep the workers as the current user.
     user = "user root;" if os.geteuid() == 0 else ""

@@ -28,12 +28,34 @@ def rendered(tmp_path: Path) -> str:
 def test_every_backend_is_an_upstream_hashed_on_the_route_cookie(tmp_path: Path) -> None:
     text = rendered(tmp_path)
     upstream = re.search(r"upstream cnnviz \{(.*?)\}", text, re.S).group(1)
-    assert re.findall(r"server 127\.0\.0\.1:(\d+);", upstream) == [str(p) for p in PORTS]
+    assert re.findall(r"server 127\.0\.0\.1:(\d+)\b", upstream) == [str(p) for p in PORTS]
     assert "hash $cnnviz_route consistent;" in upstream
     # A first request (no cookie) hashes on the id the response sets as the cookie.
     assert '""      $request_id;' in text
     assert '"cnnviz_route=$request_id; Path=/' in text
     assert re.findall(r"@[A-Z_]+@", text) == ["@NAMES@", "@NAMES@"]  # the comments' only
+
+
+def test_a_process_is_never_marked_down_nor_a_request_sent_to_another(tmp_path: Path) -> None:
+    """A student's session lives in one process: nginx's failover (a process marked down after
+    one failed request for 10 s, a request retried on the next) would move their websocket to
+    a process without it."""
+    text = rendered(tmp_path)
+    upstream = re.search(r"upstream cnnviz \{(.*?)\}", text, re.S).group(1)
+    servers = re.findall(r"^\s*server (\S+)(.*);", upstream, re.M)
+    assert [address for address, _ in servers] == [f"127.0.0.1:{p}" for p in PORTS]
+    assert all(options.split() == ["max_fails=0"] for _, options in servers), servers
+    assert re.findall(r"^\s*proxy_next_upstream (\S+);", text, re.M) == ["off"]
+
+
+def test_enough_connections_for_a_class(tmp_path: Path) -> None:
+    """40 students, two tabs each: a websocket and up to 6 script connections per tab, each
+    proxied (two connections for nginx): over 1,100, more than nginx's default 1024."""
+    text = rendered(tmp_path)
+    connections = int(re.search(r"worker_connections (\d+);", text).group(1))
+    files = int(re.search(r"worker_rlimit_nofile (\d+);", text).group(1))
+    assert connections >= 40 * 2 * (1 + 6) * 2
+    assert files >= 2 * connections
 
 
 def test_websocket_upgrade_and_long_timeouts(tmp_path: Path) -> None:
