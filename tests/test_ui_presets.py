@@ -317,3 +317,18 @@ def test_home_lists_the_weight_files_and_keeps_the_job_keys(app_path: str) -> No
     (panel,) = [e for e in at.expander if e.label.startswith("Pretrained weights")]
     assert "python -m cnnviz fetch-weights --all" in [c.value for c in panel.code]
     assert at.query_params == JOBS
+
+
+@pytest.mark.parametrize(("page", "params", "widgets", "change", "written"), ROUND_TRIPS[:3])
+def test_a_widget_drawn_afresh_shows_what_the_page_uses(
+    app_path: str, page: str, params: dict, widgets: dict, change: tuple, written: dict
+) -> None:
+    """What the page sends as a number input's default is its current value: a browser that
+    draws the widget afresh (a section shown again, a reconnect) shows that, not the minimum."""
+    at = open_with(app_path, page, params)
+    set_value(at, *change)
+    at.run()
+    numbers = [w for w in at.number_input if w.key]
+    assert numbers
+    for widget in numbers:
+        assert widget.proto.default == widget.value, widget.key

@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 
 import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
+from streamlit.runtime.state import get_session_state
 
 from cnnviz.errors import BadPreset
 from cnnviz.limits import Limit, Span
@@ -78,17 +79,33 @@ def keep(param: str, value: Any, default: Any, name: Callable[[Any], str] = enco
 
 
 def _new(key: str) -> bool:
-    # A widget already in the session keeps its value: giving it one as well makes Streamlit
-    # warn when the value was set through st.session_state (a button's "draw again").
     return key not in st.session_state
+
+
+_FROM_STATE = object()  # the widget takes its value from st.session_state: give it none
+
+
+def _start(key: str, param: str, default: Any, parse: Callable[[str], Any]) -> Any:
+    """The value to give a widget: the URL's (or the default) when it is new; afterwards its
+    own current value, so that what the page sends the browser as the widget's default is
+    always what it holds. Without a value a number input's default becomes its minimum, and
+    a browser that draws the widget afresh (a section that appears after an upload, a
+    reconnect) showed 1 epoch or 16 px while the page used 3 or 32. A value set through
+    st.session_state in this run (a button's "draw again", a click on a chart) is taken
+    from there: giving one as well makes Streamlit warn."""
+    if _new(key):
+        return read(param, default, parse)
+    if get_session_state().is_new_state_value(key):
+        return _FROM_STATE
+    return st.session_state[key]
 
 
 def number(
     column: Any, label: str, limit: Limit, default: int, key: str, *, param: str, **kw: Any
 ) -> int:
     """`cnnviz.ui.inputs.bounded`, starting from the URL's `param`."""
-    value = read(param, default, lambda t: parse_number(param, t, limit)) if _new(key) else None
-    result = bounded(column, label, limit, value, key, **kw)
+    value = _start(key, param, default, lambda t: parse_number(param, t, limit))
+    result = bounded(column, label, limit, None if value is _FROM_STATE else value, key, **kw)
     keep(param, result, default)
     return result
 
@@ -101,8 +118,9 @@ def slider(
     if "help" in kw:
         bounds["help"] = f"{kw.pop('help')} {bounds['help']}"
     kw |= bounds
-    if _new(key):
-        kw["value"] = read(param, default, lambda t: parse_number(param, t, limit))
+    value = _start(key, param, default, lambda t: parse_number(param, t, limit))
+    if value is not _FROM_STATE:
+        kw["value"] = value
     result = column.slider(label, key=key, **kw)
     keep(param, result, default)
     return result
@@ -122,9 +140,9 @@ def choice(
     """A radio or selectbox (`widget`, e.g. st.radio or col.selectbox) whose option is the
     URL's `param`, matched by `name(option)`."""
     options = list(options)
-    if _new(key):
-        value = read(param, default, lambda t: parse_choice(param, t, options, name))
-        kw["index"] = options.index(value)
+    value = _start(key, param, default, lambda t: parse_choice(param, t, options, name))
+    if value is not _FROM_STATE:
+        kw["index"] = options.index(value if value in options else default)
     result = widget(label, options, key=key, **kw)
     keep(param, result, default, name)
     return result
@@ -143,8 +161,9 @@ def choices(
 ) -> list[T]:
     """A multiselect whose options are the URL's comma-separated `param`."""
     options, default = list(options), list(default)
-    if _new(key):
-        kw["default"] = read(param, default, lambda t: parse_choices(param, t, options, name))
+    value = _start(key, param, default, lambda t: parse_choices(param, t, options, name))
+    if value is not _FROM_STATE:
+        kw["default"] = [o for o in value if o in options]
     result = list(widget(label, options, key=key, **kw))
     keep(param, result, default, lambda v: ",".join(name(o) for o in v))
     return result
@@ -154,8 +173,9 @@ def toggle(
     widget: Callable[..., Any], label: str, *, default: bool, key: str, param: str, **kw: Any
 ) -> bool:
     """A toggle or checkbox (`widget`) that is on when the URL's `param` is 1."""
-    if _new(key):
-        kw["value"] = read(param, default, lambda t: parse_flag(param, t))
+    value = _start(key, param, default, lambda t: parse_flag(param, t))
+    if value is not _FROM_STATE:
+        kw["value"] = bool(value)
     result = bool(widget(label, key=key, **kw))
     keep(param, result, default)
     return result
