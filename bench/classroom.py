@@ -127,9 +127,10 @@ async def _set_number(s: Session, key: str, value: int) -> float:
 
 
 async def _pick_source(s: Session, room: Class, label: str, shows) -> None:
-    """Click the data source `label` until `shows` appears. A click can be lost: the page's
-    estimate panel (a fragment rerunning every second while its probe runs) may start a run
-    at the same moment and the app rerun never comes (seen under load). Each loss is an error."""
+    """Click the data source `label` until `shows` appears. A click was lost when a timed
+    fragment rerun (the estimate panel polling its probe) reached the server just after the
+    click's run had finished: Streamlit started a new ScriptRunner and dropped the finished
+    run's page. The estimate no longer polls; a job panel still does. Each loss is an error."""
     source = s.page.locator(f"{MAIN} label").filter(has_text=label).first
     other = s.page.locator(f"{MAIN} label").filter(has_text="Digits (built in)").first
     for attempt in range(3):
