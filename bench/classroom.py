@@ -80,8 +80,9 @@ class Class:
     views: int = 0
     jobs: list[dict[str, float | str]] = field(default_factory=list)
 
-    def add(self, what: str, seconds: float) -> None:
-        self.times.setdefault(what, []).append(seconds)
+    def add(self, what: str, seconds: float | None) -> None:
+        if seconds is not None:  # None: the action had nothing to change
+            self.times.setdefault(what, []).append(seconds)
 
 
 SHOTS: list[Path] = []  # --logs: where a failed session's screenshot goes
@@ -120,8 +121,12 @@ async def _wait_text(s: Session, text: str, timeout_s: float = 180) -> None:
     )
 
 
-async def _set_number(s: Session, key: str, value: int) -> float:
+async def _set_number(s: Session, key: str, value: int) -> float | None:
+    """Seconds to page-ready after entering `value`; None when the field already holds it
+    (nothing reruns: no timed estimate run stands in for one any more)."""
     field_ = s.page.locator(f".st-key-{key} input")
+    if await field_.input_value() == str(value):
+        return None
     await field_.fill(str(value))
     return await s.timed(lambda: field_.press("Enter"))
 
