@@ -251,3 +251,22 @@ def test_imagenet_weights_say_where_they_are_or_which_file_is_missing(open_page)
         assert [w.value for w in at.warning] == [message]
         assert "fetch-weights resnet18" in message
         assert at.button(key=KEY + "train").disabled
+
+
+def test_the_estimate_shows_in_the_run_that_starts_its_probe(open_page, monkeypatch) -> None:
+    """The run waits for its probe (no `run_every` fragment polling it): a timed fragment
+    rerun meeting a widget's rerun made Streamlit drop the widget run's page, a lost click."""
+    import cnnviz.ui.transfer_learning.estimate as panel
+
+    real = panel.estimate
+
+    def slow(data, config):  # a probe still running when the page reaches its panel
+        time.sleep(0.5)
+        return real(data, config)
+
+    monkeypatch.setattr(panel, "estimate", slow)
+    at = open_page(PAGE)
+    at.radio(key=KEY + "source").set_value("lfw").run()  # a new dataset: a new probe
+    labels = [m.label for m in at.metric]
+    assert "Trainable parameters" in labels and "Estimated time" in labels, labels
+    assert not any("Timing a few training steps" in c.value for c in at.caption)

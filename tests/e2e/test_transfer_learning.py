@@ -25,13 +25,15 @@ def number_input(app, label: str):
 
 def set_number(app, label: str, value: int) -> None:
     field = number_input(app, label).locator("input")
+    if field.input_value() == str(value):
+        return  # nothing changes, so nothing reruns (no timed panel run stands in for one now)
     field.fill(str(value))
     app.rerun_after(lambda: field.press("Enter"))
 
 
 def wait_for_text(app, text: str) -> None:
-    """Wait until the page's main area says `text`. The estimate's panel reruns on its own
-    while its probe runs, so a finished run is not always the one an action caused."""
+    """Wait until the page's main area says `text` (a run that waits for the estimate's probe
+    or a job panel's timed redraw can finish in between: not always the run an action caused)."""
     app.page.wait_for_function(
         "text => document.querySelector('[data-testid=\"stMain\"]').innerText.includes(text)",
         arg=text,

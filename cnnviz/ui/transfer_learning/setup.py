@@ -1,0 +1,182 @@
+"""The transfer-learning page's set-up: backbone, weights, strategy (the lecture's freeze/train
+drawing and its 2x2 table) and the bounded training settings."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import streamlit as st
+
+from cnnviz import limits
+from cnnviz.data import ImageDataset
+from cnnviz.data import load_state_dict_file as read_weights
+from cnnviz.errors import CnnvizError
+from cnnviz.plots import transfer_learning as plots
+from cnnviz.train import (
+    BACKBONES,
+    SMALL_BELOW,
+    STRATEGIES,
+    FinetuneConfig,
+    backbone_weights_status,
+    block_names,
+    recommend,
+)
+from cnnviz.ui import presets
+from cnnviz.ui.errors import show_error
+from cnnviz.ui.inputs import bounded, bounded_float
+from cnnviz.ui.transfer_learning.common import KEY, workspace
+
+STRATEGY_NAMES = {
+    "linear": "Linear probe (freeze all, train a new head)",
+    "last": "Fine-tune the last blocks",
+    "full": "Full fine-tune",
+}
+# Two short lines per cell: one line overflowed the cells at 1024 px.
+TABLE_NAMES = {
+    "linear": "Linear probe",
+    "last": "Fine-tune the<br>last blocks",
+    "full": "Full<br>fine-tune",
+}
+WEIGHT_NAMES = {"imagenet": "ImageNet", "none": "Random initialization", "file": "Upload a file"}
+
+
+def weights_file() -> str | None:
+    """An uploaded state dict, written into the session's folder and checked; its path."""
+    upload = st.file_uploader(
+        "A state-dict file (.pt, .pth)",
+        type=["pt", "pth", "bin"],
+        key=KEY + "weights_file",
+        # VGG-16's weights (528 MB) are over the app's 200 MB upload limit for datasets.
+        max_upload_size=limits.WEIGHTS_FILE_BYTES.high // 1_000_000,
+    )
+    if upload is None:
+        return None
+    key = KEY + "weights_path"
+    held = st.session_state.get(key)
+    if held is None or held[0] != (upload.name, upload.size):
+        path = workspace().folder("weights") / "state_dict.pt"
+        path.write_bytes(upload.getvalue())
+        try:
+            read_weights(path)
+            held = ((upload.name, upload.size), str(path))
+        except CnnvizError as err:
+            held = ((upload.name, upload.size), err)
+        st.session_state[key] = held
+    if isinstance(held[1], CnnvizError):
+        show_error(held[1])
+        return None
+    return held[1]
+
+
+def last_blocks_limit(n_blocks: int) -> limits.Limit:
+    """The last-N input's range for a backbone with n_blocks blocks."""
+    return dataclasses.replace(limits.TRAIN_LAST_BLOCKS, high=n_blocks)
+
+
+def choose_weights(backbone: str) -> str | None:
+    """'imagenet', 'none' or a state-dict path; None while the choice cannot be used."""
+    available, message = backbone_weights_status(backbone)
+    choice = st.radio(
+        "Weights",
+        list(WEIGHT_NAMES),
+        index=0 if available else 1,
+        format_func=WEIGHT_NAMES.get,
+        horizontal=True,
+        key=KEY + "weights",
+    )
+    if choice == "imagenet":
+        if not available:
+            st.warning(message, icon=":material/cloud_off:")
+            return None
+        st.caption(message)
+        return "imagenet"
+    if choice == "none":
+        st.caption("Random initialization: what pretraining saves you, as a curve.")
+        return "none"
+    return weights_file()
+
+
+def strategy_table(n_images: int, similar: bool) -> None:
+    """The lecture's 2x2 table with this dataset's cell highlighted, and why."""
+    cells = {
+        (size, like): TABLE_NAMES[recommend(n, like).strategy]
+        for size, n in (("small", 1), ("large", SMALL_BELOW))
+        for like in (True, False)
+    }
+    advice = recommend(n_images, similar)
+    fig = plots.strategy_table_figure(cells, (advice.size, advice.similar), n_images)
+    st.plotly_chart(fig, key=KEY + "table")
+    st.caption(f"Small means fewer than {SMALL_BELOW:,} images, a rule of thumb. {advice.reason}")
+
+
+def choose_config(data: ImageDataset, size: int) -> FinetuneConfig | None:
+    """Every choice of the run, bounded; None (with the reason shown) when one cannot be used."""
+    left, right = st.columns([3, 2])
+    with left:
+        backbone = presets.choice(
+            st.selectbox,
+            "Backbone",
+            BACKBONES,
+            default=BACKBONES[0],
+            key=KEY + "backbone",
+            param="backbone",
+        )
+        weights = choose_weights(backbone)
+        strategy = presets.choice(
+            st.radio,
+            "Strategy",
+            STRATEGIES,
+            default=STRATEGIES[0],
+            param="strategy",
+            format_func=STRATEGY_NAMES.get,
+            key=KEY + "strategy",
+        )
+        blocks = block_names(backbone)
+        last = 1
+        if strategy == "last":
+            limit = last_blocks_limit(len(blocks))
+            last = bounded(st, "Last blocks to fine-tune", limit, min(2, len(blocks)), KEY + "last")
+        similar = presets.toggle(
+            st.toggle,
+            "My images look like ImageNet photos",
+            default=True,
+            key=KEY + "similar",
+            param="similar",
+        )
+        strategy_table(len(data), similar)
+    with right:
+        trained = plots.trained_blocks(len(blocks), strategy, last)
+        st.plotly_chart(plots.freeze_figure(blocks, trained, backbone), key=KEY + "freeze")
+    cols = st.columns(5)
+    epochs = presets.number(
+        cols[0], "Epochs", limits.TRAIN_EPOCHS, 3, KEY + "epochs", param="epochs"
+    )
+    batch = bounded(cols[1], "Batch size", limits.TRAIN_BATCH_SIZE, 32, KEY + "batch")
+    lr = bounded_float(cols[2], "Learning rate", limits.TRAIN_LR, 1e-3, KEY + "lr", format="%.4f")
+    val = bounded_float(
+        cols[3],
+        "Validation",  # "Validation fraction" took two lines at 1024 px
+        limits.TRAIN_VAL_FRACTION,
+        0.2,
+        KEY + "val",
+        help="The share of each class held out to measure accuracy on images it never trained on.",
+    )
+    seed = bounded(cols[4], "Seed", limits.TRAIN_SEED, 0, KEY + "seed")
+    if weights is None:
+        return None
+    try:
+        return FinetuneConfig(
+            backbone=backbone,
+            weights=weights,
+            strategy=strategy,
+            last_blocks=last,
+            epochs=epochs,
+            image_size=size,
+            batch_size=batch,
+            lr=lr,
+            val_fraction=val,
+            seed=seed,
+        )
+    except CnnvizError as err:
+        show_error(err)
+        return None
