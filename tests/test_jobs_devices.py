@@ -29,3 +29,13 @@ def test_resolve() -> None:
     assert devices.resolve(devices.CPU) is devices.CPU
     with pytest.raises(UnknownDevice, match="tpu"):
         devices.resolve("tpu")
+
+
+def test_cpu_threads_sets_torchs_count_and_puts_it_back_even_after_an_error() -> None:
+    before = torch.get_num_threads()
+    with devices.cpu_threads(1):
+        assert torch.get_num_threads() == 1
+    assert torch.get_num_threads() == before
+    with pytest.raises(ValueError), devices.cpu_threads(1):
+        raise ValueError
+    assert torch.get_num_threads() == before

@@ -10,9 +10,8 @@ listening to the one method every policy applies an operation with.
 
 from __future__ import annotations
 
-import contextlib
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,6 +27,7 @@ from torchvision.transforms.v2._transform import _RandomApplyTransform
 from cnnviz import limits
 from cnnviz.augment.pipeline import Step, build
 from cnnviz.errors import OutOfBounds
+from cnnviz.jobs.devices import cpu_threads
 
 # torchvision draws from torch's global generator: one pipeline's draws at a time, on a forked
 # state, so a student's seed gives the same grid whoever else is drawing at that moment.
@@ -224,7 +224,7 @@ def draw(image: torch.Tensor, steps: Sequence[Step], n: int = 6, seed: int = 0) 
     pipeline = build(steps)
     transforms = pipeline.transforms if steps else []  # no step: the original, as it is
     draws = []
-    with _LOCK, torch.random.fork_rng(devices=[]), _one_thread():
+    with _LOCK, torch.random.fork_rng(devices=[]), cpu_threads(1):
         torch.manual_seed(seed)
         for _ in range(n):
             x, drawn, applied = image, [], []
@@ -234,16 +234,3 @@ def draw(image: torch.Tensor, steps: Sequence[Step], n: int = 6, seed: int = 0) 
                 applied.append(params)
             draws.append(Draw(x, tuple(drawn), tuple(applied)))
     return draws
-
-
-@contextlib.contextmanager
-def _one_thread() -> Iterator[None]:
-    """One image at a time gains nothing from torch's threads, and on a busy 2-core server
-    their waiting made the page's 6 draws take 2 to 9 s instead of 0.1 s (measured at a load
-    of 10). OpenMP's thread count belongs to the calling thread: other sessions keep theirs."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)

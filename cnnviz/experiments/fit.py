@@ -14,6 +14,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from cnnviz.jobs import Reporter
+from cnnviz.jobs.devices import cpu_threads
 
 # A batch transform draws its randomness from the generator it is given: (images, g) -> images.
 BatchTransform = Callable[[torch.Tensor, torch.Generator], torch.Tensor]
@@ -133,14 +134,10 @@ def train(
     """Train `model` in place; per epoch one history row {"epoch", "train_loss",
     "train_accuracy"} (the running figures over the epoch's batches, as the model trained)
     plus whatever `measure(model)` adds (validation accuracy), also reported as live metrics."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(TRAIN_THREADS)
-    try:
+    with cpu_threads(TRAIN_THREADS):
         return _epochs(
             model, images, labels, schedule, generator, progress, name, transform, measure
         )
-    finally:
-        torch.set_num_threads(threads)
 
 
 def _epochs(

@@ -6,8 +6,6 @@ respect to the input says how much each of them counts. It concentrates near the
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -16,6 +14,7 @@ from torch import nn
 
 from cnnviz import limits, shared_model
 from cnnviz.errors import OutOfBounds
+from cnnviz.jobs.devices import cpu_threads
 from cnnviz.receptive_field import ahead
 from cnnviz.receptive_field.theoretical import UnknownLayer
 from cnnviz.receptive_field.tracer import tensors
@@ -44,7 +43,7 @@ def effective_receptive_field(
     x = image.detach().to(torch.float32).clone().requires_grad_(True)
     if x.dim() == 3:
         x = x.unsqueeze(0)
-    with shared_model.as_found(model), _one_thread():
+    with shared_model.as_found(model), cpu_threads(1):
         model.eval().requires_grad_(False)  # undone by as_found
         try:
             grad = _gradient(model, modules[layer_name], layer_name, unit, x)
@@ -54,19 +53,6 @@ def effective_receptive_field(
                 raise
             raise refused from None
     return grad[0].abs().sum(0).numpy()
-
-
-@contextmanager
-def _one_thread() -> Iterator[None]:
-    """One intra-op thread for this thread's torch calls (OpenMP's setting is per thread), put
-    back after. Two threads on a busy 2-core server wait on each other: ResNet-18's layers took
-    0.9 s each under load 5-8 against 0.08 s on one thread; under load 2-3 both 0.02-0.15 s."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
 
 
 def _gradient(
