@@ -25,16 +25,13 @@ REPO = Path(__file__).resolve().parents[1]
 # This checkout's cnnviz and tests, not an installed copy (the venv may belong to another).
 sys.path.insert(0, str(REPO))
 
-from google.protobuf.message import DecodeError  # noqa: E402
-from streamlit.proto.BackMsg_pb2 import BackMsg  # noqa: E402
-from streamlit.proto.ForwardMsg_pb2 import ForwardMsg  # noqa: E402
-
 from cnnviz.ui.serve import command as serve_command  # noqa: E402
 from tests.e2e.conftest import (  # noqa: E402
     CHROMIUM,
     CHROMIUM_ARGS,
     DRAWN,
     RUNNING,
+    AppRuns,
     _free_port,
     _healthy,
 )
@@ -258,47 +255,6 @@ async def chromium() -> AsyncIterator[Any]:
             yield browser
         finally:
             await browser.close()
-
-
-class AppRuns:
-    """What a tab's websocket carries, counted: the whole-app runs the server finished (not a
-    fragment's timer runs, e.g. the transfer page's estimate panel every second, which would
-    otherwise pass for the run a click started) and the reruns the page asked for (a widget
-    change sends one; a fragment's timer sends its own, marked as automatic)."""
-
-    def __init__(self) -> None:
-        self.finished = 0  # whole-app runs finished (successfully or with a compile error)
-        self.fragment_runs = 0
-        self.requested = 0  # reruns the page asked for, not a fragment's timer
-
-    def watch(self, websocket: Any) -> None:
-        websocket.on("framereceived", self._received)
-        websocket.on("framesent", self._sent)
-
-    def _received(self, payload: bytes | str) -> None:
-        if not isinstance(payload, bytes):
-            return
-        try:
-            message = ForwardMsg.FromString(payload)
-        except DecodeError:
-            return
-        if message.WhichOneof("type") != "script_finished":
-            return
-        status = message.script_finished
-        if status == ForwardMsg.ScriptFinishedStatus.FINISHED_FRAGMENT_RUN_SUCCESSFULLY:
-            self.fragment_runs += 1
-        elif status != ForwardMsg.ScriptFinishedStatus.FINISHED_EARLY_FOR_RERUN:
-            self.finished += 1
-
-    def _sent(self, payload: bytes | str) -> None:
-        if not isinstance(payload, bytes):
-            return
-        try:
-            message = BackMsg.FromString(payload)
-        except DecodeError:
-            return
-        if message.WhichOneof("type") == "rerun_script" and not message.rerun_script.is_auto_rerun:
-            self.requested += 1
 
 
 class LostAction(TimeoutError):

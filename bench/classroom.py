@@ -69,10 +69,16 @@ TRAIN_TIMEOUT_S = 600.0  # queued behind the other trainers on a busy 2-core mac
 MAIN = '[data-testid="stMain"]'
 TRAIN_KEY = "transfer_learning_"
 _MAIN_TEXT = "document.querySelector('[data-testid=\"stMain\"]').innerText"
-JOB_DONE = f"() => {_MAIN_TEXT}.includes('4. Results')"
+RESULTS = "4. Results"
+FINISHED = "Finished in"  # the job panel's last line (cnnviz.ui.jobs.status_line)
+# Both: "4. Results" may show before the panel's "Finished in". A full run draws both, but the
+# panel's fragment may rerun meanwhile (its timer fired before the browser heard the job had
+# ended); Streamlit then drops the full run's panel elements not yet sent, and the panel shows
+# its last running line until the fragment's run arrives (one job on 2 processes: "run nan s").
+JOB_DONE = f"() => {_MAIN_TEXT}.includes('{RESULTS}') && {_MAIN_TEXT}.includes('{FINISHED}')"
 JOB_STARTED = f"""() => {{
   const text = {_MAIN_TEXT};
-  return text.includes('4. Results')
+  return text.includes('{RESULTS}')
     || (!text.includes('Waiting for the')
         && (text.includes('Starting on the') || text.includes('so far')));
 }}"""
@@ -215,6 +221,16 @@ async def _pick_source(s: Session, room: Class, label: str, shows) -> float:
     return took
 
 
+def finished_seconds(text: str) -> float:
+    """The job's run time from the panel's "Finished in ..." (cnnviz.notation.duration's three
+    forms: '42 s', '3 min 05 s', '1 h 02 min'); NaN when the page does not say it."""
+    found = re.search(rf"{FINISHED} (?:(\d+) h )?(?:(\d+) min)?(?: ?(\d+) s)?\.", text)
+    if not found or not any(found.groups()):
+        return math.nan
+    hours, minutes, seconds = (int(g or 0) for g in found.groups())
+    return hours * 3600 + minutes * 60 + seconds
+
+
 async def _train(s: Session, room: Class) -> None:
     from tests.test_transfer_learning_page import tiny_zip  # 12 PNGs of 16x16, 2 classes
 
@@ -257,11 +273,10 @@ async def _train(s: Session, room: Class) -> None:
     started = time.perf_counter()
     await s.page.wait_for_function(JOB_DONE, polling=100, timeout=TRAIN_TIMEOUT_S * 1000)
     shown = time.perf_counter()
-    ran = re.search(r"Finished in ((\d+) min )?(\d+) s", await _main_text(s))
     room.jobs.append(
         {
             "queue_s": started - clicked,  # as the page showed it: a rerun's latency included
-            "run_s": (int(ran[2] or 0) * 60 + int(ran[3])) if ran else math.nan,  # the server's
+            "run_s": finished_seconds(await _main_text(s)),  # the server's own
             "click_to_results_s": shown - clicked,
         }
     )

@@ -32,10 +32,6 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 TEMPLATE = Path(__file__).with_name("nginx.conf")
 CONFIG = REPO / ".streamlit" / "config.toml"
-# A page's own upload limit above the server's (st.file_uploader(max_upload_size=...)): the
-# transfer-learning page's weights file, cnnviz.limits.WEIGHTS_FILE_BYTES (600 MB; a test
-# checks the two agree). The launcher does not import cnnviz: that would load torch here.
-LARGEST_WIDGET_UPLOAD_MB = 600
 START_TIMEOUT_S = 120.0  # N processes importing torch at once on 2 cores
 
 
@@ -54,9 +50,10 @@ def max_upload_mb(config: Path = CONFIG) -> int:
 
 
 def max_body_mb(config: Path = CONFIG) -> int:
-    """nginx's client_max_body_size: the largest upload anywhere in the app, plus 1 MB for
-    the multipart envelope, so that Streamlit, not nginx, refuses a file too large."""
-    return max(max_upload_mb(config), LARGEST_WIDGET_UPLOAD_MB) + 1
+    """nginx's client_max_body_size: the largest upload anywhere in the app (Streamlit refuses
+    a file over server.maxUploadSize whatever a widget says), plus 1 MB for the multipart
+    envelope, so that Streamlit, not nginx, refuses a file too large."""
+    return max_upload_mb(config) + 1
 
 
 def render(prefix: Path, listen: str, ports: Sequence[int], body_mb: int) -> str:

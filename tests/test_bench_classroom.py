@@ -4,13 +4,17 @@ say went wrong."""
 
 from __future__ import annotations
 
+import math
 import re
 import sys
 from pathlib import Path
 
+import pytest
 from streamlit.proto.BackMsg_pb2 import BackMsg
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
+from cnnviz.jobs import JobState, Progress
+from cnnviz.ui.jobs import status_line
 from tests.conftest import ROOT
 
 sys.path.insert(0, str(ROOT / "bench"))
@@ -60,6 +64,35 @@ def test_a_lost_click_is_told_from_an_unanswered_request() -> None:
     assert classroom.error_kind(unanswered) == "no run after a rerun request"
     assert "never finished" in str(unanswered)
     assert classroom.error_kind(TimeoutError("x")) == "timeout"
+
+
+def done(elapsed: float) -> str:
+    """The job panel's line for a finished job, as the page writes it."""
+    progress = Progress(JobState.DONE, 5, 5, [], "", elapsed=elapsed, eta=None)
+    return status_line(progress)
+
+
+@pytest.mark.parametrize(
+    ("elapsed", "shown_s"),
+    [(0.2, 0), (12.4, 12), (59.6, 60), (65.0, 65), (3599.0, 3599), (3725.0, 3720)],
+)
+def test_the_run_time_is_read_from_the_panels_finished_line(elapsed, shown_s) -> None:
+    """Every form of cnnviz.notation.duration reads back (an hour: to the minute, as shown)."""
+    page = f"3. Training\nTrain\n{done(elapsed)}\nloss\n4. Results\nAccuracy"
+    assert classroom.finished_seconds(page) == shown_s
+
+
+def test_no_finished_line_is_no_run_time() -> None:
+    still = "step 3 of 5, 2 s so far, about 1 s left.\n4. Results"
+    assert math.isnan(classroom.finished_seconds(still))
+    assert math.isnan(classroom.finished_seconds("Stopped after 4 s."))
+
+
+def test_results_alone_do_not_end_the_wait_for_the_job() -> None:
+    """The page may show "4. Results" while its panel still shows the running line (a panel
+    fragment's rerun dropped the full run's panel): the wait asks for the finished line too."""
+    assert classroom.RESULTS in classroom.JOB_DONE
+    assert done(2.0).startswith(classroom.FINISHED) and classroom.FINISHED in classroom.JOB_DONE
 
 
 def log_line(request: str, status: int, route: str, upstream: str) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import tomllib
+
 import pytest
 import torch
 
@@ -11,7 +13,9 @@ from cnnviz.errors import OutOfBounds
 from cnnviz.layer_calculator import layer_arithmetic
 from cnnviz.layer_fit import LayerSpec
 from cnnviz.receptive_field import field_calls_of
+from cnnviz.train import BACKBONES, weights_file_mb
 from cnnviz.ui.navigation import PAGES
+from tests.conftest import ROOT
 
 ALL_LIMITS = {
     (v.low, v.high): name for name, v in vars(limits).items() if isinstance(v, limits.Limit)
@@ -111,3 +115,17 @@ def test_receptive_field_page_refuses_an_effective_field_too_large_to_run(open_p
     # 512x512x256 input: 67 M values) is refused with the limit, not attempted.
     assert any(m.label.startswith("Receptive field") for m in at.metric)
     assert any("1,048,576" in e.value for e in at.error), [e.value for e in at.error]
+
+
+def test_the_upload_limit_is_the_servers() -> None:
+    """Streamlit refuses an upload over server.maxUploadSize whatever the widget says: the
+    pages' limit (help texts, the weights uploader) is the config's number."""
+    config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
+    assert config["server"]["maxUploadSize"] == limits.UPLOAD_MB.high
+
+
+def test_the_command_line_reads_every_backbones_weights() -> None:
+    """What the page cannot take (VGG-16's 528 MB) the CLI reads from disk."""
+    largest = max(weights_file_mb(name) for name in BACKBONES)
+    assert largest > limits.UPLOAD_MB.high
+    assert limits.WEIGHTS_FILE_BYTES.high >= largest * 2**20

@@ -6,6 +6,7 @@ from __future__ import annotations
 import gc
 import io
 import json
+import re
 import time
 import zipfile
 from pathlib import Path
@@ -15,8 +16,9 @@ import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
+from cnnviz import limits
 from cnnviz.jobs import default_runner
-from cnnviz.train import backbone_weights_status, load_trained, predict
+from cnnviz.train import backbone_weights_status, load_trained, predict, weights_file_mb
 from cnnviz.ui import transfer_learning as ui
 from cnnviz.ui.jobs import SESSION_PARAM
 
@@ -190,6 +192,22 @@ def test_a_bad_weights_file_is_refused(open_page) -> None:
     at.run()
     assert any("not a PyTorch weights file" in e.value for e in at.error)
     assert at.button(key=KEY + "train").disabled
+
+
+def test_the_weights_uploader_takes_what_the_server_takes(open_page) -> None:
+    """The uploader's limit is the server's (Streamlit refuses more whatever a widget says);
+    a backbone whose full state dict is larger is sent to the command line, by its size."""
+    at = open_page(PAGE)
+    at.radio(key=KEY + "weights").set_value("file").run()
+    uploader = at.file_uploader(key=KEY + "weights_file")
+    assert uploader.proto.max_upload_size_mb == limits.UPLOAD_MB.high
+    assert f"Up to {limits.UPLOAD_MB.high} MB" in uploader.help
+    assert not [i.value for i in at.info]  # resnet18: 45 MB
+    at.selectbox(key=KEY + "backbone").set_value("vgg16").run()
+    shown = re.findall(r"about ([\d,]+) MB", " ".join(i.value for i in at.info))
+    sizes = [int(m.replace(",", "")) for m in shown]
+    assert sizes == [round(weights_file_mb("vgg16"))] and sizes[0] > limits.UPLOAD_MB.high
+    assert "finetune DATA --backbone vgg16 --weights FILE" in at.info[0].value
 
 
 def test_a_bad_zip_shows_the_error(open_page) -> None:

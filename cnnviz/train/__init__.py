@@ -11,6 +11,7 @@ from cnnviz.train.backbones import (
     STRATEGIES,
     backbone_weights_status,
     block_names,
+    weights_file_mb,
 )
 from cnnviz.train.config import FinetuneConfig
 from cnnviz.train.estimate import Estimate, estimate
@@ -36,4 +37,5 @@ __all__ = [
     "recommend",
     "save_trained",
     "snippet",
+    "weights_file_mb",
 ]

@@ -155,6 +155,13 @@ def backbone_weights_status(name: str) -> tuple[bool, str]:
     )
 
 
+def weights_file_mb(name: str) -> float:
+    """The size of `name`'s ImageNet weights file in MB of 2**20 bytes (torchvision's metadata):
+    what a full state dict of this backbone weighs, whatever its values."""
+    spec(name)
+    return float(tv_weights.default_weights(name).meta["_file_size"])
+
+
 def _pretrained(name: str) -> nn.Module:
     try:
         return tv_weights.load_pretrained(name)

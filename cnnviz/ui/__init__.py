@@ -9,7 +9,7 @@ import streamlit as st
 import torch  # noqa: F401
 from streamlit.runtime.pages_manager import PagesManager
 
-from cnnviz.ui import sweeper
+from cnnviz.ui import fragment_race, sweeper
 from cnnviz.ui.errors import show_error
 
 __all__ = ["show_error"]
@@ -31,3 +31,4 @@ def _route_through_app() -> None:
 
 _route_through_app()
 sweeper.start()  # sessions that left are shut down and freed, not kept until the server stops
+fragment_race.install()  # a job panel's timer rerun no longer drops the click's run before it

@@ -12,9 +12,11 @@ import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from google.protobuf.message import DecodeError
+from streamlit.proto.BackMsg_pb2 import BackMsg
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
 from cnnviz.ui.serve import command as serve_command
@@ -136,26 +138,46 @@ def browser() -> Iterator[object]:
         chromium.close()
 
 
-class ScriptRuns:
-    """Counts the script runs a tab's Streamlit session reports finished over its websocket."""
+class AppRuns:
+    """What a tab's websocket carries, counted: the whole-app runs the server finished (not a
+    fragment's timer runs, e.g. a job panel's every second, which would otherwise pass for the
+    run a click started) and the reruns the page asked for (a widget change sends one; a
+    fragment's timer sends its own, marked as automatic). The tests' waits and the browser
+    benches (bench/appdriver.py) count with this one class."""
 
     def __init__(self) -> None:
-        self.finished = 0
+        self.finished = 0  # whole-app runs finished (successfully or with a compile error)
+        self.fragment_runs = 0
+        self.requested = 0  # reruns the page asked for, not a fragment's timer
 
-    def watch(self, websocket) -> None:
-        websocket.on("framereceived", self._frame)
+    def watch(self, websocket: Any) -> None:
+        websocket.on("framereceived", self._received)
+        websocket.on("framesent", self._sent)
 
-    def _frame(self, payload: bytes | str) -> None:
+    def _received(self, payload: bytes | str) -> None:
         if not isinstance(payload, bytes):
             return
         try:
             message = ForwardMsg.FromString(payload)
         except DecodeError:
             return
-        # A run cut short by a rerun is followed by the run that counts.
-        early = ForwardMsg.ScriptFinishedStatus.FINISHED_EARLY_FOR_RERUN
-        if message.WhichOneof("type") == "script_finished" and message.script_finished != early:
+        if message.WhichOneof("type") != "script_finished":
+            return
+        status = message.script_finished
+        if status == ForwardMsg.ScriptFinishedStatus.FINISHED_FRAGMENT_RUN_SUCCESSFULLY:
+            self.fragment_runs += 1
+        elif status != ForwardMsg.ScriptFinishedStatus.FINISHED_EARLY_FOR_RERUN:
             self.finished += 1
+
+    def _sent(self, payload: bytes | str) -> None:
+        if not isinstance(payload, bytes):
+            return
+        try:
+            message = BackMsg.FromString(payload)
+        except DecodeError:
+            return
+        if message.WhichOneof("type") == "rerun_script" and not message.rerun_script.is_auto_rerun:
+            self.requested += 1
 
 
 @dataclass
@@ -164,7 +186,7 @@ class AppTab:
 
     page: object
     server: StreamlitServer
-    runs: ScriptRuns
+    runs: AppRuns
 
     def open(self, path: str) -> None:
         """Load `/path` and wait for the page's first run to finish."""
@@ -192,7 +214,7 @@ class AppTab:
             self.page.set_viewport_size(size)
 
     def wait_for_run(self, count: int) -> None:
-        """Wait until `count` runs have finished and the running indicator is gone."""
+        """Wait until `count` whole-app runs have finished and the running indicator is gone."""
         deadline = time.monotonic() + PAGE_TIMEOUT_MS / 1000
         while self.runs.finished < count:
             if time.monotonic() > deadline:
@@ -211,7 +233,7 @@ def open_tab(browser, server: StreamlitServer) -> Iterator[AppTab]:
     try:
         context.set_default_timeout(PAGE_TIMEOUT_MS)
         page = context.new_page()
-        runs = ScriptRuns()
+        runs = AppRuns()
         page.on("websocket", runs.watch)
         yield AppTab(page=page, server=server, runs=runs)
     finally:

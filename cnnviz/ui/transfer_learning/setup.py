@@ -20,6 +20,7 @@ from cnnviz.train import (
     backbone_weights_status,
     block_names,
     recommend,
+    weights_file_mb,
 )
 from cnnviz.ui import presets
 from cnnviz.ui.errors import show_error
@@ -40,14 +41,18 @@ TABLE_NAMES = {
 WEIGHT_NAMES = {"imagenet": "ImageNet", "none": "Random initialization", "file": "Upload a file"}
 
 
-def weights_file() -> str | None:
+def weights_file(backbone: str) -> str | None:
     """An uploaded state dict, written into the session's folder and checked; its path."""
+    too_large = weights_upload_refusal(backbone)
+    if too_large:
+        st.info(too_large, icon=":material/upload_file:")
     upload = st.file_uploader(
         "A state-dict file (.pt, .pth)",
         type=["pt", "pth", "bin"],
         key=KEY + "weights_file",
-        # VGG-16's weights (528 MB) are over the app's 200 MB upload limit for datasets.
-        max_upload_size=limits.WEIGHTS_FILE_BYTES.high // 1_000_000,
+        # The server's limit (no widget can accept more: cnnviz.limits.UPLOAD_MB says why).
+        max_upload_size=limits.UPLOAD_MB.high,
+        help=f"Up to {limits.UPLOAD_MB.high} MB. {limits.UPLOAD_MB.why}",
     )
     if upload is None:
         return None
@@ -93,7 +98,20 @@ def choose_weights(backbone: str) -> str | None:
     if choice == "none":
         st.caption("Random initialization: what pretraining saves you, as a curve.")
         return "none"
-    return weights_file()
+    return weights_file(backbone)
+
+
+def weights_upload_refusal(backbone: str) -> str | None:
+    """Why `backbone`'s full weights cannot be uploaded here, and where they can go instead;
+    None when its ImageNet file (torchvision's size) fits the upload limit."""
+    size = weights_file_mb(backbone)
+    if size <= limits.UPLOAD_MB.high:
+        return None
+    return (
+        f"A full {backbone} state dict is about {size:,.0f} MB, over the {limits.UPLOAD_MB.high} "
+        f"MB the server accepts per upload. The command line trains it from a file: "
+        f"`python -m cnnviz finetune DATA --backbone {backbone} --weights FILE --epochs 1`."
+    )
 
 
 def strategy_table(n_images: int, similar: bool) -> None:
