@@ -24,30 +24,31 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from streamlit.runtime.app_session import AppSession
+from streamlit.runtime.app_session import AppSession, AppSessionState
 
 log = logging.getLogger(__name__)
 _PATCHED = "_cnnviz_waits_for_stopped_runner"
 
 
-def runner_can_wait(session: Any, rerun_data: Any, waited_for: Any = None) -> bool:
-    """Whether this new ScriptRunner must first let the current one's queued events through:
-    a fragment rerun while the session still holds a runner (one that refused the request,
-    so it has stopped) that we have not already waited for."""
-    stale = session._scriptrunner
-    return bool(rerun_data.fragment_id) and stale is not None and stale is not waited_for
+def must_wait(session: Any, rerun_data: Any) -> bool:
+    """Whether a new ScriptRunner for `rerun_data` must first let the current one's queued
+    events through: a fragment rerun while the session still holds a runner, which (as it
+    refused the request) has stopped, its last events perhaps still waiting on the loop."""
+    return bool(rerun_data.fragment_id) and session._scriptrunner is not None
 
 
 def _waiting_create(original: Callable[..., None]) -> Callable[..., None]:
     @functools.wraps(original)
-    def create(session: Any, rerun_data: Any, _waited_for: Any = None) -> None:
-        if not runner_can_wait(session, rerun_data, _waited_for):
+    def create(session: Any, rerun_data: Any) -> None:
+        if not must_wait(session, rerun_data):
             original(session, rerun_data)
             return
         stale = session._scriptrunner
         session._event_loop.call_soon_threadsafe(_retry, session, rerun_data, stale)
 
     def _retry(session: Any, rerun_data: Any, waited_for: Any) -> None:
+        if session._state is AppSessionState.SHUTDOWN_REQUESTED:  # the tab went meanwhile
+            return
         if not session.has_fragment(rerun_data.fragment_id):  # a full run since dropped it
             return
         current = session._scriptrunner
@@ -63,7 +64,8 @@ def _waiting_create(original: Callable[..., None]) -> Callable[..., None]:
 
 def install() -> bool:
     """Patch AppSession once per process; False (and a log line) where this Streamlit has no
-    `_create_scriptrunner` or sessions without `_scriptrunner`: nothing is patched then."""
+    `_create_scriptrunner`: nothing is patched then (tests/test_ui_fragment_race.py checks the
+    behaviour on the installed Streamlit)."""
     original = getattr(AppSession, "_create_scriptrunner", None)
     if original is None:
         log.warning("Streamlit changed: the fragment-rerun race fix is not installed")
