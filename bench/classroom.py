@@ -208,7 +208,8 @@ async def _pick_source(s: Session, room: Class, label: str, shows) -> float:
     digits so that the click is a change) until its run shows `shows`. A click was lost when
     a timed fragment rerun reached the server just after the click's run had finished:
     Streamlit started a new ScriptRunner and dropped the finished run's page. The estimate no
-    longer polls; a job panel still does. Each loss is an error."""
+    longer polls; a job panel still does, and cnnviz/ui/fragment_race.py closes the race
+    (bench/click_race.py). Each loss is an error."""
     source = s.page.locator(f"{MAIN} label").filter(has_text=label).first
     other = s.page.locator(f"{MAIN} label").filter(has_text="Digits (built in)").first
 
