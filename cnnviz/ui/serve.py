@@ -73,8 +73,9 @@ def warm_library() -> None:
         images.photo(name)
     for name in WARM_MODELS:
         effective_field_of(name, "layer1", (0, 0), torch.zeros(1, 3, 64, 64))
-    # Every layer of the page's default model on its default photo (about 4 s on one core): a
-    # student's first look at a layer looks it up.
+    # Every layer of the page's default model on its default photo (about 4 s on one core) and
+    # the first view of the models cheap to build (about 2 s): a student's first look at a
+    # layer, or at one of those models, looks it up.
     ahead.compute_plan()
 
 
