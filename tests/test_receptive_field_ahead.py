@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
+import streamlit as st
 import torch
 
 from cnnviz import images, registry, shared_model
-from cnnviz.receptive_field import ahead, effective, receptive_fields_of
+from cnnviz.receptive_field import ahead, effective, receptive_fields_of, telling_layer
+from cnnviz.receptive_field.effective import central_share
 
 
 @pytest.fixture(autouse=True)
@@ -59,3 +63,42 @@ def test_the_plan_covers_every_layer_of_the_default_model() -> None:
     assert name == "resnet18" and not pretrained
     assert layers == list(receptive_fields_of(name, registry.get(name).default_input))
     assert torch.is_tensor(ahead.default_input("lenet5"))
+
+
+def test_the_plan_adds_the_first_view_of_the_cheap_models_only() -> None:
+    rest = ahead.plan()[1:]
+    if rest and rest[0][0] == ahead.DEFAULT_MODEL:  # pretrained weights on disk
+        rest = rest[1:]
+    assert rest == [(name, None, False) for name in ahead.CHEAP_MODELS]
+    assert ahead.DEFAULT_MODEL not in ahead.CHEAP_MODELS
+    assert set(ahead.CHEAP_MODELS) <= set(registry.names())
+
+
+@pytest.mark.parametrize("name", ["lenet5", "alexnet_lecture"])
+def test_a_model_switch_to_a_cheap_model_is_a_lookup(
+    name: str, open_page, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """What the page shows for the model's first view comes from the store, and equals the
+    real computation (the oracle: a fresh model's backward pass)."""
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))  # no pretrained column
+    size = registry.get(name).default_input
+    fields = receptive_fields_of(name, size)
+    layer = telling_layer(fields, size)
+    shared_model.clear()
+    real = effective.effective_field_of(name, layer, centre(name, layer), ahead.default_input(name))
+    shared_model.clear()
+    assert ahead.compute(name) == 1
+    st.cache_data.clear()  # the page's own cache of gradients
+    at = open_page("pages/receptive_field.py")  # resnet18's view, computed here
+    shared_model.clear()
+
+    def refused(*args, **kwargs):
+        raise AssertionError("the page ran a backward pass")
+
+    monkeypatch.setattr(effective, "effective_receptive_field", refused)
+    at.selectbox(key="receptive_field_model").set_value(name).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.selectbox(key=f"receptive_field_layer_{name}").value == layer
+    share = next(m.value for m in at.metric if m.label.startswith("Gradient in the central"))
+    assert share == f"{central_share(real, fields[layer].region(*centre(name, layer))):.0%}"
+    assert shared_model.cached() == []  # no model was built to answer

@@ -2,8 +2,9 @@
 
 The receptive-field page shows the effective field of each layer's centre unit on its default
 photo. One backward pass per layer costs 0.05-0.4 s on 2 cores; `compute_plan()` computes the
-ones a class opens first (every layer of the default model, about 4 s on one core) when the
-server starts, before it listens: a background thread would hold the GIL against the first
+ones a class opens first (every layer of the default model, about 4 s on one core, and the
+first view of each model that is cheap to build, about 2 s) when the server starts, before it
+listens: a background thread would hold the GIL against the first
 student's page and its static files. `effective.effective_field_of` looks results up here
 before it runs anything: a hit returns exactly what the run would have (same function, same
 seeded weights, same input), which tests check.
@@ -23,8 +24,26 @@ from cnnviz import images, limits, registry, weights
 # The page's defaults (pages/receptive_field.py): model, photo.
 DEFAULT_MODEL = "resnet18"
 DEFAULT_PHOTO = "Astronaut"
+# The other models whose first view (the layer the page opens on, untrained) costs under
+# about 0.5 s on one core, seeded weights and one backward pass: 1.9 s in all at start-up.
+# A student switching models waited that long for it. Left out, 15 s more at start-up:
+# the VGGs (0.8-1.7 s each: 130 M weights to draw), GoogLeNet (1.1 s, truncated-normal
+# draws), ResNet-101/152 (0.8-0.9 s).
+CHEAP_MODELS = (
+    "lenet5",
+    "lenet5_paper",
+    "alexnet_lecture",
+    "alexnet_paper",
+    "alexnet",
+    "inception_naive",
+    "inception_bottleneck",
+    "resnet_basic_block",
+    "resnet_bottleneck_block",
+    "resnet34",
+    "resnet50",
+)
 # resnet18's 67 layers at 224x224 take about 13 MB (one float32 map each), twice that with
-# the pretrained ones.
+# the pretrained ones; the cheap models' first views 2 MB more.
 MAX_ENTRIES = 200
 
 Key = tuple[str, bool, str, tuple[int, ...], str]
@@ -108,9 +127,10 @@ def compute(name: str, layers: Iterable[str] | None = None, *, pretrained: bool 
 
 def plan() -> list[tuple[str, list[str] | None, bool]]:
     """(model, layers, pretrained): every layer of the default model, untrained, then
-    pretrained where its weights are on disk. Other models are left to the first student who
-    opens them: their seeded weights alone take up to 1 s to draw (VGG-16) and as much memory
-    again as the model."""
+    pretrained where its weights are on disk; then the first view of each of CHEAP_MODELS
+    (None: the layer the page opens on), untrained. The rest are left to the first student who
+    opens them: their seeded weights alone take up to 1.7 s to draw (VGG-19) and as much
+    memory again as the model (a model built here is dropped once its fields are stored)."""
     from cnnviz.receptive_field.theoretical import receptive_fields_of
 
     default_size = registry.get(DEFAULT_MODEL).default_input
@@ -118,6 +138,7 @@ def plan() -> list[tuple[str, list[str] | None, bool]]:
     steps: list[tuple[str, list[str] | None, bool]] = [(DEFAULT_MODEL, layers, False)]
     if weights.weights_available(DEFAULT_MODEL):
         steps.append((DEFAULT_MODEL, layers, True))
+    steps += [(name, None, False) for name in CHEAP_MODELS]
     return steps
 
 

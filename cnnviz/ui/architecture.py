@@ -92,37 +92,45 @@ def layer_table(a: Analysis, all_layers: bool) -> pd.DataFrame:
 
 
 def show_architecture(a: Analysis, key: str) -> None:
-    """The drawing, where the parameters and MACs sit, and the layer table, in tabs."""
+    """The drawing, where the parameters and MACs sit, and the layer table, in tabs.
+
+    Only the open tab is filled (opening another reruns the page, `presets.tabs`): the browser
+    drew the hidden ones too, two charts and a table, about a third of an architecture page's
+    drawing time when a student arrives from the home chart or the sidebar.
+    """
     draw, where, table = presets.tabs(
         ["Architecture", "Where are the parameters and MACs?", "Layer table"],
         ["drawing", "costs", "table"],
         key=f"{key}_view",
         param="tab",
     )
-    with draw:
-        st.plotly_chart(cache.figure(plots.architecture_figure, a), key=f"{key}_draw")
-        st.caption(
-            "Each box is a layer's output volume: height ~ spatial size, width ~ log(depth). "
-            "Hover a box for its numbers."
-        )
-    with where:
-        st.plotly_chart(cache.figure(plots.share_by_kind_figure, a), key=f"{key}_share")
-        st.plotly_chart(cache.figure(plots.per_layer_figure, a), key=f"{key}_per_layer")
-    with table:
-        all_layers = presets.toggle(
-            st.toggle,
-            "Show every layer (activations, norms, dropout)",
-            default=False,
-            key=f"{key}_all",
-            param="every",
-        )
-        number = st.column_config.NumberColumn(format="localized")
-        st.dataframe(
-            cache.table(layer_table, a, all_layers),
-            hide_index=True,
-            column_config={"params": number, "MACs": number, "activations": number},
-            key=f"{key}_table",
-        )
+    if draw.open:
+        with draw:
+            st.plotly_chart(cache.figure(plots.architecture_figure, a), key=f"{key}_draw")
+            st.caption(
+                "Each box is a layer's output volume: height ~ spatial size, width ~ "
+                "log(depth). Hover a box for its numbers."
+            )
+    if where.open:
+        with where:
+            st.plotly_chart(cache.figure(plots.share_by_kind_figure, a), key=f"{key}_share")
+            st.plotly_chart(cache.figure(plots.per_layer_figure, a), key=f"{key}_per_layer")
+    if table.open:
+        with table:
+            all_layers = presets.toggle(
+                st.toggle,
+                "Show every layer (activations, norms, dropout)",
+                default=False,
+                key=f"{key}_all",
+                param="every",
+            )
+            number = st.column_config.NumberColumn(format="localized")
+            st.dataframe(
+                cache.table(layer_table, a, all_layers),
+                hide_index=True,
+                column_config={"params": number, "MACs": number, "activations": number},
+                key=f"{key}_table",
+            )
 
 
 def _clear_answers_for(key: str, prompt: str) -> None:
