@@ -118,7 +118,7 @@ def show_architecture(a: Analysis, key: str) -> None:
         )
         number = st.column_config.NumberColumn(format="localized")
         st.dataframe(
-            cache.table(layer_table, a, all_layers),
+            cache.arrow_table(layer_table, a, all_layers),
             hide_index=True,
             column_config={"params": number, "MACs": number, "activations": number},
             key=f"{key}_table",
