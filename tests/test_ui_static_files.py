@@ -116,9 +116,20 @@ def test_the_index_page_is_never_kept(path: str) -> None:
     assert remembered.calls == 2
 
 
-def test_keep_in_memory_wraps_the_handler_streamlit_builds(monkeypatch) -> None:
+@pytest.fixture
+def put_back(monkeypatch) -> None:
+    """What keep_in_memory() replaces in Streamlit, put back after the test."""
+    from streamlit.web.server.starlette import starlette_app
+
+    for module, name in [
+        (routes, "create_streamlit_static_handler"),
+        (starlette_app, "create_streamlit_middleware"),
+    ]:
+        monkeypatch.setattr(module, name, getattr(module, name))
+
+
+def test_keep_in_memory_wraps_the_handler_streamlit_builds(put_back) -> None:
     original = routes.create_streamlit_static_handler
-    monkeypatch.setattr(routes, "create_streamlit_static_handler", original)  # put back after
     static_files.keep_in_memory()
     static_files.keep_in_memory()  # once is enough: not wrapped twice
     assert routes.create_streamlit_static_handler.__wrapped__ is original
@@ -126,3 +137,34 @@ def test_keep_in_memory_wraps_the_handler_streamlit_builds(monkeypatch) -> None:
     assert handler.get_response.__qualname__ == "remembering.<locals>.answer"
     path = _a_bundle()
     assert _fetch(handler, path) == _fetch(original(STATIC, None), path)
+
+
+def test_the_front_door_answers_kept_files_and_passes_the_rest() -> None:
+    plain = routes.create_streamlit_static_handler(STATIC, None)
+    kept: static_files.Kept = {}
+    handler = routes.create_streamlit_static_handler(STATIC, None)
+    handler.get_response = static_files.remembering(handler.get_response, kept)
+    calls: list[str] = []
+
+    async def app(scope, receive, send):  # the middleware and routes behind the door
+        calls.append(scope["path"])
+        await handler(scope, receive, send)
+
+    door = static_files.FrontDoor(app, kept)
+    path = _a_bundle()
+    expected = _fetch(plain, path)
+    assert _fetch(door, path) == expected  # through the app: now kept
+    assert _fetch(door, path) == expected  # at the door
+    assert _fetch(door, path, "HEAD") == _fetch(plain, path, "HEAD")
+    assert _fetch(door, "/") == _fetch(plain, "/")
+    assert calls == [path, path, "/"]
+
+
+def test_keep_in_memory_puts_the_front_door_first(put_back) -> None:
+    from streamlit.web.server.starlette import starlette_app
+
+    original = starlette_app.create_streamlit_middleware
+    static_files.keep_in_memory()
+    static_files.keep_in_memory()
+    stack = starlette_app.create_streamlit_middleware()
+    assert [m.cls for m in stack] == [static_files.FrontDoor] + [m.cls for m in original()]
