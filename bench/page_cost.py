@@ -257,12 +257,12 @@ async def main(args: argparse.Namespace) -> dict[str, Costs]:
         ]
         async with chromium() as browser, contextlib.AsyncExitStack() as tabs:
             for server in servers:
-                for _ in range(args.warmups):  # the lecturer's rehearsal: caches filled
-                    await tour(browser, server, None)
                 # The lecturer's tab stays open, as in class: with no session left,
                 # Streamlit drops its compiled page scripts, and each tour would pay
                 # for compiling them again.
                 await tabs.enter_async_context(lecturer(browser, server))
+                for _ in range(args.warmups):  # the lecturer's rehearsal: caches filled
+                    await tour(browser, server, None)
             print(f"warm; load {load_average()}", flush=True)
             with profiled(servers[0], args.profile):
                 for n in range(args.repeats):

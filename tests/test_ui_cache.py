@@ -125,3 +125,26 @@ def test_two_sessions_get_the_same_chart_and_table_as_built_afresh(open_page) ->
         specs = [chart.proto.spec for chart in at.get("plotly_chart")]
         assert expected_drawing in specs
     assert cache.figure(plots.architecture_figure, a).to_dict().json == expected_drawing
+
+
+def test_figure_keys_tell_inputs_apart_and_fall_back_for_the_rest() -> None:
+    from cnnviz import facts
+
+    builds: list[int] = []
+
+    def drawing(things, mark=None) -> go.Figure:
+        builds.append(len(things))
+        return go.Figure(go.Bar(y=[len(things)]))
+
+    fields = list(receptive_fields_of("resnet18").values())
+    first = cache.figure(drawing, fields, "conv1")
+    assert cache.figure(drawing, list(receptive_fields_of("resnet18").values()), "conv1") is first
+    assert cache.figure(drawing, fields, "layer1") is not first
+    assert cache.figure(drawing, fields[:-1], "conv1") is not first
+    winners = cache.figure(drawing, facts.ILSVRC_WINNERS)  # frozen dataclasses
+    assert cache.figure(drawing, tuple(facts.ILSVRC_WINNERS)) is winners
+    unkeyed = cache.figure(drawing, {1, 2, 3})  # a set: Streamlit's own hashing
+    assert cache.figure(drawing, {1, 2, 3}) is unkeyed
+    assert builds == [len(fields), len(fields), len(fields) - 1, 9, 3]
+    assert repr(cache.key(1)) != repr(cache.key(1.0))
+    assert repr(cache.key((True,))) != repr(cache.key((1,)))
