@@ -78,3 +78,73 @@ def test_table_built_once() -> None:
     assert cache.table(layer_table, a, False) is table
     assert table.equals(layer_table(a, False))
     assert len(cache.table(layer_table, a, True)) > len(table)
+
+
+def test_streamlit_gets_the_json_encoded_once() -> None:
+    a = analyze("resnet18")
+    snapshot = cache.figure(plots.architecture_figure, a).to_dict()
+    sent = pio.to_json(snapshot, validate=False)  # st.plotly_chart's own call
+    assert sent is snapshot.json  # not encoded again
+    fresh = plots.architecture_figure(a).to_dict()
+    assert sent == cache._plain_to_json(fresh, validate=False)  # Plotly's own encoding
+
+
+def test_other_json_is_encoded_as_plotly_does() -> None:
+    snapshot = cache.figure(plots.share_by_kind_figure, analyze("vgg16")).to_dict()
+    pretty = pio.to_json(snapshot, validate=False, pretty=True)
+    assert pretty != snapshot.json and json.loads(pretty) == json.loads(snapshot.json)
+    plain = {"data": [{"type": "bar", "y": [1, 2]}], "layout": {}}
+    assert pio.to_json(plain, validate=False) == cache._plain_to_json(plain, validate=False)
+
+
+def test_arrow_table_built_once_and_sent_as_streamlit_would() -> None:
+    from streamlit import dataframe_util
+
+    from cnnviz.ui.architecture import layer_table
+
+    a = analyze("alexnet_lecture")
+    arrow = cache.arrow_table(layer_table, a, False)
+    assert cache.arrow_table(layer_table, a, False) is arrow
+    # st.dataframe writes a table out as is; given the DataFrame, it converts it first
+    assert dataframe_util.convert_arrow_table_to_arrow_bytes(
+        arrow
+    ) == dataframe_util.convert_pandas_df_to_arrow_bytes(layer_table(a, False))
+
+
+def test_two_sessions_get_the_same_chart_and_table_as_built_afresh(open_page) -> None:
+    from streamlit import dataframe_util
+
+    from cnnviz.ui.architecture import layer_table
+
+    a = analyze("vgg16_lecture", (3, 224, 224), batch_norm=False)
+    expected_table = dataframe_util.convert_pandas_df_to_arrow_bytes(layer_table(a, False))
+    expected_drawing = cache._plain_to_json(plots.architecture_figure(a).to_dict(), validate=False)
+    for _ in range(2):  # two sessions: the second one from the shared caches
+        at = open_page("pages/vgg.py")
+        assert at.dataframe[0].proto.arrow_data.data == expected_table
+        specs = [chart.proto.spec for chart in at.get("plotly_chart")]
+        assert expected_drawing in specs
+    assert cache.figure(plots.architecture_figure, a).to_dict().json == expected_drawing
+
+
+def test_figure_keys_tell_inputs_apart_and_fall_back_for_the_rest() -> None:
+    from cnnviz import facts
+
+    builds: list[int] = []
+
+    def drawing(things, mark=None) -> go.Figure:
+        builds.append(len(things))
+        return go.Figure(go.Bar(y=[len(things)]))
+
+    fields = list(receptive_fields_of("resnet18").values())
+    first = cache.figure(drawing, fields, "conv1")
+    assert cache.figure(drawing, list(receptive_fields_of("resnet18").values()), "conv1") is first
+    assert cache.figure(drawing, fields, "layer1") is not first
+    assert cache.figure(drawing, fields[:-1], "conv1") is not first
+    winners = cache.figure(drawing, facts.ILSVRC_WINNERS)  # frozen dataclasses
+    assert cache.figure(drawing, tuple(facts.ILSVRC_WINNERS)) is winners
+    unkeyed = cache.figure(drawing, {1, 2, 3})  # a set: Streamlit's own hashing
+    assert cache.figure(drawing, {1, 2, 3}) is unkeyed
+    assert builds == [len(fields), len(fields), len(fields) - 1, 9, 3]
+    assert repr(cache.key(1)) != repr(cache.key(1.0))
+    assert repr(cache.key((True,))) != repr(cache.key((1,)))

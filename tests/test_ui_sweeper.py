@@ -3,6 +3,8 @@ held in reference cycles, its per-session folder included, is freed."""
 
 from __future__ import annotations
 
+import importlib.util
+import sys
 import threading
 from dataclasses import dataclass, field
 
@@ -74,3 +76,34 @@ def test_one_sweeper_thread_per_process() -> None:
     sweeper.start()
     names = [t.name for t in threading.enumerate()]
     assert names.count("cnnviz-session-sweeper") == 1
+
+
+def test_a_second_copy_of_the_module_starts_no_second_sweeper(monkeypatch) -> None:
+    # cnnviz.ui.serve imports cnnviz.ui (which starts the sweeper), then forgets it so that
+    # the first page imports it afresh: that second copy must not start another thread.
+    spec = importlib.util.spec_from_file_location("sweeper_copy", sweeper.__file__)
+    assert spec is not None and spec.loader is not None
+    copy = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, "sweeper_copy", copy)
+    spec.loader.exec_module(copy)
+    sweeper.start()
+    copy.start()
+    names = [t.name for t in threading.enumerate()]
+    assert names.count("cnnviz-session-sweeper") == 1
+
+
+def test_a_sweep_collects_only_when_a_session_has_gone() -> None:
+    seen = sweeper._Seen()
+    assert not sweeper.should_collect(0, {"a"}, seen)  # a student arrives: nothing to free
+    assert not sweeper.should_collect(0, {"a", "b"}, seen)
+    assert sweeper.should_collect(0, {"b"}, seen)  # "a" closed its tab
+    assert not sweeper.should_collect(0, {"b"}, seen)
+    assert sweeper.should_collect(1, {"b"}, seen)  # one kept for a reconnect expired
+    assert sweeper.should_collect(0, None, seen)  # no server to ask: collect
+
+
+def test_a_quiet_server_still_collects_now_and_then() -> None:
+    seen = sweeper._Seen()
+    collected = [sweeper.should_collect(0, {"a"}, seen) for _ in range(2 * sweeper.QUIET_SWEEPS)]
+    assert collected.count(True) == 2
+    assert collected[sweeper.QUIET_SWEEPS - 1] and collected[-1]

@@ -126,7 +126,7 @@ def show_architecture(a: Analysis, key: str) -> None:
             )
             number = st.column_config.NumberColumn(format="localized")
             st.dataframe(
-                cache.table(layer_table, a, all_layers),
+                cache.arrow_table(layer_table, a, all_layers),
                 hide_index=True,
                 column_config={"params": number, "MACs": number, "activations": number},
                 key=f"{key}_table",
@@ -156,7 +156,10 @@ def show_quiz(a: Analysis, key: str) -> None:
     if not questions:
         return
     st.subheader("Predict, then reveal")
-    labels = [f"{quiz.label(a.layer(q.layer))}" for q in questions]
+    first = {}  # each name's first call, as a.layer(name) finds it (once, not per question)
+    for layer in a.layers:
+        first.setdefault(layer.name, layer)
+    labels = [f"{quiz.label(first[q.layer])}" for q in questions]
     i = st.selectbox(
         "Layer", range(len(questions)), format_func=lambda j: labels[j], key=f"{key}_q"
     )

@@ -9,6 +9,8 @@ from __future__ import annotations
 import importlib
 import sys
 
+from cnnviz.ui import static_files
+
 # The library and what it pulls in; cnnviz.ui itself is imported again by the first page, so
 # its one-time routing set-up (cnnviz/ui/__init__.py) runs inside a script run as it must.
 WARM = (
@@ -116,6 +118,7 @@ def command(port: int, address: str = "127.0.0.1") -> list[str]:
 
 def main(argv: list[str]) -> None:
     warm()
+    static_files.keep_in_memory()
     from streamlit.web import cli
 
     sys.argv = ["streamlit", "run", "app.py", *argv]

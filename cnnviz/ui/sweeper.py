@@ -10,6 +10,10 @@ that has left would keep its datasets, models and per-session folders until the 
 Every `INTERVAL` seconds a daemon thread asks the server's event loop (where Streamlit manages
 sessions) to shut the expired ones down properly, then collects cycles, so a session's memory
 and its `Workspace` folder go within about TTL + INTERVAL of the tab closing.
+
+A full collection with torch and the class's figures in memory costs about 0.1-0.2 CPU-s, so
+it runs only when a session has gone since the last sweep (or every `QUIET_SWEEPS` sweeps):
+while a class is in the room, every 30 s it was a tenth of the server's CPU.
 """
 
 from __future__ import annotations
@@ -20,11 +24,25 @@ import gc
 import logging
 import threading
 import time
+from dataclasses import dataclass, field
 from typing import Any
 
 INTERVAL = 30.0
+QUIET_SWEEPS = 20  # a collection at least this often (10 min), whatever the sessions did
+THREAD_NAME = "cnnviz-session-sweeper"
 log = logging.getLogger(__name__)
-_started = threading.Event()
+_start_lock = threading.Lock()
+
+
+@dataclass
+class _Seen:
+    """What the last sweep saw: the session ids, and the sweeps since the last collection."""
+
+    sessions: set[str] = field(default_factory=set)
+    quiet: int = 0
+
+
+_seen = _Seen()
 
 
 def shut_down_expired(session_manager: Any) -> int:
@@ -50,10 +68,21 @@ def shut_down_expired(session_manager: Any) -> int:
     return len(expired)
 
 
-def sweep_once() -> None:
-    """One sweep: expired sessions shut down on the server's event loop, then gc.collect()."""
+def session_ids(session_manager: Any) -> set[str]:
+    """Every session the server holds, connected or kept for a reconnect."""
+    list_sessions = getattr(session_manager, "list_sessions", None)
+    if list_sessions is None:
+        return set()
+    return {info.session.id for info in list_sessions()}
+
+
+def sweep_once() -> bool:
+    """One sweep: expired sessions shut down on the server's event loop, then gc.collect() if
+    a session has gone since the last sweep (or without a server). Whether it collected."""
     from streamlit import runtime
 
+    found: dict[str, Any] = {}
+    ids = None  # without a server (tests, the CLI) there is nothing to compare: collect
     if runtime.exists():
         rt = runtime.get_instance()
         loop = getattr(getattr(rt, "_async_objs", None), "eventloop", None)
@@ -63,14 +92,33 @@ def sweep_once() -> None:
 
             def on_loop() -> None:
                 try:
-                    shut_down_expired(manager)
+                    found["expired"] = shut_down_expired(manager)
+                    found["ids"] = session_ids(manager)
                 finally:
                     done.set()
 
             loop.call_soon_threadsafe(on_loop)
             done.wait(timeout=10)
+            ids = found.get("ids")
+    if not should_collect(found.get("expired", 0), ids):
+        return False
     gc.collect()
     _trim_heap()
+    return True
+
+
+def should_collect(expired: int, ids: set[str] | None, seen: _Seen = _seen) -> bool:
+    """Whether this sweep collects: a session expired or went away since the last sweep (new
+    ones arriving leave nothing to free), no server to ask (`ids` None), or `QUIET_SWEEPS`
+    sweeps without one. Remembers `ids` in `seen`."""
+    gone = ids is None or expired > 0 or bool(seen.sessions - ids)
+    if ids is not None:
+        seen.sessions = ids
+    seen.quiet += 1
+    if gone or seen.quiet >= QUIET_SWEEPS:
+        seen.quiet = 0
+        return True
+    return False
 
 
 def _trim_heap() -> None:
@@ -95,8 +143,10 @@ def _loop() -> None:
 
 
 def start() -> None:
-    """Start the process's sweeper thread (once; later calls do nothing)."""
-    if _started.is_set():
-        return
-    _started.set()
-    threading.Thread(target=_loop, name="cnnviz-session-sweeper", daemon=True).start()
+    """Start the process's sweeper thread (once; later calls do nothing, even from a second
+    copy of this module: `cnnviz.ui.serve` imports cnnviz.ui, then forgets it so that the
+    first page imports it afresh, and a flag of the module's own started a second sweeper)."""
+    with _start_lock:
+        if any(t.name == THREAD_NAME for t in threading.enumerate()):
+            return
+        threading.Thread(target=_loop, name=THREAD_NAME, daemon=True).start()

@@ -3,23 +3,27 @@ the command that fetches them before an offline class."""
 
 from __future__ import annotations
 
+import pyarrow as pa
 import streamlit as st
 import torch
 
 from cnnviz import weights
+from cnnviz.ui import cache
 
 FETCH_ALL = "python -m cnnviz fetch-weights --all"
 
 
-@st.cache_data(ttl=30, show_spinner=False)
-def _status() -> list[dict[str, object]]:
-    # Shared by every session for 30 s: a file fetched meanwhile shows up at the next view.
-    return weights.weights_status(weights.app_weights())
+@st.cache_resource(ttl=30, show_spinner=False)
+def _status() -> tuple[list[dict[str, object]], pa.Table]:
+    """The weight files' rows, and the Arrow table st.dataframe makes of them (read only).
+    Shared by every session for 30 s: a file fetched meanwhile shows up at the next view."""
+    rows = weights.weights_status(weights.app_weights())
+    return rows, cache.to_arrow(rows)
 
 
 def weights_panel() -> None:
     """A collapsed expander: present / missing weight files and the fetch command."""
-    rows = _status()
+    rows, table = _status()
     missing = [str(r["model"]) for r in rows if not r["present"]]
     label = f"Pretrained weights on this server: {len(rows) - len(missing)} of {len(rows)}"
     with st.expander(label, icon=":material/cloud_download:"):
@@ -33,7 +37,7 @@ def weights_panel() -> None:
             st.caption("or fetch only the missing files:")
             st.code(f"python -m cnnviz fetch-weights {' '.join(missing)}", language="bash")
         st.dataframe(
-            rows,
+            table,
             hide_index=True,
             column_config={"present": st.column_config.CheckboxColumn("present")},
             key="home_weights",
