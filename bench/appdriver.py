@@ -222,22 +222,34 @@ def serve(
     server = Server(url=f"http://127.0.0.1:{port}", process=process, log=log)
     sampler = threading.Thread(target=server.sample, daemon=True)
     try:
-        deadline = time.monotonic() + start_timeout_s
-        while not _healthy(server.url):
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"streamlit did not start:\n{log.read_text()}")
-            time.sleep(0.1)
+        wait_until_healthy(server.url, process, log, start_timeout_s)
         sampler.start()
         yield server
     finally:
         server._sampling = False
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait(timeout=10)
+        stop_group(process)
+
+
+def wait_until_healthy(
+    url: str, process: subprocess.Popen, log: Path, start_timeout_s: float
+) -> None:
+    """Wait for a server started as `process` to answer its health check at `url`."""
+    deadline = time.monotonic() + start_timeout_s
+    while not _healthy(url):
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(f"streamlit did not start:\n{log.read_text()}")
+        time.sleep(0.1)
+
+
+def stop_group(process: subprocess.Popen) -> None:
+    """Stop `process` and everything it started (its own session's process group)."""
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=10)
 
 
 @contextlib.asynccontextmanager

@@ -42,11 +42,12 @@ from appdriver import (
     REPO,
     Session,
     _free_port,
-    _healthy,
     chromium,
     cpu_seconds,
     load_average,
     session,
+    stop_group,
+    wait_until_healthy,
 )
 
 from cnnviz.ui.serve import command as serve_command
@@ -79,20 +80,10 @@ def serve(repo: Path, log: Path, start_timeout_s: float = 120) -> Iterator[Serve
         )
     server = Server(repo=repo, url=f"http://127.0.0.1:{port}", process=process)
     try:
-        deadline = time.monotonic() + start_timeout_s
-        while not _healthy(server.url):
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"streamlit did not start:\n{log.read_text()}")
-            time.sleep(0.1)
+        wait_until_healthy(server.url, process, log, start_timeout_s)
         yield server
     finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait(timeout=10)
+        stop_group(process)
 
 
 @dataclass
