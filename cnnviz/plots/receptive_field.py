@@ -298,7 +298,7 @@ def field_growth(fields: list[ReceptiveField], selected: str) -> go.Figure:
         height=380,
         legend={"orientation": "h", "y": -0.3},
     )
-    _fixed_margins(fig, l=72, r=10, t=50, b=120)
+    _fixed_margins(fig, l=72, r=10, t=50, b=125)
     return fig
 
 
