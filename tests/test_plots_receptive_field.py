@@ -89,6 +89,21 @@ def test_effective_field_draws_the_gradient_over_the_grayed_image(fields) -> Non
     assert z.max() == 100 and "% of" in fig.data[1].hovertemplate
 
 
+def test_effective_field_sends_only_the_box_where_the_gradient_is_not_zero(fields) -> None:
+    picture = images.fit(images.photo("Astronaut"), 64, 48)
+    erf = np.zeros((64, 48))
+    erf[10:17, 20:25] = np.random.default_rng(1).random((7, 5)) + 0.2  # conv1's 7x7-ish field
+    erf[12, 21] = 2.0
+    heat = plots.effective_field(picture, erf, fields["conv1"], (3, 5), "t").data[1]
+    z = np.asarray(heat.z)
+    assert (heat.x0, heat.y0, z.shape) == (20, 10, (7, 5))  # placed where it lies on the image
+    assert np.array_equal(z, np.round(erf[10:17, 20:25] / 2.0 * 100).astype(int))
+    assert z[12 - 10, 21 - 20] == 100
+    nothing = plots.effective_field(picture, np.zeros((64, 48)), fields["conv1"], (3, 5), "t")
+    flat = np.asarray(nothing.data[1].z)
+    assert flat.shape == (64, 48) and not flat.any()  # no gradient at all: all of it, zero
+
+
 @pytest.mark.parametrize("figure", ["grid", "image", "growth", "erf"])
 def test_margins_are_fixed_so_the_browser_lays_out_once(fields, figure) -> None:
     """No axis measures its labels (automargin would push the margins and draw again)."""

@@ -196,10 +196,13 @@ def effective_field(
     gray = image.mean(axis=2).astype(np.uint8)
     peak = float(erf.max()) or 1.0
     percent = np.rint(np.clip(erf / peak, 0.0, 1.0) * 100).astype(np.uint8)
+    top, left = _support(percent)
     fig = go.Figure(go.Image(source=jpeg_data_uri(gray), hoverinfo="skip"))
     fig.add_trace(
         go.Heatmap(
-            z=percent,
+            z=percent[top, left],
+            x0=left.start,
+            y0=top.start,
             # Transparent where the gradient is zero, so the image shows through.
             colorscale=[
                 [0.0, "rgba(255,235,59,0)"],
@@ -221,6 +224,16 @@ def effective_field(
     fig.update_layout(title=title, height=440)
     _fixed_margins(fig, l=45, r=90, t=50, b=45)
     return fig
+
+
+def _support(values: np.ndarray) -> tuple[slice, slice]:
+    """The rows and columns of the smallest box holding every non-zero value (all of them if
+    none is): outside it the heatmap is transparent anyway, and an early layer's field is a
+    few pixels of a 224x224 image."""
+    rows, cols = np.flatnonzero(values.any(axis=1)), np.flatnonzero(values.any(axis=0))
+    if not len(rows):
+        return slice(0, values.shape[0]), slice(0, values.shape[1])
+    return slice(int(rows[0]), int(rows[-1]) + 1), slice(int(cols[0]), int(cols[-1]) + 1)
 
 
 def field_growth(fields: list[ReceptiveField], selected: str) -> go.Figure:
