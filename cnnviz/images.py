@@ -112,6 +112,18 @@ def png_data_uri(image: np.ndarray) -> str:
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
+def jpeg_data_uri(image: np.ndarray, quality: int = 90) -> str:
+    """An H x W x 3 or H x W uint8 photo as a JPEG data URI, for a figure's `go.Image(source=)`.
+
+    For natural images only (lossy: edges of synthetic images ring). A 224x224 photo is about
+    23 kB at quality 90 against 117 kB as PNG: a fifth of the bytes the browser decodes on
+    every redraw, with pixels about 3 levels of 255 off on average.
+    """
+    buffer = io.BytesIO()
+    Image.fromarray(np.ascontiguousarray(image)).save(buffer, format="JPEG", quality=quality)
+    return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
 def to_input(image: np.ndarray, channels: int = 3) -> torch.Tensor:
     """A 1 x C x H x W float tensor: ImageNet-normalized RGB for 3 channels, else standardized
     grayscale repeated over the channels (LeNet's 1 channel, a block's 256)."""

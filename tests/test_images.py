@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import io
 import struct
 import zlib
@@ -67,3 +68,18 @@ def test_sixteen_bit_grayscale_is_scaled_not_clipped() -> None:
 def test_garbage_is_still_not_an_image() -> None:
     with pytest.raises(NotAnImage, match="not an image"):
         images.decode_upload(b"\x89PNG\r\n\x1a\n but nothing after the signature")
+
+
+def test_jpeg_data_uri_is_close_to_the_photo_and_smaller_than_png() -> None:
+    picture = images.fit(images.photo("Astronaut"), 224, 224)
+    uri = images.jpeg_data_uri(picture)
+    head, data = uri.split(",", 1)
+    assert head == "data:image/jpeg;base64"
+    got = np.asarray(Image.open(io.BytesIO(base64.b64decode(data))))
+    assert got.shape == picture.shape
+    error = np.abs(got.astype(np.int16) - picture.astype(np.int16))
+    assert error.mean() < 4  # levels of 255: the photo, barely touched
+    assert len(uri) < len(images.png_data_uri(picture)) / 3
+    gray = picture.mean(axis=2).astype(np.uint8)  # the grayed photo under a heatmap
+    back = np.asarray(Image.open(io.BytesIO(base64.b64decode(images.jpeg_data_uri(gray)[23:]))))
+    assert back.shape == gray.shape and np.abs(back.astype(np.int16) - gray).mean() < 4
