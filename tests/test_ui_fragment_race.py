@@ -17,6 +17,7 @@ from streamlit.runtime.script_data import ScriptData
 from streamlit.runtime.scriptrunner import ScriptRunnerEvent
 
 from cnnviz.ui import fragment_race
+from tests.conftest import run_async
 
 FINISHED = ForwardMsg.ScriptFinishedStatus.FINISHED_SUCCESSFULLY
 
@@ -99,7 +100,7 @@ async def _click_run_ends_then(client_state: ClientState) -> tuple[AppSession, S
 
 def test_a_timer_rerun_after_a_finished_run_keeps_that_runs_end(new_runners) -> None:
     timer = ClientState(fragment_id="job_panel", is_auto_rerun=True)
-    session, _ = asyncio.run(_click_run_ends_then(timer))
+    session, _ = run_async(_click_run_ends_then(timer))
     assert _finished_runs(session) == [FINISHED]  # the click's run ended in the browser too
     assert [r.rerun_data.fragment_id for r in new_runners] == ["job_panel"]
     assert session._scriptrunner is new_runners[0]  # and the fragment ran after it
@@ -114,7 +115,7 @@ def test_a_full_rerun_starts_at_once(new_runners) -> None:
         session.request_rerun(ClientState())
         return len(new_runners)  # before the loop ran anything
 
-    created_at_once = asyncio.run(scenario())
+    created_at_once = run_async(scenario())
     assert created_at_once == 1
     assert new_runners[0].rerun_data.fragment_id is None
 
@@ -134,6 +135,6 @@ def test_a_newer_run_takes_the_waiting_fragment_rerun(new_runners) -> None:
             await asyncio.sleep(0)
         return session
 
-    asyncio.run(scenario())
+    run_async(scenario())
     assert len(new_runners) == 1 and new_runners[0].rerun_data.fragment_id is None
     assert [d.fragment_id for d in new_runners[0].accepted] == ["job_panel"]

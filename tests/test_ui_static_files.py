@@ -12,6 +12,7 @@ from streamlit import file_util
 from streamlit.web.server.starlette import starlette_static_routes as routes
 
 from cnnviz.ui import static_files
+from tests.conftest import run_async
 
 STATIC = file_util.get_static_dir()
 
@@ -56,7 +57,7 @@ def _fetch(app: Any, path: str, method: str = "GET", headers: dict[str, str] | N
 
         await app(scope, receive, send)
 
-    asyncio.run(run())
+    run_async(run())
     body = b"".join(m.get("body", b"") for m in sent[1:])
     return sent[0]["status"], sorted(sent[0]["headers"]), body
 
