@@ -125,3 +125,21 @@ def test_home_bar_and_marker_open_the_page(app, winner: facts.Winner, target: st
     title = app.page.locator(TITLE).first
     title.wait_for(state="visible", timeout=30_000)
     assert winner.page.split("-")[0] in title.inner_text()
+
+
+# The rendered height of each home-bar label: Plotly shrinks a label that does not fit its bar
+# (a scale transform), which made SENet's "2.25%" about half the size of the others.
+BAR_LABELS = f"{HOME_CHART} .barlayer text.bartext"
+BAR_LABEL_HEIGHTS = f"""() => Array.from(document.querySelectorAll('{BAR_LABELS}'))
+  .map(t => [t.textContent, t.getBoundingClientRect().height])"""
+
+
+@pytest.mark.parametrize("size", SIZES, ids=list(SIZES))
+def test_home_bar_labels_keep_their_size(app, size: str) -> None:
+    app.page.set_viewport_size({"width": SIZES[size][0], "height": SIZES[size][1]})
+    app.open("")
+    labels = app.page.evaluate(BAR_LABEL_HEIGHTS)
+    assert len(labels) == len(facts.ILSVRC_WINNERS)
+    tallest = max(height for _, height in labels)
+    small = [(text, round(height, 1)) for text, height in labels if height < 0.9 * tallest]
+    assert not small, f"shrunk below the others ({tallest:.1f} px): {small}"
