@@ -50,23 +50,10 @@ APPS = {
 
 
 def bare_command(script: Path, port: int) -> list[str]:
-    return [
-        sys.executable,
-        "-m",
-        "streamlit",
-        "run",
-        str(script),
-        "--server.port",
-        str(port),
-        "--server.address",
-        "127.0.0.1",
-        "--server.headless",
-        "true",
-        "--browser.gatherUsageStats",
-        "false",
-        "--server.fileWatcherType",
-        "none",
-    ]
+    """`streamlit run script` with the flags the app's own server gets (after its module)."""
+    launcher = serve_command(port)
+    assert launcher[1:3] == ["-m", "cnnviz.ui.serve"], launcher
+    return [sys.executable, "-m", "streamlit", "run", str(script), *launcher[3:]]
 
 
 @contextlib.contextmanager
