@@ -369,16 +369,12 @@ WEIGHTS_FILE_BYTES = Limit(
     600_000_000,
     "VGG-16's ImageNet weights (528 MB), the largest of the transfer-learning backbones, fit.",
 )
-# Every file a student uploads through the app, in MB of 2**20 bytes (Streamlit's unit). It must
-# equal .streamlit/config.toml's server.maxUploadSize (a test reads it): Streamlit 1.67's upload
-# endpoint refuses any file over server.maxUploadSize, whatever a widget's own max_upload_size
-# says (that only sets the browser's check), so no page can accept more than the server. Why
-# not VGG-16's 528 MB: Streamlit keeps each upload in the server's memory while the session
-# lasts, and the weights page writes a copy that torch.load reads back, about three times the
-# file per student on a server shared by a class; the backbones students fine-tune on 2 cores
-# (ResNet-18 45 MB, EfficientNet-B0 20 MB, MobileNetV3 10 MB) fit, while VGG-16's and
-# AlexNet's files (528 and 233 MB) go through the CLI (`finetune --weights FILE`), which reads
-# files up to WEIGHTS_FILE_BYTES from disk.
+# Every file a student uploads, in MB of 2**20 bytes: equal to .streamlit/config.toml's
+# server.maxUploadSize (a test reads it), since Streamlit 1.67 refuses any file over it whatever
+# a widget's max_upload_size says. Not VGG-16's 528 MB: Streamlit holds each upload in memory
+# for the session and the weights page writes a copy torch.load reads back (about 3x the file
+# per student); ResNet-18 (45 MB), EfficientNet-B0 and MobileNetV3 fit, VGG-16's and AlexNet's
+# files go through the CLI (`finetune --weights FILE`, up to WEIGHTS_FILE_BYTES from disk).
 UPLOAD_MB = Limit(
     "uploaded file size in MB",
     1,
