@@ -14,9 +14,13 @@ $(BIN)/python:
 	$(BIN)/python -m pip install --upgrade pip
 
 # The stamp files re-run pip only when the requirements change.
+# Online, set-up also fetches the default backbone's ImageNet weights (one file, hash
+# checked, short timeouts); offline it says so in one line and the app uses the synthetic
+# backbone shipped in assets/.
 $(VENV)/.installed: requirements.txt pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -r requirements.txt
 	$(BIN)/pip install --no-deps -e .
+	$(BIN)/python -m cnnviz fetch-weights --setup
 	touch $@
 
 $(VENV)/.installed-dev: requirements-dev.txt $(VENV)/.installed
@@ -53,9 +57,12 @@ bench: $(VENV)/.installed-dev
 screenshots: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest tests/e2e -k screenshot --screenshots assets
 
-# The Explain page's default model (LeNet-5 on digits), seeded: assets/lenet5_digits.pt
+# The Explain page's default model (LeNet-5 on digits, seconds) and the synthetic backbone
+# (resnet18 pretrained on fractals, about 20 minutes on 2 cores), seeded:
+# assets/lenet5_digits.pt, assets/resnet18_synthetic.pt and its card (.json)
 assets: $(VENV)/.installed
 	$(BIN)/python -m cnnviz.explain.default_model
+	$(BIN)/python -m cnnviz.synthetic
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info

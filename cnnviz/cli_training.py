@@ -23,7 +23,9 @@ def _load_training_data(text: str, size: int) -> Any:
     if text in data.BUILTIN and not path.exists():
         return data.BUILTIN[text](size)
     if not path.exists():
-        raise UsageError(f"there is no file or folder {text!r} (built-in: digits, lfw)")
+        raise UsageError(
+            f"there is no file or folder {text!r} (built-in: {', '.join(data.BUILTIN)})"
+        )
     try:
         return data.load_dataset(path, size=size)
     except OSError as err:
@@ -51,15 +53,24 @@ def _finetune_table(doc: dict[str, Any]) -> str:
 def cmd_finetune(args: argparse.Namespace) -> int:
     from cnnviz.jobs import devices
     from cnnviz.train import FinetuneConfig, finetune, save_trained
+    from cnnviz.train import config as defaults
+    from cnnviz.train.backbones import default_weights
     from cnnviz.train.progress import TqdmReporter
 
+    # Unset options take the page's defaults, which depend on the backbone and the device.
+    image_size = args.image_size
+    if image_size is None:
+        image_size = defaults.default_image_size(devices.resolve(args.device).is_cuda)
+    last_blocks = args.last_blocks
+    if last_blocks is None:
+        last_blocks = defaults.default_last_blocks(args.backbone)
     config = FinetuneConfig(
         backbone=args.backbone,
-        weights=args.weights,
+        weights=args.weights or default_weights(args.backbone),
         strategy=args.strategy,
-        last_blocks=args.last_blocks,
+        last_blocks=last_blocks,
         epochs=args.epochs,
-        image_size=args.image_size,
+        image_size=image_size,
         batch_size=args.batch_size,
         lr=args.lr,
         val_fraction=args.val_fraction,
@@ -139,9 +150,42 @@ class _without_download_banner(contextlib.AbstractContextManager[None]):
         sys.stdout = self._saved
 
 
+def _fetch_at_setup(timeout: float) -> int:
+    """Set-up's one try at the default backbone's ImageNet weights: hash checked, `timeout`
+    seconds per network wait, one line saying what happened, never a failure (offline the
+    app starts from the synthetic backbone)."""
+    import socket
+
+    from cnnviz import synthetic, weights
+
+    name = synthetic.BACKBONE
+    path = weights.weights_file(name)
+    if path.is_file():
+        print(f"ImageNet weights of {name}: already present ({path.name}).")
+        return 0
+    previous = socket.getdefaulttimeout()
+    socket.setdefaulttimeout(timeout)  # urllib waits forever on a silent network otherwise
+    try:
+        with _without_download_banner():
+            weights.default_weights(name).get_state_dict(progress=False, check_hash=True)
+    except Exception as err:  # offline, a proxy, a bad hash: set-up goes on
+        reason = getattr(err, "reason", None) or err
+        print(
+            f"ImageNet weights of {name}: not downloaded ({reason}); the app starts from the "
+            "synthetic backbone shipped in assets/."
+        )
+        return 0
+    finally:
+        socket.setdefaulttimeout(previous)
+    print(f"ImageNet weights of {name}: downloaded to {path} (hash checked).")
+    return 0
+
+
 def cmd_fetch_weights(args: argparse.Namespace) -> int:
     from cnnviz import weights
 
+    if args.setup:
+        return _fetch_at_setup(args.timeout)
     names = weights.app_weights() if args.all else args.names
     if not names:
         raise UsageError("name the models whose weights to download, or give --all")
@@ -167,6 +211,7 @@ def cmd_fetch_weights(args: argparse.Namespace) -> int:
 def add_training_commands(sub: Any) -> None:
     from cnnviz import limits
     from cnnviz.train import BACKBONES, STRATEGIES
+    from cnnviz.train import config as defaults
 
     p = sub.add_parser(
         "finetune",
@@ -174,20 +219,39 @@ def add_training_commands(sub: Any) -> None:
         description="Progress goes to stderr; with --json, stdout is one JSON object.",
     )
     p.add_argument(
-        "path", help="a .zip or a folder (one folder per class), or a built-in name: digits, lfw"
+        "path",
+        help="a .zip or a folder (one folder per class), or a built-in name: digits, lfw, textures",
     )
     p.add_argument("--backbone", default="resnet18", choices=BACKBONES)
     p.add_argument(
         "--weights",
-        default="imagenet",
-        metavar="{imagenet,none,FILE}",
-        help="torchvision's ImageNet weights (from the cache: see fetch-weights), random "
-        "initialization, or a state-dict file",
+        default=None,
+        metavar="{imagenet,synthetic,none,FILE}",
+        help="torchvision's ImageNet weights (from the cache: see fetch-weights), the "
+        "synthetic backbone (resnet18 pretrained on fractals, shipped with the app), random "
+        "initialization, or a state-dict file (default, as on the page: imagenet when its "
+        "file is cached, else synthetic for resnet18, else none)",
     )
     p.add_argument("--strategy", default="linear", choices=STRATEGIES)
-    p.add_argument("--last-blocks", type=int, default=1, help=limits.TRAIN_LAST_BLOCKS.help)
-    p.add_argument("--epochs", type=int, required=True, help=limits.TRAIN_EPOCHS.help)
-    p.add_argument("--image-size", type=int, default=224, help=limits.TRAIN_IMAGE_SIZE.help)
+    p.add_argument(
+        "--last-blocks",
+        type=int,
+        default=None,
+        help=f"{limits.TRAIN_LAST_BLOCKS.help} (default {defaults.DEFAULT_LAST_BLOCKS}, as on "
+        "the page)",
+    )
+    p.add_argument(
+        "--epochs",
+        type=int,
+        default=defaults.DEFAULT_EPOCHS,
+        help=f"{limits.TRAIN_EPOCHS.help} (default {defaults.DEFAULT_EPOCHS}, as on the page)",
+    )
+    p.add_argument(
+        "--image-size",
+        type=int,
+        default=None,
+        help=f"{limits.TRAIN_IMAGE_SIZE.help} (default, as on the page: 224 on a GPU, 32 on a CPU)",
+    )
     p.add_argument("--batch-size", type=int, default=32, help=limits.TRAIN_BATCH_SIZE.help)
     p.add_argument("--lr", type=float, default=1e-3, help=limits.TRAIN_LR.help)
     p.add_argument("--val-fraction", type=float, default=0.2, help=limits.TRAIN_VAL_FRACTION.help)
@@ -211,4 +275,12 @@ def add_training_commands(sub: Any) -> None:
     )
     p.add_argument("names", metavar="NAME", nargs="*", help=f"e.g. {', '.join(BACKBONES)}")
     p.add_argument("--all", action="store_true", help="every file the app uses (as listed on home)")
+    p.add_argument(
+        "--setup",
+        action="store_true",
+        help="set-up's try: the default backbone's file only, never an error when offline",
+    )
+    p.add_argument(
+        "--timeout", type=float, default=10.0, help="seconds per network wait with --setup"
+    )
     p.set_defaults(run=cmd_fetch_weights)

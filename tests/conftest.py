@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import atexit
 import concurrent.futures
+import os
+import shutil
+import tempfile
 from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any, TypeVar
@@ -12,6 +16,12 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 ROOT = Path(__file__).resolve().parents[1]
+
+# The suite never reads the developer's torch cache: where set-up fetched the ImageNet weights,
+# the pages' defaults (the synthetic backbone when no ImageNet file is cached) are tested as on
+# an offline machine. A test that needs a file places it under a TORCH_HOME of its own.
+os.environ["TORCH_HOME"] = tempfile.mkdtemp(prefix="cnnviz-torch-home-")
+atexit.register(shutil.rmtree, os.environ["TORCH_HOME"], True)
 
 
 T = TypeVar("T")

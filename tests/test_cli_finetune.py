@@ -197,3 +197,47 @@ def test_a_real_process_prints_one_json_object(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr[-500:]
     assert json.loads(done.stdout)["classes"] == ["face", "not face"]
     assert "Extracting features" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_fetch_weights_at_setup_is_one_line_and_never_fails(
+    torch_home: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for var in ("https_proxy", "HTTPS_PROXY", "http_proxy", "HTTP_PROXY"):
+        monkeypatch.setenv(var, "http://127.0.0.1:9")
+    monkeypatch.delenv("no_proxy", raising=False)
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    code, out, err = run(capsys, "fetch-weights", "--setup", "--timeout", "2")
+    assert code == 0 and err == "" and out.count("\n") == 1
+    assert "not downloaded" in out and "synthetic backbone" in out
+    assert not weights_file("resnet18").exists()
+    weights_file("resnet18").parent.mkdir(parents=True, exist_ok=True)
+    weights_file("resnet18").touch()
+    code, out, _ = run(capsys, "fetch-weights", "--setup")
+    assert (
+        code == 0
+        and out == "ImageNet weights of resnet18: already present (resnet18-f37072fd.pth).\n"
+    )
+
+
+def test_finetune_defaults_are_the_pages(
+    torch_home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Unset, weights, last blocks, epochs and image size are the page's: synthetic (no
+    ImageNet file here), 2, 3 and 32 on a CPU (tests/test_transfer_learning_page.py reads the
+    page's own widgets)."""
+    from cnnviz import synthetic
+    from cnnviz.train import config
+
+    code, out, _ = run(
+        capsys, "finetune", "textures", "--strategy", "last", "--val-fraction", "0.1",
+        "--device", "cpu", "--json", "--epochs", "1",
+    )  # fmt: skip
+    assert code == 0
+    doc = json.loads(out)
+    expected = "synthetic" if synthetic.available() else "none"
+    assert doc["config"]["weights"] == expected
+    assert doc["config"]["last_blocks"] == config.DEFAULT_LAST_BLOCKS == 2
+    assert doc["config"]["image_size"] == config.default_image_size(False) == 32
+    code, _, err = run(capsys, "finetune", "textures", "--backbone", "alexnet", "--weights",
+                       "synthetic", "--image-size", "64")  # fmt: skip
+    assert code == 2 and "synthetic backbone is a resnet18" in err and err.count("\n") == 1

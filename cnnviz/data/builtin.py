@@ -1,5 +1,6 @@
-"""Built-in datasets that need no upload and no internet (both ship inside their packages):
-scikit-learn's handwritten digits and scikit-image's faces-vs-not-faces subset of LFW."""
+"""Built-in datasets that need no upload and no internet (all ship inside their packages):
+scikit-learn's handwritten digits, scikit-image's faces-vs-not-faces subset of LFW, and four
+textures cut from scikit-image's photos."""
 
 from __future__ import annotations
 
@@ -46,4 +47,46 @@ def lfw(size: int = 64) -> ImageDataset:
     )
 
 
-BUILTIN: dict[str, Callable[[int], ImageDataset]] = {"digits": digits, "lfw": lfw}
+# scikit-image's grayscale 512 x 512 texture photos, one class each.
+TEXTURE_PHOTOS = ("brick", "grass", "gravel", "moon")
+TEXTURE_TILE = 64  # 8 x 8 tiles a photo: 64 images a class, no pixel in two images
+
+
+def _standardized(tile: np.ndarray) -> np.ndarray:
+    """A tile at mean 128 and standard deviation 40: brightness and contrast tell no class."""
+    t = tile.astype(np.float64)
+    t = (t - t.mean()) / max(t.std(), 1e-6) * 40.0 + 128.0
+    return np.clip(np.rint(t), 0, 255).astype(np.uint8)
+
+
+def textures(size: int = 64) -> ImageDataset:
+    """Brick, grass, gravel and the moon's surface: each 512 x 512 photo cut into 64 tiles of
+    64 x 64 that share no pixel, each tile brought to the same mean and contrast, so that only
+    texture tells the classes apart (no color, no brightness). 256 images, 4 classes."""
+    from skimage import data as photos
+
+    size = bounds.DATASET_IMAGE_SIZE.check(size)
+    tiles, labels = [], []
+    for label, name in enumerate(TEXTURE_PHOTOS):
+        photo = getattr(photos, name)()
+        n = photo.shape[0] // TEXTURE_TILE
+        for i in range(n):
+            for j in range(n):
+                tile = photo[
+                    i * TEXTURE_TILE : (i + 1) * TEXTURE_TILE,
+                    j * TEXTURE_TILE : (j + 1) * TEXTURE_TILE,
+                ]
+                tiles.append(_standardized(tile))
+                labels.append(label)
+    return ImageDataset(
+        images=_gray_batch(np.stack(tiles), 255.0, size),
+        labels=torch.tensor(labels),
+        classes=list(TEXTURE_PHOTOS),
+    )
+
+
+BUILTIN: dict[str, Callable[[int], ImageDataset]] = {
+    "digits": digits,
+    "lfw": lfw,
+    "textures": textures,
+}

@@ -1,16 +1,18 @@
 """Transfer learning: a torchvision backbone with a new head trained on a student's dataset,
 as a linear probe, a fine-tune of the last blocks or a full fine-tune. No streamlit here.
 
-The contract with the pages is notes/TRAIN_API.md: `finetune` is a job function for
-cnnviz.jobs (plain picklable inputs, reports through `report`, returns a FinetuneResult).
+`finetune` is a job function for cnnviz.jobs: plain picklable inputs, reports through
+`report`, returns a FinetuneResult.
 """
 
 from cnnviz.train.advice import SMALL_BELOW, Recommendation, recommend
 from cnnviz.train.backbones import (
     BACKBONES,
     STRATEGIES,
+    WEIGHTS,
     backbone_weights_status,
     block_names,
+    default_weights,
     weights_file_mb,
 )
 from cnnviz.train.config import FinetuneConfig
@@ -23,6 +25,7 @@ __all__ = [
     "BACKBONES",
     "SMALL_BELOW",
     "STRATEGIES",
+    "WEIGHTS",
     "Estimate",
     "FinetuneConfig",
     "FinetuneResult",
@@ -30,6 +33,7 @@ __all__ = [
     "TrainedModel",
     "backbone_weights_status",
     "block_names",
+    "default_weights",
     "estimate",
     "finetune",
     "load_trained",

@@ -57,8 +57,29 @@ def dataset_size(n_images: int) -> Size:
     return "small" if n_images < SMALL_BELOW else "large"
 
 
-def recommend(n_images: int, similar: bool) -> Recommendation:
-    """The lecture's cell for `n_images` images, similar (or not) to ImageNet."""
+RANDOM_REASON = (
+    "These weights are random: nothing was pretrained, so there is nothing to transfer. A "
+    "linear probe on random features learns little (simple images such as digits still "
+    "separate; photos and textures mostly do not). Train the whole network (full fine-tune), "
+    "expect it to need more epochs, or start from pretrained weights."
+)
+SYNTHETIC_REASON = (
+    "The synthetic backbone learned from fractals only, nothing like your photos: the table's "
+    '"unlike ImageNet" row applies. '
+)
+
+
+def recommend(n_images: int, similar: bool, weights: str = "imagenet") -> Recommendation:
+    """The lecture's cell for `n_images` images, similar (or not) to ImageNet; with random
+    weights ("none") a full fine-tune whatever the size, with the synthetic backbone the
+    "unlike" row (its pretraining images are fractals)."""
     size = dataset_size(n_images)
+    if weights == "none":
+        return Recommendation(
+            strategy="full", size=size, similar=bool(similar), reason=RANDOM_REASON
+        )
+    if weights == "synthetic":
+        strategy, reason = _CELLS[(size, False)]
+        return Recommendation(strategy, size, False, SYNTHETIC_REASON + reason)
     strategy, reason = _CELLS[(size, bool(similar))]
     return Recommendation(strategy=strategy, size=size, similar=bool(similar), reason=reason)

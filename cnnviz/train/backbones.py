@@ -1,6 +1,6 @@
 """The transfer-learning backbones: torchvision models with a new linear head for N classes,
-their weights (ImageNet from torchvision's cache, seeded random, or a student's file), and the
-"blocks" a last-N fine-tune unfreezes.
+their weights (ImageNet from torchvision's cache, the synthetic backbone shipped in assets/,
+seeded random, or a student's file), and the "blocks" a last-N fine-tune unfreezes.
 
 A backbone keeps torchvision's own module names, and the new head replaces torchvision's last
 Linear in place: the trained model's state dict is exactly that of
@@ -17,6 +17,7 @@ import torch
 import torchvision
 from torch import nn
 
+from cnnviz import synthetic
 from cnnviz import weights as tv_weights
 from cnnviz.data import load_state_dict_file
 from cnnviz.errors import (
@@ -29,6 +30,8 @@ from cnnviz.errors import (
 
 BACKBONES = ("resnet18", "mobilenet_v3_small", "efficientnet_b0", "alexnet", "vgg16")
 STRATEGIES = ("linear", "last", "full")
+# The weights a run can start from, besides a state-dict file's path.
+WEIGHTS = ("imagenet", "synthetic", "none")
 
 
 @dataclass(frozen=True)
@@ -127,10 +130,6 @@ def check_side(name: str, side: int) -> int:
     return side
 
 
-def get_module(model: nn.Module, path: str) -> nn.Module:
-    return model.get_submodule(path)
-
-
 def _set_module(model: nn.Module, path: str, module: nn.Module) -> None:
     parent, _, child = path.rpartition(".")
     setattr(model.get_submodule(parent) if parent else model, child, module)
@@ -143,16 +142,32 @@ def head_of(model: nn.Module, name: str) -> nn.Linear:
 
 
 def backbone_weights_status(name: str) -> tuple[bool, str]:
-    """Whether `name`'s ImageNet weights are on disk, and one sentence saying where (or which
-    file to place where, and that the page can train from random initialization instead)."""
+    """Whether `name`'s ImageNet weights are on disk, and one sentence a student understands:
+    the file's name, or which file is missing, why, and what the teacher runs."""
+    spec(name)
+    file_name = tv_weights.weights_file(name).name
+    if tv_weights.weights_available(name):
+        return True, f"{name}'s ImageNet weights ({file_name}) are on this server."
+    instead = (
+        "the synthetic backbone or random weights" if synthetic.supports(name) else "random weights"
+    )
+    return False, (
+        f"{name}'s ImageNet weights ({file_name}) are not on this server: the app never "
+        "downloads during class, and nobody has fetched them yet. The teacher can run "
+        f"`python -m cnnviz fetch-weights {name}` on a machine with internet; meanwhile, "
+        f"train from {instead}."
+    )
+
+
+def default_weights(name: str) -> str:
+    """What a run starts from unless told: ImageNet when its file is on disk, else the
+    synthetic backbone where one ships for `name`, else random initialization."""
     spec(name)
     if tv_weights.weights_available(name):
-        return True, f"ImageNet weights of {name}: {tv_weights.weights_file(name)}."
-    return False, (
-        f"{tv_weights.missing_message(name)} Meanwhile, train from random initialization "
-        "(weights 'none') or upload a state-dict file. `python -m cnnviz fetch-weights "
-        f"{name}` downloads it ahead of class."
-    )
+        return "imagenet"
+    if synthetic.available(name):
+        return "synthetic"
+    return "none"
 
 
 def weights_file_mb(name: str) -> float:
@@ -168,9 +183,24 @@ def _pretrained(name: str) -> nn.Module:
     except WeightsMissing as err:
         raise WeightsMissing(
             str(err),
-            f"Run `python -m cnnviz fetch-weights {name}` where there is internet, or train "
-            "from random initialization (weights 'none').",
+            f"Run `python -m cnnviz fetch-weights {name}` on a machine with internet, or "
+            "start from other weights (--weights synthetic for resnet18, --weights none).",
         ) from None
+
+
+def synthetic_state_check(name: str) -> None:
+    """UnknownModel unless the synthetic backbone ships for `name`."""
+    if not synthetic.supports(name):
+        raise UnknownModel(
+            f"The synthetic backbone is a {synthetic.BACKBONE}; there is none for {name}.",
+            f"Pick {synthetic.BACKBONE}, or ImageNet or random weights for {name}.",
+        )
+
+
+def synthetic_state(name: str) -> Mapping[str, torch.Tensor]:
+    """The synthetic backbone's weights (WeightsMissing when the asset is absent)."""
+    synthetic_state_check(name)
+    return synthetic.load_state()
 
 
 def _architecture(name: str) -> nn.Module:
@@ -210,8 +240,9 @@ def _fresh_batch_norm(model: nn.Module) -> None:
 
 def build(name: str, weights: str, n_classes: int, seed: int = 0) -> nn.Module:
     """torchvision's `name` with `weights` ("imagenet": from the cache, WeightsMissing if
-    absent; "none": random; else a path to a state-dict file) and a new seeded head for
-    `n_classes`, in train mode with every parameter trainable."""
+    absent; "synthetic": the backbone pretrained on fractals, from assets/; "none": random;
+    else a path to a state-dict file) and a new seeded head for `n_classes`, in train mode
+    with every parameter trainable."""
     s = spec(name)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
@@ -219,7 +250,9 @@ def build(name: str, weights: str, n_classes: int, seed: int = 0) -> nn.Module:
             model = _pretrained(name)
         else:
             model = _architecture(name)
-            if weights != "none":
+            if weights == "synthetic":
+                _fit_file(model, name, synthetic_state(name))
+            elif weights != "none":
                 _fit_file(model, name, load_state_dict_file(weights))
             else:
                 _fresh_batch_norm(model)

@@ -9,14 +9,31 @@ from cnnviz import limits
 from cnnviz.jobs import devices
 from cnnviz.train import backbones
 
+# The page's defaults, which the CLI shares: a student reproducing a page's run with
+# `python -m cnnviz finetune` gets the same run.
+DEFAULT_EPOCHS = 3
+DEFAULT_LAST_BLOCKS = 2
+
+
+def default_image_size(cuda: bool) -> int:
+    """ImageNet's 224 on a GPU, 32 on a CPU (49x fewer pixels: a class on a 2-core server sees
+    curves within seconds)."""
+    return 224 if cuda else 32
+
+
+def default_last_blocks(backbone: str) -> int:
+    """The last two blocks, or all of them for a backbone with fewer."""
+    return min(DEFAULT_LAST_BLOCKS, len(backbones.spec(backbone).blocks))
+
 
 @dataclass(frozen=True)
 class FinetuneConfig:
     """One transfer-learning run. Every number is bounded (cnnviz.limits): OutOfBounds,
     InputTooSmall or UnknownModel at construction, before any work starts.
 
-    weights: "imagenet" (torchvision's cache), "none" (seeded random initialization) or the
-    path of a state-dict file. The new head always learns at lr * head_lr_factor (it starts
+    weights: "imagenet" (torchvision's cache), "synthetic" (resnet18 pretrained on fractals,
+    shipped in assets/), "none" (seeded random initialization) or the path of a state-dict
+    file. The new head always learns at lr * head_lr_factor (it starts
     from random values), the unfrozen blocks of "last" and "full" at lr.
     """
 
@@ -38,7 +55,9 @@ class FinetuneConfig:
         backbones.spec(self.backbone)
         backbones.check_strategy(self.strategy)
         if not isinstance(self.weights, str) or not self.weights:
-            raise ValueError("weights must be 'imagenet', 'none' or a file path")
+            raise ValueError("weights must be 'imagenet', 'synthetic', 'none' or a file path")
+        if self.weights == "synthetic":
+            backbones.synthetic_state_check(self.backbone)
         checked = {
             "last_blocks": limits.TRAIN_LAST_BLOCKS.check(self.last_blocks),
             "epochs": limits.TRAIN_EPOCHS.check(self.epochs),

@@ -132,7 +132,7 @@ def _cpu_state(model: nn.Module) -> OrderedDict[str, torch.Tensor]:
 
 def finetune(data: ImageDataset, config: FinetuneConfig, *, report: Reporter) -> FinetuneResult:
     """Train `config.backbone` on `data` as `config.strategy` says, reporting every batch and
-    every epoch (see TRAIN_API.md); a stop request ends it early with the model trained so far
+    every epoch; a stop request ends it early with the model trained so far
     (stopped=True) instead of raising."""
     start = time.perf_counter()
     _check_data(data)

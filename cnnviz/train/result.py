@@ -60,6 +60,7 @@ class FinetuneResult:
             "confusion": [list(row) for row in self.confusion],
             "seconds": self.seconds,
             "stopped": self.stopped,
+            "config": self.config.to_json(),  # every setting of the run, defaults resolved
         }
 
     def trained(self) -> TrainedModel:

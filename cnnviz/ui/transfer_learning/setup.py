@@ -7,7 +7,7 @@ import dataclasses
 
 import streamlit as st
 
-from cnnviz import limits
+from cnnviz import limits, synthetic
 from cnnviz.data import ImageDataset
 from cnnviz.data import load_state_dict_file as read_weights
 from cnnviz.errors import CnnvizError
@@ -19,9 +19,11 @@ from cnnviz.train import (
     FinetuneConfig,
     backbone_weights_status,
     block_names,
+    default_weights,
     recommend,
     weights_file_mb,
 )
+from cnnviz.train.config import DEFAULT_EPOCHS, default_last_blocks
 from cnnviz.ui import presets
 from cnnviz.ui.errors import show_error
 from cnnviz.ui.inputs import bounded, bounded_float
@@ -38,7 +40,12 @@ TABLE_NAMES = {
     "last": "Fine-tune the<br>last blocks",
     "full": "Full<br>fine-tune",
 }
-WEIGHT_NAMES = {"imagenet": "ImageNet", "none": "Random initialization", "file": "Upload a file"}
+WEIGHT_NAMES = {
+    "imagenet": "ImageNet",
+    "synthetic": "Synthetic (fractals)",
+    "none": "Random initialization",
+    "file": "Upload a file",
+}
 
 
 def weights_file(backbone: str) -> str | None:
@@ -78,16 +85,23 @@ def last_blocks_limit(n_blocks: int) -> limits.Limit:
     return dataclasses.replace(limits.TRAIN_LAST_BLOCKS, high=n_blocks)
 
 
+def weights_options(backbone: str) -> list[str]:
+    """The weights this backbone can start from (the synthetic backbone is a resnet18)."""
+    return [w for w in WEIGHT_NAMES if w != "synthetic" or synthetic.supports(backbone)]
+
+
 def choose_weights(backbone: str) -> str | None:
-    """'imagenet', 'none' or a state-dict path; None while the choice cannot be used."""
+    """'imagenet', 'synthetic', 'none' or a state-dict path; None while the choice cannot be
+    used. The default: ImageNet when its file is here, else the synthetic backbone."""
     available, message = backbone_weights_status(backbone)
+    options = weights_options(backbone)
     choice = st.radio(
         "Weights",
-        list(WEIGHT_NAMES),
-        index=0 if available else 1,
+        options,
+        index=options.index(default_weights(backbone)),
         format_func=WEIGHT_NAMES.get,
         horizontal=True,
-        key=KEY + "weights",
+        key=KEY + f"weights_{backbone}",  # a backbone's own options, its own default
     )
     if choice == "imagenet":
         if not available:
@@ -95,8 +109,22 @@ def choose_weights(backbone: str) -> str | None:
             return None
         st.caption(message)
         return "imagenet"
+    if choice == "synthetic":
+        if not synthetic.available(backbone):
+            st.warning(
+                "The synthetic backbone's file is missing from this copy of the app: the "
+                "teacher runs `make assets` to build it (about 20 minutes).",
+                icon=":material/warning:",
+            )
+            return None
+        st.caption(synthetic.description())
+        return "synthetic"
     if choice == "none":
-        st.caption("Random initialization: what pretraining saves you, as a curve.")
+        st.caption(
+            "Random initialization: nothing pretrained, so a linear probe has only random "
+            "features to work with. Compare it with pretrained weights to see what "
+            "pretraining gives you."
+        )
         return "none"
     return weights_file(backbone)
 
@@ -114,17 +142,31 @@ def weights_upload_refusal(backbone: str) -> str | None:
     )
 
 
-def strategy_table(n_images: int, similar: bool) -> None:
-    """The lecture's 2x2 table with this dataset's cell highlighted, and why."""
+def strategy_table(n_images: int, similar: bool, weights: str) -> None:
+    """The lecture's 2x2 table with this dataset's cell highlighted, and why: with random
+    weights every cell says to train the whole network."""
     cells = {
-        (size, like): TABLE_NAMES[recommend(n, like).strategy]
+        (size, like): TABLE_NAMES[recommend(n, like, weights).strategy]
         for size, n in (("small", 1), ("large", SMALL_BELOW))
         for like in (True, False)
     }
-    advice = recommend(n_images, similar)
+    advice = recommend(n_images, similar, weights)
     fig = plots.strategy_table_figure(cells, (advice.size, advice.similar), n_images)
     st.plotly_chart(fig, key=KEY + "table")
     st.caption(f"Small means fewer than {SMALL_BELOW:,} images, a rule of thumb. {advice.reason}")
+
+
+def expectation(weights: str | None, strategy: str) -> None:
+    """What to expect before Train is pressed, when the choice is a linear probe on random
+    features."""
+    if weights == "none" and strategy == "linear":
+        st.warning(
+            "A linear probe on random weights trains a classifier on random features: expect "
+            "little beyond what the raw pixels show (digits still separate, textures and photos "
+            "stay near chance). Fine-tune the last blocks or the whole network, or pick "
+            "pretrained weights.",
+            icon=":material/info:",
+        )
 
 
 def choose_config(data: ImageDataset, size: int) -> FinetuneConfig | None:
@@ -150,10 +192,10 @@ def choose_config(data: ImageDataset, size: int) -> FinetuneConfig | None:
             key=KEY + "strategy",
         )
         blocks = block_names(backbone)
-        last = 1
+        last = default_last_blocks(backbone)
         if strategy == "last":
             limit = last_blocks_limit(len(blocks))
-            last = bounded(st, "Last blocks to fine-tune", limit, min(2, len(blocks)), KEY + "last")
+            last = bounded(st, "Last blocks to fine-tune", limit, last, KEY + "last")
         similar = presets.toggle(
             st.toggle,
             "My images look like ImageNet photos",
@@ -161,13 +203,14 @@ def choose_config(data: ImageDataset, size: int) -> FinetuneConfig | None:
             key=KEY + "similar",
             param="similar",
         )
-        strategy_table(len(data), similar)
+        strategy_table(len(data), similar, weights or "imagenet")
+        expectation(weights, strategy)
     with right:
         trained = plots.trained_blocks(len(blocks), strategy, last)
         st.plotly_chart(plots.freeze_figure(blocks, trained, backbone), key=KEY + "freeze")
     cols = st.columns(5)
     epochs = presets.number(
-        cols[0], "Epochs", limits.TRAIN_EPOCHS, 3, KEY + "epochs", param="epochs"
+        cols[0], "Epochs", limits.TRAIN_EPOCHS, DEFAULT_EPOCHS, KEY + "epochs", param="epochs"
     )
     batch = bounded(cols[1], "Batch size", limits.TRAIN_BATCH_SIZE, 32, KEY + "batch")
     lr = bounded_float(cols[2], "Learning rate", limits.TRAIN_LR, 1e-3, KEY + "lr", format="%.4f")
