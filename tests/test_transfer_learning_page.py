@@ -288,3 +288,68 @@ def test_the_estimate_shows_in_the_run_that_starts_its_probe(open_page, monkeypa
     labels = [m.label for m in at.metric]
     assert "Trainable parameters" in labels and "Estimated time" in labels, labels
     assert not any("Timing a few training steps" in c.value for c in at.caption)
+
+
+def test_weights_default_to_synthetic_without_imagenet_and_say_what_it_is(open_page) -> None:
+    from cnnviz import synthetic
+
+    at = open_page(PAGE)
+    assert not backbone_weights_status("resnet18")[0]  # the suite's TORCH_HOME is empty
+    expected = "synthetic" if synthetic.available() else "none"
+    assert at.radio(key=KEY + "weights").value == expected
+    if expected == "synthetic":
+        count = f"{synthetic.card()['images']:,}"
+        (caption,) = [c.value for c in at.caption if "procedurally generated" in c.value]
+        assert count in caption and "no photo" in caption
+
+
+def test_random_weights_say_a_linear_probe_learns_little(open_page) -> None:
+    at = open_page(PAGE)
+    at.radio(key=KEY + "weights").set_value("none").run()
+    at.radio(key=KEY + "strategy").set_value("linear").run()
+    assert not at.exception, [e.value for e in at.exception]
+    (warning,) = [w.value for w in at.warning if "linear probe on random weights" in w.value]
+    assert "expect little" in warning
+    table = plotly_json(at, "table")
+    cells = {
+        a["text"].replace("<b>", "").replace("</b>", "") for a in table["layout"]["annotations"]
+    }
+    assert "Linear probe" not in cells and "Full<br>fine-tune" in cells  # every cell: train more
+    assert any("nothing to transfer" in c.value for c in at.caption)
+    at.radio(key=KEY + "strategy").set_value("full").run()
+    assert not [w for w in at.warning if "linear probe on random weights" in w.value]
+
+
+def test_missing_imagenet_weights_are_one_sentence_without_jargon(open_page) -> None:
+    at = open_page(PAGE)
+    at.radio(key=KEY + "weights").set_value("imagenet").run()
+    (message,) = [w.value for w in at.warning]
+    assert "resnet18-f37072fd.pth" in message and "fetch-weights resnet18" in message
+    assert "'none'" not in message and "/hub/checkpoints" not in message
+
+
+def test_synthetic_weights_on_another_backbone_are_refused_with_a_reason(open_page) -> None:
+    at = open_page(PAGE)
+    at.number_input(key=KEY + "image_size").set_value(64).run()
+    at.selectbox(key=KEY + "backbone").set_value("mobilenet_v3_small").run()
+    at.radio(key=KEY + "weights").set_value("synthetic").run()
+    assert any("synthetic backbone is a resnet18" in w.value for w in at.warning)
+    assert at.button(key=KEY + "train").disabled
+
+
+def test_the_pages_defaults_are_the_clis(open_page) -> None:
+    """The page's last-blocks and epochs defaults are cnnviz.train.config's, which the CLI
+    uses (tests/test_cli_finetune.py checks the CLI's side)."""
+    import argparse
+
+    from cnnviz.cli_training import add_training_commands
+    from cnnviz.train import config
+
+    parser = argparse.ArgumentParser()
+    add_training_commands(parser.add_subparsers())
+    args = parser.parse_args(["finetune", "digits"])
+    assert args.epochs == config.DEFAULT_EPOCHS
+    at = open_page(PAGE)
+    at.radio(key=KEY + "strategy").set_value("last").run()
+    assert at.number_input(key=KEY + "epochs").value == config.DEFAULT_EPOCHS
+    assert at.number_input(key=KEY + "last").value == config.default_last_blocks("resnet18")

@@ -7,7 +7,7 @@ import pyarrow as pa
 import streamlit as st
 import torch
 
-from cnnviz import weights
+from cnnviz import synthetic, weights
 from cnnviz.ui import cache
 
 FETCH_ALL = "python -m cnnviz fetch-weights --all"
@@ -42,3 +42,9 @@ def weights_panel() -> None:
             column_config={"present": st.column_config.CheckboxColumn("present")},
             key="home_weights",
         )
+        if synthetic.available():
+            st.caption(
+                "Without ImageNet files, Transfer learning starts resnet18 from the synthetic "
+                f"backbone that ships with the app ({synthetic.WEIGHTS_PATH.name}). "
+                + synthetic.description()
+            )

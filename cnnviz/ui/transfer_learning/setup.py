@@ -85,23 +85,18 @@ def last_blocks_limit(n_blocks: int) -> limits.Limit:
     return dataclasses.replace(limits.TRAIN_LAST_BLOCKS, high=n_blocks)
 
 
-def weights_options(backbone: str) -> list[str]:
-    """The weights this backbone can start from (the synthetic backbone is a resnet18)."""
-    return [w for w in WEIGHT_NAMES if w != "synthetic" or synthetic.supports(backbone)]
-
-
 def choose_weights(backbone: str) -> str | None:
     """'imagenet', 'synthetic', 'none' or a state-dict path; None while the choice cannot be
     used. The default: ImageNet when its file is here, else the synthetic backbone."""
     available, message = backbone_weights_status(backbone)
-    options = weights_options(backbone)
+    options = list(WEIGHT_NAMES)
     choice = st.radio(
         "Weights",
         options,
         index=options.index(default_weights(backbone)),
         format_func=WEIGHT_NAMES.get,
         horizontal=True,
-        key=KEY + f"weights_{backbone}",  # a backbone's own options, its own default
+        key=KEY + "weights",
     )
     if choice == "imagenet":
         if not available:
@@ -110,6 +105,13 @@ def choose_weights(backbone: str) -> str | None:
         st.caption(message)
         return "imagenet"
     if choice == "synthetic":
+        if not synthetic.supports(backbone):
+            st.warning(
+                f"The synthetic backbone is a {synthetic.BACKBONE}: pick {synthetic.BACKBONE} "
+                f"as the backbone, or ImageNet or random weights for {backbone}.",
+                icon=":material/warning:",
+            )
+            return None
         if not synthetic.available(backbone):
             st.warning(
                 "The synthetic backbone's file is missing from this copy of the app: the "
@@ -121,9 +123,9 @@ def choose_weights(backbone: str) -> str | None:
         return "synthetic"
     if choice == "none":
         st.caption(
-            "Random initialization: nothing pretrained, so a linear probe has only random "
-            "features to work with. Compare it with pretrained weights to see what "
-            "pretraining gives you."
+            "Random initialization: what pretraining gives you is the difference between "
+            "these curves and a pretrained start. Nothing here is pretrained, so a linear "
+            "probe has only random features to work with."
         )
         return "none"
     return weights_file(backbone)
