@@ -155,11 +155,18 @@ def test_a_loss_outlier_turns_the_loss_axis_logarithmic() -> None:
     # the small ones are spread over most of the axis, not squashed at its foot
     assert (np.log10(0.9) - np.log10(0.125)) / (high - low) > 0.3
     assert fig.layout.yaxis2.type != "log"  # accuracy stays linear
+    assert fig.layout.annotations[0].text == "Loss (log scale)"
+    # ticks at 1, 2, 5 of each decade, written out: every one between the losses, none outside
+    ticks = dict(zip(axis.tickvals, axis.ticktext, strict=True))
+    assert all(low <= np.log10(t) <= high for t in ticks)
+    between = [0.2, 0.5, 1, 2, 5, 10, 20]  # from 0.125 to 36
+    assert [ticks[t] for t in between] == ["0.2", "0.5", "1", "2", "5", "10", "20"]
 
 
 def test_ordinary_losses_keep_a_linear_axis_from_zero() -> None:
     fig = plots.curves_figure(_epochs([1.2, 0.9, 0.7, 0.6]), epochs=4)
     assert fig.layout.yaxis.type == "linear" and fig.layout.yaxis.rangemode == "tozero"
+    assert fig.layout.annotations[0].text == "Loss"
     # the ratio: just under it stays linear, just over turns logarithmic
     r = plots.LOSS_OUTLIER_RATIO
     assert plots.loss_axis([0.5, 0.5, 0.5 * r])["type"] == "linear"

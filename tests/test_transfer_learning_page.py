@@ -195,7 +195,7 @@ def test_uploaded_zip_through_to_a_finished_run(open_page) -> None:
         "Data: **shapes.zip: 12 images in 2 classes**",
         f"Backbone: **{result.config.backbone}**",
         "Weights: **Random initialization**",
-        "Strategy: **Linear probe (freeze all, train a new head)**",
+        "Strategy: **Linear probe**",
         f"Epochs: **{result.config.epochs}**",
         f"Seed: **{result.config.seed}**",
     ):

@@ -249,7 +249,20 @@ def loss_axis(losses: Sequence[float]) -> dict[str, Any]:
         return {"rangemode": "tozero", "type": "linear"}
     low, high = float(np.log10(positive[0])), float(np.log10(positive[-1]))
     pad = 0.05 * (high - low)
-    return {"type": "log", "range": [low - pad, high + pad], "title": "loss (log scale)"}
+    # Labelled ticks at 1, 2 and 5 of every decade (plotly's own: tiny unlabelled-looking 2s, 5s)
+    ticks = [
+        m * 10.0**k
+        for k in range(int(np.floor(low - pad)), int(np.ceil(high + pad)) + 1)
+        for m in (1, 2, 5)
+        if low - pad <= np.log10(m * 10.0**k) <= high + pad
+    ]
+    return {
+        "type": "log",
+        "range": [low - pad, high + pad],
+        "tickvals": ticks,
+        "ticktext": [f"{t:g}" for t in ticks],
+        "automargin": True,
+    }
 
 
 def curves_figure(metrics: Sequence[Mapping[str, Any]], epochs: int | None = None) -> go.Figure:
@@ -276,7 +289,10 @@ def curves_figure(metrics: Sequence[Mapping[str, Any]], epochs: int | None = Non
     right = max(epochs or 1, max((max(xs) for xs, _ in points.values()), default=1))
     fig.update_xaxes(title="epoch", range=[0, right * 1.02])
     losses = [y for name, (_, ys) in points.items() if name.endswith("loss") for y in ys]
-    fig.update_yaxes(**loss_axis(losses), row=1, col=1)
+    axis = loss_axis(losses)
+    fig.update_yaxes(**axis, row=1, col=1)
+    if axis["type"] == "log":  # said where the eye looks first: the subplot's title
+        fig.layout.annotations[0].text = "Loss (log scale)"
     fig.update_yaxes(range=[0, 1.02], tickformat=".0%", row=1, col=2)
     return _tight(fig, 340, legend={"orientation": "h", "y": -0.25})
 

@@ -1,6 +1,8 @@
 """A trained model as one file: its state dict, class names, backbone name and preprocessing,
-written with torch.save and read back with torch.load(weights_only=True) only (tensors and
-plain containers; never code a file brings along).
+and how it was trained (strategy, last_blocks, weights, epochs, seed, val_accuracy,
+train_accuracy: files saved before these keys still load), written with torch.save and read
+back with torch.load(weights_only=True) only (tensors and plain containers; never code a file
+brings along).
 
 The file needs no cnnviz to load (the page shows this snippet with the real names):
 
@@ -82,6 +84,7 @@ def snippet(path: str = "model.pt") -> str:
         "model.eval()\n"
         '# inputs: RGB, resized to saved["preprocessing"]["image_size"] square, scaled to [0, 1],\n'
         '# normalized with saved["preprocessing"]["mean"] and ["std"]; classes: saved["classes"]\n'
+        '# how it was trained: saved["strategy"], saved["weights"], saved["val_accuracy"]\n'
     )
 
 

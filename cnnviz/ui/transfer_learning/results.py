@@ -29,7 +29,7 @@ from cnnviz.train.export import file_name
 from cnnviz.ui.errors import show_error
 from cnnviz.ui.formulas import literal
 from cnnviz.ui.transfer_learning.common import KEY
-from cnnviz.ui.transfer_learning.setup import STRATEGY_NAMES
+from cnnviz.ui.transfer_learning.setup import TABLE_NAMES
 from cnnviz.ui.transfer_learning.training import (
     data_words,
     export_weights,
@@ -45,7 +45,7 @@ MAIN_SETTINGS = ("Data", "Backbone", "Weights", "Strategy", "Epochs", "Seed")
 
 def run_settings(config: FinetuneConfig, data: str, weights: str) -> dict[str, str]:
     """A run's settings as the page words them (`data` and `weights` already in words)."""
-    strategy = STRATEGY_NAMES.get(config.strategy, config.strategy)
+    strategy = TABLE_NAMES.get(config.strategy, config.strategy).replace("<br>", " ")
     if config.strategy == "last":
         strategy = f"Fine-tune the last {counted(config.last_blocks, 'block')}"
     return {
