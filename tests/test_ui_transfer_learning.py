@@ -130,3 +130,26 @@ def test_settings_in_words_and_what_changed() -> None:
         "Strategy: Fine-tune the last 2 blocks → Fine-tune the last 1 block",
         "Epochs: 3 → 1",
     ]
+
+
+def _weights_in_words() -> None:
+    import streamlit as st
+
+    from cnnviz.ui import transfer_learning as ui
+
+    # An upload, as setup.weights_file keeps it: ((its name, its size), the server's copy).
+    st.session_state[ui.KEY + "weights_path"] = (("fractals.pth", 10), "/srv/tmp/ab/sd.pt")
+    for weights in ("imagenet", "none", "/srv/tmp/ab/sd.pt", "/srv/other/w.pt"):
+        st.text(f"{ui.weights_words(weights)} | {ui.export_weights(weights)}")
+
+
+def test_weights_are_named_never_by_a_server_path() -> None:
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_function(_weights_in_words).run()
+    assert [t.value for t in at.text] == [
+        "ImageNet | imagenet",
+        "Random initialization | none",
+        "fractals.pth | fractals.pth",  # the upload by the name it was uploaded under
+        "w.pt | w.pt",  # another path: its file name only
+    ]
