@@ -40,3 +40,9 @@ def duration(seconds: float | None) -> str:
     if s < 3600:
         return f"{s // 60} min {s % 60:02d} s"
     return f"{s // 3600} h {s % 3600 // 60:02d} min"
+
+
+def counted(n: int, noun: str, nouns: str | None = None) -> str:
+    """'1 image', '0 images', '1,797 images'; `nouns` where the plural is not noun + 's'
+    ('1 class', '2 classes')."""
+    return f"{n:,} {noun if n == 1 else nouns or noun + 's'}"

@@ -53,8 +53,9 @@ if result is None:
     st.stop()
 
 st.header("4. Results")
+same_data = ui.show_run(handle, result, data, config)
 ui.show_scores(result)
-ui.show_mistakes(data, result)
+ui.show_mistakes(data if same_data else None, result)
 trained = ui.offer_trained(handle, result)
 st.subheader("Classify a new image")
 ui.predict_panel(trained)

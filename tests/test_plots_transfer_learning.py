@@ -128,3 +128,61 @@ def test_per_class_and_topk_bars() -> None:
     assert list(fig.data[0].y) == [0.5, 1.0]
     top = plots.topk_figure([("dog", 0.7), ("cat", 0.2)])
     assert list(top.data[0].y) == ["dog", "cat"] and list(top.data[0].x) == [0.7, 0.2]
+
+
+def _epochs(val_losses: list[float]) -> list[dict[str, float]]:
+    return [
+        {
+            "epoch": e,
+            "train_loss": 0.5 / e,
+            "train_accuracy": 0.5,
+            "val_loss": v,
+            "val_accuracy": 0.5,
+        }
+        for e, v in enumerate(val_losses, start=1)
+    ]
+
+
+def test_a_loss_outlier_turns_the_loss_axis_logarithmic() -> None:
+    # One epoch's validation loss at 36, every other loss under 1 (the issue's run).
+    metrics = _epochs([0.9, 36.0, 0.6, 0.5])
+    fig = plots.curves_figure(metrics, epochs=4)
+    axis = fig.layout.yaxis
+    assert axis.type == "log"
+    losses = [0.5 / e for e in range(1, 5)] + [0.9, 36.0, 0.6, 0.5]
+    low, high = axis.range  # log axes' range is in decades: every loss lies inside
+    assert low < np.log10(min(losses)) and np.log10(max(losses)) < high
+    # the small ones are spread over most of the axis, not squashed at its foot
+    assert (np.log10(0.9) - np.log10(0.125)) / (high - low) > 0.3
+    assert fig.layout.yaxis2.type != "log"  # accuracy stays linear
+    assert fig.layout.annotations[0].text == "Loss (log scale)"
+    # ticks at 1, 2, 5 of each decade, written out: every one between the losses, none outside
+    ticks = dict(zip(axis.tickvals, axis.ticktext, strict=True))
+    assert all(low <= np.log10(t) <= high for t in ticks)
+    between = [0.2, 0.5, 1, 2, 5, 10, 20]  # from 0.125 to 36
+    assert [ticks[t] for t in between] == ["0.2", "0.5", "1", "2", "5", "10", "20"]
+
+
+def test_ordinary_losses_keep_a_linear_axis_from_zero() -> None:
+    fig = plots.curves_figure(_epochs([1.2, 0.9, 0.7, 0.6]), epochs=4)
+    assert fig.layout.yaxis.type == "linear" and fig.layout.yaxis.rangemode == "tozero"
+    assert fig.layout.annotations[0].text == "Loss"
+    # the ratio: just under it stays linear, just over turns logarithmic
+    r = plots.LOSS_OUTLIER_RATIO
+    assert plots.loss_axis([0.5, 0.5, 0.5 * r])["type"] == "linear"
+    assert plots.loss_axis([0.5, 0.5, 0.5 * r * 1.01])["type"] == "log"
+    assert plots.loss_axis([0.0, 3.0])["type"] == "linear"  # nothing to compare with
+
+
+def test_confusion_outlines_the_chosen_cell_and_counts_in_words() -> None:
+    confusion = [[5, 1], [0, 3]]
+    fig = plots.confusion_figure(confusion, ["brick", "grass"], chosen=(0, 1))
+    (outline,) = fig.layout.shapes
+    # category axes: column 1 (predicted grass) spans 0.5..1.5, row 0 (true brick) -0.5..0.5
+    assert (outline.x0, outline.x1, outline.y0, outline.y1) == (0.5, 1.5, -0.5, 0.5)
+    points = zip(fig.data[1].customdata, fig.data[1].text, strict=True)
+    texts = {(i, j): text for (i, j, _), text in points}
+    assert texts[0, 1] == "true brick, predicted grass: 1 image"
+    assert texts[1, 0] == "true grass, predicted brick: 0 images"
+    assert texts[0, 0] == "true brick, predicted brick: 5 images"
+    assert not plots.confusion_figure(confusion, ["brick", "grass"]).layout.shapes

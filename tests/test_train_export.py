@@ -4,6 +4,7 @@ refused without running anything they hold."""
 
 from __future__ import annotations
 
+import dataclasses
 import io
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from train_cases import Recorder, one_thread, tiny  # noqa: F401
 from cnnviz.data import normalize
 from cnnviz.errors import BadWeightsFile
 from cnnviz.train import FinetuneConfig, finetune, load_trained, predict, save_trained, snippet
+from cnnviz.train.export import file_name
 from cnnviz.train.result import FinetuneResult
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -114,3 +116,61 @@ def test_image_tensor_crops_the_center_square(result: FinetuneResult) -> None:
     tensor = result.trained().image_tensor(picture)
     assert tensor.shape == (3, 16, 16) and tensor.dtype == torch.uint8
     assert int(tensor.min()) == 255
+
+
+def test_the_file_records_how_the_model_was_trained(result: FinetuneResult) -> None:
+    buffer = io.BytesIO()
+    save_trained(result, buffer)
+    saved = torch.load(io.BytesIO(buffer.getvalue()), weights_only=True)
+    # the fixture's run: resnet18, random weights, the last block, one epoch, seed 3
+    assert saved["strategy"] == "last" and saved["last_blocks"] == 1
+    assert saved["weights"] == "none" and saved["epochs"] == 1 and saved["seed"] == 3
+    assert saved["val_accuracy"] == result.val_accuracy is not None
+    assert saved["train_accuracy"] == result.train_accuracy
+    loaded = load_trained(buffer.getvalue())
+    assert (loaded.strategy, loaded.weights) == ("last", "none")
+    assert loaded.val_accuracy == result.val_accuracy
+    trained = result.trained()
+    assert (trained.strategy, trained.weights, trained.val_accuracy) == (
+        "last", "none", result.val_accuracy,
+    )  # fmt: skip
+
+
+def test_a_weights_file_is_recorded_by_its_name_only(result: FinetuneResult) -> None:
+    config = dataclasses.replace(result.config, weights="/srv/cnnviz/tmp/ab12/weights/sd.pt")
+    from_file = dataclasses.replace(result, config=config)
+    buffer = io.BytesIO()
+    save_trained(from_file, buffer)
+    assert load_trained(buffer.getvalue()).weights == "sd.pt"
+    save_trained(from_file, buffer := io.BytesIO(), weights="my fractals.pth")  # the upload's
+    assert load_trained(buffer.getvalue()).weights == "my fractals.pth"
+    assert from_file.trained().weights == "sd.pt"
+
+
+def test_a_file_saved_before_these_keys_still_loads(result: FinetuneResult) -> None:
+    buffer = io.BytesIO()
+    old_keys = ("format", "backbone", "classes", "preprocessing", "state_dict")
+    save_trained(result, buffer)
+    saved = torch.load(io.BytesIO(buffer.getvalue()), weights_only=True)
+    torch.save({k: saved[k] for k in old_keys}, old := io.BytesIO())
+    loaded = load_trained(old.getvalue())
+    assert loaded.classes == ["c0", "c1", "c2"]
+    assert (loaded.strategy, loaded.weights, loaded.val_accuracy) == (None, None, None)
+
+
+@pytest.mark.parametrize(
+    ("weights", "strategy", "accuracy", "expected"),
+    [
+        ("imagenet", "linear", 0.875, "resnet18_imagenet_linear_val87.5pct.pt"),
+        ("none", "last", 1.0, "resnet18_none_last1_val100.0pct.pt"),
+        ("synthetic", "full", 0.5, "resnet18_synthetic_full_val50.0pct.pt"),
+        ("/srv/x/my weights.pth", "full", 0.25, "resnet18_my-weights_full_val25.0pct.pt"),
+        ("imagenet", "linear", None, "resnet18_imagenet_linear_noval.pt"),
+    ],
+)
+def test_the_file_is_named_after_what_it_is(
+    result: FinetuneResult, weights: str, strategy: str, accuracy: float | None, expected: str
+) -> None:
+    config = dataclasses.replace(result.config, weights=weights, strategy=strategy)
+    named = dataclasses.replace(result, config=config, val_accuracy=accuracy)
+    assert file_name(named) == expected

@@ -73,11 +73,36 @@ def train_until_results(at: AppTest):
 
 
 def plotly_json(at: AppTest, key: str) -> dict:
-    """The figure of the chart whose widget key ends with `key`."""
+    """The figure of the page's chart whose widget key ends with `key`."""
     for element in at.get("plotly_chart"):
-        if element.proto.id.endswith(KEY + key):
+        if KEY in element.proto.id and element.proto.id.endswith(key):
             return json.loads(element.proto.spec)
     raise AssertionError(f"no chart {key}")
+
+
+def cm_box(at: AppTest, label: str):
+    """The confusion matrix's "True class" or "Predicted as" selectbox (its key changes)."""
+    return next(s for s in at.selectbox if s.label == label)
+
+
+def choose_cell(at: AppTest, true: int, predicted: int) -> str:
+    """Choose a confusion cell with the selectboxes; the sentence the page says about it,
+    after checking that the boxes and the chart's outline show that cell."""
+    cm_box(at, "True class").set_value(true).run()
+    cm_box(at, "Predicted as").set_value(predicted).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert (cm_box(at, "True class").value, cm_box(at, "Predicted as").value) == (true, predicted)
+    (outline,) = plotly_json(at, "confusion")["layout"]["shapes"]
+    assert (outline["x0"] + 0.5, outline["y0"] + 0.5) == (predicted, true)
+    return next(m.value for m in at.markdown if "validation image" in m.value)
+
+
+def settings_line(at: AppTest) -> str:
+    return next(m.value for m in at.markdown if m.value.startswith("Results of the run with"))
+
+
+def stale_warnings(at: AppTest) -> list[str]:
+    return [w.value for w in at.warning if "previous run" in w.value]
 
 
 def metric(at: AppTest, label: str) -> str:
@@ -111,13 +136,14 @@ def test_built_in_data_through_to_a_finished_run(open_page, app_path: str) -> No
     assert per_class["y"] == list(result.per_class_accuracy.values())
     curves = {t["name"]: t for t in plotly_json(at, "curves")["data"]}
     assert curves["validation accuracy"]["y"] == [result.history[0]["val_accuracy"]]
-    # A chosen cell lists as many validation images as the confusion matrix counts there.
-    for true, predicted in ((0, 0), (1, 0)):
-        at.selectbox(key=KEY + "cm_true").set_value(true).run()
-        at.selectbox(key=KEY + "cm_pred").set_value(predicted).run()
+    # A chosen cell lists as many validation images as the confusion matrix counts there;
+    # the boxes, the outlined cell and the sentence name the same cell.
+    for true, predicted in ((0, 0), (1, 0), (0, 1), (1, 1)):
+        said = choose_cell(at, true, predicted)
         count = result.confusion[true][predicted]
-        said = next(m.value for m in at.markdown if "validation images of" in m.value)
-        assert said.startswith(f"{count:,} validation images of **{result.classes[true]}**")
+        images = "image" if count == 1 else "images"
+        what = f"**{result.classes[true]}** predicted as **{result.classes[predicted]}**"
+        assert said == f"{count:,} validation {images} of {what}" + (":" if count else ".")
         shown = at.get("image")
         assert len(shown[0].proto.imgs) == min(count, 24) if count else not shown
     # The trained model is offered to the Explain page.
@@ -140,6 +166,10 @@ def test_built_in_data_through_to_a_finished_run(open_page, app_path: str) -> No
     other.switch_page(PAGE).run()
     assert metric(other, "Validation accuracy") == f"{result.val_accuracy:.1%}"
     assert any("dataset changed" in c.value for c in other.caption)
+    # ... and says they are the previous run's, whose data it names by its classes.
+    (stale,) = stale_warnings(other)
+    assert "Data: 2 classes (face, not face) → Digits (built in): 1,797 images" in stale
+    assert "Data: **2 classes (face, not face)**" in settings_line(other)
 
 
 def test_uploaded_zip_through_to_a_finished_run(open_page) -> None:
@@ -159,6 +189,39 @@ def test_uploaded_zip_through_to_a_finished_run(open_page) -> None:
     assert plotly_json(at, "confusion")["data"][0]["z"] == result.confusion
     # 6 images x 0.2 = 1.2: one validation image per class
     assert sum(map(sum, result.confusion)) == len(result.val_indices) == 2
+    # Section 4 says which settings its results came from (tiny_settings' and the defaults).
+    line = settings_line(at)
+    for said in (
+        "Data: **shapes.zip: 12 images in 2 classes**",
+        f"Backbone: **{result.config.backbone}**",
+        "Weights: **Random initialization**",
+        "Strategy: **Linear probe**",
+        f"Epochs: **{result.config.epochs}**",
+        f"Seed: **{result.config.seed}**",
+    ):
+        assert said in line, line
+    assert (result.config.epochs, result.config.seed) == (1, 0) and not stale_warnings(at)
+    # Settings changed since: the results are marked as the previous run's, saying what changed.
+    at.number_input(key=KEY + "epochs").set_value(2).run()
+    at.number_input(key=KEY + "seed").set_value(5).run()
+    (stale,) = stale_warnings(at)
+    assert "Epochs: 1 → 2" in stale and "Seed: 0 → 5" in stale and "Backbone" not in stale
+    assert "Epochs: **1**" in settings_line(at)  # still the run's settings
+    at.number_input(key=KEY + "epochs").set_value(1).run()
+    at.number_input(key=KEY + "seed").set_value(0).run()
+    assert not stale_warnings(at)  # the run's settings again
+    # The images of a cell are captioned with their file names, not their paths.
+    data = at.session_state[ui.DATASET][1]
+    true, predicted = next((i, j) for i in range(2) for j in range(2) if result.confusion[i][j])
+    said = choose_cell(at, true, predicted)
+    picked = ui.cell_images(data, result.val_indices, result.val_predictions, true, predicted)
+    assert said.startswith(f"{len(picked)} validation image{'s' if len(picked) > 1 else ''} of")
+    captions = [img.caption for img in at.get("image")[0].proto.imgs]
+    assert captions == [Path(data.paths[i]).name for i in picked]
+    assert all(re.fullmatch(r"\d\.png", c) for c in captions)  # shapes/dark/3.png -> 3.png
+    # The download is named after what it is (backbone, weights, strategy, accuracy).
+    name = f"resnet18_none_linear_val{100 * result.val_accuracy:.1f}pct.pt"
+    assert f'load_trained("{name}")' in at.code[0].value
     # A new image: the top-k bars are predict()'s answer for it.
     at.file_uploader(key=KEY + "predict").set_value(("new.png", png_bytes(200), "image/png"))
     at.run()
@@ -167,9 +230,16 @@ def test_uploaded_zip_through_to_a_finished_run(open_page) -> None:
     (expected,) = predict(trained, ui.predict_upload(png_bytes(200), trained), top=5)
     bars = plotly_json(at, "topk")["data"][0]
     assert bars["y"] == [c for c, _ in expected] and bars["x"] == [p for _, p in expected]
-    # The download is one file that loads back into the same classifier.
+    # Cleared uploader: the prediction goes with it.
+    at.file_uploader(key=KEY + "predict").set_value(None).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert not [c for c in at.get("plotly_chart") if c.proto.id.endswith("topk")]
+    assert "as the model sees it" not in [i.caption for e in at.get("image") for i in e.proto.imgs]
+    # The download is one file that loads back into the same classifier, and says how.
     loaded = load_trained(io.BytesIO(ui.model_bytes(result)))
     assert loaded.classes == ["dark", "light"] and loaded.backbone == "resnet18"
+    assert (loaded.strategy, loaded.weights) == ("linear", "none")
+    assert loaded.val_accuracy == result.val_accuracy
 
 
 def test_an_uploaded_folder_is_a_dataset(open_page) -> None:

@@ -3,6 +3,7 @@ curves read what `finetune` reports, the loading snippet really loads the downlo
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import os
 from collections.abc import Iterator
@@ -88,3 +89,67 @@ def test_last_blocks_limit_follows_the_backbone() -> None:
     assert ui.last_blocks_limit(5).high == 5 and ui.last_blocks_limit(15).low == 1
     with pytest.raises(OutOfBounds):
         ui.last_blocks_limit(5).check(6)
+
+
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [
+        ("shapes/dark/2.png", "2.png"),
+        ("brick_and_grass/brick/ab.jpg", "ab.jpg"),
+        ("C:\\photos\\grass\\g1.png", "g1.png"),
+        ("d/IMG_20240101_235959.jpg", "IMG_2…59.jpg"),
+    ],
+)
+def test_captions_are_file_names_short_enough_for_a_thumbnail(path: str, expected: str) -> None:
+    name = ui.caption_name(path)
+    assert name == expected and len(name) <= 12 and "/" not in name
+
+
+def test_the_cell_sentence_counts_in_words() -> None:
+    assert ui.cell_sentence(1, "brick", "grass") == (
+        "1 validation image of **brick** predicted as **grass**:"
+    )
+    assert ui.cell_sentence(0, "brick", "grass").startswith("0 validation images of")
+    assert ui.cell_sentence(0, "brick", "grass").endswith(".")
+    assert ui.cell_sentence(1234, "a_b", "c").startswith("1,234 validation images of **a\\_b**")
+
+
+def test_settings_in_words_and_what_changed() -> None:
+    config = FinetuneConfig(weights="none", strategy="last", last_blocks=2, epochs=3, seed=7)
+    then = ui.run_settings(config, "shapes.zip: 12 images in 2 classes", "Random initialization")
+    assert then["Strategy"] == "Fine-tune the last 2 blocks"
+    assert (then["Backbone"], then["Epochs"], then["Seed"]) == ("resnet18", "3", "7")
+    assert ui.changed_settings(then, dict(then)) == []
+    now = ui.run_settings(
+        dataclasses.replace(config, epochs=1, seed=7, last_blocks=1),
+        "shapes.zip: 12 images in 2 classes",
+        "ImageNet",
+    )
+    assert ui.changed_settings(then, now) == [
+        "Weights: Random initialization → ImageNet",
+        "Strategy: Fine-tune the last 2 blocks → Fine-tune the last 1 block",
+        "Epochs: 3 → 1",
+    ]
+
+
+def _weights_in_words() -> None:
+    import streamlit as st
+
+    from cnnviz.ui import transfer_learning as ui
+
+    # An upload, as setup.weights_file keeps it: ((its name, its size), the server's copy).
+    st.session_state[ui.KEY + "weights_path"] = (("fractals.pth", 10), "/srv/tmp/ab/sd.pt")
+    for weights in ("imagenet", "none", "/srv/tmp/ab/sd.pt", "/srv/other/w.pt"):
+        st.text(f"{ui.weights_words(weights)} | {ui.export_weights(weights)}")
+
+
+def test_weights_are_named_never_by_a_server_path() -> None:
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_function(_weights_in_words).run()
+    assert [t.value for t in at.text] == [
+        "ImageNet | imagenet",
+        "Random initialization | none",
+        "fractals.pth | fractals.pth",  # the upload by the name it was uploaded under
+        "w.pt | w.pt",  # another path: its file name only
+    ]

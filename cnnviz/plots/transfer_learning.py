@@ -12,6 +12,8 @@ import plotly.graph_objects as go
 import torch
 from plotly.subplots import make_subplots
 
+from cnnviz.notation import counted
+
 TRAIN_COLOR = "#1f77b4"
 VAL_COLOR = "#ff7f0e"
 FROZEN_COLOR = "#c7cdd4"
@@ -20,6 +22,9 @@ HEAD_COLOR = "#d62728"
 HIGHLIGHT = "#fde68a"
 SIZES = ("small", "large")
 DOMAINS = (True, False)  # similar to ImageNet, then different
+# A loss this many times the median of the others squashes them flat on a linear axis: the
+# loss axis turns logarithmic (a diverging epoch at 36 beside the rest under 1 stays readable).
+LOSS_OUTLIER_RATIO = 20.0
 
 
 def _tight(fig: go.Figure, height: int, **layout: Any) -> go.Figure:
@@ -234,6 +239,32 @@ _CURVES = {
 }
 
 
+def loss_axis(losses: Sequence[float]) -> dict[str, Any]:
+    """The loss axis: linear from zero, or logarithmic (its range spanning every loss) when
+    the largest loss is over LOSS_OUTLIER_RATIO times the median of the others, which a
+    linear axis would flatten."""
+    positive = sorted(float(v) for v in losses if v is not None and v > 0)
+    others = positive[:-1]
+    if not others or positive[-1] <= LOSS_OUTLIER_RATIO * others[len(others) // 2]:
+        return {"rangemode": "tozero", "type": "linear"}
+    low, high = float(np.log10(positive[0])), float(np.log10(positive[-1]))
+    pad = 0.05 * (high - low)
+    # Labelled ticks at 1, 2 and 5 of every decade (plotly's own: tiny unlabelled-looking 2s, 5s)
+    ticks = [
+        m * 10.0**k
+        for k in range(int(np.floor(low - pad)), int(np.ceil(high + pad)) + 1)
+        for m in (1, 2, 5)
+        if low - pad <= np.log10(m * 10.0**k) <= high + pad
+    ]
+    return {
+        "type": "log",
+        "range": [low - pad, high + pad],
+        "tickvals": ticks,
+        "ticktext": [f"{t:g}" for t in ticks],
+        "automargin": True,
+    }
+
+
 def curves_figure(metrics: Sequence[Mapping[str, Any]], epochs: int | None = None) -> go.Figure:
     """Loss (left) and accuracy (right) against the epoch, training and validation."""
     fig = make_subplots(rows=1, cols=2, subplot_titles=("Loss", "Accuracy"))
@@ -257,7 +288,11 @@ def curves_figure(metrics: Sequence[Mapping[str, Any]], epochs: int | None = Non
         )
     right = max(epochs or 1, max((max(xs) for xs, _ in points.values()), default=1))
     fig.update_xaxes(title="epoch", range=[0, right * 1.02])
-    fig.update_yaxes(rangemode="tozero", row=1, col=1)
+    losses = [y for name, (_, ys) in points.items() if name.endswith("loss") for y in ys]
+    axis = loss_axis(losses)
+    fig.update_yaxes(**axis, row=1, col=1)
+    if axis["type"] == "log":  # said where the eye looks first: the subplot's title
+        fig.layout.annotations[0].text = "Loss (log scale)"
     fig.update_yaxes(range=[0, 1.02], tickformat=".0%", row=1, col=2)
     return _tight(fig, 340, legend={"orientation": "h", "y": -0.25})
 
@@ -280,11 +315,15 @@ def per_class_accuracy_figure(per_class: Mapping[str, float]) -> go.Figure:
     return _tight(fig, 320, title="Accuracy per class")
 
 
-def confusion_figure(confusion: Sequence[Sequence[int]], classes: Sequence[str]) -> go.Figure:
+def confusion_figure(
+    confusion: Sequence[Sequence[int]],
+    classes: Sequence[str],
+    chosen: tuple[int, int] | None = None,
+) -> go.Figure:
     """The confusion matrix: rows the true class, columns the predicted one, counts written in
-    the cells. An invisible marker sits on every cell so that clicking one selects it
-    (plotly selects points, not heatmap cells); its customdata is (true, predicted,
-    count)."""
+    the cells, the `chosen` (true, predicted) cell outlined. An invisible marker sits on every
+    cell so that clicking one selects it (plotly selects points, not heatmap cells); its
+    customdata is (true, predicted, count)."""
     z = [list(row) for row in confusion]
     n = len(classes)
     labels = list(classes)
@@ -306,13 +345,26 @@ def confusion_figure(confusion: Sequence[Sequence[int]], classes: Sequence[str])
             x=[labels[j] for _, j in cells],
             y=[labels[i] for i, _ in cells],
             customdata=[(i, j, z[i][j]) for i, j in cells],
+            text=[
+                f"true {labels[i]}, predicted {labels[j]}: {counted(z[i][j], 'image')}"
+                for i, j in cells
+            ],
             mode="markers",
             marker={"size": 24, "opacity": 0, "symbol": "square"},
-            hovertemplate="true %{y}, predicted %{x}: %{customdata[2]} images; click to see "
-            "them<extra></extra>",
+            hovertemplate="%{text}; click to see them<extra></extra>",
             showlegend=False,
         )
     )
+    if chosen is not None:  # category axes: cell k spans k - 0.5 to k + 0.5
+        i, j = chosen
+        fig.add_shape(
+            type="rect",
+            x0=j - 0.5,
+            x1=j + 0.5,
+            y0=i - 0.5,
+            y1=i + 0.5,
+            line={"color": HEAD_COLOR, "width": 3},
+        )
     fig.update_xaxes(type="category", title="predicted", side="top")
     fig.update_yaxes(type="category", title="true", autorange="reversed")
     side = max(260, min(40 * n + 120, 560))

@@ -1,6 +1,8 @@
 """A trained model as one file: its state dict, class names, backbone name and preprocessing,
-written with torch.save and read back with torch.load(weights_only=True) only (tensors and
-plain containers; never code a file brings along).
+and how it was trained (strategy, last_blocks, weights, epochs, seed, val_accuracy,
+train_accuracy: files saved before these keys still load), written with torch.save and read
+back with torch.load(weights_only=True) only (tensors and plain containers; never code a file
+brings along).
 
 The file needs no cnnviz to load (the page shows this snippet with the real names):
 
@@ -15,9 +17,10 @@ from __future__ import annotations
 import io
 import os
 import pickle
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import IO, TYPE_CHECKING, Any
 
 import numpy as np
@@ -49,6 +52,11 @@ class TrainedModel:
     image_size: int
     mean: list[float] = field(default_factory=list)
     std: list[float] = field(default_factory=list)
+    # How it was trained: "linear", "last" or "full"; the weights it started from ("imagenet",
+    # "none", ... or a file's name); its validation accuracy. None in files saved before these.
+    strategy: str | None = None
+    weights: str | None = None
+    val_accuracy: float | None = None
 
     def preprocess(self, images: torch.Tensor) -> torch.Tensor:
         """A uint8 B x 3 x H x W batch as the model's float input (resized, normalized)."""
@@ -76,21 +84,53 @@ def snippet(path: str = "model.pt") -> str:
         "model.eval()\n"
         '# inputs: RGB, resized to saved["preprocessing"]["image_size"] square, scaled to [0, 1],\n'
         '# normalized with saved["preprocessing"]["mean"] and ["std"]; classes: saved["classes"]\n'
+        '# how it was trained: saved["strategy"], saved["weights"], saved["val_accuracy"]\n'
     )
 
 
-def save_trained(result: FinetuneResult, target: Target) -> None:
-    """One file (or binary buffer) holding everything load_trained needs."""
+def weights_name(weights: str) -> str:
+    """The config's weights as a file records them: "imagenet", "none" (any named choice) as
+    they are, a state-dict path as its file name only (never a server's folder)."""
+    return re.split(r"[\\/]", weights.rstrip("\\/"))[-1] or weights
+
+
+def _accuracy(value: float | None) -> float | None:
+    return None if value is None else float(value)
+
+
+def save_trained(result: FinetuneResult, target: Target, *, weights: str | None = None) -> None:
+    """One file (or binary buffer) holding everything load_trained needs, and how the model
+    was trained (strategy, weights, epochs, seed, accuracies). `weights`: the name to record
+    for the starting weights, else the config's (a path reduced to its file name)."""
+    config = result.config
     torch.save(
         {
             "format": FORMAT,
-            "backbone": result.config.backbone,
+            "backbone": config.backbone,
             "classes": list(result.classes),
             "preprocessing": dict(result.preprocessing),
             "state_dict": result.state_dict,
+            "strategy": config.strategy,
+            "last_blocks": int(config.last_blocks),
+            "weights": weights_name(weights or config.weights),
+            "epochs": len(result.history),
+            "seed": int(config.seed),
+            "val_accuracy": _accuracy(result.val_accuracy),
+            "train_accuracy": _accuracy(result.train_accuracy),
         },
         target,
     )
+
+
+def file_name(result: FinetuneResult, *, weights: str | None = None) -> str:
+    """What to call the saved model: backbone, weights, strategy and validation accuracy,
+    e.g. 'resnet18_imagenet_last2_val87.5pct.pt' (letters, digits, '.', '-', '_' only)."""
+    config = result.config
+    start = PurePath(weights_name(weights or config.weights)).stem
+    strategy = f"last{config.last_blocks}" if config.strategy == "last" else config.strategy
+    accuracy = "noval" if result.val_accuracy is None else f"val{result.val_accuracy:.1%}"
+    parts = (config.backbone, start, strategy, accuracy.replace("%", "pct"))
+    return "_".join(re.sub(r"[^A-Za-z0-9.-]+", "-", part).strip("-.") for part in parts) + ".pt"
 
 
 def assemble(
@@ -98,8 +138,10 @@ def assemble(
     classes: list[str],
     preprocessing: Mapping[str, Any],
     state_dict: Mapping[str, torch.Tensor],
+    **about: Any,
 ) -> TrainedModel:
-    """A TrainedModel from its parts (built on the meta device, then given the tensors)."""
+    """A TrainedModel from its parts (built on the meta device, then given the tensors);
+    `about`: strategy, weights, val_accuracy."""
     model = backbones.empty(backbone, len(classes))
     try:
         model.load_state_dict(dict(state_dict), strict=True, assign=True)
@@ -115,6 +157,7 @@ def assemble(
         image_size=int(preprocessing["image_size"]),
         mean=[float(v) for v in preprocessing["mean"]],
         std=[float(v) for v in preprocessing["std"]],
+        **about,
     )
 
 
@@ -162,8 +205,16 @@ def load_trained(source: Target | bytes) -> TrainedModel:
             HINT,
         )
     backbones.spec(saved["backbone"])
+    about = {k: saved.get(k) for k in ("strategy", "weights")}
+    accuracy = saved.get("val_accuracy")
     return assemble(
-        saved["backbone"], saved["classes"], saved["preprocessing"], saved["state_dict"]
+        saved["backbone"],
+        saved["classes"],
+        saved["preprocessing"],
+        saved["state_dict"],
+        strategy=about["strategy"] if isinstance(about["strategy"], str) else None,
+        weights=about["weights"] if isinstance(about["weights"], str) else None,
+        val_accuracy=float(accuracy) if isinstance(accuracy, (int, float)) else None,
     )
 
 

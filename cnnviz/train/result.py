@@ -65,6 +65,14 @@ class FinetuneResult:
 
     def trained(self) -> TrainedModel:
         """The trained model, ready to predict (eval mode, on the CPU)."""
-        from cnnviz.train.export import assemble
+        from cnnviz.train.export import assemble, weights_name
 
-        return assemble(self.config.backbone, self.classes, self.preprocessing, self.state_dict)
+        return assemble(
+            self.config.backbone,
+            self.classes,
+            self.preprocessing,
+            self.state_dict,
+            strategy=self.config.strategy,
+            weights=weights_name(self.config.weights),
+            val_accuracy=self.val_accuracy,
+        )

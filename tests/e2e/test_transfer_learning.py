@@ -1,5 +1,7 @@
 """The transfer-learning page in a real browser: upload a zip made here, train one tiny epoch,
-see the curve get its points and the results appear."""
+see the curve get its points and the results appear, with the settings they came from; the
+confusion boxes follow clicks and picks, a removed image takes its prediction along, a changed
+setting marks the results as the previous run's."""
 
 from __future__ import annotations
 
@@ -9,7 +11,7 @@ import pytest
 
 from cnnviz.train import load_trained
 from tests.e2e.test_pages import MAIN, assert_no_error
-from tests.test_transfer_learning_page import tiny_zip
+from tests.test_transfer_learning_page import png_bytes, tiny_zip
 
 pytestmark = pytest.mark.e2e
 
@@ -64,16 +66,59 @@ def test_upload_a_zip_and_train_one_epoch(app, screenshot_dir: Path) -> None:
     app.page.wait_for_function(CURVE_HAS_A_POINT, timeout=TRAIN_TIMEOUT_MS)
     app.page.get_by_text("4. Results").wait_for(timeout=TRAIN_TIMEOUT_MS)
     app.page.get_by_text("Validation accuracy").first.wait_for()
+    wait_for_text(app, "Results of the run with")  # the settings its results came from
     with app.page.expect_download() as download:
         app.page.get_by_role("button", name="Download the trained model").click()
     trained = load_trained(download.value.path())  # the one file loads back
     assert trained.classes == ["dark", "light"] and trained.image_size == 16
+    # named after what it is, and saying how it was trained
+    assert (trained.strategy, trained.weights) == ("linear", "none")
+    accuracy = f"{100 * trained.val_accuracy:.1f}"
+    assert download.value.suggested_filename == f"resnet18_none_linear_val{accuracy}pct.pt"
     # A click on a confusion cell (true light, predicted light) chooses it for the images.
     confusion = main.locator("[data-testid='stPlotlyChart']").filter(has_text="predicted")
     cell = confusion.locator(".scatterlayer .point").nth(3)  # cells row by row: (1, 1)
     app.rerun_after(lambda: cell.click(force=True))
-    wait_for_text(app, "validation images of light predicted as light")
+    wait_for_text(app, "of light predicted as light")
+    assert chosen_cell(app) == ("light", "light")
+    # Then (true dark, predicted light) by a click, then "dark" picked in "Predicted as": the
+    # box once kept the value from before the click, so picking "dark" did not rerun and the
+    # boxes read dark/dark above a sentence about dark predicted as light.
+    app.rerun_after(lambda: confusion.locator(".scatterlayer .point").nth(1).click(force=True))
+    wait_for_text(app, "of dark predicted as light")
+    assert chosen_cell(app) == ("dark", "light")
+    main.get_by_role("combobox", name="Predicted as").click()
+    app.rerun_after(lambda: app.page.get_by_role("option", name="dark", exact=True).click())
+    wait_for_text(app, "of dark predicted as dark")
+    assert chosen_cell(app) == ("dark", "dark")
     assert_no_error(app, log_start, "after training")
     for width, height in ((1400, 1000), (1024, 768)):  # the results, looked at by a person
         app.page.set_viewport_size({"width": width, "height": height})
         app.screenshot(screenshot_dir / f"transfer_learning-trained-{width}.png")
+    app.page.set_viewport_size({"width": 1400, "height": 900})
+    # A prediction goes when its image is removed from the uploader.
+    predict = main.locator("[data-testid='stFileUploader']").filter(has_text="image to classify")
+    app.rerun_after(
+        lambda: predict.locator("input[type='file']").set_input_files(
+            files=[{"name": "new.png", "mimeType": "image/png", "buffer": png_bytes(200)}]
+        )
+    )
+    wait_for_text(app, "as the model sees it")
+    app.rerun_after(lambda: predict.get_by_role("button", name="Remove new.png").click())
+    assert not main.get_by_text("as the model sees it").count()
+    assert not main.locator(".js-plotly-plot").filter(has_text="Top classes").count()
+    # Another setting: the results say they are the previous run's, and what changed.
+    set_number(app, "Epochs", 2)
+    wait_for_text(app, "These results are from the previous run")
+    wait_for_text(app, "Epochs: 1 → 2")
+    assert_no_error(app, log_start, "after changing a setting")
+    for width, height in ((1400, 1000), (1024, 768)):
+        app.page.set_viewport_size({"width": width, "height": height})
+        app.screenshot(screenshot_dir / f"transfer_learning-stale-{width}.png")
+
+
+def chosen_cell(app) -> tuple[str, str]:
+    """What the confusion matrix's two boxes show (true, predicted), as the browser draws them."""
+    main = app.page.locator(MAIN)
+    boxes = [main.get_by_role("combobox", name=n) for n in ("True class", "Predicted as")]
+    return boxes[0].input_value(), boxes[1].input_value()

@@ -1,9 +1,11 @@
-"""The transfer-learning page's results: scores, per-class accuracy, a clickable confusion
-matrix with its validation images, prediction on an upload, and the model to take home."""
+"""The transfer-learning page's results: the settings they came from (marked when the page's
+settings have changed since), scores, per-class accuracy, a clickable confusion matrix with its
+validation images, prediction on an upload, and the model to take home."""
 
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Callable, Sequence
 
 import streamlit as st
@@ -13,13 +15,118 @@ from cnnviz.data import ImageDataset
 from cnnviz.errors import CnnvizError
 from cnnviz.images import decode_upload
 from cnnviz.jobs import JobHandle
-from cnnviz.notation import duration
+from cnnviz.notation import counted, duration
 from cnnviz.plots import transfer_learning as plots
-from cnnviz.train import FinetuneResult, TrainedModel, predict, save_trained, snippet
+from cnnviz.train import (
+    FinetuneConfig,
+    FinetuneResult,
+    TrainedModel,
+    predict,
+    save_trained,
+    snippet,
+)
+from cnnviz.train.export import file_name
 from cnnviz.ui.errors import show_error
+from cnnviz.ui.formulas import literal
 from cnnviz.ui.transfer_learning.common import KEY
+from cnnviz.ui.transfer_learning.setup import TABLE_NAMES
+from cnnviz.ui.transfer_learning.training import (
+    data_words,
+    export_weights,
+    run_record,
+    weights_words,
+)
 
 TRAINED = KEY + "trained"  # the TrainedModel the Explain page offers
+CELL = KEY + "cm_cell"  # the chosen confusion cell: (matrix, (true, predicted), generation)
+CAPTION_CHARS = 12  # a caption under a 96-px thumbnail: longer names are shortened
+MAIN_SETTINGS = ("Data", "Backbone", "Weights", "Strategy", "Epochs", "Seed")
+
+
+def run_settings(config: FinetuneConfig, data: str, weights: str) -> dict[str, str]:
+    """A run's settings as the page words them (`data` and `weights` already in words)."""
+    strategy = TABLE_NAMES.get(config.strategy, config.strategy).replace("<br>", " ")
+    if config.strategy == "last":
+        strategy = f"Fine-tune the last {counted(config.last_blocks, 'block')}"
+    return {
+        "Data": data,
+        "Backbone": config.backbone,
+        "Weights": weights,
+        "Strategy": strategy,
+        "Epochs": f"{config.epochs:,}",
+        "Seed": str(config.seed),
+        "Image side": f"{config.image_size} px",
+        "Batch size": str(config.batch_size),
+        "Learning rate": f"{config.lr:g}",
+        "Validation": f"{config.val_fraction:.0%}",
+    }
+
+
+def changed_settings(then: dict[str, str], now: dict[str, str]) -> list[str]:
+    """'Epochs: 1 → 2' for every setting that differs."""
+    return [f"{k}: {then[k]} → {now[k]}" for k in then if then[k] != now.get(k)]
+
+
+def fallback_data_words(result: FinetuneResult) -> str:
+    """The data of a run found again after a refresh (this session did not start it)."""
+    shown = ", ".join(result.classes[:5]) + (", ..." if len(result.classes) > 5 else "")
+    return f"{counted(len(result.classes), 'class', 'classes')} ({shown})"
+
+
+def same_data(data: ImageDataset | None, result: FinetuneResult) -> bool:
+    """Whether `data` can be the run's: its classes, its side, its validation indices."""
+    return (
+        data is not None
+        and data.classes == result.classes
+        and data.size == result.config.image_size
+        and len(data) > max(result.val_indices, default=-1)
+    )
+
+
+def show_run(
+    handle: JobHandle,
+    result: FinetuneResult,
+    data: ImageDataset | None,
+    config: FinetuneConfig | None,
+) -> bool:
+    """The settings these results came from, and a warning naming what changed when the
+    page's settings are no longer the run's. Whether the page's dataset is the run's."""
+    record = run_record(handle)
+    if record is not None:
+        then = run_settings(result.config, record.data, record.weights)
+    else:  # found again after a refresh: its data known by its classes only
+        then = run_settings(
+            result.config, fallback_data_words(result), weights_words(result.config.weights)
+        )
+    data_same = same_data(data, result) and (
+        record is None or record.dataset() is data or record.data == data_words(data)
+    )
+    if data is None:
+        changed = ["Data: no dataset chosen now"]
+    elif config is None:
+        changed = ["the current settings cannot start a run (see section 2)"]
+    else:
+        now = run_settings(config, data_words(data), weights_words(config.weights))
+        if data_same:
+            now["Data"] = then["Data"]
+        elif now["Data"] == then["Data"]:
+            now["Data"] += " (another upload)"
+        changed = changed_settings(then, now)
+    shown = dict(then)
+    if len(result.history) < result.config.epochs:
+        shown["Epochs"] = f"{len(result.history):,} of {result.config.epochs:,} (stopped)"
+    if changed:
+        st.warning(
+            "**These results are from the previous run**, not from the settings above. "
+            f"Changed since: {literal('; '.join(changed))}. "
+            "Click **Train** for results of the current settings.",
+            icon=":material/history:",
+        )
+    main = " · ".join(f"{k}: **{literal(shown[k])}**" for k in MAIN_SETTINGS)
+    rest = ", ".join(f"{k.lower()} {shown[k]}" for k in shown if k not in MAIN_SETTINGS)
+    st.markdown(f"Results of the run with {main}")
+    st.caption(f"Also: {literal(rest)}.")
+    return data_same
 
 
 def predict_upload(raw: bytes, trained: TrainedModel) -> torch.Tensor:
@@ -44,35 +151,72 @@ def cell_images(
     ]
 
 
+def largest_mistake(confusion: Sequence[Sequence[int]]) -> tuple[int, int]:
+    """The off-diagonal cell with the most images; (0, 0) when there is no mistake."""
+    n = len(confusion)
+    off = [(confusion[i][j], i, j) for i in range(n) for j in range(n) if i != j]
+    count, i, j = max(off, default=(0, 0, 0))
+    return (i, j) if count else (0, 0)
+
+
 def confusion_picker(confusion: Sequence[Sequence[int]], classes: Sequence[str]) -> tuple[int, int]:
-    """The confusion matrix, clickable, and two selectboxes that a click sets (true,
-    predicted); they start on the largest mistake."""
-    true_key, pred_key, chart_key = KEY + "cm_true", KEY + "cm_pred", KEY + "confusion"
+    """The confusion matrix, clickable, and two selectboxes (true, predicted) that a click
+    sets; the chosen cell is outlined. They start on the largest mistake.
+
+    The chosen cell lives in CELL, not in the widgets: each change makes a new generation of
+    widgets (their keys carry it) created on the cell. A selectbox given a value through its
+    session-state key kept its old value in the browser, so picking that old value again
+    did not rerun, and the boxes disagreed with the sentence below them."""
     n = len(classes)
-    if true_key not in st.session_state or st.session_state[true_key] >= n:
-        off = [(confusion[i][j], i, j) for i in range(n) for j in range(n) if i != j]
-        count, i, j = max(off, default=(0, 0, 0))
-        if count == 0:  # no mistake: the first class's correct images
-            i = j = 0
-        st.session_state[true_key], st.session_state[pred_key] = i, j
+    matrix = tuple(tuple(int(v) for v in row) for row in confusion)
+    held = st.session_state.get(CELL)
+    if held is None or held[0] != matrix:  # a new run: start on its largest mistake
+        held = (matrix, largest_mistake(confusion), held[2] + 1 if held else 0)
+        st.session_state[CELL] = held
+    cell, generation = held[1], held[2]
+    prefix = f"{KEY}cm{generation}_"
+    chart_key, true_key, pred_key = prefix + "confusion", prefix + "true", prefix + "pred"
+
+    def choose(true: int, predicted: int) -> None:
+        st.session_state[CELL] = (matrix, (int(true), int(predicted)), generation + 1)
 
     def clicked() -> None:
         points = st.session_state[chart_key].selection.get("points", [])
-        cell = next((p.get("customdata") for p in points if p.get("customdata")), None)
-        if cell is not None:
-            st.session_state[true_key], st.session_state[pred_key] = int(cell[0]), int(cell[1])
+        chosen = next((p.get("customdata") for p in points if p.get("customdata")), None)
+        if chosen is not None:
+            choose(chosen[0], chosen[1])
+
+    def picked() -> None:
+        choose(st.session_state[true_key], st.session_state[pred_key])
 
     st.plotly_chart(
-        plots.confusion_figure(confusion, classes),
+        plots.confusion_figure(confusion, classes, chosen=cell),
         key=chart_key,
         on_select=clicked,
         selection_mode="points",
     )
     left, right = st.columns(2)
     name: Callable[[int], str] = classes.__getitem__
-    true = left.selectbox("True class", range(n), format_func=name, key=true_key)
-    predicted = right.selectbox("Predicted as", range(n), format_func=name, key=pred_key)
-    return int(true), int(predicted)
+    common = {"format_func": name, "on_change": picked}
+    left.selectbox("True class", range(n), index=cell[0], key=true_key, **common)
+    right.selectbox("Predicted as", range(n), index=cell[1], key=pred_key, **common)
+    return cell
+
+
+def caption_name(path: str, limit: int = CAPTION_CHARS) -> str:
+    """An image's file name without its folders, shortened in the middle past `limit`
+    characters ('IMG_2…_01.jpg'): a caption under a thumbnail, never wrapped mid-word."""
+    name = re.split(r"[\\/]", path)[-1]
+    if len(name) <= limit:
+        return name
+    head = (limit - 1) // 2
+    return name[:head] + "…" + name[len(name) - (limit - 1 - head) :]
+
+
+def cell_sentence(count: int, true: str, predicted: str) -> str:
+    """'1 validation image of **dark** predicted as **light**.' (':' when images follow)."""
+    what = f"**{literal(true)}** predicted as **{literal(predicted)}**"
+    return f"{counted(count, 'validation image')} of {what}" + (":" if count else ".")
 
 
 def loading_snippet(file_name: str, classes: Sequence[str]) -> str:
@@ -89,10 +233,10 @@ def loading_snippet(file_name: str, classes: Sequence[str]) -> str:
     )
 
 
-def model_bytes(result: FinetuneResult) -> bytes:
-    """The download: save_trained's one file, in memory."""
+def model_bytes(result: FinetuneResult, weights: str | None = None) -> bytes:
+    """The download: save_trained's one file, in memory (`weights`: the name to record)."""
     buffer = io.BytesIO()
-    save_trained(result, buffer)
+    save_trained(result, buffer, weights=weights)
     return buffer.getvalue()
 
 
@@ -123,23 +267,18 @@ def show_mistakes(data: ImageDataset | None, result: FinetuneResult) -> None:
     )
     with right:
         true, predicted = confusion_picker(result.confusion, result.classes)
-    same = (
-        data is not None
-        and data.classes == result.classes
-        and len(data) > max(result.val_indices, default=-1)
-    )
-    if not same:
+    if not same_data(data, result):
         st.caption("The dataset changed since this run: its validation images are not shown.")
         return
     picked = cell_images(data, result.val_indices, result.val_predictions, true, predicted)
-    what = f"**{result.classes[true]}** predicted as **{result.classes[predicted]}**"
-    st.markdown(f"{len(picked):,} validation images of {what}" + (":" if picked else "."))
+    st.markdown(cell_sentence(len(picked), result.classes[true], result.classes[predicted]))
     if picked:
         shown = picked[:24]
         images = [data.images[i].permute(1, 2, 0).numpy() for i in shown]
-        st.image(
-            images, width=72, caption=[data.paths[i] if data.paths else f"#{i}" for i in shown]
-        )
+        names = [caption_name(data.paths[i]) if data.paths else f"#{i}" for i in shown]
+        st.image(images, width=96, caption=names)
+        if len(picked) > len(shown):
+            st.caption(f"The first {len(shown)} of {counted(len(picked), 'image')}.")
 
 
 def predict_panel(trained: TrainedModel) -> None:
@@ -164,10 +303,11 @@ def predict_panel(trained: TrainedModel) -> None:
 
 def download(result: FinetuneResult) -> None:
     """The trained model as one file, and how to load it."""
-    name = f"{result.config.backbone}_{len(result.classes)}_classes.pt"
+    weights = export_weights(result.config.weights)
+    name = file_name(result, weights=weights)
     st.download_button(
         "Download the trained model",
-        data=lambda: model_bytes(result),  # only serialized when clicked
+        data=lambda: model_bytes(result, weights),  # only serialized when clicked
         file_name=name,
         mime="application/octet-stream",
         icon=":material/download:",

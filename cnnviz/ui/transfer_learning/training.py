@@ -1,24 +1,81 @@
 """The transfer-learning page's run: a job for this session, drawn live (curves, progress, stop)
-by cnnviz.ui.jobs' panel, found again after a refresh."""
+by cnnviz.ui.jobs' panel, found again after a refresh; what it was started with, in words, so
+its results can say which settings they belong to."""
 
 from __future__ import annotations
 
+import weakref
 from concurrent.futures import Future
+from dataclasses import dataclass
 
 import streamlit as st
 
-from cnnviz.data import ImageDataset
+from cnnviz.data import BUILTIN, ImageDataset
 from cnnviz.errors import CnnvizError
 from cnnviz.jobs import JobHandle, JobState, Progress, default_runner
+from cnnviz.notation import counted
 from cnnviz.plots import transfer_learning as plots
 from cnnviz.train import Estimate, FinetuneConfig, FinetuneResult, finetune
+from cnnviz.train.export import weights_name
 from cnnviz.ui.errors import show_error
 from cnnviz.ui.jobs import current_job, job_panel, remember_job, session_key
 from cnnviz.ui.transfer_learning.common import KEY
+from cnnviz.ui.transfer_learning.data import DATASET, SOURCES
 from cnnviz.ui.transfer_learning.estimate import estimated_seconds
+from cnnviz.ui.transfer_learning.setup import WEIGHT_NAMES
 
 JOB = KEY + "job"  # the query parameter holding the job's id
 JOB_EPOCHS = KEY + "job_epochs"
+RUNS = KEY + "runs"  # job id -> RunRecord, this session's latest runs
+KEPT_RUNS = 4
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """What a run was started with, beyond its config: the data and the starting weights in
+    words, and the dataset itself (weakly: "is it still the one on the page?")."""
+
+    data: str
+    weights: str
+    dataset: weakref.ref[ImageDataset]
+
+
+def data_words(data: ImageDataset) -> str:
+    """The page's dataset in words: 'Faces (built in): 200 images in 2 classes',
+    'shapes.zip: 12 images in 2 classes'."""
+    source = st.session_state.get(KEY + "source")
+    name = SOURCES.get(source, "Uploaded data")
+    held = st.session_state.get(DATASET)
+    if source not in BUILTIN and held is not None and held[1] is data:
+        files = [f for f, _ in held[0][0]]
+        tops = {f.replace("\\", "/").split("/")[0] for f in files}
+        if source == "zip" and files:
+            name = files[0]
+        elif len(tops) == 1:
+            name = f"{tops.pop()}/ (a folder)"
+    classes = counted(len(data.classes), "class", "classes")
+    return f"{name}: {counted(len(data), 'image')} in {classes}"
+
+
+def weights_words(weights: str) -> str:
+    """The starting weights in words: 'ImageNet', 'Random initialization', or a file by the
+    name it was uploaded under (the server's copy has a name of its own)."""
+    held = st.session_state.get(KEY + "weights_path")
+    if held is not None and held[1] == weights:
+        return weights_name(held[0][0])
+    return WEIGHT_NAMES.get(weights, weights_name(weights))
+
+
+def export_weights(weights: str) -> str:
+    """The weights as the saved file records them: the config's string, an uploaded file by
+    the name it was uploaded under."""
+    held = st.session_state.get(KEY + "weights_path")
+    return weights_name(held[0][0] if held is not None and held[1] == weights else weights)
+
+
+def run_record(handle: JobHandle) -> RunRecord | None:
+    """What this session started the run with; None for a run found again after a refresh."""
+    return st.session_state.get(RUNS, {}).get(handle.id)
 
 
 def start(
@@ -33,6 +90,10 @@ def start(
         show_error(err)
         return None
     st.session_state[JOB_EPOCHS] = config.epochs
+    runs = st.session_state.setdefault(RUNS, {})
+    runs[handle.id] = RunRecord(data_words(data), weights_words(config.weights), weakref.ref(data))
+    for old in list(runs)[:-KEPT_RUNS]:
+        del runs[old]
     return remember_job(handle, JOB)
 
 
