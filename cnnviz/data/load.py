@@ -138,7 +138,8 @@ def decode_listing(
     skipped: Iterable[Skipped] = (),
     progress: Progress | None = None,
 ) -> ImageDataset:
-    """Decode every listed file once into a preallocated N x 3 x size x size uint8 tensor."""
+    """Decode every listed file once into a preallocated N x 3 x size x size uint8 tensor, and
+    group the files that decode to the same pixels (ImageDataset.duplicates)."""
     skipped = [*skipped, *listing.skipped]
     _check_classes({c: len(f) for c, f in listing.classes.items()}, skipped, decoded=False)
     total = sum(len(files) for files in listing.classes.values())
@@ -147,6 +148,7 @@ def decode_listing(
     images = np.empty((total, 3, size, size), dtype=np.uint8)
     labels: list[int] = []
     paths: list[str] = []
+    copies: dict[bytes, list[int]] = {}  # pixel digest -> the images that decode to it
     done = decoded = 0
     for label, files in enumerate(listing.classes.values()):
         for rel, path in files:
@@ -155,7 +157,8 @@ def decode_listing(
             done += 1
             try:
                 budget = limits.total_pixels - decoded
-                decoded += decode_into(images[len(labels)], path, limits.image_pixels, budget)
+                pixels, digest = decode_into(images[len(labels)], path, limits.image_pixels, budget)
+                decoded += pixels
             except OverBudget:
                 raise DatasetTooLarge(
                     f"The images hold more than {limits.total_pixels:,} pixels in all (many "
@@ -164,6 +167,7 @@ def decode_listing(
             except Skip as why:
                 skipped.append(Skipped(rel, str(why)))
                 continue
+            copies.setdefault(digest, []).append(len(labels))
             labels.append(label)
             paths.append(rel)
     if progress is not None:
@@ -180,4 +184,5 @@ def decode_listing(
         classes=classes,
         skipped=skipped,
         paths=paths,
+        duplicates=[group for group in copies.values() if len(group) > 1],
     )
