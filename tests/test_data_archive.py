@@ -254,3 +254,17 @@ def test_progress_counts_every_file(box: Sandbox) -> None:
     dataset = load_dataset(make_zip(entries), size=SIZE, progress=lambda *c: calls.append(c))
     box.check()
     assert len(dataset) == 4 and calls == [(i, 5) for i in range(6)]
+
+
+@pytest.mark.parametrize("keep", [30, 0.5, 0.9, -1])
+def test_a_truncated_zip_is_damaged_not_another_kind_of_file(box: Sandbox, keep: float) -> None:
+    """A real zip cut short (an interrupted upload or download): its first entry's header is
+    there, its end record is not."""
+    whole = make_zip(good_entries(("cat", "dog"), 3))
+    cut = whole[:keep] if isinstance(keep, int) else whole[: int(len(whole) * keep)]
+    assert len(cut) < len(whole)
+    with zipfile.ZipFile(io.BytesIO(whole)) as archive:  # what was cut was a working zip
+        assert archive.testzip() is None
+    err = rejected(box, cut)
+    assert str(err).startswith("The archive is damaged: it stops before its end")
+    assert "not a zip" not in str(err) and "upload the whole file" in err.hint
