@@ -11,8 +11,10 @@ from cnnviz.ui.transfer_learning.data import (
     builtin,
     choose_source,
     dataset,
+    duplicates_notice,
     image_size,
     show_dataset,
+    show_duplicates,
     uploaded_dataset,
 )
 from cnnviz.ui.transfer_learning.estimate import ESTIMATE, estimated_seconds, show_estimate
@@ -68,6 +70,7 @@ __all__ = [
     "confusion_picker",
     "dataset",
     "download",
+    "duplicates_notice",
     "estimated_seconds",
     "finished_result",
     "image_size",
@@ -80,6 +83,7 @@ __all__ = [
     "predict_panel",
     "predict_upload",
     "show_dataset",
+    "show_duplicates",
     "show_estimate",
     "show_mistakes",
     "show_scores",
