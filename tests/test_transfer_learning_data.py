@@ -27,7 +27,7 @@ def test_duplicates_are_shown_and_kept_on_one_side(open_page) -> None:
     assert len(notices) == 2
     assert notices[0].startswith("**9 groups of exact duplicates**: 20 images share")
     assert "stays on one side of the train/validation split" in notices[0]
-    assert notices[1].startswith("**The same image in two classes**: 1 groups (3 images)")
+    assert notices[1].startswith("**The same image in two classes**: 1 group (3 images)")
     (listed,) = [e for e in at.expander if "duplicates" in e.label]
     assert listed.label == "9 groups of exact duplicates: the files"
     (frame,) = listed.dataframe

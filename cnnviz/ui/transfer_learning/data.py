@@ -116,13 +116,17 @@ def show_dataset(data: ImageDataset) -> None:
     show_duplicates(data)
 
 
+def _groups(count: int) -> str:
+    return f"{count:,} group{'' if count == 1 else 's'}"
+
+
 def duplicates_notice(data: ImageDataset) -> tuple[str, str | None]:
     """What the page says about the dataset's exact duplicates: every group, then those that
     sit in two classes (None when there are none)."""
     groups = data.duplicates
     copies = sum(len(g) for g in groups)
     said = (
-        f"**{len(groups):,} groups of exact duplicates**: {copies:,} images share their pixels "
+        f"**{_groups(len(groups))} of exact duplicates**: {copies:,} images share their pixels "
         "with another one (a photo copied under another name, or saved twice). Each group stays "
         "on one side of the train/validation split, so no validation image has a twin the model "
         "trained on. Delete the extra copies: they count twice in training."
@@ -132,7 +136,7 @@ def duplicates_notice(data: ImageDataset) -> tuple[str, str | None]:
         return said, None
     images = sum(len(g) for g in across)
     slip = (
-        f"**The same image in two classes**: {len(across):,} groups ({images:,} images) sit in "
+        f"**The same image in two classes**: {_groups(len(across))} ({images:,} images) sit in "
         "two class folders at once, a labelling slip? They are used for training only, never "
         "scored in validation. Keep each image in the one folder of its class."
     )
@@ -158,7 +162,7 @@ def show_duplicates(data: ImageDataset) -> None:
         for number, group in enumerate(data.duplicates, 1)
         for i in group
     ]
-    with st.expander(f"{len(data.duplicates):,} groups of exact duplicates: the files"):
+    with st.expander(f"{_groups(len(data.duplicates))} of exact duplicates: the files"):
         st.dataframe(rows, hide_index=True)
 
 
