@@ -228,8 +228,8 @@ def test_decoded_pixel_budget_for_the_whole_dataset(box: Sandbox) -> None:
     path = box.write("small.zip", make_zip(good_entries()))
     # Four 640x480 JPEGs are 1.2 M pixels as stored, but PIL's draft decodes them at 1/4 scale
     # for a side of 64 (160x120; 1/8 would be 80x60, under 64 high): 76,800 pixels in all.
-    photo = np.random.default_rng(0).integers(0, 256, (480, 640, 3), dtype=np.uint8)
-    jpegs = {f"{c}/{i}.jpg": image_bytes(photo, "JPEG") for c in ("a", "b") for i in range(2)}
+    photos = iter(np.random.default_rng(0).integers(0, 256, (4, 480, 640, 3), dtype=np.uint8))
+    jpegs = {f"{c}/{i}.jpg": image_bytes(next(photos), "JPEG") for c in ("a", "b") for i in (0, 1)}
     jpeg_path = box.write("jpegs.zip", make_zip(jpegs))
     box.start()
     with pytest.raises(DatasetTooLarge, match="more than 600 pixels in all"):
