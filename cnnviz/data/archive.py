@@ -184,17 +184,8 @@ def _size(source: BinaryIO) -> int:
 
 # A zip's first entry: signature, version needed, flags, compression method (then 20 bytes).
 _LOCAL = struct.Struct("<4sHHH20x")
-_METHODS = {
-    0,
-    8,
-    9,
-    12,
-    14,
-    93,
-    95,
-    98,
-    99,
-}  # stored, deflate(64), bzip2, lzma, zstd, xz, ppmd, aes
+# Compression methods: stored, deflate, deflate64, bzip2, lzma, zstd, xz, ppmd, aes.
+_METHODS = frozenset((0, 8, 9, 12, 14, 93, 95, 98, 99))
 
 
 def _starts_like_a_zip(source: BinaryIO) -> bool:

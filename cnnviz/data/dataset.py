@@ -70,7 +70,8 @@ class ImageDataset:
 
     def across_classes(self) -> list[list[int]]:
         """The duplicate groups whose copies carry different labels (a labelling slip)."""
-        return [g for g in self.duplicates if len({int(self.labels[i]) for i in g}) > 1]
+        labels = self.labels.tolist()
+        return [g for g in self.duplicates if len({labels[i] for i in g}) > 1]
 
     def to_json(self) -> dict[str, object]:
         """The `check-dataset --json` document: images per class, the files skipped, the groups
@@ -126,8 +127,8 @@ def stratified_split(
     taking as many validation images as it would without them, or fewer where a whole group
     does not fit. A group whose copies have different labels stays in training: scored in
     validation, one of its copies would be wrong whatever the model says. (A class made only of
-    such copies, or of a single group, then has no validation image.) Without groups the split
-    is the plain stratified split, index for index.
+    such copies, or of one group, then has no validation image: load_dataset refuses those.)
+    Without groups the split is the plain stratified split, index for index.
     """
     if not 0.0 <= val_fraction < 1.0:
         raise ValueError(f"val_fraction must be in [0, 1), not {val_fraction}")
