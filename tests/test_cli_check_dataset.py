@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from data_cases import Sandbox, copies_entries, good_entries, make_zip, same_groups
+from data_cases import Sandbox, copies_entries, good_entries, make_zip, png, same_groups
 
 import cnnviz.data  # noqa: F401  (importing torchvision makes torchinductor_root in tempfile's
 from cnnviz.cli import main  # folder: done here, before a Sandbox moves that folder)
@@ -103,8 +103,12 @@ def test_no_duplicates_no_lines(box: Sandbox, capsys: pytest.CaptureFixture[str]
         (make_zip({**good_entries(), "../x.png": b""}), "outside its folder"),
         (GOOD[: len(GOOD) // 2], "The archive is damaged: it stops before its end"),
         (GOOD[:-1], "The archive is damaged: it stops before its end"),
+        (
+            make_zip({**good_entries(("cat",), 2), "dog/1.png": png(7), "dog/2.png": png(7)}),
+            "The class 'dog' holds one image only, in 2 copies",
+        ),
     ],
-    ids=["not-a-zip", "one-class", "unsafe", "truncated-half", "truncated-last-byte"],
+    ids=["not-a-zip", "one-class", "unsafe", "truncated-half", "truncated-last-byte", "copies"],
 )
 def test_bad_input_exits_2_with_one_line(
     box: Sandbox, capsys: pytest.CaptureFixture[str], data: bytes, says: str
