@@ -5,7 +5,7 @@ one side of the split; a zip cut short is called damaged."""
 from __future__ import annotations
 
 import pytest
-from data_cases import copies_entries, good_entries, make_zip, same_groups
+from data_cases import copies_entries, good_entries, make_zip, png, same_groups
 from streamlit.testing.v1 import AppTest
 
 from tests.test_transfer_learning_page import KEY, PAGE, tiny_settings, train_until_results
@@ -61,4 +61,12 @@ def test_a_truncated_zip_is_called_damaged(open_page, keep: float) -> None:
     (error,) = at.error
     assert "The archive is damaged: it stops before its end" in error.value
     assert "not a zip" not in error.value
+    assert at.button(key=KEY + "train").disabled
+
+
+def test_a_class_of_one_image_copied_says_why(open_page) -> None:
+    entries = {**good_entries(("cat",), 3), "dog/a.png": png(40), "dog/a copy.png": png(40)}
+    at = upload(open_page, make_zip(entries))
+    (error,) = at.error
+    assert "The class 'dog' holds one image only, in 2 copies" in error.value
     assert at.button(key=KEY + "train").disabled
