@@ -187,6 +187,10 @@ def _json(v: Any) -> Any:
 CHECK_SIZE = 32
 
 
+def _groups(count: int) -> str:
+    return f"{count:,} group{'' if count == 1 else 's'}"
+
+
 def cmd_check_dataset(args: argparse.Namespace) -> int:
     from pathlib import Path
 
@@ -213,6 +217,22 @@ def cmd_check_dataset(args: argparse.Namespace) -> int:
         print(f"skipped {len(dataset.skipped):,}:")
         for item in dataset.skipped:
             print(f"  {item.path}: {item.reason}")
+    if dataset.duplicates:
+        copies = sum(len(g) for g in dataset.duplicates)
+        print(
+            f"exact duplicates (same pixels): {_groups(len(dataset.duplicates))}, {copies:,} "
+            "images; each group stays on one side of the train/validation split:"
+        )
+        for group in dataset.duplicates:
+            print("  " + " = ".join(dataset.name(i) for i in group))
+    across = dataset.across_classes()
+    if across:
+        print(
+            f"the same image in two classes (a labelling slip?): {_groups(len(across))}; they "
+            "train but are never validated. Keep each image in its right class folder only:"
+        )
+        for group in across:
+            print("  " + " = ".join(dataset.name(i) for i in group))
     return 0
 
 

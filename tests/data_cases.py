@@ -98,3 +98,43 @@ class Sandbox:
         assert self.before is not None, "call start() after writing the inputs"
         assert self.listing() == self.before
         assert not any(self.temp.iterdir())
+
+
+def copies_entries(
+    classes: tuple[str, ...] = ("cat", "dog", "fox"), per_class: int = 8, copied: int = 3
+) -> tuple[dict[str, bytes], list[list[str]], list[list[str]]]:
+    """A dataset with a student's slips, and the oracle: (entries, groups, across classes).
+
+    Each class: per_class distinct photos, and renamed copies of the first `copied` ones (same
+    bytes). The first class's first photo is also saved as a BMP (same pixels, other bytes):
+    a group of three. The first class's photo 1 is also in the second class (a labelling slip).
+    The last photo of the first class is edited by one pixel: a near-copy, not a duplicate.
+    """
+    entries: dict[str, bytes] = {}
+    groups: list[list[str]] = []
+    rng = np.random.default_rng(17)
+    first, second = classes[0], classes[1]
+    for name in classes:
+        pictures = rng.integers(0, 256, (per_class, 16, 16, 3), dtype=np.uint8)
+        for i, picture in enumerate(pictures):
+            entries[f"{name}/IMG_{i:02d}.png"] = image_bytes(picture)
+        for i in range(copied):
+            copy = f"{name}/IMG_{i:02d} (copy).png"
+            entries[copy] = entries[f"{name}/IMG_{i:02d}.png"]
+            groups.append([f"{name}/IMG_{i:02d}.png", copy])
+        if name == first:
+            entries[f"{name}/IMG_00.bmp"] = image_bytes(pictures[0], "BMP")
+            groups[0].append(f"{name}/IMG_00.bmp")
+            edited = pictures[-1].copy()
+            edited[0, 0, 0] ^= 1
+            entries[f"{name}/IMG_{per_class - 1:02d} edited.png"] = image_bytes(edited)
+    slip = [f"{first}/IMG_01.png", f"{second}/from {first}.png"]
+    entries[slip[1]] = entries[slip[0]]
+    group = next(g for g in groups if slip[0] in g)
+    group.append(slip[1])
+    return entries, groups, [group]
+
+
+def same_groups(found: list[list[str]], expected: list[list[str]]) -> bool:
+    """The same groups of paths, whatever the order of the groups and of their paths."""
+    return sorted(map(sorted, found)) == sorted(map(sorted, expected))

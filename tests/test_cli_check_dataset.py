@@ -9,12 +9,13 @@ import sys
 from pathlib import Path
 
 import pytest
-from data_cases import Sandbox, good_entries, make_zip
+from data_cases import Sandbox, copies_entries, good_entries, make_zip, png, same_groups
 
 import cnnviz.data  # noqa: F401  (importing torchvision makes torchinductor_root in tempfile's
 from cnnviz.cli import main  # folder: done here, before a Sandbox moves that folder)
 
 ROOT = Path(__file__).resolve().parents[1]
+GOOD = make_zip(good_entries(("cat", "dog"), 3))  # a real zip, to cut short
 
 
 @pytest.fixture
@@ -41,6 +42,8 @@ def test_json_contract(box: Sandbox, capsys: pytest.CaptureFixture[str]) -> None
             {"path": "__MACOSX/", "reason": "macOS metadata (__MACOSX)"},
             {"path": "dog/a.txt", "reason": "not an image (JPEG, PNG, BMP, WEBP, GIF or TIFF)"},
         ],
+        "duplicates": [],
+        "duplicates_across_classes": [],
     }
 
 
@@ -61,7 +64,35 @@ def test_builtin_name(capsys: pytest.CaptureFixture[str]) -> None:
     assert code == 0 and json.loads(out) == {
         "classes": {"face": 100, "not face": 100},
         "skipped": [],
+        "duplicates": [],
+        "duplicates_across_classes": [],
     }
+
+
+def test_renamed_copies_are_listed(box: Sandbox, capsys: pytest.CaptureFixture[str]) -> None:
+    entries, groups, across = copies_entries()
+    path = box.write("data.zip", make_zip(entries))
+    box.start()
+    code, out, _ = run(capsys, str(path), "--json")
+    box.check()
+    assert code == 0
+    doc = json.loads(out)
+    assert doc["classes"] == {"cat": 13, "dog": 12, "fox": 11} and doc["skipped"] == []
+    assert all(isinstance(p, str) for g in doc["duplicates"] for p in g)
+    assert same_groups(doc["duplicates"], groups)  # the BMP too; the edited photo not
+    assert same_groups(doc["duplicates_across_classes"], across)
+    code, out, _ = run(capsys, str(path))
+    lines = out.splitlines()
+    assert code == 0 and "exact duplicates (same pixels): 9 groups, 20 images" in out
+    assert "  cat/IMG_00 (copy).png = cat/IMG_00.bmp = cat/IMG_00.png" in lines
+    assert "the same image in two classes (a labelling slip?): 1 group" in out
+    assert lines[-1] == "  cat/IMG_01 (copy).png = cat/IMG_01.png = dog/from cat.png"
+
+
+def test_no_duplicates_no_lines(box: Sandbox, capsys: pytest.CaptureFixture[str]) -> None:
+    path = box.write("data.zip", make_zip(good_entries(("a", "b"), 3)))
+    code, out, _ = run(capsys, str(path))
+    assert code == 0 and "duplicate" not in out and "two classes" not in out
 
 
 @pytest.mark.parametrize(
@@ -70,7 +101,14 @@ def test_builtin_name(capsys: pytest.CaptureFixture[str]) -> None:
         (b"not a zip", "This file is not a zip archive"),
         (make_zip(good_entries(("cat",), 3)), "only one class folder"),
         (make_zip({**good_entries(), "../x.png": b""}), "outside its folder"),
+        (GOOD[: len(GOOD) // 2], "The archive is damaged: it stops before its end"),
+        (GOOD[:-1], "The archive is damaged: it stops before its end"),
+        (
+            make_zip({**good_entries(("cat",), 2), "dog/1.png": png(7), "dog/2.png": png(7)}),
+            "The class 'dog' holds one image only, in 2 copies",
+        ),
     ],
+    ids=["not-a-zip", "one-class", "unsafe", "truncated-half", "truncated-last-byte", "copies"],
 )
 def test_bad_input_exits_2_with_one_line(
     box: Sandbox, capsys: pytest.CaptureFixture[str], data: bytes, says: str

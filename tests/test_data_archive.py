@@ -254,3 +254,46 @@ def test_progress_counts_every_file(box: Sandbox) -> None:
     dataset = load_dataset(make_zip(entries), size=SIZE, progress=lambda *c: calls.append(c))
     box.check()
     assert len(dataset) == 4 and calls == [(i, 5) for i in range(6)]
+
+
+@pytest.mark.parametrize("keep", [30, 0.5, 0.9, -1])
+def test_a_truncated_zip_is_damaged_not_another_kind_of_file(box: Sandbox, keep: float) -> None:
+    """A real zip cut short (an interrupted upload or download): its first entry's header is
+    there, its end record is not."""
+    whole = make_zip(good_entries(("cat", "dog"), 3))
+    cut = whole[:keep] if isinstance(keep, int) else whole[: int(len(whole) * keep)]
+    assert len(cut) < len(whole)
+    with zipfile.ZipFile(io.BytesIO(whole)) as archive:  # what was cut was a working zip
+        assert archive.testzip() is None
+    err = rejected(box, cut)
+    assert str(err).startswith("The archive is damaged: it stops before its end")
+    assert "not a zip" not in str(err) and "upload the whole file" in err.hint
+
+
+def test_a_class_of_one_image_copied_is_refused(box: Sandbox) -> None:
+    """The split could not validate it without a twin in training (nor train it without)."""
+    copies = {f"dog/{i}.png": png(9) for i in range(3)}
+    err = rejected(box, make_zip({**good_entries(("cat",), 3), **copies}))
+    assert str(err).startswith("The class 'dog' holds one image only, in 3 copies")
+    assert "Add other images of 'dog'" in err.hint
+
+
+def test_a_class_whose_images_are_all_in_another_class_is_refused(box: Sandbox) -> None:
+    cats = good_entries(("cat",), 3)
+    slips = {"dog/a.png": cats["cat/0.png"], "dog/b.png": cats["cat/1.png"]}
+    foxes = {f"fox/{i}.png": png(50 + i) for i in range(2)}
+    err = rejected(box, make_zip({**cats, **slips, **foxes}))
+    assert str(err).startswith("Every image of the class 'dog' is also in another class folder")
+    assert "('cat')" in str(err) and "'fox'" not in str(err)
+
+
+def test_a_class_with_one_image_of_its_own_is_kept(box: Sandbox) -> None:
+    """One image of its own besides its copies from another class: it validates that one."""
+    cats = good_entries(("cat",), 3)
+    entries = {**cats, "dog/a.png": cats["cat/0.png"], "dog/own.png": png(99)}
+    path = box.write("upload.zip", make_zip(entries))
+    data = load_dataset(path, size=SIZE)
+    assert data.counts() == {"cat": 3, "dog": 2}
+    assert [[data.paths[i] for i in g] for g in data.across_classes()] == [
+        ["cat/0.png", "dog/a.png"]
+    ]

@@ -1,7 +1,10 @@
 """The dataset in memory: built-ins with their known counts and pixels, ImageNet normalization
-on batches, and a seeded, stratified train/validation split."""
+on batches, and a seeded, stratified train/validation split that never puts an image on one
+side and its exact duplicate on the other."""
 
 from __future__ import annotations
+
+import random
 
 import numpy as np
 import pytest
@@ -73,3 +76,106 @@ def test_split_without_validation() -> None:
     assert train.tolist() == [0, 1, 2, 3] and val.numel() == 0
     with pytest.raises(ValueError):
         stratified_split(torch.tensor([0, 1]), 1.0)
+
+
+def _plain_split(labels: torch.Tensor, val_fraction: float, seed: int) -> tuple[list, list]:
+    """The split as it was before duplicate groups (the oracle for a dataset without any)."""
+    generator = torch.Generator().manual_seed(seed)
+    train, val = [], []
+    for label in torch.unique(labels).tolist():
+        members = torch.nonzero(labels == label).flatten()
+        members = members[torch.randperm(members.numel(), generator=generator)]
+        n = members.numel()
+        take = int(n * val_fraction + 0.5)
+        if val_fraction > 0 and n >= 2:
+            take = min(max(take, 1), n - 1)
+        val += members[:take].tolist()
+        train += members[take:].tolist()
+    return sorted(train), sorted(val)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_split_without_duplicates_is_the_plain_split(seed: int) -> None:
+    labels = torch.randint(0, 4, (97,), generator=torch.Generator().manual_seed(seed))
+    for fraction in (0.0, 0.1, 0.25, 0.5):
+        train, val = stratified_split(labels, fraction, seed)
+        assert (train.tolist(), val.tolist()) == _plain_split(labels, fraction, seed)
+        assert train.dtype == val.dtype == torch.int64
+
+
+def _random_groups(labels: list[int], rng: random.Random) -> tuple[list[list[int]], set[int]]:
+    """Disjoint duplicate groups over the images: most within a class (2 to 5 copies), a few
+    across classes; the images of the groups across classes."""
+    free = list(range(len(labels)))
+    rng.shuffle(free)
+    groups, across = [], set()
+    while len(free) > len(labels) // 3:
+        size = rng.randint(2, 5)
+        if rng.random() < 0.2:
+            group = [free.pop() for _ in range(size)]  # whatever their classes
+        else:
+            first = free.pop()
+            same = [i for i in free if labels[i] == labels[first]][: size - 1]
+            for i in same:
+                free.remove(i)
+            group = [first, *same]
+        if len(group) > 1:
+            groups.append(group)
+            if len({labels[i] for i in group}) > 1:
+                across |= set(group)
+    return groups, across
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_split_never_puts_twins_on_both_sides(seed: int) -> None:
+    rng = random.Random(seed)
+    labels = [rng.randrange(3) for _ in range(rng.randint(30, 120))]
+    groups, across = _random_groups(labels, rng)
+    assert groups  # the property is about something
+    tensor = torch.tensor(labels)
+    fraction = rng.choice([0.1, 0.2, 0.3, 0.5])
+    train, val = stratified_split(tensor, fraction, seed, groups)
+    train_set, val_set = set(train.tolist()), set(val.tolist())
+    assert sorted(train_set | val_set) == list(range(len(labels))) and not train_set & val_set
+    for group in groups:
+        assert set(group) <= train_set or set(group) <= val_set, group
+    assert not across & val_set  # the same image in two classes: trained, never validated
+    group_of = {i: g for g in groups for i in g}
+    for label in set(labels):
+        members = [i for i, x in enumerate(labels) if x == label]
+        n = len(members)
+        take = min(max(int(n * fraction + 0.5), 1), n - 1) if n >= 2 else 0
+        in_val = [i for i in members if i in val_set]
+        assert any(i in train_set for i in members)  # every class trains
+        # Units: an image alone, or its class's copies of one group (those across classes
+        # stay in training). Validation takes as many images as the plain split, or fewer
+        # only where no unit left in training fits; more only as one unit when none fits.
+        units = {
+            tuple(sorted(x for x in group_of.get(i, [i]) if labels[x] == label)) for i in members
+        }
+        drawn = [u for u in units if u[0] not in across]
+        left = [u for u in drawn if u[0] in train_set]
+        if len(in_val) < take:
+            assert all(len(in_val) + len(u) > take for u in left), (label, take, in_val)
+        elif len(in_val) > take:
+            assert tuple(in_val) in units and all(len(u) > take for u in drawn)
+    again = stratified_split(tensor, fraction, seed, groups)
+    assert train.equal(again[0]) and val.equal(again[1])  # seeded
+
+
+def test_split_keeps_a_validation_image_for_a_class_of_large_groups() -> None:
+    # Class 0: two groups of 3 copies; 20% of 6 is 1, smaller than any group: one group goes.
+    labels = torch.tensor([0] * 6 + [1] * 5)
+    train, val = stratified_split(labels, 0.2, 0, [[0, 1, 2], [3, 4, 5]])
+    val0 = [i for i in val.tolist() if labels[i] == 0]
+    assert val0 in ([0, 1, 2], [3, 4, 5]) and (labels[val] == 1).sum() == 1
+    # A class that is one image copied: nothing left to validate it without its twin.
+    labels = torch.tensor([0, 0, 0, 1, 1])
+    train, val = stratified_split(labels, 0.4, 0, [[0, 1, 2]])
+    assert {0, 1, 2} <= set(train.tolist()) and labels[val].tolist() == [1]
+
+
+@pytest.mark.parametrize(("groups", "says"), [([[0, 9]], "not in 0..3"), ([[0, 1], [1, 2]], "two")])
+def test_split_refuses_bad_groups(groups: list[list[int]], says: str) -> None:
+    with pytest.raises(ValueError, match=says):
+        stratified_split(torch.tensor([0, 0, 1, 1]), 0.5, 0, groups)

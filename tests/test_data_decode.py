@@ -10,11 +10,21 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from data_cases import Sandbox, good_entries, image_bytes, make_zip, png, png_header, solid
+from data_cases import (
+    Sandbox,
+    copies_entries,
+    good_entries,
+    image_bytes,
+    make_zip,
+    png,
+    png_header,
+    same_groups,
+    solid,
+)
 from PIL import Image
 
 from cnnviz import images
-from cnnviz.data import DatasetLimits, load_dataset
+from cnnviz.data import DatasetLimits, load_dataset, load_files
 from cnnviz.data.decode import DAMAGED, NOT_AN_IMAGE, Skip, decode
 
 SIDE = 16
@@ -218,8 +228,8 @@ def test_decoded_pixel_budget_for_the_whole_dataset(box: Sandbox) -> None:
     path = box.write("small.zip", make_zip(good_entries()))
     # Four 640x480 JPEGs are 1.2 M pixels as stored, but PIL's draft decodes them at 1/4 scale
     # for a side of 64 (160x120; 1/8 would be 80x60, under 64 high): 76,800 pixels in all.
-    photo = np.random.default_rng(0).integers(0, 256, (480, 640, 3), dtype=np.uint8)
-    jpegs = {f"{c}/{i}.jpg": image_bytes(photo, "JPEG") for c in ("a", "b") for i in range(2)}
+    photos = iter(np.random.default_rng(0).integers(0, 256, (4, 480, 640, 3), dtype=np.uint8))
+    jpegs = {f"{c}/{i}.jpg": image_bytes(next(photos), "JPEG") for c in ("a", "b") for i in (0, 1)}
     jpeg_path = box.write("jpegs.zip", make_zip(jpegs))
     box.start()
     with pytest.raises(DatasetTooLarge, match="more than 600 pixels in all"):
@@ -230,3 +240,43 @@ def test_decoded_pixel_budget_for_the_whole_dataset(box: Sandbox) -> None:
     with pytest.raises(DatasetTooLarge):
         load_dataset(jpeg_path, size=64, limits=DatasetLimits(total_pixels=76_799))
     box.check()
+
+
+def test_exact_duplicates_are_the_same_decoded_pixels(tmp_path: Path) -> None:
+    entries, groups, across = copies_entries()
+    for data in (
+        load_dataset(make_zip(entries), size=SIDE),
+        load_files(entries.items(), size=SIDE),  # a folder uploaded file by file
+    ):
+        found = [[data.paths[i] for i in g] for g in data.duplicates]
+        assert same_groups(found, groups)
+        assert same_groups([[data.paths[i] for i in g] for g in data.across_classes()], across)
+        for group in data.duplicates:
+            assert all(data.images[i].equal(data.images[group[0]]) for i in group)
+
+
+def test_duplicates_are_judged_before_the_resize(tmp_path: Path) -> None:
+    """Two photos one pixel apart shrink to the same 8x8 pixels: not copies. The same pixels
+    as RGB, as opaque RGBA and as a JPEG's byte-for-byte copy: copies."""
+    rng = np.random.default_rng(3)
+    photo = rng.integers(0, 256, (64, 64, 3), dtype=np.uint8)
+    nudged = photo.copy()
+    nudged[31, 31, 0] ^= 1
+    opaque = np.dstack([photo, np.full((64, 64), 255, np.uint8)])
+    jpeg = image_bytes(photo, "JPEG", quality=90)
+    entries = {
+        "a/photo.png": image_bytes(photo),
+        "a/nudged.png": image_bytes(nudged),
+        "a/opaque.png": image_bytes(opaque),
+        "b/photo.jpg": jpeg,
+        "b/photo copy.jpg": jpeg,
+        "b/other.png": png(5, side=64),
+    }
+    data = load_dataset(make_zip(entries), size=8)
+    index = {p: i for i, p in enumerate(data.paths)}
+    assert data.images[index["a/photo.png"]].equal(data.images[index["a/nudged.png"]])
+    found = [[data.paths[i] for i in g] for g in data.duplicates]
+    assert same_groups(
+        found, [["a/photo.png", "a/opaque.png"], ["b/photo.jpg", "b/photo copy.jpg"]]
+    )
+    assert data.across_classes() == []

@@ -1,10 +1,11 @@
 """Reading an upload safely: a zip (or uploaded files) unpacked into the session's workspace,
 or a folder read in place, listed as an ImageFolder (one folder per class).
 
-Rejected as a whole (BadDataset): not a zip, empty, unsafe names (`..`, absolute paths, drive
-letters), symbolic links, over the teacher's limits (DatasetTooLarge). Skipped and listed:
-hidden files and folders, `__MACOSX`, files outside the class folders. The unpacked size is the
-count of bytes actually inflated, chunk by chunk: the sizes a zip declares are never trusted.
+Rejected as a whole (BadDataset): not a zip, a damaged (e.g. truncated) zip, empty, unsafe
+names (`..`, absolute paths, drive letters), symbolic links, over the teacher's limits
+(DatasetTooLarge). Skipped and listed: hidden files and folders, `__MACOSX`, files outside the
+class folders. The unpacked size is the count of bytes actually inflated, chunk by chunk: the
+sizes a zip declares are never trusted.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import io
 import os
 import re
 import stat
+import struct
 import zipfile
 import zlib
 from collections.abc import Callable, Iterable, Iterator
@@ -180,6 +182,26 @@ def _size(source: BinaryIO) -> int:
     return end
 
 
+# A zip's first entry: signature, version needed, flags, compression method (then 20 bytes).
+_LOCAL = struct.Struct("<4sHHH20x")
+# Compression methods: stored, deflate, deflate64, bzip2, lzma, zstd, xz, ppmd, aes.
+_METHODS = frozenset((0, 8, 9, 12, 14, 93, 95, 98, 99))
+
+
+def _starts_like_a_zip(source: BinaryIO) -> bool:
+    """Whether the file starts with a plausible zip entry header (optionally after a split
+    archive's marker): a file that does, yet has no end record, is a zip that was cut short."""
+    source.seek(0)
+    head = source.read(4 + _LOCAL.size)
+    source.seek(0)
+    if head.startswith(b"PK\x07\x08"):
+        head = head[4:]
+    if len(head) < _LOCAL.size:
+        return False
+    signature, version, _, method = _LOCAL.unpack_from(head)
+    return signature == b"PK\x03\x04" and version & 0xFF <= 63 and method in _METHODS
+
+
 def _zip_entry_count(source: BinaryIO) -> int | None:
     """The entry count from the end record, read before zipfile parses the directory (a
     million tiny entries would otherwise cost gigabytes of ZipInfo objects first)."""
@@ -210,6 +232,12 @@ def extract_zip(source: BinaryIO, dest: Path, limits: DatasetLimits) -> list[Ski
     if size == 0:
         raise BadDataset("The file is empty.")
     if not zipfile.is_zipfile(source):
+        if _starts_like_a_zip(source):  # a zip's first entry, and no end: cut short
+            raise BadDataset(
+                "The archive is damaged: it stops before its end (the zip's list of files is "
+                "missing), as when an upload or a download is cut short.",
+                "Download or make the zip again, then upload the whole file.",
+            )
         raise BadDataset("This file is not a zip archive.")
     source.seek(0)
     entries = _zip_entry_count(source)

@@ -6,6 +6,7 @@ cnnviz.images.fit does for single uploads: objects keep their proportions.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import warnings
 from pathlib import Path
@@ -77,11 +78,28 @@ class OverBudget(Exception):
     """Decoding this file would pass the dataset's budget of decoded pixels."""
 
 
+def pixel_digest(rgb: np.ndarray) -> bytes:
+    """A fingerprint of decoded pixels (H x W x 3 uint8) and their size: equal for two files
+    exactly when they decode to the same image (SHA-256: no accidental collision; with the
+    CPU's SHA instructions it runs at about 1 GB/s, twice BLAKE2b, measured).
+
+    Taken before the crop and the resize: two different photos that shrink to the same few
+    pixels are not called copies. (A JPEG's pixels are those of the scale it is decoded at, 1/8
+    at most for a small side: a byte-for-byte copy always matches; two JPEGs whose 8x8 blocks
+    differ but keep the same averages may match too at 1/8, and those are near-copies anyway.)
+    """
+    digest = hashlib.sha256()
+    digest.update(np.asarray(rgb.shape, dtype=np.int64).tobytes())
+    digest.update(np.ascontiguousarray(rgb).data)
+    return digest.digest()
+
+
 def decode_image(
     path: Path, size: int, max_pixels: int, budget: int | None = None
-) -> tuple[Image.Image, int]:
-    """The file as a size x size RGB image (center square, resized once) and the number of
-    pixels decoded for it; Skip for a file left out, OverBudget past `budget` pixels."""
+) -> tuple[Image.Image, int, bytes]:
+    """The file as a size x size RGB image (center square, resized once), the number of
+    pixels decoded for it and their digest (pixel_digest); Skip for a file left out,
+    OverBudget past `budget` pixels."""
     img = open_checked(path, max_pixels)
     try:
         with warnings.catch_warnings():
@@ -96,6 +114,7 @@ def decode_image(
         raise Skip(DAMAGED) from None
     finally:
         img.close()
+    digest = pixel_digest(rgb)
     height, width = rgb.shape[:2]
     # Crop, then resize: resize(box=...) would blend in pixels from beyond the crop's edges.
     square = (
@@ -103,7 +122,7 @@ def decode_image(
         .crop(square_box(width, height))
         .resize((size, size), Image.Resampling.BILINEAR)
     )
-    return square, decoded
+    return square, decoded, digest
 
 
 def decode(path: Path, size: int, max_pixels: int) -> np.ndarray:
@@ -111,12 +130,15 @@ def decode(path: Path, size: int, max_pixels: int) -> np.ndarray:
     return np.array(decode_image(path, size, max_pixels)[0])
 
 
-def decode_into(out: np.ndarray, path: Path, max_pixels: int, budget: int | None = None) -> int:
-    """Decode into out, a 3 x S x S uint8 view of the dataset's batch; the pixels decoded.
+def decode_into(
+    out: np.ndarray, path: Path, max_pixels: int, budget: int | None = None
+) -> tuple[int, bytes]:
+    """Decode into out, a 3 x S x S uint8 view of the dataset's batch; the pixels decoded and
+    their digest (pixel_digest, to find exact duplicates).
 
     Band by band: contiguous copies, several times faster than transposing H x W x 3.
     """
-    square, decoded = decode_image(path, out.shape[-1], max_pixels, budget)
+    square, decoded, digest = decode_image(path, out.shape[-1], max_pixels, budget)
     for channel, band in enumerate(square.split()):
         out[channel] = np.asarray(band)
-    return decoded
+    return decoded, digest

@@ -138,7 +138,8 @@ def decode_listing(
     skipped: Iterable[Skipped] = (),
     progress: Progress | None = None,
 ) -> ImageDataset:
-    """Decode every listed file once into a preallocated N x 3 x size x size uint8 tensor."""
+    """Decode every listed file once into a preallocated N x 3 x size x size uint8 tensor, and
+    group the files that decode to the same pixels (ImageDataset.duplicates)."""
     skipped = [*skipped, *listing.skipped]
     _check_classes({c: len(f) for c, f in listing.classes.items()}, skipped, decoded=False)
     total = sum(len(files) for files in listing.classes.values())
@@ -147,6 +148,7 @@ def decode_listing(
     images = np.empty((total, 3, size, size), dtype=np.uint8)
     labels: list[int] = []
     paths: list[str] = []
+    copies: dict[bytes, list[int]] = {}  # pixel digest -> the images that decode to it
     done = decoded = 0
     for label, files in enumerate(listing.classes.values()):
         for rel, path in files:
@@ -155,7 +157,8 @@ def decode_listing(
             done += 1
             try:
                 budget = limits.total_pixels - decoded
-                decoded += decode_into(images[len(labels)], path, limits.image_pixels, budget)
+                pixels, digest = decode_into(images[len(labels)], path, limits.image_pixels, budget)
+                decoded += pixels
             except OverBudget:
                 raise DatasetTooLarge(
                     f"The images hold more than {limits.total_pixels:,} pixels in all (many "
@@ -164,6 +167,7 @@ def decode_listing(
             except Skip as why:
                 skipped.append(Skipped(rel, str(why)))
                 continue
+            copies.setdefault(digest, []).append(len(labels))
             labels.append(label)
             paths.append(rel)
     if progress is not None:
@@ -174,10 +178,37 @@ def decode_listing(
         counts[classes[label]] += 1
     skipped.sort(key=lambda s: s.path)
     _check_classes(counts, skipped, decoded=True)
-    return ImageDataset(
+    dataset = ImageDataset(
         images=torch.from_numpy(images[: len(labels)].copy() if len(labels) < total else images),
         labels=torch.tensor(labels, dtype=torch.int64),
         classes=classes,
         skipped=skipped,
         paths=paths,
+        duplicates=[group for group in copies.values() if len(group) > 1],
     )
+    _check_copies(dataset)
+    return dataset
+
+
+def _check_copies(data: ImageDataset) -> None:
+    """BadDataset for a class that the split could not validate without a twin in training:
+    one image copied, or only images that are also in another class."""
+    labels = data.labels.tolist()
+    group_of = {i: k for k, group in enumerate(data.duplicates) for i in group}
+    across = {i for group in data.across_classes() for i in group}
+    for label, name in enumerate(data.classes):
+        mine = [i for i, x in enumerate(labels) if x == label]
+        if all(i in across for i in mine):
+            twins = {j for i in mine for j in data.duplicates[group_of[i]]}
+            others = sorted({data.classes[labels[j]] for j in twins} - {name})
+            raise BadDataset(
+                f"Every image of the class {name!r} is also in another class folder "
+                f"({', '.join(map(repr, others))}): the same picture cannot teach two classes.",
+                f"Keep each image in the one folder of its class, and add images of {name!r}.",
+            )
+        if len({group_of.get(i, -1 - i) for i in mine}) == 1:
+            raise BadDataset(
+                f"The class {name!r} holds one image only, in {len(mine)} copies (the same "
+                "pixels): a classifier needs at least 2 different images per class.",
+                f"Add other images of {name!r}, or remove that folder.",
+            )

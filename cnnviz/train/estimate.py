@@ -88,7 +88,9 @@ def estimate(data: ImageDataset, config: FinetuneConfig) -> Estimate:
     model = backbones.build(config.backbone, "none", len(data.classes), config.seed)
     backbones.freeze(model, config.backbone, config.strategy, config.last_blocks)
     model.to(device)
-    train_idx, val_idx = stratified_split(data.labels, config.val_fraction, config.seed)
+    train_idx, val_idx = stratified_split(
+        data.labels, config.val_fraction, config.seed, data.duplicates
+    )
     n_probe = max(2, min(PROBE_IMAGES, config.batch_size, train_idx.numel()))
     side = config.image_size
     probe = torch.randint(0, 256, (n_probe, 3, side, side), dtype=torch.uint8)

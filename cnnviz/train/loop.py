@@ -139,7 +139,9 @@ def finetune(data: ImageDataset, config: FinetuneConfig, *, report: Reporter) ->
     device_info = resolve_device(config.device, report)
     device = torch.device(device_info.key)
     timings: dict[str, float] = {}
-    train_idx, val_idx = stratified_split(data.labels, config.val_fraction, config.seed)
+    train_idx, val_idx = stratified_split(
+        data.labels, config.val_fraction, config.seed, data.duplicates
+    )
     model = backbones.build(config.backbone, config.weights, len(data.classes), config.seed)
     backbones.freeze(model, config.backbone, config.strategy, config.last_blocks)
     trainable, total = backbones.count_parameters(model)

@@ -11,8 +11,10 @@ from cnnviz.ui.transfer_learning.data import (
     builtin,
     choose_source,
     dataset,
+    duplicates_notice,
     image_size,
     show_dataset,
+    show_duplicates,
     uploaded_dataset,
 )
 from cnnviz.ui.transfer_learning.estimate import ESTIMATE, estimated_seconds, show_estimate
@@ -86,6 +88,7 @@ __all__ = [
     "data_words",
     "dataset",
     "download",
+    "duplicates_notice",
     "estimated_seconds",
     "export_weights",
     "finished_result",
@@ -100,6 +103,7 @@ __all__ = [
     "predict_upload",
     "run_settings",
     "show_dataset",
+    "show_duplicates",
     "show_estimate",
     "show_mistakes",
     "show_run",

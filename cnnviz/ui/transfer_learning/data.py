@@ -1,5 +1,5 @@
 """The transfer-learning page's data: a built-in dataset or an upload (a zip or a folder),
-decoded once per session, and what it holds."""
+decoded once per session, and what it holds (files skipped, exact duplicates)."""
 
 from __future__ import annotations
 
@@ -113,6 +113,57 @@ def show_dataset(data: ImageDataset) -> None:
     if data.skipped:
         with st.expander(f"{len(data.skipped):,} files skipped"):
             st.dataframe([{"file": s.path, "why": s.reason} for s in data.skipped], hide_index=True)
+    show_duplicates(data)
+
+
+def _groups(count: int) -> str:
+    return f"{count:,} group{'' if count == 1 else 's'}"
+
+
+def duplicates_notice(data: ImageDataset) -> tuple[str, str | None]:
+    """What the page says about the dataset's exact duplicates: every group, then those that
+    sit in two classes (None when there are none)."""
+    groups = data.duplicates
+    copies = sum(len(g) for g in groups)
+    said = (
+        f"**{_groups(len(groups))} of exact duplicates**: {copies:,} images share their pixels "
+        "with another one (a photo copied under another name, or saved twice). Each group stays "
+        "on one side of the train/validation split, so no validation image has a twin the model "
+        "trained on. Delete the extra copies: they count twice in training."
+    )
+    across = data.across_classes()
+    if not across:
+        return said, None
+    images = sum(len(g) for g in across)
+    slip = (
+        f"**The same image in two classes**: {_groups(len(across))} ({images:,} images) sit in "
+        "two class folders at once, a labelling slip? They are used for training only, never "
+        "scored in validation. Keep each image in the one folder of its class."
+    )
+    return said, slip
+
+
+def show_duplicates(data: ImageDataset) -> None:
+    """The exact duplicates: a notice, a second one for copies in two classes, and the files."""
+    if not data.duplicates:
+        return
+    said, slip = duplicates_notice(data)
+    st.warning(said, icon=":material/content_copy:")
+    if slip is not None:
+        st.warning(slip, icon=":material/label_off:")
+    across = {id(g) for g in data.across_classes()}
+    rows = [
+        {
+            "group": number,
+            "file": data.name(i),
+            "class": data.classes[int(data.labels[i])],
+            "in two classes": "yes" if id(group) in across else "",
+        }
+        for number, group in enumerate(data.duplicates, 1)
+        for i in group
+    ]
+    with st.expander(f"{_groups(len(data.duplicates))} of exact duplicates: the files"):
+        st.dataframe(rows, hide_index=True)
 
 
 def image_size() -> int:

@@ -1,0 +1,57 @@
+"""The transfer-learning page's data section in a real browser: an upload with renamed copies
+and an image in two classes shows both notices and the files; a zip cut short is damaged."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.data_cases import copies_entries, good_entries, make_zip
+from tests.e2e.test_pages import MAIN, assert_no_error
+from tests.e2e.test_transfer_learning import set_number, wait_for_text
+
+pytestmark = pytest.mark.e2e
+
+
+def upload_zip(app, data: bytes) -> None:
+    app.open("transfer_learning")
+    set_number(app, "Image side", 16)
+    wait_for_text(app, "16x16")
+    app.rerun_after(lambda: app.page.get_by_text("Upload a .zip").click())
+    upload = app.page.locator(f"{MAIN} [data-testid='stFileUploader'] input[type='file']")
+    app.rerun_after(
+        lambda: upload.first.set_input_files(
+            files=[{"name": "photos.zip", "mimeType": "application/zip", "buffer": data}]
+        )
+    )
+
+
+def test_duplicates_notice_in_the_browser(app, screenshot_dir: Path) -> None:
+    log_start = app.server.log_size()
+    entries, _, _ = copies_entries()
+    upload_zip(app, make_zip(entries))
+    wait_for_text(app, "9 groups of exact duplicates")
+    main = app.page.locator(MAIN)
+    notices = main.locator("[data-testid='stAlertContainer']")
+    texts = [notices.nth(i).inner_text() for i in range(notices.count())]
+    assert any("9 groups of exact duplicates: 20 images share" in t for t in texts), texts
+    assert any("The same image in two classes: 1 group (3 images)" in t for t in texts)
+    expander = main.locator("[data-testid='stExpander']").filter(has_text="the files")
+    expander.get_by_text("9 groups of exact duplicates: the files").click()
+    grid = expander.locator("[data-testid='stDataFrame']")
+    grid.wait_for(state="visible")
+    assert grid.bounding_box()["height"] > 100  # the 20 rows' table, open
+    assert_no_error(app, log_start, "after the upload")
+    for width, height in ((1400, 1000), (1024, 768)):
+        app.page.set_viewport_size({"width": width, "height": height})
+        app.screenshot(screenshot_dir / f"transfer_learning-duplicates-{width}.png")
+
+
+def test_truncated_zip_in_the_browser(app, screenshot_dir: Path) -> None:
+    whole = make_zip(good_entries(("a", "b"), 3))
+    upload_zip(app, whole[: len(whole) // 2])
+    wait_for_text(app, "The archive is damaged: it stops before its end")
+    assert "not a zip" not in app.page.locator(MAIN).inner_text()
+    app.page.set_viewport_size({"width": 1024, "height": 768})
+    app.screenshot(screenshot_dir / "transfer_learning-truncated-1024.png")
