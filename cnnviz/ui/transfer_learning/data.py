@@ -21,6 +21,7 @@ DATASET = KEY + "dataset"  # (what was uploaded, image side) -> the decoded data
 SOURCES = {
     "digits": "Digits (built in)",
     "lfw": "Faces (built in)",
+    "textures": "Textures (built in)",
     "zip": "Upload a .zip",
     "folder": "Upload a folder",
 }
