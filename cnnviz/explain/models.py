@@ -346,15 +346,24 @@ def _fit(net: nn.Module, state: dict[str, torch.Tensor], name: str, file: str) -
     foreign = [k for k in state if k not in expected]
     if missing or wrong or foreign:
         first = (wrong or missing or foreign)[0]
+        if wrong:
+            theirs, ours = (_shape(state[first]), _shape(expected[first]))
+            first = f"first: {first!r}, {theirs} in the file, {ours} in {name}"
+        else:
+            first = f"first: {first!r}"
         raise DoesNotFit(
             f"The weights file {file} does not fit {name}: of its {len(expected)} tensors, "
             f"{len(missing)} are missing and {len(wrong)} have another shape, and the file "
-            f"holds {len(foreign)} that are not {name}'s (first: {first!r}).",
+            f"holds {len(foreign)} that are not {name}'s ({first}).",
             f"Give a state dict saved from {name} (torch.save(model.state_dict(), FILE)), or "
             "the --model it was saved from; a model saved by finetune --out goes with --trained.",
         )
     same_type = {k: v.to(dtype=expected[k].dtype) for k, v in state.items()}
     net.load_state_dict(same_type, strict=True, assign=True)
+
+
+def _shape(t: torch.Tensor) -> str:
+    return "x".join(map(str, t.shape)) or "a scalar"
 
 
 def _check_default_size(image_size: int | None) -> None:
