@@ -2,7 +2,8 @@
 (`data`: built in or uploaded, decoded once per session), the set-up (`setup`), the estimate
 (`estimate`), the live training panel (`training`) and the results (`results`). `common` holds
 the key prefix and the session's temporary folder. pages/transfer_learning.py uses them as
-`ui.<function>`."""
+`ui.<function>`. `validation` is what the Explain page reads: the fine-tuned model's
+validation images."""
 
 from cnnviz.ui.transfer_learning.common import KEY, WORKSPACE, workspace
 from cnnviz.ui.transfer_learning.data import (
@@ -47,6 +48,7 @@ from cnnviz.ui.transfer_learning.training import (
     live_panel,
     start,
 )
+from cnnviz.ui.transfer_learning.validation import session_validation
 
 __all__ = [
     "DATASET",
@@ -79,6 +81,7 @@ __all__ = [
     "offer_trained",
     "predict_panel",
     "predict_upload",
+    "session_validation",
     "show_dataset",
     "show_estimate",
     "show_mistakes",
