@@ -90,11 +90,26 @@ def test_a_fine_tuned_model_explained_on_its_validation_images(app, screenshot_d
     # The suggested layer (typed into the long list's search): the note goes.
     app.page.get_by_text("Method settings").click()
     box = main.locator("[data-testid='stSelectbox']").filter(has_text="Grad-CAM layer")
-    search = box.locator("input[role=combobox]")
-    search.click()
-    search.fill("layer1 (4x4")  # one option left: Enter picks it
-    app.rerun_after(lambda: search.press("Enter"))
+    pick_option(app, box.locator("input[role=combobox]"), "layer1 (4x4x64)")
     app.page.wait_for_function(
         "() => !document.querySelector('[data-testid=\"stMain\"]').innerText.includes('2x2 at')"
     )
     assert_no_error(app, start, "after choosing layer1")
+
+
+def pick_option(app, search, label: str, tries: int = 4) -> None:
+    """Type `label` into a select box's search and click its option. A rerun that lands
+    meanwhile (the page settling after a page switch) redraws the box and closes its list:
+    then type again."""
+    option = app.page.get_by_role("option", name=label, exact=True)
+    for attempt in range(tries):
+        search.click()
+        search.fill(label)
+        try:
+            option.click(timeout=5_000)
+        except Exception:  # Playwright's TimeoutError: the list closed under us
+            if attempt == tries - 1:
+                raise
+            app.page.keyboard.press("Escape")
+            continue
+        return
