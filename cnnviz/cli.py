@@ -256,15 +256,15 @@ def cmd_attribute(args: argparse.Namespace) -> int:
 
     if args.weights and args.trained:
         raise UsageError("give --weights or --trained, not both")
+    path = Path(args.image)
+    if not path.is_file():
+        raise UsageError(f"there is no image file {args.image!r}")
     if args.trained:
         model = models.load_trained_file(args.trained)
     elif args.weights:
         model = models.with_weights(args.model, args.weights, args.image_size)
     else:
         model = models.by_name(args.model, image_size=args.image_size)
-    path = Path(args.image)
-    if not path.is_file():
-        raise UsageError(f"there is no image file {args.image!r}")
     x = model.preprocess(images.decode_upload(path.read_bytes()))
     params = attribution.Params(
         steps=args.steps,
@@ -374,9 +374,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(run=cmd_check_dataset)
 
     p = sub.add_parser("attribute", help="which pixels drove a prediction (captum), as .npy")
-    p.add_argument("--model", default="lenet5_digits", help="lenet5_digits or a torchvision name")
+    p.add_argument(
+        "--model",
+        default="lenet5_digits",
+        help="lenet5_digits, a torchvision name of the registry (resnet18, vgg16, ...) or a "
+        "transfer-learning backbone (mobilenet_v3_small, efficientnet_b0)",
+    )
     source = p.add_mutually_exclusive_group()
-    source.add_argument("--weights", help="a state dict for --model")
+    source.add_argument(
+        "--weights", metavar="FILE", help="a state dict for --model (instead of ImageNet's)"
+    )
     source.add_argument("--trained", help="a fine-tuned model file (transfer learning page)")
     p.add_argument("--image", required=True, help="a PNG or JPEG")
     p.add_argument("--method", required=True, choices=ATTRIBUTION_METHODS)

@@ -52,6 +52,8 @@ with attr_tab:
     presets.share()
     with st.expander("Method settings"):
         params = ui.method_settings(model, layers)
+    if "gradcam" in methods:
+        ui.coarse_layer_note(model, layers, params.layer)
     try:
         maps = ui.attributions(model, x, xid, target, methods, params)
     except CnnvizError as err:

@@ -1,18 +1,22 @@
 """The Explain page in AppTest: the default model's views, another digit, a class from the
-top 5, the sanity check as a job with its lesson, the ImageNet source without weights, and a
-session's fine-tuned model."""
+top 5, the sanity check as a job with its lesson, the ImageNet source without weights, a
+session's fine-tuned model with its validation images (mistakes first), and the note when
+Grad-CAM's layer is coarser than 4x4."""
 
 from __future__ import annotations
 
 import time
 
+import pytest
 import torch
 from torch import nn
 
+from cnnviz import images
 from cnnviz.data import digits
 from cnnviz.explain import default_model, models
 from cnnviz.explain.models import predict
-from cnnviz.train import TrainedModel
+from cnnviz.jobs import default_runner
+from cnnviz.train import FinetuneConfig, TrainedModel, finetune
 
 PAGE = "pages/explain.py"
 
@@ -120,3 +124,165 @@ def test_an_imagenet_network_with_random_weights_runs_slow_methods_as_a_job(open
         at.run()
     assert not at.exception
     assert any("Integrated Gradients 1x3x224x224" in c.value for c in at.caption)
+
+
+# --- a fine-tuned model with its validation images, and Grad-CAM's coarse layers ------------
+SIDE = 16  # the run's image side: resnet18's layer2 is 2x2 there, layer1 4x4
+
+
+@pytest.fixture(scope="module")
+def digits_run():
+    """A real transfer-learning run on scikit-learn's digits, started through the job runner as
+    the Transfer learning page starts it (random init, linear probe, one epoch, 16 px): its
+    session key, the job and its result."""
+    from cnnviz.data import digits as load_digits
+
+    data = load_digits(SIDE)
+    config = FinetuneConfig(
+        backbone="resnet18", weights="none", strategy="linear", epochs=1, image_size=SIDE,
+        device="cpu",
+    )  # fmt: skip
+    key = "explain-test-digits"
+    handle = default_runner().submit(finetune, data, config, session=key, device="cpu")
+    result = handle.result(timeout=300)
+    return key, handle, result, data
+
+
+def with_run(at, run, dataset=None):
+    """The AppTest's session as the Transfer learning page leaves it after `run`."""
+    key, handle, result, _ = run
+    at.session_state["_cnnviz_jobs_session"] = key
+    at.session_state["transfer_learning_trained"] = result.trained()
+    at.session_state["transfer_learning_trained_job"] = handle.id
+    if dataset is not None:
+        at.session_state["transfer_learning_dataset"] = (("uploaded",), dataset)
+    at.run()
+    at.radio(key="explain_source").set_value("trained").run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def expected_groups(result, labels) -> list[list[tuple[int, int]]]:
+    """The oracle: per true class, (dataset index, prediction), the mistakes first."""
+    groups = [[] for _ in result.classes]
+    for i, p in zip(result.val_indices, result.val_predictions, strict=True):
+        groups[int(labels[i])].append((i, p))
+    return [sorted(g, key=lambda ip: (ip[1] == labels[ip[0]], ip[0])) for g in groups]
+
+
+def test_fine_tuned_model_offers_its_validation_images_mistakes_first(open_page, digits_run):
+    _, _, result, data = digits_run
+    at = with_run(open_page(PAGE), digits_run)
+    labels = data.labels.tolist()
+    groups = expected_groups(result, labels)
+    image = at.selectbox(key="explain_image_trained")
+    assert image.value == "A validation image (your dataset)"
+    assert image.options[1:] == [*images.PHOTOS, "Upload your own"]
+    classes = at.selectbox(key="explain_val_class")
+    wrong = [sum(p != k for _, p in g) for k, g in enumerate(groups)]
+    assert classes.options == [
+        f"{name}: {len(g):,} images, {w:,} misclassified"
+        for name, g, w in zip(result.classes, groups, wrong, strict=True)
+    ]
+    first = next(k for k, w in enumerate(wrong) if w)  # it opens on a class with mistakes
+    assert classes.value == first
+    for k in (first, next(k for k, w in enumerate(wrong) if w < len(groups[k]) and k != first)):
+        at.selectbox(key="explain_val_class").set_value(k).run()
+        box = at.selectbox(key=f"explain_val_image_{k}")
+        names = [result.classes[p] for _, p in groups[k]]
+        marks = ["✗" if p != k else "✓" for _, p in groups[k]]
+        assert box.options == [
+            f"{m} #{i}: predicted {n}" for m, (i, _), n in zip(marks, groups[k], names, strict=True)
+        ]
+        assert marks == sorted(marks, key="✗✓".index)  # every mistake before every hit
+    # The first mistake of the class is explained: the model's own top class is its prediction.
+    at.selectbox(key="explain_val_class").set_value(first).run()
+    index, predicted = groups[first][0]
+    model = models.trained(result.trained())
+    x = model.preprocess(data.images[index])
+    assert target_box(at).value == predict(model, x)[0][0] == predicted != first
+    caption = f"#{index}: {result.classes[first]}, misclassified as {result.classes[predicted]}"
+    assert caption in [i.caption for e in at.get("image") for i in e.proto.imgs]
+    assert not at.exception
+
+
+def test_an_uploaded_dataset_is_found_and_a_changed_one_is_not(open_page):
+    """The upload held in the session is the run's dataset when its labels count the run's
+    confusion matrix; another dataset with the same classes is not shown as its images."""
+    from tests.train_cases import tiny
+
+    data = tiny(n_per_class=10, classes=3, side=SIDE)
+    data.paths.extend(f"shapes/c{int(y)}/{i}.png" for i, y in enumerate(data.labels))
+    config = FinetuneConfig(backbone="resnet18", weights="none", strategy="linear", epochs=1,
+                            image_size=SIDE, device="cpu")  # fmt: skip
+    handle = default_runner().submit(finetune, data, config, session="explain-test-tiny")
+    run = ("explain-test-tiny", handle, handle.result(timeout=300), data)
+    at = with_run(open_page(PAGE), run, dataset=data)
+    groups = expected_groups(run[2], data.labels.tolist())
+    k = at.selectbox(key="explain_val_class").value
+    box = at.selectbox(key=f"explain_val_image_{k}")
+    assert [o.split(":")[0][2:] for o in box.options] == [f"{i}.png" for i, _ in groups[k]]
+    # Another dataset with the same classes and size: the run's images are gone.
+    other = tiny(n_per_class=10, classes=3, side=SIDE, seed=1)
+    other.labels = other.labels.flip(0)
+    at = with_run(open_page(PAGE), run, dataset=other)
+    assert "A validation image (your dataset)" not in at.selectbox(key="explain_image").options
+    assert any("validation images are no longer here" in c.value for c in at.caption)
+
+
+def layer_grids(net: nn.Module, shape: tuple[int, int, int]) -> dict[str, tuple[int, int]]:
+    """The oracle: every module's output grid (H, W) for an input of `shape`, by forward hooks
+    on the network itself."""
+    grids: dict[str, tuple[int, int]] = {}
+
+    def keep(name: str):
+        def hook(_m, _i, out) -> None:
+            if isinstance(out, torch.Tensor) and out.ndim == 4:
+                grids[name] = tuple(out.shape[-2:])
+
+        return hook
+
+    hooks = [m.register_forward_hook(keep(name)) for name, m in net.named_modules() if name]
+    with torch.no_grad():
+        net.eval()(torch.zeros(1, *shape))
+    for h in hooks:
+        h.remove()
+    return grids
+
+
+def info_texts(at) -> list[str]:
+    return [i.value for i in at.info]
+
+
+def test_grad_cam_layer_coarser_than_4x4_says_so_and_suggests_another(open_page, digits_run):
+    _, _, result, _ = digits_run
+    at = with_run(open_page(PAGE), digits_run)
+    grids = layer_grids(result.trained().model, (3, SIDE, SIDE))
+    assert grids["layer2"] == (2, 2) and grids["layer1"] == (4, 4)  # what the page must say
+    box = next(s for s in at.selectbox if s.label == "Grad-CAM layer")
+    assert box.value == "layer2"  # the default: the last layer larger than 1x1
+    note = next(t for t in info_texts(at) if "Grad-CAM map" in t)
+    assert note.startswith(f"layer2 is 2x2 at {SIDE}x{SIDE} px")
+    assert "which quarter of the image" in note and "Try layer1 (4x4)" in note
+    box.set_value("layer4").run()
+    note = next(t for t in info_texts(at) if "Grad-CAM map" in t)
+    assert note.startswith("layer4 is 1x1") and "one number for the whole image" in note
+    next(s for s in at.selectbox if s.label == "Grad-CAM layer").set_value("layer1").run()
+    assert not any("Grad-CAM map" in t for t in info_texts(at))
+    # Without Grad-CAM among the methods the note has nothing to say.
+    next(s for s in at.selectbox if s.label == "Grad-CAM layer").set_value("layer2").run()
+    at.multiselect(key="explain_methods").set_value(["saliency"]).run()
+    assert not any("Grad-CAM map" in t for t in info_texts(at))
+    assert not at.exception
+
+
+def test_default_model_grad_cam_layers(open_page):
+    """LeNet-5's default layer (s4, 5x5) is fine; c5 (1x1) is not, and s4 is suggested."""
+    at = open_page(PAGE)
+    grids = layer_grids(default_model.build(), (1, 32, 32))
+    assert not any("Grad-CAM map" in t for t in info_texts(at))
+    coarse = [n for n, (h, w) in grids.items() if h < 4 or w < 4]
+    assert "c5" in coarse and grids["s4"] == (5, 5)
+    at.selectbox(key="explain_layer_lenet5_digits").set_value("c5").run()
+    note = next(t for t in info_texts(at) if "Grad-CAM map" in t)
+    assert note.startswith("c5 is 1x1 at 32x32 px") and "Try s4 (5x5)" in note

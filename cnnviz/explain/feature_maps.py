@@ -98,3 +98,44 @@ def top_channels(model: Explained, x: torch.Tensor, layer: str, k: int = 16) -> 
         means=means[order].tolist(),
         maps=act[order].numpy(),
     )
+
+
+# Grad-CAM's map has one value per cell of its layer's grid: below 4x4 it hardly says where.
+MIN_CAM_GRID = 4
+
+
+def _fine(shape: tuple[int, int, int]) -> bool:
+    return shape[1] >= MIN_CAM_GRID and shape[2] >= MIN_CAM_GRID
+
+
+def coarse_layer_note(shapes: dict[str, tuple[int, int, int]], layer: str, side: int) -> str | None:
+    """None when `layer`'s grid (shapes: spatial_layers at the model's input size) is at least
+    MIN_CAM_GRID x MIN_CAM_GRID; otherwise a sentence saying what its Grad-CAM map can tell,
+    and the layer to try instead: the last one before it that is fine enough (at its own
+    nesting depth when there is one), else the first after it, else a larger image."""
+    _, h, w = shapes[layer]
+    if _fine(shapes[layer]):
+        return None
+    if h * w == 1:
+        what = "its Grad-CAM map is one number for the whole image, so it cannot say where"
+    elif h == w == 2:
+        what = "its Grad-CAM map can only say which quarter of the image mattered"
+    else:
+        what = f"its Grad-CAM map can only say which of {h * w} patches of the image mattered"
+    said = f"{layer} is {h}x{w} at {side}x{side} px: {what}."
+    names = list(shapes)
+    at = names.index(layer)
+    inside = f"{layer}."  # a container's children come before it: they are not "earlier"
+    before = [n for n in names[:at] if _fine(shapes[n]) and not n.startswith(inside)]
+    depth = layer.count(".")
+    same_depth = [n for n in before if n.count(".") == depth]
+    after = [n for n in names[at + 1 :] if _fine(shapes[n])]
+    if before or after:
+        pick = (same_depth or before)[-1] if before else after[0]
+        where = "the last layer before it" if before else "the first layer after it"
+        _, h2, w2 = shapes[pick]
+        return f"{said} Try {pick} ({h2}x{w2}), {where} with a grid of at least 4x4."
+    return (
+        f"{said} No layer of this model is 4x4 or finer at this size: explain it on larger "
+        "images (for a fine-tuned model, train it at a larger image side)."
+    )

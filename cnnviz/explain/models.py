@@ -151,14 +151,40 @@ def imagenet_names() -> list[str]:
     return [n for n in registry.names() if registry.get(n).torchvision_name is not None]
 
 
+# The transfer-learning backbones that are not in the registry (cnnviz.weights): explained from
+# the cache's ImageNet weights or a state-dict file, as private copies (not shared_model's).
+EXTRA_TITLES = {"mobilenet_v3_small": "MobileNetV3-Small", "efficientnet_b0": "EfficientNet-B0"}
+
+
+def torchvision_names() -> list[str]:
+    """Every torchvision model the CLI explains: the registry's, then the extra backbones."""
+    extra = [n for n in weights.EXTRA_TORCHVISION if n not in registry.REGISTRY]
+    return [*imagenet_names(), *extra]
+
+
+def weights_names() -> list[str]:
+    """Every model `with_weights` loads a state dict into."""
+    return [DEFAULT, *torchvision_names()]
+
+
+def _title(name: str) -> str:
+    return registry.get(name).title if name in registry.REGISTRY else EXTRA_TITLES.get(name, name)
+
+
 def _imagenet_weights(name: str) -> torchvision.models.WeightsEnum:
-    arch = registry.get(name)
-    if arch.torchvision_name is None:
+    if name not in torchvision_names():
         raise UnknownModel(
             f"{name} has no ImageNet weights to explain.",
-            f"Use {DEFAULT} or one of: {', '.join(imagenet_names())}.",
+            f"Use {DEFAULT} or one of: {', '.join(torchvision_names())}.",
         )
-    return torchvision.models.get_model_weights(arch.torchvision_name).DEFAULT
+    return weights.default_weights(name)
+
+
+def _transform(w: torchvision.models.WeightsEnum, image_size: int | None) -> tuple[int, Preprocess]:
+    """The crop side (default the weights' 224) and the weights' own transforms for it,
+    resized first to 256/224 of the side."""
+    side = limits.EXPLAIN_SIDE.check(image_size or w.transforms().crop_size[0])
+    return side, w.transforms(crop_size=side, resize_size=round(side * 256 / 224))
 
 
 def imagenet(name: str, *, pretrained: bool = True, image_size: int | None = None) -> Explained:
@@ -166,34 +192,39 @@ def imagenet(name: str, *, pretrained: bool = True, image_size: int | None = Non
     pretrained=False: seeded random weights), preprocessed by the weights' own transforms.
 
     image_size: the crop side (default the weights' 224), resized first to 256/224 of it.
+    The registry's models are shared by every session (shared_model); the extra backbones
+    are loaded privately.
     """
     w = _imagenet_weights(name)
     if pretrained and not weights.weights_available(name):
         raise WeightsMissing(
             weights.missing_message(name), f"Or explain the default model, {DEFAULT}."
         )
-    crop = w.transforms().crop_size[0]
-    side = limits.EXPLAIN_SIDE.check(image_size or crop)
-    transform = w.transforms(crop_size=side, resize_size=round(side * 256 / 224))
-
-    @contextmanager
-    def borrow() -> Iterator[nn.Module]:
-        size = (3, side, side)
-        with shared_model.borrow(name, pretrained=pretrained, input_size=size) as model:
-            yield model
-
+    side, transform = _transform(w, image_size)
     kind = "ImageNet" if pretrained else "random weights"
-    return Explained(
+    base = Explained(
         key=f"{name}:{'imagenet' if pretrained else 'seed0'}",
-        title=f"{registry.get(name).title} ({kind})",
+        title=f"{_title(name)} ({kind})",
         classes=tuple(w.meta["categories"]),
         channels=3,
         image_size=side,
         fixed_size=False,
         source="imagenet" if pretrained else "untrained",
         _preprocess=transform,
-        _borrow=borrow,
+        _borrow=lambda: shared_model.borrow(
+            name, pretrained=pretrained, input_size=(3, side, side)
+        ),
     )
+    if name in registry.REGISTRY:
+        return base
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        net = (
+            weights.load_pretrained(name)
+            if pretrained
+            else torchvision.models.get_model(name, weights=None)
+        )
+    return _private(base, net.eval(), list(base.classes), transform, base.key, base.title)
 
 
 # --- a session's fine-tuned model (cnnviz.train) --------------------------------------------
@@ -247,30 +278,106 @@ def load_trained_file(path: str | Path) -> Explained:
 
 # --- a state dict for a registered architecture (CLI --weights) -----------------------------
 def with_weights(name: str, path: str | Path, image_size: int | None = None) -> Explained:
-    """`name` with the state dict in `path`, preprocessed as the ImageNet weights expect
-    (or as the default model, for LeNet-5 digits weights)."""
-    if name == DEFAULT:
-        net, classes, prep = default_model.load(path)
-        base = default()
-        return _private(base, net, classes, prep, f"{DEFAULT}:{path}")
+    """`name` with the state dict in the file `path`, preprocessed as the ImageNet weights
+    expect (or as the default model, for LeNet-5 digits weights; a file written by
+    `python -m cnnviz.explain.default_model` brings its own classes and preprocessing).
+
+    The file is refused before it is read when it is missing or over
+    limits.WEIGHTS_FILE_BYTES (BadWeightsFile), and when its tensors are not `name`'s
+    (DoesNotFit, saying how many are missing or have another shape).
+    """
     from cnnviz.data import load_state_dict_file
 
-    base = imagenet(name, pretrained=False, image_size=image_size)
-    net = weights.untrained(name, (3, base.image_size, base.image_size))
-    state = load_state_dict_file(Path(path).read_bytes())
-    try:
-        net.load_state_dict(state)
-    except RuntimeError as err:
+    if name not in weights_names():
+        raise UnknownModel(
+            f"There is no model {name!r} to load weights into.",
+            f"Use one of: {', '.join(weights_names())}.",
+        )
+    file = Path(path).name
+    if name == DEFAULT:
+        _check_default_size(image_size)
+    state = load_state_dict_file(path)  # size checked first, then torch.load(weights_only)
+    if name == DEFAULT:
+        net = default_model.build()
+        _fit(net, state, DEFAULT, file)
+        doc = default_model.load_document(path)  # a small file: it held LeNet-5's tensors
+        base = default()
+        classes, prep = list(base.classes), base._preprocess
+        if isinstance(doc.get("preprocessing"), dict) and len(doc.get("classes", ())) == 10:
+            p = doc["preprocessing"]
+            prep = default_model.Preprocessing(int(p["image_size"]), p["mean"], p["std"])
+            classes = [str(c) for c in doc["classes"]]
+        title = f"LeNet-5 (digits, weights from {file})"
+        return _private(base, net.eval(), classes, prep, f"{DEFAULT}:{path}", title)
+    w = _imagenet_weights(name)
+    side, transform = _transform(w, image_size)
+    with torch.device("meta"):  # shapes only: the file's tensors become the weights
+        net = (
+            registry.build(name, input_size=(3, side, side))
+            if name in registry.REGISTRY
+            else torchvision.models.get_model(name, weights=None)
+        )
+    _fit(net, state, name, file)
+    return Explained(
+        key=f"{name}:{path}",
+        title=f"{_title(name)} (weights from {file})",
+        classes=tuple(w.meta["categories"]),
+        channels=3,
+        image_size=side,
+        fixed_size=False,
+        source="imagenet",  # preprocessed as the ImageNet weights are
+        _preprocess=transform,
+        _borrow=_own_borrow(net.eval()),
+    )
+
+
+# torchvision's GoogLeNet checkpoint holds its two auxiliary heads; the app's googlenet has none.
+_IGNORED_PREFIXES = {"googlenet": ("aux1.", "aux2.")}
+
+
+def _fit(net: nn.Module, state: dict[str, torch.Tensor], name: str, file: str) -> None:
+    """Load `state` into `net` (on the meta device or not) when every tensor matches by name
+    and shape; DoesNotFit, counting what does not, otherwise."""
+    skip = _IGNORED_PREFIXES.get(name, ())
+    state = {k: v for k, v in state.items() if not k.startswith(skip)} if skip else state
+    expected = net.state_dict()
+    missing = [k for k in expected if k not in state]
+    wrong = [k for k in expected if k in state and state[k].shape != expected[k].shape]
+    foreign = [k for k in state if k not in expected]
+    if missing or wrong or foreign:
+        first = (wrong or missing or foreign)[0]
+        if wrong:
+            theirs, ours = (_shape(state[first]), _shape(expected[first]))
+            first = f"first: {first!r}, {theirs} in the file, {ours} in {name}"
+        else:
+            first = f"first: {first!r}"
         raise DoesNotFit(
-            f"{path} does not fit {name}: {str(err).splitlines()[0]}",
-            f"Give a state dict saved from {name}.",
-        ) from None
-    return _private(base, net.eval(), list(base.classes), base._preprocess, f"{name}:{path}")
+            f"The weights file {file} does not fit {name}: of its {len(expected)} tensors, "
+            f"{len(missing)} are missing and {len(wrong)} have another shape, and the file "
+            f"holds {len(foreign)} that are not {name}'s ({first}).",
+            f"Give a state dict saved from {name} (torch.save(model.state_dict(), FILE)), or "
+            "the --model it was saved from; a model saved by finetune --out goes with --trained.",
+        )
+    same_type = {k: v.to(dtype=expected[k].dtype) for k, v in state.items()}
+    net.load_state_dict(same_type, strict=True, assign=True)
 
 
-def _private(
-    base: Explained, net: nn.Module, classes: list[str], prep: Preprocess, key: str
-) -> Explained:
+def _shape(t: torch.Tensor) -> str:
+    return "x".join(map(str, t.shape)) or "a scalar"
+
+
+def _check_default_size(image_size: int | None) -> None:
+    side = default_model.SIDE
+    if image_size not in (None, side):
+        raise DoesNotFit(
+            f"LeNet-5 (digits) takes {side}x{side} images only (its fully connected layers "
+            f"are sized for them), not {image_size}.",
+            f"Leave out --image-size, or give {side}.",
+        )
+
+
+def _own_borrow(net: nn.Module) -> Callable[[], AbstractContextManager[nn.Module]]:
+    """How to borrow a network of one's own (not shared_model's): its own lock, as found."""
     lock = threading.Lock()
 
     @contextmanager
@@ -278,35 +385,41 @@ def _private(
         with lock, shared_model.as_found(net):
             yield net
 
+    return borrow
+
+
+def _private(
+    base: Explained,
+    net: nn.Module,
+    classes: list[str],
+    prep: Preprocess,
+    key: str,
+    title: str | None = None,
+) -> Explained:
+    """`base` with a network, classes and preprocessing of its own."""
     return Explained(
         key=key,
-        title=base.title,
+        title=title or base.title,
         classes=tuple(classes),
         channels=base.channels,
         image_size=base.image_size,
         fixed_size=base.fixed_size,
         source=base.source,
         _preprocess=prep,
-        _borrow=borrow,
+        _borrow=_own_borrow(net),
     )
 
 
 def by_name(name: str, *, image_size: int | None = None, pretrained: bool = True) -> Explained:
     """The default model by its name (`lenet5_digits`), else a torchvision ImageNet model."""
-    if name != DEFAULT and name not in imagenet_names():
+    if name != DEFAULT and name not in torchvision_names():
         raise UnknownModel(
             f"There is no model {name!r} to explain.",
-            f"Use {DEFAULT} or one of: {', '.join(imagenet_names())}.",
+            f"Use {DEFAULT} or one of: {', '.join(torchvision_names())}.",
         )
     if name == DEFAULT:
-        model = default()
-        if image_size not in (None, model.image_size):
-            raise DoesNotFit(
-                f"{model.title} takes {model.image_size}x{model.image_size} images only "
-                f"(its fully connected layers are sized for them), not {image_size}.",
-                f"Leave out --image-size, or give {model.image_size}.",
-            )
-        return model
+        _check_default_size(image_size)
+        return default()
     return imagenet(name, pretrained=pretrained, image_size=image_size)
 
 

@@ -66,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, help="a folder instead of assets/ (no card kept)")
     parser.add_argument("--check", action="store_true", help="rebuild and compare the SHA-256")
     for field in dataclasses.fields(Recipe):
-        if field.type in ("int", "float") and field.name != "threads":
+        if field.type in ("int", "float"):
             flag = "--" + field.name.replace("_", "-")
             parser.add_argument(flag, type=int if field.type == "int" else float, default=None)
     args = parser.parse_args(argv)

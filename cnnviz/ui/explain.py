@@ -15,12 +15,14 @@ from cnnviz import images, limits, weights
 from cnnviz.errors import CnnvizError
 from cnnviz.explain import attribution, feature_maps, filters, models, sanity
 from cnnviz.explain.attribution import METHODS, SLOW, Attribution, Params
+from cnnviz.explain.validation import ValidationSet
 from cnnviz.jobs import JobState, default_runner
 from cnnviz.notation import hwc
 from cnnviz.plots import explain as plots
 from cnnviz.presets import slug
 from cnnviz.ui import presets
 from cnnviz.ui.errors import show_error
+from cnnviz.ui.formulas import literal
 from cnnviz.ui.inputs import bounded
 from cnnviz.ui.jobs import current_job, job_panel, remember_job, session_key
 
@@ -94,10 +96,20 @@ def image_picker(model: models.Explained) -> tuple[np.ndarray, str] | None:
                            0, "explain_digit", param="digit")  # fmt: skip
         k = val[i]
         return pics[k].permute(1, 2, 0).numpy(), f"digit #{k}, labelled {int(labels[k])}"
+    validation = trained_validation() if model.source == "trained" else None
+    if model.source == "trained" and validation is None:
+        st.caption(
+            "Your run's validation images are no longer here (the dataset changed on the "
+            "Transfer learning page, or the server freed the run): pick a photo or upload one."
+        )
+    own = [VALIDATION] if validation is not None else []
     source = presets.choice(
-        st.selectbox, "Image", [*images.PHOTOS, "Upload your own"], default="Astronaut",
-        key="explain_image", param="image", name=slug,
+        st.selectbox, "Image", [*own, *images.PHOTOS, "Upload your own"],
+        default=VALIDATION if own else "Astronaut",
+        key="explain_image_trained" if own else "explain_image", param="image", name=slug,
     )  # fmt: skip
+    if source == VALIDATION and validation is not None:
+        return validation_picker(validation)
     if source in images.PHOTOS:
         return images.photo(source), source
     upload = st.file_uploader(
@@ -111,6 +123,51 @@ def image_picker(model: models.Explained) -> tuple[np.ndarray, str] | None:
     except CnnvizError as err:
         show_error(err)
         return None
+
+
+VALIDATION = "A validation image (your dataset)"
+
+
+def trained_validation() -> ValidationSet | None:
+    """The session's fine-tuned model's validation images, from the Transfer learning page."""
+    from cnnviz.ui.transfer_learning import session_validation  # its widgets: only here
+
+    return session_validation()
+
+
+def validation_picker(validation: ValidationSet) -> tuple[np.ndarray, str]:
+    """A class, then one of its validation images (the model's mistakes first)."""
+    classes = validation.classes
+    groups = validation.by_class
+
+    def class_label(k: int) -> str:
+        n, wrong = len(groups[k]), validation.mistakes(k)
+        return f"{classes[k]}: {n:,} image{'s' if n != 1 else ''}, {wrong:,} misclassified"
+
+    filled = [k for k in range(len(classes)) if groups[k]]
+    first = next((k for k in filled if validation.mistakes(k)), filled[0])
+    left, right = st.columns(2)
+    true = left.selectbox(
+        "True class", filled, index=filled.index(first), format_func=class_label,
+        key="explain_val_class", help="The validation images of each class: the run never "
+        "trained on them. The ones it got wrong come first.",
+    )  # fmt: skip
+    items = groups[true]
+    k = right.selectbox(
+        "Validation image", range(len(items)), key=f"explain_val_image_{true}",
+        format_func=lambda i: validation.label(items[i]),
+    )  # fmt: skip
+    item = items[k]
+    verdict = "misclassified as" if item.wrong else "predicted"
+    caption = f"{item.name}: {classes[item.true]}, {verdict} {classes[item.predicted]}"
+    return validation.picture(item), caption
+
+
+def coarse_layer_note(model: models.Explained, layers: dict[str, tuple], layer: str) -> None:
+    """Say so when Grad-CAM's layer is coarser than 4x4 at the model's input size."""
+    note = feature_maps.coarse_layer_note(layers, layer, model.image_size)
+    if note is not None:
+        st.info(literal(note), icon=":material/grid_4x4:")
 
 
 def fingerprint(x: torch.Tensor) -> str:

@@ -45,3 +45,71 @@ def test_resnet18_with_random_weights_draws(app, screenshot_dir: Path) -> None:
         app.page.get_by_role("tab", name=tab).click()
         app.page.wait_for_timeout(300)
         app.screenshot(screenshot_dir / f"explain-resnet18-{tab.lower()}-1024.png")
+
+
+def test_a_fine_tuned_model_explained_on_its_validation_images(app, screenshot_dir: Path) -> None:
+    """Train one tiny epoch on the digits (16 px, random init) on the Transfer learning page,
+    go to Explain through the sidebar (the same session), pick the fine-tuned model: its
+    validation images are offered, mistakes first, and Grad-CAM's 2x2 default layer says so."""
+    from tests.e2e.test_pages import NAV_LINK, NAV_MORE
+    from tests.e2e.test_transfer_learning import TRAIN_TIMEOUT_MS, set_number, wait_for_text
+
+    start = app.server.log_size()
+    app.page.set_viewport_size({"width": 1400, "height": 900})
+    app.open("transfer_learning")
+    set_number(app, "Image side", 16)
+    wait_for_text(app, "16x16")
+    main = app.page.locator(MAIN)
+    if not main.get_by_text("Random initialization: what").count():  # ImageNet's are here
+        app.rerun_after(lambda: app.page.get_by_text("Random initialization", exact=True).click())
+        wait_for_text(app, "Random initialization: what")
+    set_number(app, "Epochs", 1)
+    wait_for_text(app, "Trainable parameters")
+    app.page.get_by_role("button", name="Train", exact=True).click()
+    app.page.get_by_text("4. Results").wait_for(timeout=TRAIN_TIMEOUT_MS)
+    wait_for_text(app, "The Explain page can show")
+    more = app.page.locator(NAV_MORE)
+    if more.count() and "more" in more.inner_text():
+        more.click()
+    link = app.page.locator(NAV_LINK).filter(has=app.page.locator("[label='Explain']"))
+    app.rerun_after(link.click)
+    app.page.wait_for_url(f"{app.server.url}/explain*")
+    app.rerun_after(app.page.get_by_text("Your fine-tuned model").click)
+    # The class and image pickers (a selectbox's value is no text: their labels and the
+    # image's caption are), opening on a mistake of a class that has one.
+    wait_for_text(app, "True class")
+    wait_for_text(app, "Validation image")
+    wait_for_text(app, "misclassified as")
+    wait_for_text(app, "layer2 is 2x2 at 16x16 px")
+    wait_for_text(app, "Try layer1 (4x4)")
+    assert_no_error(app, start, "with the fine-tuned model")
+    for width in (1400, 1024):
+        app.page.set_viewport_size({"width": width, "height": 900})
+        app.page.wait_for_timeout(300)
+        app.screenshot(screenshot_dir / f"explain-fine_tuned-{width}.png")
+    # The suggested layer (typed into the long list's search): the note goes.
+    app.page.get_by_text("Method settings").click()
+    box = main.locator("[data-testid='stSelectbox']").filter(has_text="Grad-CAM layer")
+    pick_option(app, box.locator("input[role=combobox]"), "layer1 (4x4x64)")
+    app.page.wait_for_function(
+        "() => !document.querySelector('[data-testid=\"stMain\"]').innerText.includes('2x2 at')"
+    )
+    assert_no_error(app, start, "after choosing layer1")
+
+
+def pick_option(app, search, label: str, tries: int = 4) -> None:
+    """Type `label` into a select box's search and click its option. A rerun that lands
+    meanwhile (the page settling after a page switch) redraws the box and closes its list:
+    then type again."""
+    option = app.page.get_by_role("option", name=label, exact=True)
+    for attempt in range(tries):
+        search.click()
+        search.fill(label)
+        try:
+            option.click(timeout=5_000)
+        except Exception:  # Playwright's TimeoutError: the list closed under us
+            if attempt == tries - 1:
+                raise
+            app.page.keyboard.press("Escape")
+            continue
+        return

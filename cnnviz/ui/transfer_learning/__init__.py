@@ -2,7 +2,8 @@
 (`data`: built in or uploaded, decoded once per session), the set-up (`setup`), the estimate
 (`estimate`), the live training panel (`training`) and the results (`results`). `common` holds
 the key prefix and the session's temporary folder. pages/transfer_learning.py uses them as
-`ui.<function>`."""
+`ui.<function>`. `validation` is what the Explain page reads: the fine-tuned model's
+validation images."""
 
 from cnnviz.ui.transfer_learning.common import KEY, WORKSPACE, workspace
 from cnnviz.ui.transfer_learning.data import (
@@ -60,6 +61,7 @@ from cnnviz.ui.transfer_learning.training import (
     start,
     weights_words,
 )
+from cnnviz.ui.transfer_learning.validation import session_validation
 
 __all__ = [
     "CELL",
@@ -102,6 +104,7 @@ __all__ = [
     "predict_panel",
     "predict_upload",
     "run_settings",
+    "session_validation",
     "show_dataset",
     "show_duplicates",
     "show_estimate",
