@@ -256,7 +256,7 @@ async def _train(s: Session, room: Class) -> None:
         await s.timed(lambda: upload.set_input_files(files=[zipped]), load=True),
         s,
     )
-    await _wait_text(s, "files skipped")
+    await _wait_text(s, "1 file skipped")
     if "Random initialization: what" not in await _main_text(s):  # ImageNet's file is here
         random_init = s.page.get_by_text("Random initialization", exact=True)
         await _retried(s, room, "weights 'Random initialization'", random_init.click)

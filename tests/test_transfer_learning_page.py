@@ -182,7 +182,7 @@ def test_uploaded_zip_through_to_a_finished_run(open_page) -> None:
     counts = plotly_json(at, "counts")["data"][0]
     assert counts["x"] == ["dark", "light"] and counts["y"] == [6, 6]
     (skipped,) = [e for e in at.expander if "skipped" in e.label]
-    assert skipped.label == "1 files skipped"
+    assert skipped.label == "1 file skipped"
     tiny_settings(at)
     result = train_until_results(at)
     assert result.classes == ["dark", "light"]
@@ -229,7 +229,10 @@ def test_uploaded_zip_through_to_a_finished_run(open_page) -> None:
     trained = at.session_state[KEY + "trained"]
     (expected,) = predict(trained, ui.predict_upload(png_bytes(200), trained), top=5)
     bars = plotly_json(at, "topk")["data"][0]
-    assert bars["y"] == [c for c, _ in expected] and bars["x"] == [p for _, p in expected]
+    assert bars["y"] == [c for c, _ in expected]
+    # The same model on the same input; float sums may differ in the last bits with the
+    # thread count earlier tests left (1e-8 seen in one process with the CLI's tests).
+    assert bars["x"] == pytest.approx([p for _, p in expected], abs=1e-6)
     # Cleared uploader: the prediction goes with it.
     at.file_uploader(key=KEY + "predict").set_value(None).run()
     assert not at.exception, [e.value for e in at.exception]

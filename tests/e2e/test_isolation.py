@@ -19,7 +19,7 @@ pytestmark = pytest.mark.e2e
 MAIN = '[data-testid="stMain"]'
 JOB_PARAM = "transfer_learning_job"
 # What only the first student's upload and run put on the page.
-THEIRS = ("1 files skipped", "4. Results", "Download the trained model")
+THEIRS = ("1 file skipped", "4. Results", "Download the trained model")
 
 
 def main_text(tab) -> str:
@@ -35,7 +35,7 @@ def upload_and_train(tab) -> None:
     upload = tab.page.locator(f"{MAIN} [data-testid='stFileUploader'] input[type='file']")
     zipped = {"name": "shapes.zip", "mimeType": "application/zip", "buffer": tiny_zip()}
     tab.rerun_after(lambda: upload.first.set_input_files(files=[zipped]))
-    wait_for_text(tab, "1 files skipped")
+    wait_for_text(tab, "1 file skipped")
     if "Random initialization: what" not in main_text(tab):  # ImageNet's file is here
         tab.rerun_after(lambda: tab.page.get_by_text("Random initialization", exact=True).click())
         wait_for_text(tab, "Random initialization: what")

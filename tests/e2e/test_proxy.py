@@ -74,7 +74,7 @@ def test_a_browser_uploads_through_the_proxy_to_its_own_process(browser, proxied
         upload = tab.page.locator(f"{MAIN} [data-testid='stFileUploader'] input[type='file']")
         zipped = {"name": "shapes.zip", "mimeType": "application/zip", "buffer": tiny_zip()}
         tab.rerun_after(lambda: upload.first.set_input_files(files=[zipped]))
-        wait_for_text(tab, "1 files skipped")  # the upload reached the session's process
+        wait_for_text(tab, "1 file skipped")  # the upload reached the session's process
         assert_no_error(tab, 0, "after an upload through nginx")
     # A websocket is logged when nginx sees it close, a moment after the context is gone.
     deadline = time.monotonic() + 10

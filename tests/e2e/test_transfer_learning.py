@@ -54,7 +54,7 @@ def test_upload_a_zip_and_train_one_epoch(app, screenshot_dir: Path) -> None:
             files=[{"name": "shapes.zip", "mimeType": "application/zip", "buffer": tiny_zip()}]
         )
     )
-    wait_for_text(app, "1 files skipped")
+    wait_for_text(app, "1 file skipped")
     main = app.page.locator(MAIN)
     if not main.get_by_text("Random initialization: what").count():  # ImageNet's are here
         app.rerun_after(lambda: app.page.get_by_text("Random initialization", exact=True).click())

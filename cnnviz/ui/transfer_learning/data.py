@@ -12,6 +12,7 @@ from cnnviz import limits
 from cnnviz.data import BUILTIN, ImageDataset, load_dataset, load_files
 from cnnviz.errors import CnnvizError
 from cnnviz.jobs import devices
+from cnnviz.notation import counted
 from cnnviz.plots import transfer_learning as plots
 from cnnviz.ui import presets
 from cnnviz.ui.errors import show_error
@@ -112,7 +113,7 @@ def show_dataset(data: ImageDataset) -> None:
         plots.sample_grid_figure(data.images, data.labels, data.classes), key=KEY + "samples"
     )
     if data.skipped:
-        with st.expander(f"{len(data.skipped):,} files skipped"):
+        with st.expander(f"{counted(len(data.skipped), 'file')} skipped"):
             st.dataframe([{"file": s.path, "why": s.reason} for s in data.skipped], hide_index=True)
     show_duplicates(data)
 

@@ -225,12 +225,10 @@ def choose_config(data: ImageDataset, size: int) -> FinetuneConfig | None:
         help="The share of each class held out to measure accuracy on images it never trained on.",
     )
     seed = bounded(cols[4], "Seed", limits.TRAIN_SEED, 0, KEY + "seed")
-    if weights is None:
-        return None
-    try:
-        return FinetuneConfig(
+    try:  # without usable weights, still check the rest (a too small image says so)
+        config = FinetuneConfig(
             backbone=backbone,
-            weights=weights,
+            weights=weights or "none",
             strategy=strategy,
             last_blocks=last,
             epochs=epochs,
@@ -243,3 +241,4 @@ def choose_config(data: ImageDataset, size: int) -> FinetuneConfig | None:
     except CnnvizError as err:
         show_error(err)
         return None
+    return config if weights is not None else None
