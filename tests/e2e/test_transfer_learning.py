@@ -122,3 +122,26 @@ def chosen_cell(app) -> tuple[str, str]:
     main = app.page.locator(MAIN)
     boxes = [main.get_by_role("combobox", name=n) for n in ("True class", "Predicted as")]
     return boxes[0].input_value(), boxes[1].input_value()
+
+
+def test_the_weights_say_what_they_are_on_the_textures(app, screenshot_dir: Path) -> None:
+    """No ImageNet file (the suite's TORCH_HOME is empty): the synthetic backbone is the
+    default and says what it is; random weights with a linear probe warn before Train."""
+    from cnnviz import synthetic
+
+    if not synthetic.available():
+        pytest.skip("assets/resnet18_synthetic.pt not built")
+    start = app.server.log_size()
+    app.open("transfer_learning?data=textures")
+    wait_for_text(app, "procedurally generated images")
+    wait_for_text(app, f"{synthetic.card()['images']:,}")
+    for width in (1400, 1024):
+        app.page.set_viewport_size({"width": width, "height": 900})
+        app.screenshot(screenshot_dir / f"transfer_learning-synthetic-{width}.png")
+    app.rerun_after(lambda: app.page.get_by_text("Random initialization", exact=True).click())
+    wait_for_text(app, "A linear probe on random weights")
+    wait_for_text(app, "nothing to transfer")
+    for width in (1400, 1024):
+        app.page.set_viewport_size({"width": width, "height": 900})
+        app.screenshot(screenshot_dir / f"transfer_learning-random-{width}.png")
+    assert_no_error(app, start, "choosing the weights")

@@ -146,9 +146,11 @@ def weights_upload_refusal(backbone: str) -> str | None:
 
 def strategy_table(n_images: int, similar: bool, weights: str) -> None:
     """The lecture's 2x2 table with this dataset's cell highlighted, and why: with random
-    weights every cell says to train the whole network."""
+    weights every cell says to train the whole network; the synthetic backbone highlights the
+    "different from ImageNet" row (it saw fractals only)."""
+    table_weights = "none" if weights == "none" else "imagenet"  # the lecture's own cells
     cells = {
-        (size, like): TABLE_NAMES[recommend(n, like, weights).strategy]
+        (size, like): TABLE_NAMES[recommend(n, like, table_weights).strategy]
         for size, n in (("small", 1), ("large", SMALL_BELOW))
         for like in (True, False)
     }
