@@ -60,7 +60,8 @@ def dataset_size(n_images: int) -> Size:
 RANDOM_REASON = (
     "These weights are random: nothing was pretrained, so there is nothing to transfer. A "
     "linear probe on random features learns little (simple images such as digits still "
-    "separate; photos and textures mostly do not). Train the whole network (full fine-tune), "
+    "separate; textures and photos far less well than on pretrained features). Train the "
+    "whole network (full fine-tune), "
     "expect it to need more epochs, or start from pretrained weights."
 )
 SYNTHETIC_REASON = (

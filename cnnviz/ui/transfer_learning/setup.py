@@ -166,9 +166,9 @@ def expectation(weights: str | None, strategy: str) -> None:
     if weights == "none" and strategy == "linear":
         st.warning(
             "A linear probe on random weights trains a classifier on random features: expect "
-            "little beyond what the raw pixels show (digits still separate, textures and photos "
-            "stay near chance). Fine-tune the last blocks or the whole network, or pick "
-            "pretrained weights.",
+            "little beyond what the raw pixels show: digits still separate, textures and photos "
+            "far less well than on pretrained features. "
+            "Fine-tune the last blocks or the whole network, or pick pretrained weights.",
             icon=":material/info:",
         )
 
