@@ -48,6 +48,14 @@ def torch_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path / "torch"
 
 
+def offline(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A proxy on a closed local port: a download fails at once, as offline, on any machine."""
+    for var in ("https_proxy", "HTTPS_PROXY", "http_proxy", "HTTP_PROXY"):
+        monkeypatch.setenv(var, "http://127.0.0.1:9")
+    monkeypatch.delenv("no_proxy", raising=False)
+    monkeypatch.delenv("NO_PROXY", raising=False)
+
+
 def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
     try:
         code = main(list(args))
@@ -141,11 +149,7 @@ def test_predict_bad_inputs(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
 def test_fetch_weights_without_internet_fails_in_one_line(
     torch_home: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    # A proxy on a closed local port: the download fails at once, as offline, on any machine.
-    for var in ("https_proxy", "HTTPS_PROXY", "http_proxy", "HTTP_PROXY"):
-        monkeypatch.setenv(var, "http://127.0.0.1:9")
-    monkeypatch.delenv("no_proxy", raising=False)
-    monkeypatch.delenv("NO_PROXY", raising=False)
+    offline(monkeypatch)
     code, out, err = run(capsys, "fetch-weights", "resnet18")
     assert code == 2 and out == ""
     assert err.count("\n") == 1 and "cannot download" in err
@@ -202,10 +206,7 @@ def test_a_real_process_prints_one_json_object(tmp_path: Path) -> None:
 def test_fetch_weights_at_setup_is_one_line_and_never_fails(
     torch_home: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    for var in ("https_proxy", "HTTPS_PROXY", "http_proxy", "HTTP_PROXY"):
-        monkeypatch.setenv(var, "http://127.0.0.1:9")
-    monkeypatch.delenv("no_proxy", raising=False)
-    monkeypatch.delenv("NO_PROXY", raising=False)
+    offline(monkeypatch)
     code, out, err = run(capsys, "fetch-weights", "--setup", "--timeout", "2")
     assert code == 0 and err == "" and out.count("\n") == 1
     assert "not downloaded" in out and "synthetic backbone" in out

@@ -52,7 +52,12 @@ def test_a_fine_tuned_model_explained_on_its_validation_images(app, screenshot_d
     go to Explain through the sidebar (the same session), pick the fine-tuned model: its
     validation images are offered, mistakes first, and Grad-CAM's 2x2 default layer says so."""
     from tests.e2e.test_pages import NAV_LINK, NAV_MORE
-    from tests.e2e.test_transfer_learning import TRAIN_TIMEOUT_MS, set_number, wait_for_text
+    from tests.e2e.test_transfer_learning import (
+        TRAIN_TIMEOUT_MS,
+        random_weights,
+        set_number,
+        wait_for_text,
+    )
 
     start = app.server.log_size()
     app.page.set_viewport_size({"width": 1400, "height": 900})
@@ -60,9 +65,7 @@ def test_a_fine_tuned_model_explained_on_its_validation_images(app, screenshot_d
     set_number(app, "Image side", 16)
     wait_for_text(app, "16x16")
     main = app.page.locator(MAIN)
-    if not main.get_by_text("Random initialization: what").count():  # ImageNet's are here
-        app.rerun_after(lambda: app.page.get_by_text("Random initialization", exact=True).click())
-        wait_for_text(app, "Random initialization: what")
+    random_weights(app)
     set_number(app, "Epochs", 1)
     wait_for_text(app, "Trainable parameters")
     app.page.get_by_role("button", name="Train", exact=True).click()

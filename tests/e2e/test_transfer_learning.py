@@ -42,8 +42,8 @@ def wait_for_text(app, text: str) -> None:
     )
 
 
-def test_upload_a_zip_and_train_one_epoch(app, screenshot_dir: Path) -> None:
-    log_start = app.server.log_size()
+def upload_zip(app, data: bytes, name: str = "photos.zip") -> None:
+    """The transfer page at 16 px with `data` uploaded as a zip."""
     app.open("transfer_learning")
     set_number(app, "Image side", 16)
     wait_for_text(app, "16x16")
@@ -51,14 +51,24 @@ def test_upload_a_zip_and_train_one_epoch(app, screenshot_dir: Path) -> None:
     upload = app.page.locator(f"{MAIN} [data-testid='stFileUploader'] input[type='file']")
     app.rerun_after(
         lambda: upload.first.set_input_files(
-            files=[{"name": "shapes.zip", "mimeType": "application/zip", "buffer": tiny_zip()}]
+            files=[{"name": name, "mimeType": "application/zip", "buffer": data}]
         )
     )
-    wait_for_text(app, "1 file skipped")
-    main = app.page.locator(MAIN)
-    if not main.get_by_text("Random initialization: what").count():  # ImageNet's are here
+
+
+def random_weights(app) -> None:
+    """Random initialization (the cheapest start), unless it is already chosen."""
+    if not app.page.locator(MAIN).get_by_text("Random initialization: what").count():
         app.rerun_after(lambda: app.page.get_by_text("Random initialization", exact=True).click())
         wait_for_text(app, "Random initialization: what")
+
+
+def test_upload_a_zip_and_train_one_epoch(app, screenshot_dir: Path) -> None:
+    log_start = app.server.log_size()
+    upload_zip(app, tiny_zip(), "shapes.zip")
+    wait_for_text(app, "1 file skipped")
+    main = app.page.locator(MAIN)
+    random_weights(app)
     set_number(app, "Epochs", 1)
     wait_for_text(app, "Trainable parameters")
     assert number_input(app, "Epochs").locator("input").input_value() == "1"

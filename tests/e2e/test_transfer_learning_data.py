@@ -9,22 +9,9 @@ import pytest
 
 from tests.data_cases import copies_entries, good_entries, make_zip
 from tests.e2e.test_pages import MAIN, assert_no_error
-from tests.e2e.test_transfer_learning import set_number, wait_for_text
+from tests.e2e.test_transfer_learning import upload_zip, wait_for_text
 
 pytestmark = pytest.mark.e2e
-
-
-def upload_zip(app, data: bytes) -> None:
-    app.open("transfer_learning")
-    set_number(app, "Image side", 16)
-    wait_for_text(app, "16x16")
-    app.rerun_after(lambda: app.page.get_by_text("Upload a .zip").click())
-    upload = app.page.locator(f"{MAIN} [data-testid='stFileUploader'] input[type='file']")
-    app.rerun_after(
-        lambda: upload.first.set_input_files(
-            files=[{"name": "photos.zip", "mimeType": "application/zip", "buffer": data}]
-        )
-    )
 
 
 def test_duplicates_notice_in_the_browser(app, screenshot_dir: Path) -> None:
