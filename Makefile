@@ -6,6 +6,10 @@ ADDRESS ?= 0.0.0.0
 PORT    ?= 8501
 PROCESSES ?= $(shell nproc)
 PYTEST_ARGS ?=
+# The class code students type once per browser (cnnviz/server/access.py). Unset: a fresh one
+# is generated and printed at each start, unless ADDRESS is 127.0.0.1 (nobody else can come).
+CLASS_CODE ?=
+CLASS_ENV = $(if $(CLASS_CODE),CNNVIZ_CLASS_CODE='$(CLASS_CODE)')
 
 .PHONY: run run-multi test lint format bench screenshots assets clean
 
@@ -28,13 +32,13 @@ $(VENV)/.installed-dev: requirements-dev.txt $(VENV)/.installed
 	touch $@
 
 run: $(VENV)/.installed
-	$(BIN)/python -m cnnviz.ui.serve --server.address $(ADDRESS) --server.port $(PORT) \
+	$(CLASS_ENV) $(BIN)/python -m cnnviz.ui.serve --server.address $(ADDRESS) --server.port $(PORT) \
 		--server.headless true --browser.gatherUsageStats false
 
 # PROCESSES Streamlit processes (one per core) on PORT+1... behind nginx on ADDRESS:PORT
 # (deploy/nginx.conf; needs Debian's nginx: apt-get install -y nginx).
 run-multi: $(VENV)/.installed
-	$(BIN)/python deploy/run_multi.py --processes $(PROCESSES) --address $(ADDRESS) --port $(PORT)
+	$(CLASS_ENV) $(BIN)/python deploy/run_multi.py --processes $(PROCESSES) --address $(ADDRESS) --port $(PORT)
 
 test: $(VENV)/.installed-dev
 	$(BIN)/ruff check .

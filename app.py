@@ -4,6 +4,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from cnnviz.ui.jobs import track_browser
 from cnnviz.ui.navigation import PAGES
 from cnnviz.ui.style import apply_style
 
@@ -13,6 +14,7 @@ FAVICON = Path(__file__).parent / "assets" / "favicon.png"
 
 st.set_page_config(page_title="cnnviz: CNN architectures", page_icon=FAVICON, layout="wide")
 apply_style()
+track_browser()  # this tab belongs to its browser: its jobs stop when the browser has gone
 
 sections: dict[str, list] = {}
 for page in PAGES:

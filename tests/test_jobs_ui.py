@@ -1,6 +1,7 @@
 """The job panel in a real Streamlit script (AppTest): a job started by a button, found again
-after a refresh through the query parameters, stopped by the panel's button; a tab without the
-jobs key does not find it."""
+after a refresh of the same browser (its owner key), stopped by the panel's button; another
+browser that opens a link naming the job sees the page's default and one notice, and the URL
+never carries the job."""
 
 from __future__ import annotations
 
@@ -9,9 +10,10 @@ import time
 from streamlit.testing.v1 import AppTest
 
 from cnnviz.jobs import JobState, Progress, default_runner
-from cnnviz.ui.jobs import SESSION_PARAM, status_line
+from cnnviz.ui.jobs import _OWNER_STATE, FOREIGN_JOB, SESSION_PARAM, status_line
 
 WAIT = 10.0
+TAG = "jobs_test_job"
 
 
 def app() -> None:
@@ -19,8 +21,10 @@ def app() -> None:
 
     import streamlit as st
 
+    from cnnviz.errors import CnnvizError
     from cnnviz.jobs import Reporter, default_runner
-    from cnnviz.ui.jobs import current_job, job_panel, remember_job, session_key
+    from cnnviz.ui.errors import show_error
+    from cnnviz.ui.jobs import current_job, job_panel, owner_key, remember_job
 
     def forever(*, report: Reporter) -> None:
         step = 0
@@ -32,10 +36,22 @@ def app() -> None:
     runner = default_runner()
     handle = current_job(runner, "jobs_test_job")
     if st.button("Start", key="jobs_test_start"):
-        job = runner.submit(forever, session=session_key(), device="cpu")
-        handle = remember_job(job, "jobs_test_job")
+        try:
+            job = runner.submit(forever, session=owner_key(), device="cpu")
+            handle = remember_job(job, "jobs_test_job")
+        except CnnvizError as err:
+            show_error(err)
     if handle is not None:
         job_panel(handle, key="jobs_test_panel", draw=lambda p: st.caption(f"step {p.step}"))
+
+
+def same_browser(owner: str) -> AppTest:
+    """A new session (a refresh, another tab) of the browser whose owner key is `owner`: the
+    gate's cookie gives every session of a browser that key; AppTest has no cookies, so the
+    key is handed over the way owner_key() keeps it."""
+    at = AppTest.from_function(app, default_timeout=60)
+    at.session_state[_OWNER_STATE] = owner
+    return at
 
 
 def test_panel_survives_a_refresh_and_stops_the_job() -> None:
@@ -44,9 +60,10 @@ def test_panel_survives_a_refresh_and_stops_the_job() -> None:
     assert not at.progress
     at.button(key="jobs_test_start").click().run()
     assert not at.exception, [e.value for e in at.exception]
-    job_id = at.query_params["jobs_test_job"]
-    session = at.query_params[SESSION_PARAM]
-    handle = default_runner().get(session, job_id)
+    assert not at.query_params, "the URL must not carry the job or the owner"
+    owner = at.session_state[_OWNER_STATE]
+    handle = default_runner().latest(owner, TAG)
+    assert handle is not None
     try:
         assert handle.state is JobState.RUNNING
         assert at.progress, "no progress bar for the running job"
@@ -55,9 +72,8 @@ def test_panel_survives_a_refresh_and_stops_the_job() -> None:
             assert time.monotonic() < deadline
             time.sleep(0.01)
 
-        # A refresh: a new Streamlit session with the same URL finds the job again.
-        refreshed = AppTest.from_function(app, default_timeout=60)
-        refreshed.query_params.update(at.query_params)
+        # A refresh: a new Streamlit session of the same browser finds the job again.
+        refreshed = same_browser(owner)
         refreshed.run()
         assert not refreshed.exception, [e.value for e in refreshed.exception]
         assert refreshed.progress, "the refreshed page lost the job"
@@ -65,12 +81,19 @@ def test_panel_survives_a_refresh_and_stops_the_job() -> None:
         shown = int(refreshed.caption[0].value.split()[-1])
         assert shown >= 1
 
-        # Another tab that only knows the job id (not this tab's key) finds nothing.
+        # Another browser opening a link that names the job (as older versions put it in the
+        # address): the page's default, one notice, the parameters gone, the job untouched.
         stranger = AppTest.from_function(app, default_timeout=60)
-        stranger.query_params["jobs_test_job"] = job_id
+        stranger.query_params[TAG] = handle.id
+        stranger.query_params[SESSION_PARAM] = "whatever"
         stranger.run()
         assert not stranger.progress and not stranger.exception
-        assert "jobs_test_job" not in stranger.query_params
+        assert [i.value for i in stranger.info] == [FOREIGN_JOB]
+        assert TAG not in stranger.query_params and SESSION_PARAM not in stranger.query_params
+        assert not [b for b in stranger.button if b.key == "jobs_test_panel_stop"]
+        stranger.run()
+        assert not stranger.info, "the notice is shown once"
+        assert handle.state is JobState.RUNNING
 
         refreshed.button(key="jobs_test_panel_stop").click().run()
         asked = time.monotonic()
@@ -83,6 +106,31 @@ def test_panel_survives_a_refresh_and_stops_the_job() -> None:
         assert not [b for b in refreshed.button if b.key == "jobs_test_panel_stop"]
     finally:
         handle.stop()
+
+
+def test_the_cap_counts_every_tab_of_a_browser() -> None:
+    """Two tabs of one browser share its cap (CNNVIZ_JOBS_PER_SESSION, 2 by default): a third
+    Start in a third tab is refused with the sentence, the first two jobs run."""
+    first = AppTest.from_function(app, default_timeout=60)
+    first.run()
+    first.button(key="jobs_test_start").click().run()
+    owner = first.session_state[_OWNER_STATE]
+    tabs = [same_browser(owner) for _ in range(2)]
+    try:
+        tabs[0].run()
+        tabs[0].button(key="jobs_test_start").click().run()
+        assert not tabs[0].exception
+        assert len([h for h in default_runner().jobs(owner) if not h.state.finished]) == 2
+        tabs[1].run()
+        tabs[1].button(key="jobs_test_start").click()
+        tabs[1].run()
+        assert not tabs[1].exception
+        refused = " ".join(e.value for e in tabs[1].error)
+        assert "one browser (all its tabs together) may have 2 at once" in refused, refused
+        assert len([h for h in default_runner().jobs(owner) if not h.state.finished]) == 2
+    finally:
+        for h in default_runner().jobs(owner):
+            h.stop()
 
 
 def snapshot(state: JobState, **fields: object) -> Progress:

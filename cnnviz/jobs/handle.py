@@ -105,7 +105,7 @@ class Job:
     lock, read by handles under the same lock. Never handed to a page directly."""
 
     id: str
-    session: str
+    session: str  # the owner: a browser's key (every tab of one browser shares it)
     device: str
     fn: Any
     args: tuple[Any, ...]
@@ -113,6 +113,7 @@ class Job:
     lock: threading.Lock
     submitted_at: float
     estimate: float | None = None
+    tag: str = ""  # which of the owner's jobs this is to a page ("transfer_learning_job")
     state: JobState = JobState.QUEUED
     step: int = 0
     total: int | None = None
@@ -193,6 +194,17 @@ class JobHandle:
     @property
     def device(self) -> str:
         return self._job.device
+
+    @property
+    def tag(self) -> str:
+        """Which of its owner's jobs this is to a page (`JobRunner.latest`)."""
+        with self._job.lock:
+            return self._job.tag
+
+    @tag.setter
+    def tag(self, value: str) -> None:
+        with self._job.lock:
+            self._job.tag = value
 
     @property
     def state(self) -> JobState:

@@ -20,6 +20,7 @@ import secrets
 import threading
 import time
 import traceback
+import weakref
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -90,9 +91,17 @@ class ThreadBackend:
 
     def __init__(self, cpu_threads: int | None = None) -> None:
         self.cpu_threads = cpu_threads
+        self._threads: weakref.WeakSet[threading.Thread] = weakref.WeakSet()
 
     def reporter(self, job: Job) -> Reporter:
         return _ThreadReporter(job)
+
+    def join(self, timeout: float) -> bool:
+        """Wait up to `timeout` seconds for the job threads to end; whether they all did."""
+        deadline = time.monotonic() + timeout
+        for thread in list(self._threads):
+            thread.join(max(0.0, deadline - time.monotonic()))
+        return not any(t.is_alive() for t in list(self._threads))
 
     def start(self, job: Job, report: Reporter, done: Callable[[Outcome], None]) -> None:
         thread = threading.Thread(
@@ -101,6 +110,7 @@ class ThreadBackend:
             name=f"cnnviz-job-{job.device}",
             daemon=True,
         )
+        self._threads.add(thread)
         thread.start()
 
 
@@ -174,14 +184,17 @@ class JobRunner:
         session: str,
         device: str | devices.Device | None = None,
         estimate: float | None = None,
+        tag: str = "",
         **kwargs: Any,
     ) -> JobHandle:
         """Queue `fn(*args, report=..., **kwargs)` for `session` on `device` (None: the GPU
         when there is one, else the CPU) and start it when the device has a free slot.
 
-        `session`, `device` and `estimate` (expected seconds, e.g. from a timing probe; used
-        for the wait shown to the jobs behind it) are the runner's; every other keyword goes to
-        `fn`. The job id is unguessable (secrets.token_urlsafe), so it can sit in a URL.
+        `session` is the job's owner (a browser's key: all its tabs count together against
+        `per_session`), `tag` says which of the owner's jobs it is to a page (`latest`),
+        `device` and `estimate` (expected seconds, e.g. from a timing probe; used for the wait
+        shown to the jobs behind it) are the runner's; every other keyword goes to `fn`. The
+        job id is unguessable (secrets.token_urlsafe), and worth nothing without the owner.
         """
         target = devices.resolve(device).key
         now = self._clock()
@@ -193,7 +206,8 @@ class JobRunner:
             if active >= self.settings.per_session:
                 raise TooManyJobs(
                     f"You already have {active} job{'s' if active > 1 else ''} queued or "
-                    f"running: one session may have {self.settings.per_session} at once."
+                    f"running: one browser (all its tabs together) may have "
+                    f"{self.settings.per_session} at once."
                 )
             job = Job(
                 id=secrets.token_urlsafe(16),
@@ -205,6 +219,7 @@ class JobRunner:
                 lock=self._lock,
                 submitted_at=now,
                 estimate=estimate,
+                tag=tag,
                 touched_at=now,
             )
             self._jobs[job.id] = job
@@ -224,6 +239,40 @@ class JobRunner:
                 )
             job.touched_at = max(job.touched_at, self._clock())
         return JobHandle(self, job)
+
+    def latest(self, session: str, tag: str) -> JobHandle | None:
+        """The session's newest job with this tag (what a page shows again after a refresh, in
+        any tab of the owner's browser), or None."""
+        with self._lock:
+            mine = [j for j in self._jobs.values() if j.session == session and j.tag == tag]
+            if not mine:
+                return None
+            job = max(mine, key=lambda j: j.submitted_at)
+            job.touched_at = max(job.touched_at, self._clock())
+        return JobHandle(self, job)
+
+    def abandon(self, session: str) -> list[str]:
+        """Everything of an owner who has gone: queued jobs leave the queue, running ones are
+        asked to stop (at their next report), and every job of theirs is freed with its inputs
+        and result, finished or not. The ids."""
+        with self._lock:
+            mine = [j for j in self._jobs.values() if j.session == session]
+        for job in mine:
+            self.stop(job)
+        with self._lock:
+            for job in mine:
+                self._jobs.pop(job.id, None)
+                if job.state.finished:
+                    job.args, job.kwargs = (), {}
+                    job.value, job.has_value, job.error = None, False, None
+        if mine:
+            log.info("freed %d job(s) of a browser that has gone", len(mine))
+        return [j.id for j in mine]
+
+    def owners(self) -> set[str]:
+        """The sessions (owners) that have a job on this runner."""
+        with self._lock:
+            return {j.session for j in self._jobs.values()}
 
     def jobs(self, session: str) -> list[JobHandle]:
         """The session's jobs, oldest first."""
@@ -284,12 +333,21 @@ class JobRunner:
                 del self._jobs[job_id]
         return freed
 
-    def shutdown(self) -> None:
-        """Stop every job (at exit): queued ones are cancelled, running ones asked to stop."""
+    def shutdown(self, timeout: float = 10.0) -> bool:
+        """Stop every job (at exit): queued ones are cancelled, running ones asked to stop, and
+        waited for up to `timeout` seconds in all, so that no job thread is still inside torch
+        when the interpreter exits (C++ threads torn down mid-call abort the process with
+        `terminate called without an active exception`). Whether every job ended."""
         with self._lock:
             jobs = list(self._jobs.values())
         for job in jobs:
             self.stop(job)
+        deadline = time.monotonic() + timeout
+        ended = all(job.ended.wait(max(0.0, deadline - time.monotonic())) for job in jobs)
+        join = getattr(self._backend, "join", None)  # the threads' last lines, torch's included
+        if join is not None:
+            ended = join(max(0.0, deadline - time.monotonic())) and ended
+        return ended
 
     # --- scheduling ---------------------------------------------------------------------------
     def _take_slots(self, device: str, now: float) -> list[Job]:

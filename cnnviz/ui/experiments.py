@@ -21,7 +21,7 @@ from cnnviz.jobs import JobHandle, JobState, Progress, default_runner
 from cnnviz.plots import experiments as plots
 from cnnviz.ui.errors import show_error
 from cnnviz.ui.inputs import bounded
-from cnnviz.ui.jobs import current_job, job_panel, remember_job, session_key
+from cnnviz.ui.jobs import current_job, job_panel, owner_key, remember_job
 
 Sizes = tuple[str, str]  # the size the quick toggle picks when on, and when off
 CLASS_SIZES: Sizes = ("quick", "full")
@@ -176,7 +176,7 @@ def experiment_section(section: Section, sizes: Sizes = CLASS_SIZES) -> None:
             job = runner.submit(
                 experiment.run,
                 experiment.configure(size, seed),
-                session=session_key(),
+                session=owner_key(),
                 device="cpu",
                 estimate=experiment.estimate[size],
             )

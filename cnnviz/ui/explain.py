@@ -24,7 +24,7 @@ from cnnviz.ui import presets
 from cnnviz.ui.errors import show_error
 from cnnviz.ui.formulas import literal
 from cnnviz.ui.inputs import bounded
-from cnnviz.ui.jobs import current_job, job_panel, remember_job, session_key
+from cnnviz.ui.jobs import current_job, job_panel, owner_key, remember_job
 
 TRAINED_KEY = "transfer_learning_trained"  # where the transfer-learning page keeps its model
 SOURCES = {
@@ -251,7 +251,7 @@ def job(fn: Callable[..., Any], args: tuple, signature: str, param: str, label: 
         handle = None  # a job for other inputs (a refresh forgets the signature: start again)
     if st.button(label, key=f"{param}_start", icon=":material/play_arrow:"):
         try:
-            handle = remember_job(runner.submit(fn, *args, session=session_key()), param)
+            handle = remember_job(runner.submit(fn, *args, session=owner_key()), param)
         except CnnvizError as err:
             show_error(err)
             return None

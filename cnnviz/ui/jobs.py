@@ -1,10 +1,11 @@
-"""A page's side of a job: which browser tab it belongs to, finding it again after a refresh,
-and a progress panel that redraws itself without rerunning the page.
+"""A page's side of a job: which browser it belongs to, finding it again after a refresh or in
+another tab of the same browser, and a progress panel that redraws itself without rerunning
+the page.
 
     runner = default_runner()
     handle = current_job(runner, "finetune_job")           # after a refresh too
     if st.button("Train", key="finetune_train"):
-        handle = remember_job(runner.submit(train, data, session=session_key()), "finetune_job")
+        handle = remember_job(runner.submit(train, data, session=owner_key()), "finetune_job")
     if handle:
         job_panel(handle, key="finetune_panel", draw=lambda p: st.plotly_chart(curves(p)))
 
@@ -18,44 +19,84 @@ import secrets
 from collections.abc import Callable
 
 import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from cnnviz.errors import JobNotFound
 from cnnviz.jobs import JobHandle, JobRunner, JobState, Progress, devices
+from cnnviz.jobs.owners import OWNERS
 from cnnviz.notation import duration
+from cnnviz.server.access import BROWSER_COOKIE, owner_of
 
-SESSION_PARAM = "jobs"  # query parameter keeping this tab's jobs key across a refresh
-_SESSION_STATE = "_cnnviz_jobs_session"
+# Query parameters an older version kept a tab's jobs key and job ids in: a copied address
+# carried them, and the job with them. They are dropped from any URL that still has them.
+SESSION_PARAM = "jobs"
+_OWNER_STATE = "_cnnviz_owner"  # the owner key, once worked out, for this session's reruns
+_NOTICE_STATE = "_cnnviz_foreign_job_notice"
+FOREIGN_JOB = (
+    "The link you opened pointed at a job started in another browser. A job, its progress, "
+    "its results and its trained model belong to the browser that started it: this page "
+    "shows its defaults."
+)
 
 
-def session_key() -> str:
-    """This tab's key for the runner, unguessable. A refresh starts a new Streamlit session, so
-    the key also lives in the query parameters: a refresh (or the same URL) finds the jobs."""
-    key = st.session_state.get(_SESSION_STATE) or st.query_params.get(SESSION_PARAM)
-    if not key:
-        key = secrets.token_urlsafe(16)
-    st.session_state[_SESSION_STATE] = key
-    if st.query_params.get(SESSION_PARAM) != key:
-        st.query_params[SESSION_PARAM] = key
+def owner_key() -> str:
+    """This browser's key for the job runner: every tab of one browser shares it, a copied
+    link does not carry it. It comes from the per-browser secret the server keeps in an
+    HttpOnly cookie (`cnnviz.server.access.BROWSER_COOKIE`, set by the server's gate), hashed
+    so that the runner never holds the secret itself. Without the gate (a bare `streamlit
+    run`, AppTest) a secret of this session stands in: a refresh then starts afresh."""
+    key = st.session_state.get(_OWNER_STATE)
+    if key:
+        return key
+    cookie = st.context.cookies.get(BROWSER_COOKIE)
+    if isinstance(cookie, str) and len(cookie) >= 16:  # (AppTest's context has no cookies)
+        key = owner_of(cookie)
+    else:
+        key = "session-" + secrets.token_urlsafe(16)
+    st.session_state[_OWNER_STATE] = key
+    return key
+
+
+def track_browser() -> str:
+    """Record that this session (tab) belongs to this browser, so that the server can tell
+    when a browser has gone (`cnnviz.jobs.owners`); app.py calls it on every run."""
+    key = owner_key()
+    ctx = get_script_run_ctx()
+    if ctx is not None:
+        OWNERS.seen(key, ctx.session_id)
     return key
 
 
 def remember_job(handle: JobHandle, param: str) -> JobHandle:
-    """Keep the job's id in the query parameter `param` (the page's name as prefix)."""
-    st.query_params[param] = handle.id
+    """Mark the job as this page's `param` job of its owner: `current_job(runner, param)`
+    finds it again in any tab of the same browser, after a refresh too. Nothing goes into the
+    URL: an address a student copies shows the view, never their job."""
+    handle.tag = param
     return handle
 
 
 def current_job(runner: JobRunner, param: str) -> JobHandle | None:
-    """The job whose id is in the query parameter `param`, if this tab owns it and the server
-    still keeps it; a stale id is dropped from the URL."""
-    job_id = st.query_params.get(param)
-    if not job_id:
-        return None
+    """This browser's newest `param` job while the server keeps it. A URL that still names a
+    job (an address copied from an older version) loses those parameters; when that job is
+    not this browser's, the page says so once and shows its defaults."""
+    _drop_job_params(runner, param)
+    return runner.latest(owner_key(), param)
+
+
+def _drop_job_params(runner: JobRunner, param: str) -> None:
+    params = st.query_params
+    job_id = params.get(param)
+    if SESSION_PARAM in params:
+        del params[SESSION_PARAM]
+    if job_id is None:
+        return
+    del params[param]
     try:
-        return runner.get(session_key(), job_id)
+        runner.get(owner_key(), job_id)
     except JobNotFound:
-        del st.query_params[param]
-        return None
+        if not st.session_state.get(_NOTICE_STATE):
+            st.session_state[_NOTICE_STATE] = True
+            st.info(FOREIGN_JOB, icon=":material/lock:")
 
 
 def status_line(p: Progress) -> str:

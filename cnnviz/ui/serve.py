@@ -7,8 +7,10 @@ those imports (about 3.5 s on 2 cores).
 from __future__ import annotations
 
 import importlib
+import socket
 import sys
 
+from cnnviz.server import access, gate
 from cnnviz.ui import static_files
 
 # The library and what it pulls in; cnnviz.ui itself is imported again by the first page, so
@@ -116,9 +118,42 @@ def command(port: int, address: str = "127.0.0.1") -> list[str]:
     ]
 
 
+def option(argv: list[str], name: str) -> str | None:
+    """The value of `--name VALUE` or `--name=VALUE` in a command line, else None."""
+    for i, arg in enumerate(argv):
+        if arg == name and i + 1 < len(argv):
+            return argv[i + 1]
+        if arg.startswith(name + "="):
+            return arg.split("=", 1)[1]
+    return None
+
+
+def class_code(argv: list[str]) -> access.ClassCode:
+    """The class code for this server (see cnnviz.server.access): the environment's, or a
+    generated one when it listens on more than loopback (Streamlit's default is every
+    interface), and the line saying which, printed at start."""
+    address = option(argv, "--server.address") or ""
+    code = access.class_code(address)
+    host = socket.gethostname() if address in ("", "0.0.0.0", "::") else address
+    print(code.banner(f"http://{host}:{option(argv, '--server.port') or 8501}"), flush=True)
+    return code
+
+
 def main(argv: list[str]) -> None:
+    try:
+        code = class_code(argv)
+    except ValueError as err:
+        sys.exit(f"cnnviz: {err}")
     warm()
     static_files.keep_in_memory()
+    if not gate.install(code):  # after keep_in_memory: the gate is the outermost layer
+        if code.required:
+            sys.exit(
+                "cnnviz: cannot put the class-code gate in front of this Streamlit version's "
+                "server (cnnviz/server/gate.py's patch): refusing to start on a network "
+                "without it. Use the Streamlit version in requirements.txt."
+            )
+        print("cnnviz: no gate (cnnviz/server/gate.py): a job belongs to its tab only.")
     from streamlit.web import cli
 
     sys.argv = ["streamlit", "run", "app.py", *argv]

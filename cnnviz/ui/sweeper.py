@@ -9,7 +9,9 @@ that has left would keep its datasets, models and per-session folders until the 
 
 Every `INTERVAL` seconds a daemon thread asks the server's event loop (where Streamlit manages
 sessions) to shut the expired ones down properly, then collects cycles, so a session's memory
-and its `Workspace` folder go within about TTL + INTERVAL of the tab closing.
+and its `Workspace` folder go within about TTL + INTERVAL of the tab closing. A browser none of
+whose tabs is left (`cnnviz.jobs.owners`) has gone: its jobs are stopped or dropped from the
+queue and freed in the same sweep, so nothing runs for a student who has left.
 
 A full collection with torch and the class's figures in memory costs about 0.1-0.2 CPU-s, so
 it runs only when a session has gone since the last sweep (or every `QUIET_SWEEPS` sweeps):
@@ -22,12 +24,13 @@ import ctypes
 import ctypes.util
 import gc
 import logging
+import os
 import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
-INTERVAL = 30.0
+INTERVAL = float(os.environ.get("CNNVIZ_SWEEP_SECONDS", 30.0))  # shorter in the browser tests
 QUIET_SWEEPS = 20  # a collection at least this often (10 min), whatever the sessions did
 THREAD_NAME = "cnnviz-session-sweeper"
 log = logging.getLogger(__name__)
@@ -100,11 +103,24 @@ def sweep_once() -> bool:
             loop.call_soon_threadsafe(on_loop)
             done.wait(timeout=10)
             ids = found.get("ids")
-    if not should_collect(found.get("expired", 0), ids):
+    abandoned = abandon_gone(ids)
+    if not should_collect(found.get("expired", 0) + abandoned, ids):
         return False
     gc.collect()
     _trim_heap()
     return True
+
+
+def abandon_gone(ids: set[str] | None) -> int:
+    """Stop and free the jobs of every browser none of whose sessions is in `ids` (None: no
+    server to ask, nothing is abandoned); how many jobs."""
+    if ids is None:
+        return 0
+    from cnnviz.jobs import default_runner
+    from cnnviz.jobs.owners import OWNERS
+
+    runner = default_runner()
+    return sum(len(runner.abandon(owner)) for owner in OWNERS.gone(ids))
 
 
 def should_collect(expired: int, ids: set[str] | None, seen: _Seen = _seen) -> bool:

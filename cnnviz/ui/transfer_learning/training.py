@@ -18,13 +18,13 @@ from cnnviz.plots import transfer_learning as plots
 from cnnviz.train import Estimate, FinetuneConfig, FinetuneResult, finetune
 from cnnviz.train.export import weights_name
 from cnnviz.ui.errors import show_error
-from cnnviz.ui.jobs import current_job, job_panel, remember_job, session_key
+from cnnviz.ui.jobs import current_job, job_panel, owner_key, remember_job
 from cnnviz.ui.transfer_learning.common import KEY
 from cnnviz.ui.transfer_learning.data import DATASET, SOURCES
 from cnnviz.ui.transfer_learning.estimate import estimated_seconds
 from cnnviz.ui.transfer_learning.setup import WEIGHT_NAMES
 
-JOB = KEY + "job"  # the query parameter holding the job's id
+JOB = KEY + "job"  # the tag of this page's training job (cnnviz.ui.jobs)
 JOB_EPOCHS = KEY + "job_epochs"
 RUNS = KEY + "runs"  # job id -> RunRecord, this session's latest runs
 KEPT_RUNS = 4
@@ -84,7 +84,7 @@ def start(
     """Submit the run for this session; errors (one job at a time) are shown."""
     try:
         handle = default_runner().submit(
-            finetune, data, config, session=session_key(), estimate=estimated_seconds(probe)
+            finetune, data, config, session=owner_key(), estimate=estimated_seconds(probe)
         )
     except CnnvizError as err:
         show_error(err)

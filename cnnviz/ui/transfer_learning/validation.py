@@ -19,7 +19,7 @@ from cnnviz.errors import CnnvizError
 from cnnviz.explain.validation import ValidationSet, same_run, validation_set
 from cnnviz.jobs import default_runner
 from cnnviz.train import FinetuneResult
-from cnnviz.ui.jobs import session_key
+from cnnviz.ui.jobs import owner_key
 from cnnviz.ui.transfer_learning.data import DATASET, builtin
 from cnnviz.ui.transfer_learning.results import TRAINED
 
@@ -32,7 +32,7 @@ def run_result() -> FinetuneResult | None:
     if job_id is None or st.session_state.get(TRAINED) is None:
         return None
     try:
-        result = default_runner().get(session_key(), job_id).result(timeout=0)
+        result = default_runner().get(owner_key(), job_id).result(timeout=0)
     except (CnnvizError, TimeoutError):  # freed, failed or stopped without a result
         return None
     return result if isinstance(result, FinetuneResult) else None
