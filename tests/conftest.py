@@ -21,6 +21,9 @@ ROOT = Path(__file__).resolve().parents[1]
 # the pages' defaults (the synthetic backbone when no ImageNet file is cached) are tested as on
 # an offline machine. A test that needs a file places it under a TORCH_HOME of its own.
 os.environ["TORCH_HOME"] = tempfile.mkdtemp(prefix="cnnviz-torch-home-")
+# A teacher's class code in the environment would put a login before every test server's
+# pages; the tests that want one set it themselves (tests/e2e/test_class_code.py).
+os.environ.pop("CNNVIZ_CLASS_CODE", None)
 atexit.register(shutil.rmtree, os.environ["TORCH_HOME"], True)
 
 

@@ -151,7 +151,7 @@ def digits_run():
 def with_run(at, run, dataset=None):
     """The AppTest's session as the Transfer learning page leaves it after `run`."""
     key, handle, result, _ = run
-    at.session_state["_cnnviz_jobs_session"] = key
+    at.session_state["_cnnviz_owner"] = key  # cnnviz.ui.jobs._OWNER_STATE: the same browser
     at.session_state["transfer_learning_trained"] = result.trained()
     at.session_state["transfer_learning_trained_job"] = handle.id
     if dataset is not None:

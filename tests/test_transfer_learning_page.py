@@ -17,10 +17,10 @@ from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from cnnviz import limits
-from cnnviz.jobs import default_runner
+from cnnviz.jobs import JobState, default_runner
 from cnnviz.train import backbone_weights_status, load_trained, predict, weights_file_mb
 from cnnviz.ui import transfer_learning as ui
-from cnnviz.ui.jobs import SESSION_PARAM
+from cnnviz.ui.jobs import _OWNER_STATE
 
 PAGE = "pages/transfer_learning.py"
 KEY = "transfer_learning_"
@@ -62,7 +62,8 @@ def train_until_results(at: AppTest):
     """Click Train, rerun until the results show; the run's result, from the runner."""
     at.button(key=KEY + "train").click().run()
     assert not at.exception, [e.value for e in at.exception]
-    handle = default_runner().get(at.query_params[SESSION_PARAM], at.query_params[KEY + "job"])
+    handle = default_runner().latest(at.session_state[_OWNER_STATE], KEY + "job")
+    assert handle is not None and KEY + "job" not in at.query_params
     assert handle.done(WAIT_S), "the run did not finish"
     deadline = time.monotonic() + WAIT_S
     while not any(h.value == "4. Results" for h in at.header):
@@ -153,6 +154,7 @@ def test_built_in_data_through_to_a_finished_run(open_page, app_path: str) -> No
     # preset reopens the faces at the same side, so their validation images show again.
     refreshed = AppTest.from_file(app_path, default_timeout=120)
     refreshed.query_params.update(at.query_params)
+    refreshed.session_state[_OWNER_STATE] = at.session_state[_OWNER_STATE]  # the same browser
     refreshed.switch_page(PAGE).run()
     assert not refreshed.exception, [e.value for e in refreshed.exception]
     assert metric(refreshed, "Validation accuracy") == f"{result.val_accuracy:.1%}"
@@ -163,6 +165,7 @@ def test_built_in_data_through_to_a_finished_run(open_page, app_path: str) -> No
     # shows its figures but not the digits as if they were its validation images.
     other = AppTest.from_file(app_path, default_timeout=120)
     other.query_params.update({k: v for k, v in at.query_params.items() if k != "data"})
+    other.session_state[_OWNER_STATE] = at.session_state[_OWNER_STATE]
     other.switch_page(PAGE).run()
     assert metric(other, "Validation accuracy") == f"{result.val_accuracy:.1%}"
     assert any("dataset changed" in c.value for c in other.caption)
@@ -426,3 +429,28 @@ def test_the_pages_defaults_are_the_clis(open_page) -> None:
     at.radio(key=KEY + "strategy").set_value("last").run()
     assert at.number_input(key=KEY + "epochs").value == config.DEFAULT_EPOCHS
     assert at.number_input(key=KEY + "last").value == config.default_last_blocks("resnet18")
+
+
+def test_a_run_stopped_before_its_first_epoch_says_so(open_page) -> None:
+    """Stop pressed during the first epoch: the job ends STOPPED with no accuracy yet; the
+    page says so in a sentence instead of failing on the missing figure (the browser test of
+    job ownership met this as an uncaught TypeError)."""
+    at = open_page(PAGE)
+    at.radio(key=KEY + "weights").set_value("none").run()
+    at.radio(key=KEY + "strategy").set_value("full").run()
+    at.number_input(key=KEY + "epochs").set_value(100).run()
+    at.button(key=KEY + "train").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    handle = default_runner().latest(at.session_state[_OWNER_STATE], KEY + "job")
+    deadline = time.monotonic() + WAIT_S
+    while handle.progress().step < 1:  # inside the first epoch: steps, no epoch's metrics
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    assert not [m for m in handle.progress().metrics if "val_accuracy" in m]
+    handle.stop()
+    assert handle.done(WAIT_S) and handle.state is JobState.STOPPED
+    assert handle.result().val_accuracy is None
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("stopped before its first epoch finished" in i.value for i in at.info)
+    assert not any(h.value == "4. Results" for h in at.header)

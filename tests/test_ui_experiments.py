@@ -6,7 +6,7 @@ from __future__ import annotations
 from streamlit.testing.v1 import AppTest
 
 from cnnviz.jobs import JobState, default_runner
-from cnnviz.ui.jobs import SESSION_PARAM
+from cnnviz.ui.jobs import _OWNER_STATE
 
 WAIT = 120.0
 
@@ -26,7 +26,8 @@ def resnet(sizes: tuple[str, str]) -> None:
 def run_to_done(at: AppTest, prefix: str) -> None:
     at.button(key=f"{prefix}_run").click().run()
     assert not at.exception, [e.value for e in at.exception]
-    handle = default_runner().get(at.query_params[SESSION_PARAM], at.query_params[f"{prefix}_job"])
+    handle = default_runner().latest(at.session_state[_OWNER_STATE], f"{prefix}_job")
+    assert handle is not None
     assert handle.done(WAIT)
     assert handle.state is JobState.DONE, handle.error
     at.run()  # the panel's fragment notices the end and reruns the page with the results
@@ -54,6 +55,7 @@ def test_rotation_runs_to_done_and_its_results_stay() -> None:
     # A refresh (a new session with the same URL) finds the finished job again.
     refreshed = AppTest.from_function(augmentation, args=(("tiny", "tiny"),), default_timeout=WAIT)
     refreshed.query_params.update(at.query_params)
+    refreshed.session_state[_OWNER_STATE] = at.session_state[_OWNER_STATE]  # the same browser
     refreshed.run()
     assert not refreshed.exception, [e.value for e in refreshed.exception]
     assert any("6s and 9s" in m.value for m in refreshed.markdown)

@@ -78,14 +78,22 @@ def _healthy(url: str) -> bool:
 
 
 @contextlib.contextmanager
-def serve_app(log: Path) -> Iterator[StreamlitServer]:
-    """Run `streamlit run app.py` on a free port until healthy; stop its process group after."""
+def serve_app(
+    log: Path, *, args: tuple[str, ...] = (), env: dict[str, str] | None = None
+) -> Iterator[StreamlitServer]:
+    """Run `streamlit run app.py` on a free port until healthy; stop its process group after.
+    `args` go to the launcher, `env` into its environment (a class code, a short sweep)."""
     port = _free_port()
-    command = serve_command(port)
+    command = [*serve_command(port), *args]
     with log.open("wb") as out:
         # A new session makes the server the leader of its own process group.
         process = subprocess.Popen(
-            command, cwd=REPO, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+            command,
+            cwd=REPO,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            env={**os.environ, **(env or {})},
         )
     app = StreamlitServer(url=f"http://127.0.0.1:{port}", log=log)
     try:

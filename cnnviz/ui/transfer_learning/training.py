@@ -117,7 +117,15 @@ def finished_result(handle: JobHandle, progress: Progress) -> FinetuneResult | N
     if progress.state not in (JobState.DONE, JobState.STOPPED):
         return None
     try:
-        return handle.result(timeout=0)
+        result = handle.result(timeout=0)
     except CnnvizError as err:
         show_error(err, warning=True)
         return None
+    if result.val_accuracy is None:  # stopped before its first epoch ended
+        st.info(
+            "The run was stopped before its first epoch finished: no accuracy to show yet. "
+            "Press Train to start again.",
+            icon=":material/info:",
+        )
+        return None
+    return result
