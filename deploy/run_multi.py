@@ -15,7 +15,10 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
+import grp
 import os
+import pwd
 import secrets
 import shutil
 import signal
@@ -33,6 +36,21 @@ REPO = Path(__file__).resolve().parents[1]
 TEMPLATE = Path(__file__).with_name("nginx.conf")
 CONFIG = REPO / ".streamlit" / "config.toml"
 START_TIMEOUT_S = 120.0  # N processes importing torch at once on 2 cores
+# Streamlit's websocket ping interval when server.websocketPingInterval is unset
+# (streamlit/web/server/starlette/starlette_server_config.py DEFAULT_WEBSOCKET_PING_INTERVAL;
+# a test checks): the backend writes a ping on every websocket this often.
+STREAMLIT_PING_S = 30
+# Users that nginx's workers run as when the launcher is root, the first that exists.
+WORKER_USERS = ("www-data", "nobody")
+
+# What one student's browser asks of the server (deploy/nginx.conf explains each):
+TABS = 3  # tabs open on the app at once, each its own websocket (session)
+BROWSER_CONNECTIONS = 6  # a browser's parallel HTTP/1.1 connections to one host
+# A new browser's requests in its first minutes: Streamlit's ~140 JavaScript, CSS and font
+# files (cnnviz/ui/static_files.py; 106 for the home page alone), each page's HTML, health
+# check, host-config, favicon and images (the augmentation grid: up to 24 per draw).
+BROWSER_REQUESTS = 180
+STUDENT_REQUESTS_PER_S = 5  # sustained: a draw of 24 images every 5 s
 
 
 def nginx_binary() -> str | None:
@@ -56,24 +74,109 @@ def max_body_mb(config: Path = CONFIG) -> int:
     return max_upload_mb(config) + 1
 
 
-def render(prefix: Path, listen: str, ports: Sequence[int], body_mb: int) -> str:
-    """The template with its @NAMES@ filled in."""
+def ping_interval_s(config: Path = CONFIG) -> int:
+    """server.websocketPingInterval of the app's config, else Streamlit's default."""
+    settings = tomllib.loads(config.read_text()) if config.exists() else {}
+    return int(settings.get("server", {}).get("websocketPingInterval", STREAMLIT_PING_S))
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Per client address (a class behind one NAT arrives from one): nginx's limits."""
+
+    connections: int  # open at once (limit_conn)
+    sessions_per_min: int  # websocket handshakes, each a new Streamlit session (limit_req)
+    sessions_burst: int
+    requests_per_s: int  # every other request: files, pages, health checks, uploads
+    requests_burst: int
+    read_timeout_s: int  # proxy_read_timeout / proxy_send_timeout
+
+
+def class_limits(students: int = 40, ping_s: int = STREAMLIT_PING_S) -> Limits:
+    """Limits that admit `students` behind one address (deploy/nginx.conf: the arithmetic)."""
+    return Limits(
+        # every tab's websocket, one more for a websocket reconnecting while the old one is
+        # still open, and the browser's parallel connections while a page loads
+        connections=students * (TABS + 1 + BROWSER_CONNECTIONS),
+        # every tab reconnecting once a minute
+        sessions_per_min=students * TABS,
+        # every tab opened at once, then all of them reconnecting (a backend restarted)
+        sessions_burst=students * TABS * 2,
+        requests_per_s=students * STUDENT_REQUESTS_PER_S,
+        # the whole class opening the app in a new browser at the same moment
+        requests_burst=students * BROWSER_REQUESTS,
+        # two pings missed, plus a moment: only a backend stuck that long is given up on
+        read_timeout_s=2 * ping_s + 15,
+    )
+
+
+def worker_user(wanted: str | None = None) -> str | None:
+    """The user nginx's workers run as: None (the current user's) unless root; as root
+    `wanted`, else the first of WORKER_USERS that exists. Never root."""
+    if os.geteuid() != 0:
+        return None
+    for name in [wanted] if wanted else WORKER_USERS:
+        try:
+            entry = pwd.getpwnam(name)
+        except KeyError:
+            continue
+        if entry.pw_uid == 0:
+            raise SystemExit(f"nginx's workers must not run as root ({name} is uid 0)")
+        return name
+    raise SystemExit(f"no such user: {wanted or ' or '.join(WORKER_USERS)} (--user)")
+
+
+def render(
+    prefix: Path,
+    listen: str,
+    ports: Sequence[int],
+    body_mb: int,
+    *,
+    limits: Limits | None = None,
+    user: str | None = None,
+    temp: Path | None = None,
+) -> str:
+    """The template with its @NAMES@ filled in; `temp` holds nginx's temporary files
+    (default: under `prefix`), writable by `user` (None: the current user)."""
+    limits = limits or class_limits(ping_s=ping_interval_s())
     # max_fails=0: never marked down, so a student's requests never move to a process that
     # does not hold their session (deploy/nginx.conf says why).
     servers = "\n".join(f"        server 127.0.0.1:{p} max_fails=0;" for p in ports)
-    # As root nginx would hand its workers to `nobody`, who cannot write into a root-owned
-    # temporary folder: keep the workers as the current user.
-    user = "user root;" if os.geteuid() == 0 else ""
+    group = _primary_group(user) if user else ""
     text = TEMPLATE.read_text()
     for name, value in (
-        ("@USER@", user),
+        ("@USER@", f"user {user} {group};" if user else ""),
         ("@PREFIX@", str(prefix)),
+        ("@TEMP@", str(temp or prefix)),
         ("@LISTEN@", listen),
         ("@SERVERS@", servers),
         ("@MAX_BODY_MB@", str(body_mb)),
+        ("@CONNECTIONS@", str(limits.connections)),
+        ("@SESSIONS_PER_MIN@", str(limits.sessions_per_min)),
+        ("@SESSIONS_BURST@", str(limits.sessions_burst)),
+        ("@REQUESTS_PER_S@", str(limits.requests_per_s)),
+        ("@REQUESTS_BURST@", str(limits.requests_burst)),
+        ("@READ_TIMEOUT_S@", str(limits.read_timeout_s)),
     ):
         text = text.replace(name, value)
     return text
+
+
+def _primary_group(user: str) -> str:
+    return grp.getgrgid(pwd.getpwnam(user).pw_gid).gr_name
+
+
+def temp_folder(user: str | None, folder: Path, stack: contextlib.ExitStack) -> Path:
+    """Where nginx's workers write request and response bodies: under `folder` for the
+    current user; for another user a folder of theirs under the system's temporary folder
+    (every folder above it must be open to them, which `folder`'s may not be: pytest's
+    and TemporaryDirectory's are 0700), removed at the end."""
+    if user is None:
+        return folder
+    temp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="cnnviz-nginx-")))
+    entry = pwd.getpwnam(user)
+    os.chown(temp, entry.pw_uid, entry.pw_gid)
+    return temp
 
 
 def streamlit_command(port: int, extra: Sequence[str] = ()) -> list[str]:
@@ -154,8 +257,11 @@ def cluster(
     folder: Path,
     backend_ports: Sequence[int] | None = None,
     extra: Sequence[str] = (),
+    limits: Limits | None = None,
+    user: str | None = None,
 ) -> Iterator[Cluster]:
-    """N backends and nginx in front, until the block ends."""
+    """N backends and nginx in front, until the block ends; as root nginx's workers run as
+    `user` (default: www-data, else nobody)."""
     nginx = nginx_binary()
     if nginx is None:
         raise SystemExit("nginx is missing: install it with `apt-get install -y nginx`")
@@ -167,6 +273,8 @@ def cluster(
     env = {**os.environ, "STREAMLIT_SERVER_COOKIE_SECRET": secrets.token_hex(32)}
     running = Cluster(url=f"http://{'127.0.0.1' if address == '0.0.0.0' else address}:{port}",
                       folder=folder)  # fmt: skip
+    workers = worker_user(user)
+    stack = contextlib.ExitStack()
     try:
         for p in ports:
             running.backends.append(
@@ -174,7 +282,10 @@ def cluster(
             )
         _wait_healthy([f"http://127.0.0.1:{p}" for p in ports], running.backends)
         conf = folder / "nginx.conf"
-        conf.write_text(render(folder, f"{address}:{port}", ports, max_body_mb()))
+        temp = temp_folder(workers, folder, stack)
+        text = render(folder, f"{address}:{port}", ports, max_body_mb(), limits=limits,
+                      user=workers, temp=temp)  # fmt: skip
+        conf.write_text(text)
         args = [nginx, "-p", str(folder), "-e", str(folder / "error.log"), "-c", str(conf)]
         subprocess.run([*args, "-t", "-q"], check=True)
         running.nginx = subprocess.Popen([*args, "-g", "daemon off;"])
@@ -182,6 +293,7 @@ def cluster(
         yield running
     finally:
         _stop(running.processes)
+        stack.close()
 
 
 def _parse(argv: Sequence[str]) -> argparse.Namespace:
@@ -191,8 +303,32 @@ def _parse(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--port", type=int, default=8501, help="nginx's port")
     parser.add_argument("--backend-ports", help="comma-separated; default PORT+1 ... PORT+N")
     parser.add_argument("--folder", type=Path, help="nginx's pid, logs, temporary files")
+    parser.add_argument(
+        "--user", help="as root: the user nginx's workers run as (default www-data, else nobody)"
+    )
+    limits = parser.add_argument_group(
+        "per client address (deploy/nginx.conf says how the defaults follow from a class)"
+    )
+    limits.add_argument("--students-per-address", type=int, default=40,
+                        help="students behind one NAT address (default 40)")  # fmt: skip
+    for name, what in (
+        ("connections", "connections open at once"),
+        ("sessions_per_min", "websocket handshakes (new sessions) per minute"),
+        ("sessions_burst", "websocket handshakes at once beyond that rate"),
+        ("requests_per_s", "other requests per second"),
+        ("requests_burst", "other requests at once beyond that rate"),
+        ("read_timeout_s", "seconds nginx waits for a backend's next byte"),
+    ):
+        limits.add_argument(f"--{name.replace('_', '-')}", type=int, help=f"{what}")
     parser.add_argument("streamlit_args", nargs="*", help="after --: passed to every backend")
     return parser.parse_args(argv)
+
+
+def limits_of(args: argparse.Namespace) -> Limits:
+    """class_limits(--students-per-address), each size given on its own taking precedence."""
+    chosen = class_limits(args.students_per_address, ping_interval_s())
+    given = {f.name: getattr(args, f.name) for f in dataclasses.fields(Limits)}
+    return dataclasses.replace(chosen, **{k: v for k, v in given.items() if v is not None})
 
 
 def main(argv: Sequence[str]) -> None:
@@ -204,7 +340,7 @@ def main(argv: Sequence[str]) -> None:
         folder = args.folder or Path(stack.enter_context(tempfile.TemporaryDirectory()))
         running = stack.enter_context(
             cluster(args.processes, args.address, args.port, folder.resolve(), ports,
-                    args.streamlit_args)
+                    args.streamlit_args, limits_of(args), args.user)
         )  # fmt: skip
         print(
             f"cnnviz: {args.processes} processes behind nginx at {running.url} (logs in {folder})",

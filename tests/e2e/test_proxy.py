@@ -1,8 +1,12 @@
 """Two Streamlit processes behind nginx (deploy/run_multi.py): every request of a browser
-reaches one process, its first one included, and an upload works through the proxy."""
+reaches one process, its first one included, and an upload works through the proxy; nginx's
+workers are not root; a class behind one address is not limited, one client flooding is."""
 
 from __future__ import annotations
 
+import contextlib
+import os
+import pwd
 import re
 import sys
 import time
@@ -19,6 +23,8 @@ from tests.e2e.test_transfer_learning import wait_for_text
 from tests.test_transfer_learning_page import tiny_zip
 
 sys.path.insert(0, str(ROOT / "deploy"))
+sys.path.insert(0, str(ROOT / "bench"))
+import proxy_limits
 import run_multi
 
 pytestmark = pytest.mark.e2e
@@ -93,3 +99,56 @@ def test_a_browser_uploads_through_the_proxy_to_its_own_process(browser, proxied
     assert {r["status"] for r in kinds["upload"]} <= {"200", "204"}
     # the first request (no cookie yet) was hashed on the value it then set as the cookie
     assert {r["upstream"] for r in mine} == {first["upstream"]}
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+                if int(fields[1]) == pid:  # the field after the state: the parent's pid
+                    found.append(int(entry.name))
+    return found
+
+
+def _uid(pid: int) -> int:
+    status = Path(f"/proc/{pid}/status").read_text()
+    return int(re.search(r"^Uid:\s+(\d+)", status, re.M).group(1))
+
+
+def test_nginx_workers_are_not_root(proxied) -> None:
+    """Started as root, the master hands the workers (which read what students send) to
+    www-data or nobody; the pages, files and uploads of the other tests went through them."""
+    _, folder = proxied
+    master = int((folder / "nginx.pid").read_text())
+    workers = _children(master)
+    assert workers, "no nginx worker"
+    expected = os.geteuid() if os.geteuid() != 0 else pwd.getpwnam(run_multi.worker_user()).pw_uid
+    assert {_uid(w) for w in workers} == {expected}
+    if os.geteuid() == 0:
+        assert expected != 0
+    assert "Permission denied" not in (folder / "error.log").read_text()
+
+
+def test_a_class_behind_one_address_is_not_limited_but_a_flood_is(browser, proxied) -> None:
+    """40 new browsers from one address (a real page load replayed: the page, ~100 script
+    files over 6 connections, then the websocket) get no 429; one client opening sessions
+    beyond the burst, from another address, gets 429 (not nginx's default 503)."""
+    server, _ = proxied
+    load = proxy_limits.record_page_load(server.url, browser)
+    assert sum(p.startswith("/static/") for p in load.paths) >= 50, load.paths
+    tally, _ = proxy_limits.class_load(server.url, load, 40, 3.0, "127.0.0.2")
+    assert tally.statuses("websocket") == {101: 40}
+    assert set(tally.statuses("request")) == {200}, tally.statuses("request")
+    assert sum(tally.statuses("request").values()) == 40 * len(load.paths)
+
+    limits = run_multi.class_limits(ping_s=run_multi.ping_interval_s())
+    beyond = 120
+    statuses, _ = proxy_limits.handshake_flood(
+        server.url, load.websocket, limits.sessions_burst + beyond, "127.0.0.3"
+    )
+    # the burst and what the rate (2 a second) refilled meanwhile are admitted; the rest: 429
+    assert set(statuses) == {101, 429}, statuses
+    assert limits.sessions_burst <= statuses[101] <= limits.sessions_burst + beyond // 2
+    assert statuses[429] >= beyond // 2
