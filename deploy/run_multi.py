@@ -53,6 +53,32 @@ BROWSER_REQUESTS = 180
 STUDENT_REQUESTS_PER_S = 5  # sustained: a draw of 24 images every 5 s
 
 
+def _access_module():
+    """cnnviz/server/access.py (standard library only) without importing the cnnviz package,
+    which imports torch: the launcher stays small."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "cnnviz_access", REPO / "cnnviz" / "server" / "access.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclass looks its module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+def class_env(address: str, environ: dict[str, str] | os._Environ = os.environ) -> dict[str, str]:
+    """The class code every process of the class asks for, as their environment: the
+    teacher's CNNVIZ_CLASS_CODE, else one generated for this start unless nginx listens on
+    loopback only (the processes themselves listen on 127.0.0.1, where each alone would ask
+    for none: behind nginx every student arrives from there). Prints the line that says it."""
+    access = _access_module()
+    code = access.class_code(address, environ)
+    host = address if address not in ("0.0.0.0", "::", "") else os.uname().nodename
+    print(code.banner(f"http://{host}"), flush=True)
+    return {access.CLASS_CODE_ENV: code.code} if code.required else {}
+
+
 def nginx_binary() -> str | None:
     """Debian's nginx (`apt-get install -y nginx`), or None."""
     found = shutil.which("nginx")
@@ -271,6 +297,7 @@ def cluster(
     folder.mkdir(parents=True, exist_ok=True)
     # One cookie secret for all: any process can read a cookie another one signed.
     env = {**os.environ, "STREAMLIT_SERVER_COOKIE_SECRET": secrets.token_hex(32)}
+    env.update(class_env(address))  # one class code for all, whatever each process listens on
     running = Cluster(url=f"http://{'127.0.0.1' if address == '0.0.0.0' else address}:{port}",
                       folder=folder)  # fmt: skip
     workers = worker_user(user)
