@@ -67,7 +67,9 @@ def _access_module():
     return module
 
 
-def class_env(address: str, environ: dict[str, str] | os._Environ = os.environ) -> dict[str, str]:
+def class_env(
+    address: str, port: int = 8501, environ: dict[str, str] | os._Environ = os.environ
+) -> dict[str, str]:
     """The class code every process of the class asks for, as their environment: the
     teacher's CNNVIZ_CLASS_CODE, else one generated for this start unless nginx listens on
     loopback only (the processes themselves listen on 127.0.0.1, where each alone would ask
@@ -75,7 +77,7 @@ def class_env(address: str, environ: dict[str, str] | os._Environ = os.environ) 
     access = _access_module()
     code = access.class_code(address, environ)
     host = address if address not in ("0.0.0.0", "::", "") else os.uname().nodename
-    print(code.banner(f"http://{host}"), flush=True)
+    print(code.banner(f"http://{host}:{port}"), flush=True)
     return {access.CLASS_CODE_ENV: code.code} if code.required else {}
 
 
@@ -297,7 +299,7 @@ def cluster(
     folder.mkdir(parents=True, exist_ok=True)
     # One cookie secret for all: any process can read a cookie another one signed.
     env = {**os.environ, "STREAMLIT_SERVER_COOKIE_SECRET": secrets.token_hex(32)}
-    env.update(class_env(address))  # one class code for all, whatever each process listens on
+    env.update(class_env(address, port))  # one class code for all, whatever each process listens on
     running = Cluster(url=f"http://{'127.0.0.1' if address == '0.0.0.0' else address}:{port}",
                       folder=folder)  # fmt: skip
     workers = worker_user(user)

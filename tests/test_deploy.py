@@ -182,12 +182,13 @@ def test_nginx_accepts_the_rendered_config(tmp_path: Path) -> None:
 def test_every_process_of_the_class_asks_for_one_class_code(capsys) -> None:
     """The processes listen on 127.0.0.1 (where alone they would ask for no code): the
     launcher gives them one code from the address students reach nginx at."""
-    generated = run_multi.class_env("0.0.0.0", {})
+    generated = run_multi.class_env("0.0.0.0", 8501, {})
     (code,) = generated.values()
     assert list(generated) == ["CNNVIZ_CLASS_CODE"] and len(code.replace("-", "")) == 8
-    assert f"class code {code} (generated" in capsys.readouterr().out
-    assert run_multi.class_env("0.0.0.0", {"CNNVIZ_CLASS_CODE": "ROOM-2718"}) == {
+    said = capsys.readouterr().out
+    assert f"class code {code} (generated" in said and ":8501 and type it once" in said
+    assert run_multi.class_env("0.0.0.0", 8501, {"CNNVIZ_CLASS_CODE": "ROOM-2718"}) == {
         "CNNVIZ_CLASS_CODE": "ROOM-2718"
     }
-    assert run_multi.class_env("127.0.0.1", {}) == {}  # nginx on loopback: nobody else comes
+    assert run_multi.class_env("127.0.0.1", 8501, {}) == {}  # nginx on loopback: nobody else comes
     assert "no class code" in capsys.readouterr().out

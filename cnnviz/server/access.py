@@ -92,8 +92,8 @@ class ClassCode:
             normalize(typed).encode(), normalize(self.code).encode()
         )
 
-    def banner(self, url: str) -> str:
-        """The line the launcher prints at start."""
+    def banner(self, url: str | None) -> str:
+        """The line the launcher prints at start (`url`: where students go, if known here)."""
         if self.code is None:
             return "cnnviz: no class code (only this machine can reach the server)."
         how = (
@@ -102,7 +102,8 @@ class ClassCode:
             if self.generated
             else f"from {CLASS_CODE_ENV}"
         )
-        return f"cnnviz: class code {self.code} ({how}). Students open {url} and type it once."
+        where = f" Students open {url} and type it once." if url else ""
+        return f"cnnviz: class code {self.code} ({how}).{where}"
 
 
 def class_code(address: str, environ: Mapping[str, str] = os.environ) -> ClassCode:

@@ -135,7 +135,14 @@ def class_code(argv: list[str]) -> access.ClassCode:
     address = option(argv, "--server.address") or ""
     code = access.class_code(address)
     host = socket.gethostname() if address in ("", "0.0.0.0", "::") else address
-    print(code.banner(f"http://{host}:{option(argv, '--server.port') or 8501}"), flush=True)
+    # On loopback with a code, students come through a proxy whose address this process
+    # does not know (deploy/run_multi.py prints it).
+    url = (
+        None
+        if access.is_loopback(address)
+        else f"http://{host}:{option(argv, '--server.port') or 8501}"
+    )
+    print(code.banner(url), flush=True)
     return code
 
 
