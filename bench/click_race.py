@@ -40,7 +40,7 @@ import time
 import streamlit as st
 
 from cnnviz.jobs import default_runner
-from cnnviz.ui.jobs import current_job, job_panel, remember_job, session_key
+from cnnviz.ui.jobs import current_job, job_panel, owner_key, remember_job
 
 RUN_EVERY = {run_every}
 
@@ -61,7 +61,7 @@ for n in range({elements}):  # a page's worth of elements for the run to send
     st.caption(f"line {{n}} after {{st.session_state.clicks}} clicks")
 runner = default_runner()
 handle = current_job(runner, "race_job") or remember_job(
-    runner.submit(forever, session=session_key()), "race_job"
+    runner.submit(forever, session=owner_key()), "race_job"
 )
 job_panel(handle, key="race_panel", run_every=RUN_EVERY)
 """
