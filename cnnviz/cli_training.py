@@ -54,7 +54,7 @@ def cmd_finetune(args: argparse.Namespace) -> int:
     from cnnviz.jobs import devices
     from cnnviz.train import FinetuneConfig, finetune, save_trained
     from cnnviz.train import config as defaults
-    from cnnviz.train.backbones import default_weights
+    from cnnviz.train.backbones import WEIGHTS, check_weights_file, default_weights
     from cnnviz.train.progress import TqdmReporter
 
     # Unset options take the page's defaults, which depend on the backbone and the device.
@@ -77,6 +77,8 @@ def cmd_finetune(args: argparse.Namespace) -> int:
         seed=args.seed,
         device=args.device,
     )
+    if config.weights not in WEIGHTS:  # a file: refused before the dataset is loaded
+        check_weights_file(config.backbone, config.weights)
     dataset = _load_training_data(args.path, config.image_size)
     reporter = TqdmReporter(devices.resolve(config.device).key)
     reporter.stop_on_interrupt()

@@ -130,6 +130,15 @@ class BadWeightsFile(CnnvizError, ValueError):
     hint = "Upload a file saved with torch.save(model.state_dict(), path)."
 
 
+class SessionDiskFull(CnnvizError, OSError):
+    """A file that would take a session's folder on the server past the teacher's bound."""
+
+    hint = (
+        "Remove an uploaded file you no longer use, or wait for your run to finish; the teacher "
+        "can raise the bound (CNNVIZ_SESSION_DISK_MB)."
+    )
+
+
 class BadPreset(CnnvizError, ValueError):
     """A query parameter of a shared link that the page cannot use (out of range, unknown)."""
 

@@ -381,6 +381,17 @@ UPLOAD_MB = Limit(
     200,
     "The server's limit per file: it holds each upload in memory while the session lasts.",
 )
+# What one session's folder on the server (its Workspace) may hold when a file is stored there,
+# in MB of 2**20 bytes: the weights file in use and a queued run's. The teacher sets it with the
+# environment variable CNNVIZ_SESSION_DISK_MB (cnnviz.data.workspace). A dataset is unpacked
+# there only while it is decoded, bounded per upload by DATASET_BYTES.
+SESSION_DISK_MB = Limit(
+    "session folder size in MB",
+    1,
+    512,
+    "Two files of the largest upload (200 MB) fit: the one in use and a queued run's. A class "
+    "of 40 keeps at most 20 GB on the server's disk.",
+)
 
 # --- Explain: filters, feature maps and attributions of a trained network (cnnviz.explain) --
 EXPLAIN_SIDE = Limit(

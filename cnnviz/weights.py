@@ -3,7 +3,8 @@
 Nothing here downloads. Pretrained weights load through torchvision's own code
 (`torchvision.models.get_model(..., weights="DEFAULT")`), which reads the file from
 `torch.hub.get_dir()/checkpoints/` when it is there; `load_pretrained` checks first and
-raises `WeightsMissing`, saying which file to place where, when it is not.
+raises `WeightsMissing`, naming the file and the command that fetches it, when it is not. The
+messages name files, never the server's folders: pages show them to students.
 """
 
 from __future__ import annotations
@@ -64,14 +65,16 @@ def weights_available(name: str) -> bool:
 
 
 def missing_message(name: str) -> str:
-    """One sentence: which file to place where (or that no pretrained weights exist)."""
+    """One sentence: which file is missing and how the teacher fetches it (or that no
+    pretrained weights exist); the file's name, not the server folder it goes to."""
     try:
         path = weights_file(name)
     except NoPretrainedWeights as err:
         return str(err)
     return (
-        f"The pretrained weights of {name} are not on disk: download {weights_url(name)} "
-        f"and place it at {path} (this app never downloads)."
+        f"The pretrained weights of {name} ({path.name}) are not on this server: the teacher "
+        f"runs `python -m cnnviz fetch-weights {name}` on a machine with internet, or downloads "
+        f"{weights_url(name)} into torch's checkpoints folder (this app never downloads)."
     )
 
 

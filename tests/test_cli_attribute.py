@@ -84,7 +84,7 @@ def test_target_by_index_or_name_and_a_chosen_layer(capsys, tmp_path, digit_png)
         (["--method", "saliency", "--target", "10"], "Class 10 is outside"),
         (["--method", "saliency", "--model", "nope"], "no model 'nope'"),
         (["--method", "saliency", "--image-size", "64"], "32x32 images only"),
-        (["--method", "saliency", "--model", "resnet18"], "not on disk"),
+        (["--method", "saliency", "--model", "resnet18"], "not on this server"),
     ],
 )
 def test_bad_model_layer_or_target_exit_2_with_one_line(capsys, tmp_path, digit_png, args, words):

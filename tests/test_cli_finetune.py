@@ -127,6 +127,33 @@ def test_bad_arguments_exit_2_with_one_line(
     assert says in err and err.count("\n") == 1 and err.startswith("error: ")
 
 
+def test_a_weights_file_that_does_not_fit_is_refused_before_the_data_is_read(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The CLI's refusal is check_weights_file's (the page's too), before any data is loaded:
+    a state dict of another backbone, and 5,000 random bytes."""
+    from cnnviz import cli_training
+    from cnnviz.errors import BadWeightsFile
+    from cnnviz.train import check_weights_file
+
+    def no_data(*args: object) -> None:
+        raise AssertionError("the dataset was read")
+
+    monkeypatch.setattr(cli_training, "_load_training_data", no_data)
+    other = tmp_path / "mobilenet.pt"
+    torch.save(torchvision.models.mobilenet_v3_small().state_dict(), other)
+    noise = tmp_path / "noise.pt"
+    noise.write_bytes(np.random.default_rng(0).integers(0, 256, 5_000, np.uint8).tobytes())
+    for path, says in ((other, "does not fit resnet18"), (noise, "not a PyTorch weights file")):
+        with pytest.raises(BadWeightsFile) as refusal:
+            check_weights_file("resnet18", path)
+        assert says in str(refusal.value)
+        code, out, err = run(
+            capsys, "finetune", "digits", "--backbone", "resnet18", "--weights", str(path)
+        )
+        assert code == 2 and out == "" and err == f"error: {refusal.value.one_line()}\n"
+
+
 def test_bad_data_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     one_class = tmp_path / "one.zip"
     one_class.write_bytes(make_zip({"cat/a.png": image_bytes(np.zeros((8, 8, 3), np.uint8))}))

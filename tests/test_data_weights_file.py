@@ -4,12 +4,14 @@ is refused with a clear reason and runs no code."""
 from __future__ import annotations
 
 import builtins
+import io
 from pathlib import Path
 
 import pytest
 import torch
 
 from cnnviz.data import load_state_dict_file
+from cnnviz.data.weights_file import is_torch_file
 from cnnviz.errors import BadWeightsFile
 
 
@@ -71,3 +73,65 @@ def test_not_a_torch_file_and_too_large(tmp_path: Path) -> None:
         load_state_dict_file(tmp_path / "missing.pt")
     with pytest.raises(BadWeightsFile, match="the limit is"):
         load_state_dict_file(saved(tmp_path, {"w": torch.zeros(1000)}), max_bytes=100)
+
+
+# --- the format, checked before unpickling ---------------------------------------------------
+@pytest.mark.parametrize("seed", range(8))
+def test_random_bytes_are_not_a_weights_file_and_are_never_unpickled(
+    tmp_path: Path, seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """5,000 random bytes: before the format check, most of them got "Python objects besides
+    weights" from the unpickler (seeds 0-6 of 8 here)."""
+    path = tmp_path / "random.pt"
+    path.write_bytes(torch.randint(0, 256, (5_000,), generator=torch.Generator().manual_seed(seed))
+                     .to(torch.uint8).numpy().tobytes())  # fmt: skip
+    assert not is_torch_file(path)
+
+    def no_unpickling(*args: object, **kwargs: object) -> None:
+        raise AssertionError("torch.load ran")
+
+    monkeypatch.setattr(torch, "load", no_unpickling)
+    with pytest.raises(BadWeightsFile, match="not a PyTorch weights file"):
+        load_state_dict_file(path)
+
+
+def test_both_formats_torch_saves_are_weights_files(tmp_path: Path) -> None:
+    """The zip archive and the legacy pickle (torch.save's default protocol 2) load; legacy
+    files of later protocols pass the format check too (torch's own unpickler then decides);
+    a legacy file with a whole module is refused by the unpickler, for what it is."""
+    state = torch.nn.Linear(3, 2).state_dict()
+    for zipped, protocol in ((True, 2), (False, 2), (False, 4), (False, 5)):
+        path = tmp_path / f"w-{zipped}-{protocol}.pt"
+        torch.save(state, path, _use_new_zipfile_serialization=zipped, pickle_protocol=protocol)
+        assert is_torch_file(path)
+        if protocol == 2:
+            loaded = load_state_dict_file(path)
+            assert list(loaded) == list(state)
+            assert all(torch.equal(loaded[k], v) for k, v in state.items())
+    module = tmp_path / "module.pt"
+    torch.save(torch.nn.Linear(2, 2), module, _use_new_zipfile_serialization=False)
+    with pytest.raises(BadWeightsFile, match="Python objects"):
+        load_state_dict_file(module)
+
+
+def test_the_format_check_reads_a_stream_and_leaves_it_where_it_was(tmp_path: Path) -> None:
+    buffer = io.BytesIO(b"xyz")  # a torch file from the reader's position on, as torch.load
+    buffer.seek(3)
+    torch.save({"w": torch.ones(2)}, buffer)
+    buffer.seek(3)
+    assert is_torch_file(buffer) and buffer.tell() == 3
+    assert not is_torch_file(io.BytesIO(b"\x80\x02not torch's magic number"))
+
+
+def test_mapped_tensors_equal_the_read_ones(tmp_path: Path) -> None:
+    state = torch.nn.Conv2d(3, 8, 3).state_dict()
+    path = saved(tmp_path, state)
+    mapped = load_state_dict_file(path, mmap=True)
+    assert all(torch.equal(mapped[k], v) for k, v in state.items())
+
+
+def test_messages_name_the_file_not_its_folder(tmp_path: Path) -> None:
+    folder = tmp_path / "session-folder"
+    with pytest.raises(BadWeightsFile) as info:
+        load_state_dict_file(folder / "gone.pt")
+    assert "gone.pt" in str(info.value) and str(folder) not in str(info.value)

@@ -5,13 +5,16 @@ Grad-CAM's layer is coarser than 4x4."""
 
 from __future__ import annotations
 
+import tempfile
 import time
 
 import pytest
 import torch
+import torchvision
+from page_text import page_text, server_paths_shown
 from torch import nn
 
-from cnnviz import images
+from cnnviz import images, weights
 from cnnviz.data import digits
 from cnnviz.explain import default_model, models
 from cnnviz.explain.models import predict
@@ -286,3 +289,27 @@ def test_default_model_grad_cam_layers(open_page):
     at.selectbox(key="explain_layer_lenet5_digits").set_value("c5").run()
     note = next(t for t in info_texts(at) if "Grad-CAM map" in t)
     assert note.startswith("c5 is 1x1 at 32x32 px") and "Try s4 (5x5)" in note
+
+
+def test_pages_name_weights_files_never_the_folders_they_live_in(open_page, tmp_path, monkeypatch):
+    """With ImageNet weights on disk (a random state dict where torchvision reads it) and with
+    them missing, Explain and Home name the file, not TORCH_HOME or any temporary folder."""
+    home = tmp_path / "torchhome"
+    monkeypatch.setenv("TORCH_HOME", str(home))
+    path = weights.weights_file("resnet18")
+    path.parent.mkdir(parents=True)
+    torch.manual_seed(0)
+    torch.save(torchvision.models.resnet18().state_dict(), path)
+    folders = (str(home), str(tmp_path), tempfile.gettempdir() + "/")
+    at = open_page(PAGE)
+    at.radio(key="explain_source").set_value("imagenet").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.selectbox(key="explain_net").value == "resnet18" and not at.info
+    assert "resnet18" in page_text(at) and server_paths_shown(at, *folders) == []
+    at.selectbox(key="explain_net").set_value("vgg16").run()  # its weights are missing
+    (missing,) = [i.value for i in at.info if "vgg16-397923af.pth" in i.value]
+    assert server_paths_shown(at, *folders) == []
+    assert "fetch-weights vgg16" in missing
+    at.switch_page("pages/home.py").run()
+    assert not at.exception and "Pretrained weights on this server" in page_text(at)
+    assert server_paths_shown(at, *folders) == []

@@ -157,7 +157,7 @@ def test_explorer_shows_the_pretrained_field_when_weights_are_on_disk(
     path.parent.mkdir(parents=True)
     torch.save(registry.build("resnet18").state_dict(), path)
     at = open_page("pages/receptive_field.py")
-    assert not at.info or not any("not on disk" in i.value for i in at.info)
+    assert not at.info or not any("not on this server" in i.value for i in at.info)
     assert "Pretrained (torchvision, ImageNet)" in chart_titles(at)
     assert len([m for m in at.metric if m.label.startswith("Gradient")]) == 2
 

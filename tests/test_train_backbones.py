@@ -20,7 +20,7 @@ from cnnviz.errors import (
 )
 from cnnviz.train import BACKBONES, FinetuneConfig, backbone_weights_status, recommend
 from cnnviz.train.advice import SMALL_BELOW
-from cnnviz.train.backbones import build, head_of, spec
+from cnnviz.train.backbones import build, check_weights_file, head_of, spec
 from cnnviz.weights import weights_file
 
 
@@ -151,3 +151,75 @@ def test_batch_norm_from_scratch_follows_its_batches(torch_home: Path) -> None:
     assert momenta(build("mobilenet_v3_small", "none", 2)) == {0.1}
     _place_random_weights("mobilenet_v3_small")
     assert momenta(build("mobilenet_v3_small", "imagenet", 2)) == {0.01}
+
+
+def _torch_says_it_fits(name: str, state: dict[str, torch.Tensor]) -> bool:
+    """The oracle: torch's own load_state_dict into a real model, the head left out."""
+    head = spec(name).head + "."
+    model = torchvision.models.get_model(name, weights=None)
+    body = {k: v for k, v in state.items() if not k.startswith(head)}
+    try:
+        missing = model.load_state_dict(body, strict=False).missing_keys
+    except RuntimeError:  # a tensor of another shape
+        return False
+    return all(k.startswith(head) for k in missing)
+
+
+@pytest.mark.parametrize("name", ["resnet18", "mobilenet_v3_small"])
+def test_the_fit_check_on_the_meta_device_agrees_with_torch(tmp_path: Path, name: str) -> None:
+    torch.manual_seed(0)
+    state = torchvision.models.get_model(name, num_classes=7).state_dict()  # another head
+    first = next(iter(state))
+    other = "mobilenet_v3_small" if name == "resnet18" else "resnet18"
+    cases = {
+        "own": state,
+        "reshaped": {**state, first: state[first][:, :2]},
+        "dropped": {k: v for k, v in state.items() if k != first},
+        "extra": {**state, "extra.weight": torch.zeros(3)},
+        "other": torchvision.models.get_model(other).state_dict(),
+    }
+    verdicts = {}
+    for case, candidate in cases.items():
+        path = tmp_path / f"{case}.pt"
+        torch.save(candidate, path)
+        try:
+            check_weights_file(name, path)
+            verdicts[case] = True
+        except BadWeightsFile as err:
+            assert f"does not fit {name}" in str(err)
+            verdicts[case] = False
+        assert verdicts[case] == _torch_says_it_fits(name, candidate), case
+    assert verdicts == {
+        "own": True,
+        "reshaped": False,
+        "dropped": False,
+        "extra": True,
+        "other": False,
+    }
+
+
+def test_the_fit_check_needs_no_memory_for_the_weights(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Checked against a model on the meta device, and the file's tensors mapped, not read."""
+    path = tmp_path / "w.pt"
+    torch.save(torchvision.models.resnet18().state_dict(), path)
+    built = []
+    real_get_model = torchvision.models.get_model
+
+    def spy(*args, **kwargs):
+        model = real_get_model(*args, **kwargs)
+        built.append(next(model.parameters()).device.type)
+        return model
+
+    loads = []
+    real_load = torch.load
+
+    def load_spy(*args, **kwargs):
+        loads.append(kwargs.get("mmap"))
+        return real_load(*args, **kwargs)
+
+    monkeypatch.setattr(torchvision.models, "get_model", spy)
+    monkeypatch.setattr(torch, "load", load_spy)
+    check_weights_file("resnet18", path)
+    assert built == ["meta"] and loads == [True]

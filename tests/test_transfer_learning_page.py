@@ -7,19 +7,33 @@ import gc
 import io
 import json
 import re
+import tempfile
+import threading
 import time
 import zipfile
 from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
+import torchvision
+from page_text import server_paths_shown
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from cnnviz import limits
-from cnnviz.jobs import JobState, default_runner
-from cnnviz.train import backbone_weights_status, load_trained, predict, weights_file_mb
+from cnnviz.data.workspace import DISK_ENV
+from cnnviz.errors import CnnvizError
+from cnnviz.jobs import JobState, Stopped, default_runner
+from cnnviz.train import (
+    backbone_weights_status,
+    check_weights_file,
+    load_trained,
+    predict,
+    weights_file_mb,
+)
 from cnnviz.ui import transfer_learning as ui
+from cnnviz.ui.formulas import literal
 from cnnviz.ui.jobs import _OWNER_STATE
 
 PAGE = "pages/transfer_learning.py"
@@ -454,3 +468,124 @@ def test_a_run_stopped_before_its_first_epoch_says_so(open_page) -> None:
     assert not at.exception, [e.value for e in at.exception]
     assert any("stopped before its first epoch finished" in i.value for i in at.info)
     assert not any(h.value == "4. Results" for h in at.header)
+
+
+# --- uploaded weights: checked as they arrive, one file kept, the session's folder bounded ----
+def state_bytes(name: str, seed: int = 0) -> bytes:
+    torch.manual_seed(seed)
+    buffer = io.BytesIO()
+    torch.save(torchvision.models.get_model(name, weights=None).state_dict(), buffer)
+    return buffer.getvalue()
+
+
+def stored_files(at: AppTest) -> list[Path]:
+    """Every file in the session's folder on the server."""
+    if ui.WORKSPACE not in at.session_state:
+        return []
+    return sorted(p for p in at.session_state[ui.WORKSPACE].path.rglob("*") if p.is_file())
+
+
+def upload_weights(at: AppTest, name: str, content: bytes) -> None:
+    at.file_uploader(key=KEY + "weights_file").set_value((name, content, "application/x"))
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+
+
+def library_refusal(backbone: str, content: bytes, tmp_path: Path) -> str:
+    """The oracle: what check_weights_file (the CLI's check) says of these bytes, as shown."""
+    path = tmp_path / "oracle.pt"
+    path.write_bytes(content)
+    with pytest.raises(CnnvizError) as refusal:
+        check_weights_file(backbone, path)
+    return literal(str(refusal.value))
+
+
+def test_an_upload_that_does_not_fit_the_backbone_is_refused_at_once(
+    open_page, tmp_path: Path
+) -> None:
+    at = open_page(PAGE)
+    at.radio(key=KEY + "weights").set_value("file").run()
+    mobilenet = state_bytes("mobilenet_v3_small")
+    upload_weights(at, "mobile.pt", mobilenet)  # the backbone is resnet18
+    message = library_refusal("resnet18", mobilenet, tmp_path)
+    assert "does not fit resnet18" in message
+    assert [e.value for e in at.error if message in e.value], [e.value for e in at.error]
+    assert at.button(key=KEY + "train").disabled and stored_files(at) == []
+    # The same upload, checked again for the backbone it was saved from: accepted and kept.
+    at.selectbox(key=KEY + "backbone").set_value("mobilenet_v3_small").run()
+    assert not at.error, [e.value for e in at.error]
+    (kept,) = stored_files(at)
+    assert kept.read_bytes() == mobilenet and not at.button(key=KEY + "train").disabled
+    # 5,000 random bytes are called what they are.
+    noise = np.random.default_rng(0).integers(0, 256, 5_000, np.uint8).tobytes()
+    upload_weights(at, "noise.pt", noise)
+    assert "not a PyTorch weights file" in library_refusal("mobilenet_v3_small", noise, tmp_path)
+    assert any("not a PyTorch weights file" in e.value for e in at.error)
+    assert not any("Python objects" in e.value for e in at.error)
+    assert stored_files(at) == []  # the previous file went with the new upload, this one too
+
+
+def test_only_the_weights_file_in_use_is_kept(open_page) -> None:
+    at = open_page(PAGE)
+    at.selectbox(key=KEY + "backbone").set_value("mobilenet_v3_small").run()
+    at.radio(key=KEY + "weights").set_value("file").run()
+    for seed in range(3):
+        content = state_bytes("mobilenet_v3_small", seed)
+        upload_weights(at, f"mine-{seed}.pt", content)
+        (kept,) = stored_files(at)
+        assert kept.read_bytes() == content and not at.error
+        # The page names the uploaded file, never the server's copy or its folder.
+        assert server_paths_shown(at, str(kept.parent.parent), tempfile.gettempdir() + "/") == []
+    upload_weights(at, "junk.pt", b"junk")  # refused: removed at once, the previous one too
+    assert stored_files(at) == [] and at.error
+    upload_weights(at, "mine.pt", content)
+    assert len(stored_files(at)) == 1
+    at.file_uploader(key=KEY + "weights_file").set_value(None).run()  # removed by the student
+    assert stored_files(at) == []
+    at.file_uploader(key=KEY + "weights_file").set_value(("m.pt", content, "application/x")).run()
+    assert len(stored_files(at)) == 1
+    at.radio(key=KEY + "weights").set_value("none").run()  # another choice: not in use
+    assert stored_files(at) == [] and not at.exception
+
+
+def test_a_session_past_its_disk_bound_gets_one_sentence_and_nothing_is_written(
+    open_page, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(DISK_ENV, "1")  # 1 MB: MobileNetV3-Small's state dict is 10 MB
+    at = open_page(PAGE)
+    at.selectbox(key=KEY + "backbone").set_value("mobilenet_v3_small").run()
+    at.radio(key=KEY + "weights").set_value("file").run()
+    upload_weights(at, "mine.pt", state_bytes("mobilenet_v3_small"))
+    (error,) = [e.value for e in at.error]
+    assert "does not fit in your folder on the server" in error and literal(DISK_ENV) in error
+    assert stored_files(at) == [] and at.button(key=KEY + "train").disabled
+
+
+def test_a_queued_runs_weights_file_stays_until_the_run_ends(open_page, monkeypatch) -> None:
+    """A new upload replaces the file in the uploader, not the one a queued or running run
+    will read; once that run has ended, the next upload removes it."""
+    tick = threading.Event()  # never set: a sleep that a stop ends early
+
+    def held_run(data, config, *, report):
+        while not report.stop_requested:  # a run that waits until it is stopped
+            tick.wait(0.05)
+        raise Stopped
+
+    monkeypatch.setattr(ui.training, "finetune", held_run)
+    at = open_page(PAGE)
+    at.selectbox(key=KEY + "backbone").set_value("mobilenet_v3_small").run()
+    at.radio(key=KEY + "weights").set_value("file").run()
+    first = state_bytes("mobilenet_v3_small", 1)
+    upload_weights(at, "first.pt", first)
+    at.button(key=KEY + "train").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    handle = default_runner().latest(at.session_state[_OWNER_STATE], KEY + "job")
+    assert not handle.state.finished
+    second = state_bytes("mobilenet_v3_small", 2)
+    upload_weights(at, "second.pt", second)
+    assert sorted(f.read_bytes() for f in stored_files(at)) == sorted([first, second])
+    handle.stop()
+    assert handle.done(WAIT_S)
+    third = state_bytes("mobilenet_v3_small", 3)
+    upload_weights(at, "third.pt", third)
+    assert [f.read_bytes() for f in stored_files(at)] == [third]

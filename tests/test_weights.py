@@ -32,12 +32,13 @@ def test_weights_file_is_where_torchvision_looks(torch_home: Path) -> None:
     assert weights_file("alexnet").name == "alexnet-owt-7be5be79.pth"
 
 
-def test_missing_weights_say_which_file_goes_where(torch_home: Path) -> None:
+def test_missing_weights_name_the_file_and_the_command_not_the_folder(torch_home: Path) -> None:
     assert not weights_available("resnet18")
     with pytest.raises(WeightsMissing) as info:
         load_pretrained("resnet18")
     message = str(info.value)
-    assert "resnet18-f37072fd.pth" in message and str(torch_home / "hub" / "checkpoints") in message
+    assert "resnet18-f37072fd.pth" in message and "fetch-weights resnet18" in message
+    assert str(torch_home) not in message  # pages show it: no server path
     assert message == missing_message("resnet18")
     assert not (torch_home / "hub" / "checkpoints" / "resnet18-f37072fd.pth").exists()
 

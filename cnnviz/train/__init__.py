@@ -12,6 +12,7 @@ from cnnviz.train.backbones import (
     WEIGHTS,
     backbone_weights_status,
     block_names,
+    check_weights_file,
     default_weights,
     weights_file_mb,
 )
@@ -33,6 +34,7 @@ __all__ = [
     "TrainedModel",
     "backbone_weights_status",
     "block_names",
+    "check_weights_file",
     "default_weights",
     "estimate",
     "finetune",

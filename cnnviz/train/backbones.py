@@ -10,6 +10,7 @@ page finds its layers (`layer4`, `features.12`) under the names it knows.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -207,14 +208,16 @@ def _architecture(name: str) -> nn.Module:
     return torchvision.models.get_model(name, weights=None)
 
 
-def _fit_file(model: nn.Module, name: str, state: Mapping[str, torch.Tensor]) -> None:
-    """Load a student's state dict into every layer but the head (which the new classes
-    replace): every other weight must be there, with the right shape."""
+def check_fits(name: str, state: Mapping[str, torch.Tensor]) -> None:
+    """BadWeightsFile unless `state` holds every tensor of `name` but the head's (which the new
+    classes replace), each with `name`'s shape. Checked against `name` built on the meta device:
+    shapes without memory for the weights, so a page can check a file the moment it arrives."""
     head = spec(name).head + "."
-    own = model.state_dict()
-    needed = {k: v for k, v in own.items() if not k.startswith(head)}
+    with torch.device("meta"):
+        own = _architecture(name).state_dict()
+    needed = {k: v.shape for k, v in own.items() if not k.startswith(head)}
     missing = [k for k in needed if k not in state]
-    wrong = [k for k in needed if k in state and state[k].shape != needed[k].shape]
+    wrong = [k for k in needed if k in state and state[k].shape != needed[k]]
     if missing or wrong:
         first = (missing or wrong)[0]
         raise BadWeightsFile(
@@ -223,7 +226,21 @@ def _fit_file(model: nn.Module, name: str, state: Mapping[str, torch.Tensor]) ->
             f"Upload a state dict saved from torchvision's {name}, or pick the backbone it "
             "was saved from.",
         )
-    model.load_state_dict({k: state[k] for k in needed}, strict=False)
+
+
+def check_weights_file(name: str, path: str | os.PathLike[str]) -> None:
+    """BadWeightsFile unless the file at `path` is a state dict that `build(name, path, ...)`
+    loads: the page checks an upload with it, the CLI a --weights FILE, before any training.
+    A zip archive's tensors are memory-mapped, not read: names and shapes are all it needs."""
+    check_fits(name, load_state_dict_file(path, mmap=True))
+
+
+def _fit_file(model: nn.Module, name: str, state: Mapping[str, torch.Tensor]) -> None:
+    """Load a student's state dict into every layer but the head (check_fits says why not)."""
+    check_fits(name, state)
+    head = spec(name).head + "."
+    keep = {k: state[k] for k in model.state_dict() if not k.startswith(head)}
+    model.load_state_dict(keep, strict=False)
 
 
 def _fresh_batch_norm(model: nn.Module) -> None:

@@ -29,6 +29,7 @@ from torch import nn
 from torchvision.transforms.v2 import functional as F
 
 from cnnviz import limits
+from cnnviz.data.weights_file import is_torch_file
 from cnnviz.errors import BadWeightsFile
 from cnnviz.images import fit
 from cnnviz.train import backbones
@@ -161,14 +162,6 @@ def assemble(
     )
 
 
-def _is_zip(source: Target) -> bool:
-    if isinstance(source, (str, os.PathLike)):
-        with open(source, "rb") as f:
-            return f.read(4) == b"PK\x03\x04"
-    source.seek(0)
-    return source.read(4) == b"PK\x03\x04"
-
-
 def _read(source: Target) -> object:
     if isinstance(source, (str, os.PathLike)):
         path = Path(source)
@@ -176,11 +169,11 @@ def _read(source: Target) -> object:
             raise BadWeightsFile(f"There is no model file {str(path)!r}.", HINT)
         if path.stat().st_size > limits.WEIGHTS_FILE_BYTES.high:
             raise BadWeightsFile("This model file is larger than any model the app saves.", HINT)
+    if not is_torch_file(source):  # checked before unpickling: random bytes are no model
+        raise BadWeightsFile("This file is not a model saved by this app.", HINT)
     try:
         return torch.load(source, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError:
-        if not _is_zip(source):  # torch.save writes a zip: anything else is not a model
-            raise BadWeightsFile("This file is not a model saved by this app.", HINT) from None
         raise BadWeightsFile(
             "This file holds Python objects besides weights, which are not loaded for safety.",
             HINT,

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import pyarrow as pa
 import streamlit as st
-import torch
 
 from cnnviz import synthetic, weights
 from cnnviz.ui import cache
@@ -29,7 +28,8 @@ def weights_panel() -> None:
     with st.expander(label, icon=":material/cloud_download:"):
         st.caption(
             "The app never downloads: pages that need ImageNet weights (Receptive fields, "
-            f"Explain, Transfer learning) read them from {torch.hub.get_dir()}/checkpoints. "
+            "Explain, Transfer learning) read them from torch's checkpoints folder (under "
+            "TORCH_HOME, where fetch-weights puts them). "
             "Before an offline class, on a machine with internet, run:"
         )
         st.code(FETCH_ALL, language="bash")

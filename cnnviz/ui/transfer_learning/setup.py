@@ -9,7 +9,6 @@ import streamlit as st
 
 from cnnviz import limits, synthetic
 from cnnviz.data import ImageDataset
-from cnnviz.data import load_state_dict_file as read_weights
 from cnnviz.errors import CnnvizError
 from cnnviz.plots import transfer_learning as plots
 from cnnviz.train import (
@@ -19,6 +18,7 @@ from cnnviz.train import (
     FinetuneConfig,
     backbone_weights_status,
     block_names,
+    check_weights_file,
     default_weights,
     recommend,
     weights_file_mb,
@@ -27,7 +27,7 @@ from cnnviz.train.config import DEFAULT_EPOCHS, default_last_blocks
 from cnnviz.ui import presets
 from cnnviz.ui.errors import show_error
 from cnnviz.ui.inputs import bounded, bounded_float
-from cnnviz.ui.transfer_learning.common import KEY, workspace
+from cnnviz.ui.transfer_learning.common import KEY, run_weights, workspace
 
 STRATEGY_NAMES = {
     "linear": "Linear probe (freeze all, train a new head)",
@@ -40,6 +40,8 @@ TABLE_NAMES = {
     "last": "Fine-tune the<br>last blocks",
     "full": "Full<br>fine-tune",
 }
+WEIGHTS_PATH = KEY + "weights_path"  # ((name, size, file id, backbone), path or refusal)
+WEIGHTS_FOLDER = "weights"
 WEIGHT_NAMES = {
     "imagenet": "ImageNet",
     "synthetic": "Synthetic (fractals)",
@@ -49,7 +51,8 @@ WEIGHT_NAMES = {
 
 
 def weights_file(backbone: str) -> str | None:
-    """An uploaded state dict, written into the session's folder and checked; its path."""
+    """An uploaded state dict, checked against `backbone` as it arrives (check_weights_file:
+    the CLI's check) and kept in the session's folder while it is in use; its path."""
     too_large = weights_upload_refusal(backbone)
     if too_large:
         st.info(too_large, icon=":material/upload_file:")
@@ -62,22 +65,42 @@ def weights_file(backbone: str) -> str | None:
         help=f"Up to {limits.UPLOAD_MB.high} MB. {limits.UPLOAD_MB.why}",
     )
     if upload is None:
+        drop_weights_file()
         return None
-    key = KEY + "weights_path"
-    held = st.session_state.get(key)
-    if held is None or held[0] != (upload.name, upload.size):
-        path = workspace().folder("weights") / "state_dict.pt"
-        path.write_bytes(upload.getvalue())
-        try:
-            read_weights(path)
-            held = ((upload.name, upload.size), str(path))
-        except CnnvizError as err:
-            held = ((upload.name, upload.size), err)
-        st.session_state[key] = held
+    # (name, size) first: the run's settings name the file as uploaded (training.weights_words).
+    upload_id = (upload.name, upload.size, getattr(upload, "file_id", None), backbone)
+    held = st.session_state.get(WEIGHTS_PATH)
+    if held is None or held[0] != upload_id:
+        held = (upload_id, keep_weights_file(upload.getvalue(), backbone))
+        st.session_state[WEIGHTS_PATH] = held
     if isinstance(held[1], CnnvizError):
         show_error(held[1])
         return None
     return held[1]
+
+
+def keep_weights_file(data: bytes, backbone: str) -> str | CnnvizError:
+    """The upload written into the session's folder in place of the previous one (a queued or
+    running run's file stays) and checked against `backbone`: its path, or why it is refused
+    (a refused file is removed at once)."""
+    space = workspace()
+    space.keep_only(WEIGHTS_FOLDER, run_weights())
+    try:
+        path = space.store(WEIGHTS_FOLDER, data, "state_dict.pt")
+    except CnnvizError as err:  # SessionDiskFull: nothing was written
+        return err
+    try:
+        check_weights_file(backbone, path)
+    except CnnvizError as err:
+        space.remove(path)
+        return err
+    return str(path)
+
+
+def drop_weights_file() -> None:
+    """No file in the uploader (removed, or another choice of weights): its copy goes."""
+    if st.session_state.pop(WEIGHTS_PATH, None) is not None:
+        workspace().keep_only(WEIGHTS_FOLDER, run_weights())
 
 
 def last_blocks_limit(n_blocks: int) -> limits.Limit:
@@ -98,6 +121,8 @@ def choose_weights(backbone: str) -> str | None:
         horizontal=True,
         key=KEY + "weights",
     )
+    if choice != "file":
+        drop_weights_file()
     if choice == "imagenet":
         if not available:
             st.warning(message, icon=":material/cloud_off:")

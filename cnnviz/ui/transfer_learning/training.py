@@ -15,11 +15,11 @@ from cnnviz.errors import CnnvizError
 from cnnviz.jobs import JobHandle, JobState, Progress, default_runner
 from cnnviz.notation import counted
 from cnnviz.plots import transfer_learning as plots
-from cnnviz.train import Estimate, FinetuneConfig, FinetuneResult, finetune
+from cnnviz.train import WEIGHTS, Estimate, FinetuneConfig, FinetuneResult, finetune
 from cnnviz.train.export import weights_name
 from cnnviz.ui.errors import show_error
 from cnnviz.ui.jobs import current_job, job_panel, owner_key, remember_job
-from cnnviz.ui.transfer_learning.common import KEY
+from cnnviz.ui.transfer_learning.common import KEY, remember_run_weights
 from cnnviz.ui.transfer_learning.data import DATASET, SOURCES
 from cnnviz.ui.transfer_learning.estimate import estimated_seconds
 from cnnviz.ui.transfer_learning.setup import WEIGHT_NAMES
@@ -90,6 +90,8 @@ def start(
         show_error(err)
         return None
     st.session_state[JOB_EPOCHS] = config.epochs
+    if config.weights not in WEIGHTS:  # an uploaded file: kept until the run ends
+        remember_run_weights(handle.id, config.weights)
     runs = st.session_state.setdefault(RUNS, {})
     runs[handle.id] = RunRecord(data_words(data), weights_words(config.weights), weakref.ref(data))
     for old in list(runs)[:-KEPT_RUNS]:
