@@ -201,7 +201,10 @@ def temp_folder(user: str | None, folder: Path, stack: contextlib.ExitStack) -> 
     and TemporaryDirectory's are 0700), removed at the end."""
     if user is None:
         return folder
-    temp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="cnnviz-nginx-")))
+    # /tmp itself when it is open to everyone: $TMPDIR may be a private folder (a test's).
+    base = "/tmp" if os.path.isdir("/tmp") and os.stat("/tmp").st_mode & 0o7 == 0o7 else None
+    made = tempfile.TemporaryDirectory(prefix="cnnviz-nginx-", dir=base)
+    temp = Path(stack.enter_context(made))
     entry = pwd.getpwnam(user)
     os.chown(temp, entry.pw_uid, entry.pw_gid)
     return temp

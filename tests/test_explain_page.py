@@ -11,7 +11,6 @@ import time
 import pytest
 import torch
 import torchvision
-from page_text import page_text, server_paths_shown
 from torch import nn
 
 from cnnviz import images, weights
@@ -20,6 +19,7 @@ from cnnviz.explain import default_model, models
 from cnnviz.explain.models import predict
 from cnnviz.jobs import default_runner
 from cnnviz.train import FinetuneConfig, TrainedModel, finetune
+from tests.page_text import page_text, server_paths_shown
 
 PAGE = "pages/explain.py"
 

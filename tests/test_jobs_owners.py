@@ -35,6 +35,7 @@ def forever(*, report: Reporter) -> None:
 
 def test_the_sweep_stops_the_jobs_of_a_browser_that_has_gone() -> None:
     runner = default_runner()
+    OWNERS.gone(set())  # forget the browsers earlier tests' sessions registered
     OWNERS.seen("gone-browser", "gone-session")
     OWNERS.seen("present-browser", "present-session")
     gone = runner.submit(forever, session="gone-browser", device="cpu")

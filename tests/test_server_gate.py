@@ -6,6 +6,7 @@ secret. The oracle: the ASGI messages a server would send."""
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import inspect
 import time
 from typing import Any
@@ -62,7 +63,9 @@ def call(
     async def send(message: dict) -> None:
         sent.append(message)
 
-    asyncio.run(gate.Gate(inner_app, code)(scope, receive, send))
+    # In a thread of its own: another test may have left an event loop running in this one.
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, gate.Gate(inner_app, code)(scope, receive, send)).result()
     if kind == "websocket":
         return ("accepted" if sent[0]["type"] == "websocket.accept" else "refused"), {}, b""
     start = sent[0]

@@ -17,7 +17,6 @@ import numpy as np
 import pytest
 import torch
 import torchvision
-from page_text import server_paths_shown
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
@@ -35,6 +34,7 @@ from cnnviz.train import (
 from cnnviz.ui import transfer_learning as ui
 from cnnviz.ui.formulas import literal
 from cnnviz.ui.jobs import _OWNER_STATE
+from tests.page_text import server_paths_shown
 
 PAGE = "pages/transfer_learning.py"
 KEY = "transfer_learning_"

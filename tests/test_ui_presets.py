@@ -12,7 +12,13 @@ from streamlit.testing.v1 import AppTest
 
 from cnnviz import inception_ops, registry
 
-JOBS = {"jobs": "tab-key", "explain_job": "j1"}  # cnnviz.ui.jobs' parameters: never dropped
+JOBS = {"jobs": "tab-key", "explain_job": "j1"}  # older versions' job keys: presets keep them
+
+
+def view(at) -> dict:
+    """The URL's view parameters: the old job keys aside (a page with jobs drops them, see
+    cnnviz.ui.jobs.current_job; tests/test_jobs_ui.py checks that)."""
+    return {k: v for k, v in at.query_params.items() if k not in JOBS}
 
 
 def open_with(app_path: str, page: str, params: dict[str, str]) -> AppTest:
@@ -186,10 +192,10 @@ def test_a_link_sets_the_widgets_and_the_widgets_write_the_link(
     at = open_with(app_path, page, params)
     assert {w: value(at, *w) for w in widgets} == widgets
     assert not at.warning or all("link's" not in w.value for w in at.warning)
-    assert at.query_params == params | JOBS  # the URL is the view already: nothing moved
+    assert view(at) == params  # the URL is the view already: nothing moved
     kind, key, new = change
     set_value(at, kind, key, new)
-    assert at.query_params == written | JOBS
+    assert view(at) == written
 
 
 # page, parameters the page cannot use, the widgets then at their defaults
@@ -290,7 +296,7 @@ def test_a_parameter_the_page_cannot_use_gives_a_notice_and_the_default(
         assert sum(f"{param}={text!r}" in n for n in notices) == 1, (param, notices)
     assert len(notices) == len(params)
     assert not [e for e in at.error if "link" in e.value]
-    assert at.query_params == context | JOBS  # the defaults leave the URL; the job keys stay
+    assert view(at) == context  # the defaults leave the URL
     at.run()  # the next run has nothing left to complain about
     assert not [w for w in at.warning if "link's" in w.value]
 
