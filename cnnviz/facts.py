@@ -30,6 +30,8 @@ ILSVRC_WINNERS: tuple[Winner, ...] = (
 )
 HUMAN_TOP5_ERROR = 5.1  # Russakovsky et al. / Karpathy
 
+# ResNet-50's bottleneck, glued with no-break spaces so that it never breaks across lines.
+BOTTLENECK_CHAIN = "\u00a0\u2192\u00a0".join(("1x1", "3x3", "1x1"))
 TOPICS = ("data augmentation", "transfer learning", "common architectures")
 
 
@@ -167,7 +169,7 @@ KEY_FACTS: dict[str, tuple[str, ...]] = {
         "20-layer one (He et al. 2015, Fig. 1): an optimization problem, not overfitting",
         "residual learning: fit F(x) = H(x) - x and output H(x) = F(x) + x",
         "double the filters and halve the size with stride 2; global average pool; one FC",
-        "ResNet-50+ use the bottleneck block 1x1 -> 3x3 -> 1x1",
+        f"ResNet-50+ use the bottleneck block {BOTTLENECK_CHAIN}",
         "torchvision's ResNet-50+ put the stride on the 3x3 conv ('v1.5'); the paper's v1 on "
         "the first 1x1: the receptive field changes, the parameter count does not",
     ),

@@ -4,7 +4,7 @@ what each step drew, copy the code; only the desired invariance (a 6 turned over
 import streamlit as st
 
 from cnnviz.augment.code import pipeline_code
-from cnnviz.augment.images import six_and_nine
+from cnnviz.augment.images import PHOTO_SIDE, six_and_nine
 from cnnviz.errors import CnnvizError
 from cnnviz.plots.augment import tile
 from cnnviz.ui import augment as ui
@@ -28,7 +28,7 @@ st.caption(
     "Steps run top to bottom on every draw (`torchvision.transforms.v2`); each setting stays "
     "within the limits shown in its help."
 )
-steps = ui.pipeline_editor()
+steps = ui.pipeline_editor(image.shape[-1] if image is not None else PHOTO_SIDE)
 
 st.subheader("3. The data multiplied by N")
 n, seed = ui.grid_settings()

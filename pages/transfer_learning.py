@@ -34,14 +34,17 @@ presets.share()
 st.header("3. Training")
 handle = ui.job()
 running = handle is not None and not handle.state.finished
-clicked = st.button(
+# The queueing rule as a caption, not a tooltip: a tooltip stays up over the heading while the
+# pointer rests on the clicked button for the whole run.
+button_col, rule_col = st.columns([1, 4], vertical_alignment="center")
+clicked = button_col.button(
     "Train",
     type="primary",
     icon=":material/play_arrow:",
     disabled=config is None or running,
     key="transfer_learning_train",
-    help="One run at a time per student; the server queues runs when the device is busy.",
 )
+rule_col.caption(ui.TRAIN_RULE)
 if clicked and data is not None and config is not None:
     handle = ui.start(data, config, probe) or handle
 if handle is None:

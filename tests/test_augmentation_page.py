@@ -106,6 +106,17 @@ def test_the_digit_and_a_value_torch_would_crash_on(page):
     assert not grid(page)
 
 
+def test_each_image_gets_a_crop_side_that_suits_it(page):
+    """A photo is cropped to 224 px, a digit to its own 32 px (not blown up to 224)."""
+    crop = steps_id(page, 0)
+    assert page.number_input(key=f"augmentation_step{crop}_size_224").value == 224
+    assert "v2.RandomResizedCrop(size=224," in code(page)
+    page.selectbox(key="augmentation_image").set_value("Handwritten digit").run()
+    assert page.number_input(key=f"augmentation_step{crop}_size_32").value == 32
+    assert "v2.RandomResizedCrop(size=32," in code(page) and "224" not in code(page)
+    assert len(grid(page)) == 6 and not page.exception
+
+
 def encoded(size: tuple[int, int]) -> bytes:
     buffer = io.BytesIO()
     Image.fromarray(np.full((*size, 3), 200, dtype=np.uint8)).save(buffer, format="PNG")

@@ -1,12 +1,14 @@
 """AppTest smoke test of every page in the navigation, with one widget changed per page,
 plus the architecture pages' live behaviour (numbers follow the widgets, the quiz checks)."""
 
+import re
 from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from cnnviz.ui.navigation import PAGES
+from tests.page_text import page_text
 
 
 def change_one_widget(at: AppTest) -> str:
@@ -172,6 +174,22 @@ def test_resnet_blocks_and_weight_decay_erratum(open_page):
     same_cost = next(m.value for m in at.markdown if "Fig. 5" in m.value)
     assert f"{28 * 28 * 128 * 128 * 9 * 2:,}" in same_cost
     assert f"{28 * 28 * (512 * 128 * 2 + 128 * 128 * 9):,}" in same_cost
+
+
+def test_resnet_cites_he_et_al_one_way(open_page):
+    """One paper, one citation: its arXiv year (2015), as the lecture cites it."""
+    text = page_text(open_page("pages/resnet.py"))
+    years = set(re.findall(r"He et al\.?,? \(?(\d{4})", text))
+    assert years == {"2015"}
+
+
+def test_the_bottleneck_chain_never_breaks():
+    """'1x1 → 3x3 → 1x1' is glued with no-break spaces (a projector's column once broke it)."""
+    from cnnviz import facts
+
+    (fact,) = [f for f in facts.KEY_FACTS["ResNet"] if "bottleneck block" in f]
+    chain = fact[fact.index("1x1") :]
+    assert chain.split("\u00a0") == ["1x1", "→", "3x3", "→", "1x1"] and " " not in chain
 
 
 @pytest.mark.parametrize("page", PAGES, ids=[p.title for p in PAGES])

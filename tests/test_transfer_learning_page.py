@@ -134,6 +134,10 @@ def test_built_in_data_through_to_a_finished_run(open_page, app_path: str) -> No
     at = open_page(PAGE)
     # The page opens on the digits, nothing uploaded: scikit-learn's 1,797 8x8 digits.
     assert metric(at, "Images") == "1,797" and metric(at, "Classes") == "10"
+    # The queueing rule is a caption beside Train: a tooltip would stay over the heading while
+    # the pointer rests on the clicked button during the run.
+    assert not at.button(key="transfer_learning_train").help
+    assert ui.TRAIN_RULE in [c.value for c in at.caption]
     # The run itself on the 200 LFW crops: the digits take too long on a busy 2-core machine.
     at.radio(key=KEY + "source").set_value("lfw").run()
     assert metric(at, "Images") == "200" and metric(at, "Classes") == "2"

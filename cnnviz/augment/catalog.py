@@ -33,6 +33,9 @@ class Param:
     limit: Limit | Span | None = None
     options: tuple[str, ...] = ()
     help: str = ""
+    # An output side: its default is the source image's own side (224 for a photo, 32 for a
+    # digit), so a crop of an 8x8 digit is not blown up to a photo's 224 px.
+    image_side: bool = False
 
 
 def _same(values: Mapping[str, Any]) -> dict[str, Any]:
@@ -118,7 +121,7 @@ SPECS: tuple[TransformSpec, ...] = (
         "Keep a random part of the image (area and shape drawn), resized to a fixed side: "
         "ImageNet training's standard augmentation.",
         (
-            Param("size", "Output side (pixels)", "int", 224, limits.CROP_SIDE),
+            Param("size", "Output side (pixels)", "int", 224, limits.CROP_SIDE, image_side=True),
             Param("scale", "Area kept (fraction)", "range", (0.3, 1.0), limits.AREA),
             Param("ratio", "Aspect ratio (w/h)", "range", (0.75, 1.33), limits.ASPECT),
         ),

@@ -1,4 +1,4 @@
-"""Experiment 4, ResNet's degradation problem (He et al. 2016, Fig. 1): plain and residual
+"""Experiment 4, ResNet's degradation problem (He et al. 2015, Fig. 1): plain and residual
 networks of the same narrow design at a shallow and a deep depth, trained the same way on the
 digits; the deep plain network's training loss stays above the shallow one's (an optimization
 problem, not overfitting: it is the *training* loss), the deep residual one's does not."""

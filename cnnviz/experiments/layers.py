@@ -1,6 +1,6 @@
 """Layers of the experiments: noise injection that draws from a seeded generator, the LeNet-5 of
 the registry with noise inserted, and the plain and residual networks of the degradation
-experiment (He et al. 2016, Fig. 1)."""
+experiment (He et al. 2015, Fig. 1)."""
 
 from __future__ import annotations
 

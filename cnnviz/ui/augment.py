@@ -110,13 +110,17 @@ def _remove(index: int) -> None:
     del _steps_state()[index]
 
 
-def _param_widget(column: Any, param: Param, key: str) -> Any:
+def _param_widget(column: Any, param: Param, key: str, side: int) -> Any:
     if param.kind == "choice":
         return column.selectbox(param.label, param.options, key=key, help=param.help or None)
     extra = {"help": param.help} if param.help else {}
     if param.kind == "int":
         step = 2 if param.name == "kernel_size" else 1  # odd kernels only: 1, 3, 5, ...
-        return bounded(column, param.label, param.limit, param.default, key, step=step, **extra)
+        default = param.default
+        if param.image_side:  # a new source image, a new widget with that image's side
+            default = min(max(side, param.limit.low), param.limit.high)
+            key = f"{key}_{side}"
+        return bounded(column, param.label, param.limit, default, key, step=step, **extra)
     bounds = param.limit.bounds
     if param.help:
         bounds["help"] = f"{param.help} {bounds['help']}"
@@ -124,7 +128,7 @@ def _param_widget(column: Any, param: Param, key: str) -> Any:
     return column.slider(param.label, value=value, key=key, **bounds)
 
 
-def _step_editor(index: int, entry: dict[str, Any], count: int) -> Step | None:
+def _step_editor(index: int, entry: dict[str, Any], count: int, side: int) -> Step | None:
     spec = CATALOG[entry["name"]]
     prefix = f"{KEY}_step{entry['id']}"
     with st.container(border=True):
@@ -154,7 +158,7 @@ def _step_editor(index: int, entry: dict[str, Any], count: int) -> Step | None:
             columns = st.columns(PARAMS_PER_ROW)
             for i, param in enumerate(spec.params):
                 values[param.name] = _param_widget(
-                    columns[i % PARAMS_PER_ROW], param, f"{prefix}_{param.name}"
+                    columns[i % PARAMS_PER_ROW], param, f"{prefix}_{param.name}", side
                 )
     try:
         return make_step(spec.name, values)
@@ -163,10 +167,11 @@ def _step_editor(index: int, entry: dict[str, Any], count: int) -> Step | None:
         return None
 
 
-def pipeline_editor() -> tuple[Step, ...] | None:
-    """The pipeline the student composes, validated; None when a value is refused (shown)."""
+def pipeline_editor(side: int = sources.PHOTO_SIDE) -> tuple[Step, ...] | None:
+    """The pipeline the student composes, validated; None when a value is refused (shown).
+    Output sides start at the image's own `side`."""
     entries = _steps_state()
-    steps = [_step_editor(i, e, len(entries)) for i, e in enumerate(entries)]
+    steps = [_step_editor(i, e, len(entries), side) for i, e in enumerate(entries)]
     add_col, button_col = st.columns([3, 1], vertical_alignment="bottom")
     add_col.selectbox("Add a step", tuple(CATALOG), key=f"{KEY}_add")
     button_col.button(

@@ -133,7 +133,7 @@ DEGRADATION = Section(
     "resnet_degradation",
     "train_loss",
     "Plain and residual networks of the same narrow design (16 filters, BatchNorm, He init, "
-    "SGD) at two depths, trained the same way on the digits, as in He et al. (2016), Fig. 1.",
+    "SGD) at two depths, trained the same way on the digits, as in He et al. 2015, Fig. 1.",
     _degradation_results,
 )
 

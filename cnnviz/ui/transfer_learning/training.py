@@ -28,6 +28,8 @@ JOB = KEY + "job"  # the tag of this page's training job (cnnviz.ui.jobs)
 JOB_EPOCHS = KEY + "job_epochs"
 RUNS = KEY + "runs"  # job id -> RunRecord, this session's latest runs
 KEPT_RUNS = 4
+# Beside the Train button (not its tooltip, which would stay up over the heading for the run).
+TRAIN_RULE = "One run at a time per student; the server queues runs when the device is busy."
 
 
 @dataclass(frozen=True)
