@@ -11,7 +11,7 @@ PYTEST_ARGS ?=
 CLASS_CODE ?=
 CLASS_ENV = $(if $(CLASS_CODE),CNNVIZ_CLASS_CODE='$(CLASS_CODE)')
 
-.PHONY: run run-multi test lint format bench screenshots assets clean
+.PHONY: run run-multi test test-fast lint format bench screenshots assets clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +44,13 @@ test: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The unit and AppTest suite without what runs a process of its own (browser, nginx, servers,
+# CLI subprocesses: marker e2e), on two workers: the check to run after each change.
+test-fast: $(VENV)/.installed-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/python -m pytest -m "not e2e" -n 2 $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .

@@ -79,6 +79,7 @@ def test_bad_input_exits_2_with_one_line(capsys, args, message):
     assert message in err and len(err.strip().splitlines()) == 1
 
 
+@pytest.mark.e2e  # a real process of its own
 def test_python_dash_m_entry_point():
     done = subprocess.run(
         [sys.executable, "-m", "cnnviz", "summary", "nope"], capture_output=True, text=True

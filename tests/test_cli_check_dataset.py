@@ -126,6 +126,7 @@ def test_missing_path(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> Non
     assert code == 2 and "no file or folder" in err
 
 
+@pytest.mark.e2e  # a real process of its own
 def test_no_traceback_in_a_real_process(tmp_path: Path) -> None:
     bad = tmp_path / "bad.zip"
     bad.write_bytes(make_zip(good_entries(("cat",), 2)) + b"trailing")

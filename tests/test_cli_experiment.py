@@ -32,6 +32,7 @@ def test_text_output_has_one_line_per_run(capsys: pytest.CaptureFixture[str]) ->
     assert len(lines) == 2 and lines[0].startswith("up to   0 degrees: validation ")
 
 
+@pytest.mark.e2e  # a real process of its own
 def test_subprocess_stdout_is_exactly_one_json_object() -> None:
     done = subprocess.run(
         [sys.executable, "-m", "cnnviz", "experiment", "noise", "--size", "tiny", "--json"],

@@ -217,6 +217,7 @@ def test_help_names_the_builtin_datasets(capsys: pytest.CaptureFixture[str]) -> 
     assert code == 0 and "digits" in out and "lfw" in out
 
 
+@pytest.mark.e2e  # a real process of its own
 def test_a_real_process_prints_one_json_object(tmp_path: Path) -> None:
     done = subprocess.run(
         [sys.executable, "-m", "cnnviz", "finetune", "lfw", *TINY, "--epochs", "1", "--json"],

@@ -48,6 +48,7 @@ def test_with_block_and_garbage_collection(temp: Path) -> None:
     assert not any(temp.iterdir())
 
 
+@pytest.mark.e2e  # a real process of its own
 def test_removed_at_exit(tmp_path: Path) -> None:
     code = (
         "from cnnviz.data import Workspace\n"

@@ -165,6 +165,7 @@ def test_backends_start_like_make_run() -> None:
     assert run_multi.streamlit_command(18502) == serve.command(18502)
 
 
+@pytest.mark.e2e  # a real process of its own
 def test_nginx_accepts_the_rendered_config(tmp_path: Path) -> None:
     nginx = run_multi.nginx_binary()
     if nginx is None:

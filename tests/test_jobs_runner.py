@@ -488,6 +488,7 @@ print("exiting while", handle.state.value, flush=True)
 """
 
 
+@pytest.mark.e2e  # a real process of its own
 def test_a_process_that_exits_with_a_torch_job_running_exits_cleanly() -> None:
     """The server stopping with a job running: the runner stops the job and waits before the
     interpreter tears its threads down (before, torch's C++ threads aborted the process with

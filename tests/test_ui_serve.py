@@ -6,9 +6,12 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 from tests.conftest import ROOT
 
 
+@pytest.mark.e2e  # a real process of its own
 def test_warm_imports_the_library_and_leaves_cnnviz_ui_to_the_first_page() -> None:
     code = (
         "import sys; from cnnviz.ui import serve; serve.warm(); "
@@ -22,6 +25,7 @@ def test_warm_imports_the_library_and_leaves_cnnviz_ui_to_the_first_page() -> No
     assert out.strip() == "['cnnviz.ui.serve'] True True"
 
 
+@pytest.mark.e2e  # a real process of its own
 def test_freed_heap_memory_goes_back_to_the_system() -> None:
     """What warm_library runs after the models it built are dropped (glibc keeps freed heap
     pages otherwise): measured in a fresh process, from /proc."""
