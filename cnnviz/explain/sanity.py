@@ -113,6 +113,36 @@ def _copy_of(model: Explained):
     yield twin
 
 
+def verdict_text(result: SanityResult, names: dict[str, str] | None = None) -> str:
+    """The lesson in Markdown, from this run's numbers: which methods pass (|rho| below
+    PASS_BELOW once every block is random) and which stay similar, each with its rho; `names`:
+    the methods' display names."""
+    found = verdicts(result)
+
+    def named(v: Verdict) -> str:
+        rho = "its map went blank" if v.final is None else f"rho {v.final:.2f}"
+        return f"{(names or {}).get(v.method, v.method)} ({rho})"
+
+    passed = [named(v) for v in found.values() if v.passes]
+    similar = [named(v) for v in found.values() if not v.passes]
+    limit = f"{PASS_BELOW:g}"
+    lines = [
+        "**A method whose map barely changes explains the image, not the model.** It behaves "
+        "like an edge detector: it would draw much the same picture for any network."
+    ]
+    if passed:
+        lines.append(
+            f"**Pass** (|rho| below {limit} once every block is random, seed {result.seed}): "
+            + ", ".join(passed) + "."
+        )  # fmt: skip
+    if similar:
+        lines.append(
+            f"**Stay similar** (|rho| still {limit} or more with every block random): "
+            + ", ".join(similar) + ". Their maps follow the image more than the weights."
+        )  # fmt: skip
+    return "\n\n".join(lines)
+
+
 def picture(attr: attribution.Attribution, side: int) -> np.ndarray:
     """The map as the page shows it (attribution.heatmap), at most PICTURE_SIDE square."""
     heat = torch.from_numpy(attribution.heatmap(attr, side))[None, None]

@@ -506,29 +506,4 @@ SANITY_GRID_NOTE = (
 
 
 def sanity_text(result: sanity.SanityResult) -> str:
-    """The lesson from this run's numbers: which methods pass (|rho| below sanity.PASS_BELOW
-    once every block is random) and which stay similar."""
-    verdicts = sanity.verdicts(result)
-
-    def named(v: sanity.Verdict) -> str:
-        rho = "its map went blank" if v.final is None else f"rho {v.final:.2f}"
-        return f"{METHODS[v.method]} ({rho})"
-
-    passed = [named(v) for v in verdicts.values() if v.passes]
-    similar = [named(v) for v in verdicts.values() if not v.passes]
-    limit = f"{sanity.PASS_BELOW:g}"
-    lines = [
-        "**A method whose map barely changes explains the image, not the model.** It behaves "
-        "like an edge detector: it would draw much the same picture for any network."
-    ]
-    if passed:
-        lines.append(
-            f"**Pass** (|rho| below {limit} once every block is random, seed {result.seed}): "
-            + ", ".join(passed) + "."
-        )  # fmt: skip
-    if similar:
-        lines.append(
-            f"**Stay similar** (|rho| still {limit} or more with every block random): "
-            + ", ".join(similar) + ". Their maps follow the image more than the weights."
-        )  # fmt: skip
-    return "\n\n".join(lines)
+    return sanity.verdict_text(result, METHODS)
