@@ -474,7 +474,8 @@ def gradcam_line(layers: dict[str, tuple], layer: str, side: int, digit: bool) -
         return None
     where = "the background next to the digit" if digit else "the background around the object"
     return (
-        f"Grad-CAM's map is {layer}'s {h}x{w} grid stretched to {side}x{side} px: it shows "
+        f"Grad-CAM's map comes from layer {layer}, a {h}x{w} grid, stretched to {side}x{side} px: "
+        "it shows "
         f"which region counted, not which stroke, and each cell spills onto {where}."
     )
 
