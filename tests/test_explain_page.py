@@ -44,8 +44,8 @@ def test_default_model_shows_every_view(open_page):
     assert "one 32x32 grayscale image" in words and "1x1x32x32" not in words
     assert "Integrated Gradients" in words and "add up to the score's change within" in words
     # Grad-CAM's coarse grid, in one line; the digit's caption says the index typed.
-    assert any("layer s4, a 5x5 grid, stretched to 32x32 px" in c.value and "not which stroke" in c.value
-               for c in at.caption)  # fmt: skip
+    cam = "layer s4, a 5x5 grid, stretched to 32x32 px"
+    assert any(cam in c.value and "not which stroke" in c.value for c in at.caption)
     assert captions(at)[0].startswith("validation digit 0, labelled ")
     # The prediction for the first validation digit comes first in the class picker.
     model, x, _ = digit(0)

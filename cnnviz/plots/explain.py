@@ -8,8 +8,15 @@ from collections.abc import Sequence
 
 import numpy as np
 import plotly.graph_objects as go
+from plotly.colors import hex_to_rgb, sequential
 from plotly.subplots import make_subplots
 
+# Black (nothing) to pale yellow (the top), as rgb(): Inferno's first colour, #000004, is one
+# of the placeholders Streamlit's chart theme swaps for its own colours (it drew pink).
+INFERNO = [
+    [i / (len(sequential.Inferno) - 1), "rgb({}, {}, {})".format(*hex_to_rgb(c))]
+    for i, c in enumerate(sequential.Inferno)
+]
 # Transparent where nothing matters, so the image shows through; opaque red where most does.
 HEAT = [
     [0.0, "rgba(255, 230, 0, 0)"],
@@ -122,13 +129,13 @@ def sanity_grid(
     titles = [("original" if s == "original" else f"+ {s}") for s in steps]
     fig = make_subplots(
         rows, cols, column_titles=titles, horizontal_spacing=0.012,
-        vertical_spacing=under / (height - top) if rows > 1 else 0,
+        vertical_spacing=under / (height - top - under) if rows > 1 else 0,
     )  # fmt: skip
     for r, name in enumerate(names, start=1):
         for c, (heat, rho) in enumerate(zip(pictures[name], correlations[name], strict=True), 1):
             fig.add_trace(
                 go.Heatmap(
-                    z=heat, colorscale="Inferno", zmin=0, zmax=1, showscale=False,
+                    z=heat, colorscale=INFERNO, zmin=0, zmax=1, showscale=False,
                     hovertemplate=f"{name}, {titles[c - 1]}: %{{z:.2f}}<extra></extra>",
                 ),
                 r, c,
@@ -145,7 +152,7 @@ def sanity_grid(
     fig.update_yaxes(showticklabels=False, showgrid=False, zeroline=False, ticks="",
                      autorange="reversed", constrain="domain")  # fmt: skip
     fig.update_annotations(font={"size": 13})
-    fig.update_layout(height=height, margin={"l": 10, "r": 0, "t": top, "b": 0})
+    fig.update_layout(height=height, margin={"l": 10, "r": 0, "t": top, "b": under})
     return fig
 
 
