@@ -472,11 +472,14 @@ def gradcam_line(layers: dict[str, tuple], layer: str, side: int, digit: bool) -
     _, h, w = layers[layer]
     if h >= side and w >= side:
         return None
-    where = "the background next to the digit" if digit else "the background around the object"
+    detail, where = (
+        ("stroke", "the background next to the digit") if digit
+        else ("detail", "the background around the object")
+    )  # fmt: skip
     return (
-        f"Grad-CAM's map comes from layer {layer}, a {h}x{w} grid, stretched to {side}x{side} px: "
-        "it shows "
-        f"which region counted, not which stroke, and each cell spills onto {where}."
+        f"Grad-CAM's map comes from layer {layer}, a {h}x{w} grid, stretched to {side}x{side} "
+        f"px: it shows which region counted, not which {detail}, and each cell spills onto "
+        f"{where}."
     )
 
 
