@@ -274,6 +274,7 @@ def cmd_attribute(args: argparse.Namespace) -> int:
         window=args.window,
         stride=args.stride,
         layer=args.layer,
+        seed=args.seed,
     )
     result = attribution.attribute(model, x, args.method, args.target, params)
     np.save(args.out, result.map)
@@ -396,6 +397,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--noise", type=int, default=15, help="SmoothGrad noise, %% of input range")
     p.add_argument("--window", type=int, help="Occlusion window side (default: side / 8)")
     p.add_argument("--stride", type=int, help="Occlusion stride (default: window / 2)")
+    p.add_argument(
+        "--seed", type=int, default=0, help="SmoothGrad's noise: the same seed, the same map"
+    )
     p.add_argument("--out", required=True, help="where the map goes (.npy)")
     p.add_argument("--save-input", help="where the preprocessed input goes (.npy)")
     p.add_argument("--json", action="store_true")

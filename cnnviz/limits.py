@@ -439,6 +439,13 @@ OCCLUSION_POSITIONS = Limit(
 TOP_CHANNELS = Limit(
     "number of feature maps shown", 1, 64, "A grid of 64 maps still fits on the screen."
 )
+EXPLAIN_SEED = Limit(
+    "seed",
+    0,
+    2**31 - 1,
+    "The same seed gives the same SmoothGrad noise and the same random weights in the sanity "
+    "check, so the same map.",
+)
 DIGIT_INDEX = Limit(
     "digit (index in the validation split)",
     0,

@@ -4,8 +4,7 @@ explanations to trust (the sanity check of Adebayo et al. 2018)."""
 import streamlit as st
 
 from cnnviz.errors import CnnvizError
-from cnnviz.explain.attribution import METHODS, heatmap
-from cnnviz.explain.sanity import lesson
+from cnnviz.explain.attribution import METHODS
 from cnnviz.limits import TOP_CHANNELS
 from cnnviz.plots import explain as plots
 from cnnviz.ui import explain as ui
@@ -60,10 +59,7 @@ with attr_tab:
         show_error(err)
         maps = {}
     if maps:
-        shown = {METHODS[m]: heatmap(a, model.image_size) for m, a in maps.items()}
-        st.plotly_chart(plots.overlays(view, shown), width="stretch",
-                        key="explain_overlays")  # fmt: skip
-        st.caption(ui.attribution_caption(maps))
+        ui.show_maps(model, view, x, maps, layers)
     st.markdown(ui.METHOD_NOTES)
 
 with filter_tab:
@@ -103,8 +99,11 @@ with sanity_tab:
         format_func=METHODS.get, key="explain_sanity_methods",
     )  # fmt: skip
     result = ui.sanity_check(model, x, xid, target, chosen, params) if chosen else None
+    st.caption(f"Random weights drawn with seed {params.seed} (Method settings, Attributions tab).")
     if result is not None:
-        named = {METHODS[m]: v for m, v in result.correlations.items()}
-        st.plotly_chart(plots.sanity_chart(result.steps, named), width="stretch",
-                        key="explain_sanity_chart")  # fmt: skip
-        st.markdown(ui.lesson_text(lesson(result)))
+        named = {METHODS[m]: v for m, v in result.pictures.items()}
+        rhos = {METHODS[m]: v for m, v in result.correlations.items()}
+        st.plotly_chart(plots.sanity_grid(result.steps, named, rhos), width="stretch",
+                        key="explain_sanity_grid")  # fmt: skip
+        st.caption(ui.SANITY_GRID_NOTE)
+        st.markdown(ui.sanity_text(result))

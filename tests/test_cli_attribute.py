@@ -310,3 +310,22 @@ def test_weights_for_a_model_without_torchvision_weights_exit_2(capsys, tmp_path
     code, _, err = run(capsys, "--model", "lenet5", "--weights", str(weights), "--image",
                        photo_png, "--method", "saliency", "--out", out)  # fmt: skip
     assert code == 2 and err.count("\n") == 1 and "no model 'lenet5'" in err
+
+
+def test_smoothgrad_with_the_same_seed_writes_the_same_map(capsys, tmp_path, digit_png):
+    image, _ = digit_png
+    maps = []
+    for seed, name in (("3", "a"), ("3", "b"), ("4", "c")):
+        out = tmp_path / f"{name}.npy"
+        code, *_ = run(capsys, "--image", image, "--method", "smoothgrad", "--samples", "8",
+                       "--seed", seed, "--out", str(out))  # fmt: skip
+        assert code == 0
+        maps.append(np.load(out))
+    assert np.array_equal(maps[0], maps[1]) and not np.allclose(maps[0], maps[2])
+
+
+def test_a_seed_out_of_range_exits_2(capsys, tmp_path, digit_png):
+    image, _ = digit_png
+    code, out, err = run(capsys, "--image", image, "--method", "smoothgrad", "--seed", "-1",
+                         "--out", str(tmp_path / "m.npy"))  # fmt: skip
+    assert code == 2 and out == "" and "seed" in err and err.count("\n") == 1

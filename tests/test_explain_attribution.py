@@ -130,3 +130,36 @@ def test_default_gradcam_layer_is_the_last_spatial_one():
     layers = feature_maps.spatial_layers(model, x)
     assert feature_maps.default_layer(layers) == "layer4"
     assert layers["layer4"] == (512, 2, 2) and layers["conv1"] == (64, 32, 32)
+
+
+def test_smoothgrad_with_a_seed_is_captums_noise_tunnel_under_that_torch_seed():
+    """The page's SmoothGrad draws from its own generator: the same map as captum's
+    NoiseTunnel(Saliency) after torch.manual_seed(seed), the same twice, another with another
+    seed, and the global RNG left alone."""
+    from captum.attr import NoiseTunnel, Saliency
+
+    model, x, label = digit_input()
+    p = Params(samples=20, noise=15, seed=7)  # 20: a batch of 16, then 4
+    rng = torch.get_rng_state()
+    one = attribution.attribute(model, x, "smoothgrad", label, p)
+    assert torch.equal(rng, torch.get_rng_state())
+    two = attribution.attribute(model, x, "smoothgrad", label, p)
+    assert np.array_equal(one.map, two.map)
+    other = attribution.attribute(model, x, "smoothgrad", label, Params(samples=20, seed=8))
+    assert not np.allclose(one.map, other.map)
+    stdev = 0.15 * float(x.max() - x.min())
+    with model.borrow() as net:
+        torch.manual_seed(7)
+        ref = NoiseTunnel(Saliency(net)).attribute(
+            x.clone().requires_grad_(True), nt_type="smoothgrad", nt_samples=20,
+            nt_samples_batch_size=16, stdevs=stdev, target=label,
+        )  # fmt: skip
+        for q in net.parameters():
+            q.grad = None
+    np.testing.assert_allclose(one.map, ref.detach().numpy(), rtol=1e-5, atol=1e-8)
+
+
+def test_a_seed_out_of_range_is_refused():
+    model, x, _ = digit_input()
+    with pytest.raises(OutOfBounds, match="seed"):
+        attribution.attribute(model, x, "smoothgrad", params=Params(seed=-1))

@@ -15,7 +15,8 @@ from torch import nn
 
 from cnnviz import images, weights
 from cnnviz.data import digits
-from cnnviz.explain import default_model, models
+from cnnviz.explain import default_model, models, sanity
+from cnnviz.explain.attribution import METHODS, Params
 from cnnviz.explain.models import predict
 from cnnviz.jobs import default_runner
 from cnnviz.train import FinetuneConfig, TrainedModel, finetune
@@ -35,15 +36,23 @@ def charts(at) -> set[str]:
 def test_default_model_shows_every_view(open_page):
     at = open_page(PAGE)
     assert at.title[0].value == "Explain"
-    assert len(at.get("plotly_chart")) >= 6  # top 5, overlays, filters x3, feature maps
-    assert any(
-        "Integrated Gradients" in c.value and "convergence delta" in c.value for c in at.caption
-    )
+    # top 5, one chart per default method (3), filters x3, feature maps
+    assert len(at.get("plotly_chart")) >= 8
+    assert {"explain_overlay_saliency", "explain_overlay_integrated_gradients",
+            "explain_overlay_gradcam"} <= chart_keys(at)  # fmt: skip
+    words = next(c.value for c in at.caption if c.value.startswith("Explaining"))
+    assert "one 32x32 grayscale image" in words and "1x1x32x32" not in words
+    assert "Integrated Gradients" in words and "add up to the score's change within" in words
+    # Grad-CAM's coarse grid, in one line; the digit's caption says the index typed.
+    cam = "layer s4, a 5x5 grid, stretched to 32x32 px"
+    assert any(cam in c.value and "not which stroke" in c.value for c in at.caption)
+    assert captions(at)[0].startswith("validation digit 0, labelled ")
     # The prediction for the first validation digit comes first in the class picker.
     model, x, _ = digit(0)
     assert target_box(at).value == predict(model, x)[0][0]
     at.number_input(key="explain_digit").set_value(5).run()
     assert not at.exception
+    assert captions(at)[0].startswith("validation digit 5, labelled ")
     model, x, _ = digit(5)
     top = predict(model, x)
     target = target_box(at)
@@ -54,6 +63,16 @@ def test_default_model_shows_every_view(open_page):
     assert target_box(at).value == top[1][0]
 
 
+def chart_keys(at) -> set[str]:
+    return {c.proto.id.split("-")[-1] for c in at.get("plotly_chart")} | {
+        c.key for c in at.get("plotly_chart") if getattr(c, "key", None)
+    }
+
+
+def captions(at) -> list[str]:
+    return [i.caption for e in at.get("image") for i in e.proto.imgs]
+
+
 def digit(i: int):
     model = models.default()
     k = int(default_model.split()[1][i])
@@ -62,14 +81,25 @@ def digit(i: int):
 
 def test_sanity_check_runs_as_a_job_and_draws_the_lesson(open_page):
     at = open_page(PAGE)
+    at.number_input(key="explain_seed").set_value(2).run()
     at.button(key="explain_sanity_job_start").click().run()
-    for _ in range(60):
+    for _ in range(120):
         if any("explains the image, not the model" in m.value for m in at.markdown):
             break
         time.sleep(0.5)
         at.run()
     assert not at.exception
-    assert any("explains the image, not the model" in m.value for m in at.markdown)
+    text = next(m.value for m in at.markdown if "explains the image, not the model" in m.value)
+    assert "every method's map changed" not in text
+    # The text follows this run's numbers: the same check in the library, with seed 2.
+    model, x, _ = digit(0)
+    target = target_box(at).value
+    params = Params(layer="s4", seed=2)
+    result = sanity.cascading_randomization(
+        model, x, ["saliency", "guided_backprop", "gradcam"], params, target
+    )
+    assert text == sanity.verdict_text(result, METHODS)
+    assert "explain_sanity_grid" in chart_keys(at)
 
 
 def test_imagenet_source_says_which_file_is_missing(open_page):
@@ -121,12 +151,12 @@ def test_an_imagenet_network_with_random_weights_runs_slow_methods_as_a_job(open
     ]
     at.button(key="explain_maps_job_start").click().run()
     for _ in range(120):
-        if any("convergence delta" in c.value for c in at.caption):
+        if any("add up to the score's change" in c.value for c in at.caption):
             break
         time.sleep(0.5)
         at.run()
     assert not at.exception
-    assert any("Integrated Gradients 1x3x224x224" in c.value for c in at.caption)
+    assert any("one 224x224 colour image" in c.value for c in at.caption)
 
 
 # --- a fine-tuned model with its validation images, and Grad-CAM's coarse layers ------------

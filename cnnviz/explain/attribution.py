@@ -1,5 +1,9 @@
 """Which input pixels drove a prediction, with captum: Saliency, Integrated Gradients,
-SmoothGrad (NoiseTunnel over Saliency), Grad-CAM (LayerGradCam), Occlusion and Guided Backprop.
+SmoothGrad (Saliency over noisy copies), Grad-CAM (LayerGradCam), Occlusion and Guided Backprop.
+
+SmoothGrad draws its noise from a local torch.Generator seeded by Params.seed (the same seed,
+the same map; the global RNG is left alone): the same draws as captum's NoiseTunnel after
+torch.manual_seed(seed).
 
 `attribute` returns the map exactly as captum does for a batch of one (1 x C x H x W for the
 pixel methods, 1 x 1 x h x w at the layer for Grad-CAM); `heatmap` turns it into the H x W
@@ -23,7 +27,6 @@ from captum.attr import (
     IntegratedGradients,
     LayerAttribution,
     LayerGradCam,
-    NoiseTunnel,
     Occlusion,
     Saliency,
 )
@@ -58,6 +61,7 @@ class Params:
     window: int | None = None  # Occlusion, in input pixels; None: about an eighth of the side
     stride: int | None = None  # None: half the window
     layer: str | None = None  # Grad-CAM; None: default_layer
+    seed: int = 0  # SmoothGrad's noise (and the sanity check's random weights)
 
     def checked(self, side: int) -> Params:
         """Within cnnviz.limits (OutOfBounds otherwise), the window within the image; the
@@ -70,6 +74,7 @@ class Params:
         limits.IG_STEPS.check(self.steps)
         limits.SMOOTHGRAD_SAMPLES.check(self.samples)
         limits.SMOOTHGRAD_NOISE.check(self.noise)
+        limits.EXPLAIN_SEED.check(self.seed)
         limits.OCCLUSION_WINDOW.check(self.window)
         limits.OCCLUSION_STRIDE.check(self.stride)
         if self.baseline not in BASELINES:
@@ -133,15 +138,8 @@ def _run(
             return attr, float(delta.abs().max())
         case "smoothgrad":
             stdev = p.noise / 100 * float(x.max() - x.min())
-            attr = NoiseTunnel(Saliency(net)).attribute(
-                inp,
-                nt_type="smoothgrad",
-                nt_samples=p.samples,
-                nt_samples_batch_size=min(p.samples, 16),
-                stdevs=stdev,
-                target=target,
-            )
-            return attr, None
+            generator = torch.Generator().manual_seed(p.seed)
+            return smoothgrad(net, x, target, p.samples, stdev, generator), None
         case "gradcam":
             layer = module(net, p.layer or "")
             # relu: Selvaraju et al.'s map keeps what speaks for the class (captum's default
@@ -161,6 +159,32 @@ def _run(
             return attr, None
         case _:
             return GuidedBackprop(net).attribute(inp, target=target), None
+
+
+def smoothgrad(
+    net: nn.Module,
+    x: torch.Tensor,
+    target: int,
+    samples: int,
+    stdev: float,
+    generator: torch.Generator,
+    batch: int = 16,
+) -> torch.Tensor:
+    """Saliency (absolute gradients) averaged over `samples` noisy copies of x (Smilkov et al.
+    2017), the noise N(0, stdev) drawn from `generator`, `batch` copies per pass: captum's
+    NoiseTunnel(Saliency) step by step, with its draws, sums and order."""
+    saliency = Saliency(net)
+    total = torch.zeros_like(x)
+    done = 0
+    while done < samples:
+        n = min(batch, samples - done)
+        spread = torch.tensor(stdev).repeat((n, *x.shape[1:]))  # as NoiseTunnel builds it
+        noisy = x.detach().repeat_interleave(n, dim=0) + torch.normal(
+            0, spread, generator=generator
+        )
+        total = total + saliency.attribute(noisy, target=target, abs=True).sum(0, keepdim=True)
+        done += n
+    return total * (1 / samples)
 
 
 def attribute(

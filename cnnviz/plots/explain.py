@@ -1,5 +1,5 @@
-"""Figures of the Explain page: filter and feature-map grids, attribution overlays, the top-5
-bar chart and the sanity check's rank correlations."""
+"""Figures of the Explain page: filter and feature-map grids, attribution overlays (one figure
+per method), the top-5 bar chart and the sanity check's grid of maps."""
 
 from __future__ import annotations
 
@@ -8,8 +8,15 @@ from collections.abc import Sequence
 
 import numpy as np
 import plotly.graph_objects as go
+from plotly.colors import hex_to_rgb, sequential
 from plotly.subplots import make_subplots
 
+# Black (nothing) to pale yellow (the top), as rgb(): Inferno's first colour, #000004, is one
+# of the placeholders Streamlit's chart theme swaps for its own colours (it drew pink).
+INFERNO = [
+    [i / (len(sequential.Inferno) - 1), "rgb({}, {}, {})".format(*hex_to_rgb(c))]
+    for i, c in enumerate(sequential.Inferno)
+]
 # Transparent where nothing matters, so the image shows through; opaque red where most does.
 HEAT = [
     [0.0, "rgba(255, 230, 0, 0)"],
@@ -17,9 +24,6 @@ HEAT = [
     [0.6, "rgba(255, 100, 0, 0.6)"],
     [1.0, "rgba(210, 0, 0, 0.9)"],
 ]
-METHOD_COLORS = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b")
-# Lines of methods that agree (Saliency and Guided Backprop without ReLUs) stay visible.
-DASHES = ("solid", "dash", "dot", "dashdot", "longdash", "longdashdot")
 
 
 def _bare(fig: go.Figure, height: int) -> go.Figure:
@@ -91,24 +95,64 @@ def single_map(values: np.ndarray, title: str) -> go.Figure:
     return _bare(fig, 300)
 
 
-def overlays(image: np.ndarray, heats: dict[str, np.ndarray]) -> go.Figure:
-    """The image with each method's heat map (H x W in [0, 1]) over it, side by side."""
-    n = max(1, len(heats))
-    fig = make_subplots(1, n, subplot_titles=list(heats), horizontal_spacing=0.02)
-    for i, (_, heat) in enumerate(heats.items(), start=1):
-        fig.add_trace(go.Image(z=image, hoverinfo="skip"), 1, i)
-        fig.add_trace(
-            go.Heatmap(
-                z=heat, colorscale=HEAT, zmin=0, zmax=1, showscale=i == n,
-                colorbar={"thickness": 10, "title": {"text": "share", "side": "right"}},
-                hovertemplate="row %{y}, col %{x}: %{z:.2f}<extra></extra>",
-            ),
-            1, i,
-        )  # fmt: skip
-        fig.update_yaxes(scaleanchor=f"x{'' if i == 1 else i}", row=1, col=i)
-    fig.update_xaxes(visible=False)
-    fig.update_yaxes(visible=False, autorange="reversed")
-    fig.update_layout(height=260 if n > 3 else 320, margin={"l": 0, "r": 0, "t": 30, "b": 0})
+def overlay(image: np.ndarray, heat: np.ndarray, title: str, height: int = 300) -> go.Figure:
+    """One method's heat map (H x W in [0, 1]) over the image, its name as the title (left,
+    clear of the toolbar): one figure per method, so the page lays them out in a wrapping grid
+    and no title runs into the next."""
+    fig = go.Figure(go.Image(z=image, hoverinfo="skip"))
+    fig.add_trace(
+        go.Heatmap(
+            z=heat, colorscale=HEAT, zmin=0, zmax=1, showscale=False,
+            hovertemplate="row %{y}, col %{x}: %{z:.2f} of the top<extra></extra>",
+        )
+    )  # fmt: skip
+    fig.update_layout(title={"text": title, "font": {"size": 16}, "x": 0, "xanchor": "left"})
+    fig = _bare(fig, height)
+    fig.update_layout(margin={"l": 0, "r": 0, "t": 34, "b": 0})
+    return fig
+
+
+def sanity_grid(
+    steps: Sequence[str],
+    pictures: dict[str, Sequence[np.ndarray]],
+    correlations: dict[str, Sequence[float | None]],
+    width: int = 680,
+) -> go.Figure:
+    """Adebayo et al.'s figure: a row per method, a column per cumulative randomization step
+    (the original first), each map (values in [0, 1]) with its Spearman rho under it. The
+    height fits square cells in about `width` pixels."""
+    names = list(pictures)
+    rows, cols = max(1, len(names)), max(1, len(steps))
+    cell = max(48, min(130, (width - 90) // cols))
+    under, top = 34, 40  # the rho under each row, the step names above the first
+    height = rows * (cell + under) + top
+    titles = [("original" if s == "original" else f"+ {s}") for s in steps]
+    fig = make_subplots(
+        rows, cols, column_titles=titles, horizontal_spacing=0.012,
+        vertical_spacing=under / (height - top - under) if rows > 1 else 0,
+    )  # fmt: skip
+    for r, name in enumerate(names, start=1):
+        for c, (heat, rho) in enumerate(zip(pictures[name], correlations[name], strict=True), 1):
+            fig.add_trace(
+                go.Heatmap(
+                    z=heat, colorscale=INFERNO, zmin=0, zmax=1, showscale=False,
+                    hovertemplate=f"{name}, {titles[c - 1]}: %{{z:.2f}}<extra></extra>",
+                ),
+                r, c,
+            )  # fmt: skip
+            text = "blank map" if rho is None else f"rho {rho:.2f}"
+            n = (r - 1) * cols + c
+            fig.update_xaxes(title={"text": text, "standoff": 4, "font": {"size": 13}},
+                             row=r, col=c)  # fmt: skip
+            fig.update_yaxes(scaleanchor=f"x{'' if n == 1 else n}", row=r, col=c)
+        fig.update_yaxes(title={"text": name.replace(" ", "<br>"), "font": {"size": 13}},
+                         row=r, col=1)  # fmt: skip
+    fig.update_xaxes(showticklabels=False, showgrid=False, zeroline=False, ticks="",
+                     constrain="domain")  # fmt: skip
+    fig.update_yaxes(showticklabels=False, showgrid=False, zeroline=False, ticks="",
+                     autorange="reversed", constrain="domain")  # fmt: skip
+    fig.update_annotations(font={"size": 13})
+    fig.update_layout(height=height, margin={"l": 10, "r": 0, "t": top, "b": under})
     return fig
 
 
@@ -127,30 +171,4 @@ def top_classes(top: Sequence[tuple[int, str, float]], target: int) -> go.Figure
     fig.update_xaxes(range=[0, 1], tickformat=".0%", title="probability")
     fig.update_yaxes(type="category")  # class names such as "7" are names, not numbers
     fig.update_layout(height=230, margin={"l": 0, "r": 10, "t": 10, "b": 0})
-    return fig
-
-
-def sanity_chart(
-    steps: Sequence[str], correlations: dict[str, Sequence[float | None]]
-) -> go.Figure:
-    """Rank correlation with the trained model's map after each cascading randomization."""
-    fig = go.Figure()
-    styles = zip(METHOD_COLORS, DASHES, strict=True)
-    for (name, values), (color, dash) in zip(correlations.items(), styles, strict=False):
-        fig.add_trace(
-            go.Scatter(
-                x=list(steps), y=list(values), name=name, mode="lines+markers",
-                line={"color": color, "dash": dash, "width": 3 if dash == "solid" else 2},
-                connectgaps=False,
-                hovertemplate="%{x}: %{y:.2f}<extra>" + name + "</extra>",
-            )
-        )  # fmt: skip
-    fig.add_hline(y=0, line={"color": "gray", "dash": "dot"})
-    fig.update_yaxes(range=[-1.05, 1.05], title="Spearman rank correlation")
-    fig.update_xaxes(title="randomized down to (cumulative, from the output)")
-    fig.update_layout(
-        height=380,
-        margin={"l": 0, "r": 0, "t": 10, "b": 0},
-        legend={"orientation": "h", "y": 1.12, "x": 0},
-    )
     return fig

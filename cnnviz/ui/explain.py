@@ -94,8 +94,8 @@ def image_picker(model: models.Explained) -> tuple[np.ndarray, str] | None:
         column = st.columns([1, 2])[0]  # a short number: a short field
         i = presets.number(column, "Digit (index in the validation split)", limits.DIGIT_INDEX,
                            0, "explain_digit", param="digit")  # fmt: skip
-        k = val[i]
-        return pics[k].permute(1, 2, 0).numpy(), f"digit #{k}, labelled {int(labels[k])}"
+        k = val[i]  # its index among the 1,797; the caption says the number the student typed
+        return pics[k].permute(1, 2, 0).numpy(), f"validation digit {i}, labelled {int(labels[k])}"
     validation = trained_validation() if model.source == "trained" else None
     if model.source == "trained" and validation is None:
         st.caption(
@@ -217,20 +217,72 @@ def method_settings(model: models.Explained, layers: dict[str, tuple]) -> Params
     """Every method's settings, bounded by cnnviz.limits."""
     side = model.image_size
     c = st.columns(4)
-    steps = bounded(c[0], "IG steps", limits.IG_STEPS, 32, "explain_steps")
-    baseline = c[0].selectbox("IG baseline", attribution.BASELINES, key="explain_baseline")
-    samples = bounded(c[1], "SmoothGrad samples", limits.SMOOTHGRAD_SAMPLES, 16, "explain_samples")
-    noise = bounded(c[1], "SmoothGrad noise (%)", limits.SMOOTHGRAD_NOISE, 15, "explain_noise")
-    window = bounded(c[2], "Occlusion window", limits.OCCLUSION_WINDOW, max(2, side // 8),
-                     f"explain_window_{model.key}")  # fmt: skip
-    stride = bounded(c[2], "Occlusion stride", limits.OCCLUSION_STRIDE, max(1, side // 16),
-                     f"explain_stride_{model.key}")  # fmt: skip
+    steps = bounded(
+        c[0],
+        "IG steps",
+        limits.IG_STEPS,
+        32,
+        "explain_steps",
+        help="Integrated Gradients: points on the path from the baseline to the "
+        "image where the gradient is taken.",
+    )
+    baseline = c[0].selectbox(
+        "IG baseline",
+        attribution.BASELINES,
+        key="explain_baseline",
+        help="Integrated Gradients' starting point: zeros after normalization, or a black image.",
+    )
+    samples = bounded(
+        c[1],
+        "SmoothGrad samples",
+        limits.SMOOTHGRAD_SAMPLES,
+        16,
+        "explain_samples",
+        help="Noisy copies of the image averaged.",
+    )
+    noise = bounded(
+        c[1],
+        "SmoothGrad noise (%)",
+        limits.SMOOTHGRAD_NOISE,
+        15,
+        "explain_noise",
+        help="The noise's standard deviation, in % of the image's value range.",
+    )
+    seed = bounded(
+        c[1],
+        "Seed",
+        limits.EXPLAIN_SEED,
+        0,
+        "explain_seed",
+        help="Draws SmoothGrad's noise and the sanity check's random weights.",
+    )
+    window = bounded(
+        c[2],
+        "Occlusion window",
+        limits.OCCLUSION_WINDOW,
+        max(2, side // 8),
+        f"explain_window_{model.key}",
+        help="Side of the covered patch, in pixels.",
+    )
+    stride = bounded(
+        c[2],
+        "Occlusion stride",
+        limits.OCCLUSION_STRIDE,
+        max(1, side // 16),
+        f"explain_stride_{model.key}",
+        help="Pixels the patch moves each step.",
+    )
     names = list(layers)
     layer = c[3].selectbox(
-        "Grad-CAM layer", names, index=names.index(feature_maps.default_layer(layers)),
-        key=f"explain_layer_{model.key}", format_func=lambda n: layer_label(n, layers),
-    )  # fmt: skip
-    return Params(steps, baseline, samples, noise, window, stride, layer)
+        "Grad-CAM layer",
+        names,
+        index=names.index(feature_maps.default_layer(layers)),
+        key=f"explain_layer_{model.key}",
+        format_func=lambda n: layer_label(n, layers),
+        help="The layer whose channels Grad-CAM weighs: its output's height x width x channels. "
+        "A later layer knows more about the class, on a coarser grid.",
+    )
+    return Params(steps, baseline, samples, noise, window, stride, layer, seed)
 
 
 def layer_label(name: str, layers: dict[str, tuple]) -> str:
@@ -367,24 +419,75 @@ def means_caption(fm: feature_maps.FeatureMaps) -> str:
     )
 
 
-def attribution_caption(maps: dict[str, Attribution]) -> str:
+def overlay_grid(view: np.ndarray, maps: dict[str, Attribution], side: int) -> None:
+    """One chart per method, about MAP_WIDTH px each, in a row that wraps: two per row in a
+    700 px main area (a 1024 px window with the sidebar open), three at 1400 px."""
+    with st.container(horizontal=True, gap="small", key="explain_maps_grid"):
+        for m, a in maps.items():
+            fig = plots.overlay(view, attribution.heatmap(a, side), METHODS[m], MAP_WIDTH)
+            st.plotly_chart(fig, width=MAP_WIDTH, key=f"explain_overlay_{m}")
+
+
+MAP_WIDTH = 300
+
+
+def show_maps(model: models.Explained, view: np.ndarray, x: torch.Tensor,
+              maps: dict[str, Attribution], layers: dict[str, tuple]) -> None:  # fmt: skip
+    """The maps in their grid, what they are in words, and what Grad-CAM's grid can show."""
+    side = model.image_size
+    overlay_grid(view, maps, side)
+    st.caption(attribution_caption(maps, x))
+    cam = maps.get("gradcam")
+    line = cam and gradcam_line(layers, cam.layer or "", side, model.source == "default")
+    if line:
+        st.caption(line)
+
+
+def input_words(x: torch.Tensor) -> str:
+    """'one 64x64 colour image' for a 1 x 3 x 64 x 64 batch."""
+    n, c, h, w = x.shape
+    kind = {1: "grayscale ", 3: "colour "}.get(c, f"{c}-channel ")
+    return f"{'one' if n == 1 else f'{n:,}'} {h}x{w} {kind}image{'s' if n != 1 else ''}"
+
+
+def attribution_caption(maps: dict[str, Attribution], x: torch.Tensor) -> str:
+    """What the maps are, in words: the input, each method's time and IG's completeness gap."""
     parts = []
     for m, a in maps.items():
-        shape = "x".join(map(str, a.map.shape))
-        extra = f", convergence delta {a.delta:.2g}" if a.delta is not None else ""
-        extra += f", at {a.layer}" if a.layer else ""
-        parts.append(f"{METHODS[m]} {shape} in {a.seconds * 1000:,.0f} ms{extra}")
+        extra = ""
+        if a.delta is not None:
+            extra = f" (its pixel shares add up to the score's change within {a.delta:.2g})"
+        parts.append(f"{METHODS[m]} {a.seconds * 1000:,.0f} ms{extra}")
     return (
-        "Magnitude summed over the input channels, scaled to its 99th percentile. "
-        + "; ".join(parts)
-        + "."
+        f"Explaining {input_words(x)}. Red: the pixels that counted most for the class "
+        "(each map scaled so its top 1% is full red; colour channels added up); clear: none. "
+        "Time taken: " + "; ".join(parts) + "."
+    )
+
+
+def gradcam_line(layers: dict[str, tuple], layer: str, side: int, digit: bool) -> str | None:
+    """What Grad-CAM's coarse map can and cannot show (None when its layer is full size)."""
+    if layer not in layers:
+        return None
+    _, h, w = layers[layer]
+    if h >= side and w >= side:
+        return None
+    detail, where = (
+        ("stroke", "the background next to the digit") if digit
+        else ("detail", "the background around the object")
+    )  # fmt: skip
+    return (
+        f"Grad-CAM's map comes from layer {layer}, a {h}x{w} grid, stretched to {side}x{side} "
+        f"px: it shows which region counted, not which {detail}, and each cell spills onto "
+        f"{where}."
     )
 
 
 METHOD_NOTES = """
 - **Saliency**: |d score / d pixel|, how much a tiny change of each pixel changes the score.
 - **Integrated Gradients**: gradients averaged along the path from a baseline to the image; the
-  attributions add up to score(image) - score(baseline), up to the **convergence delta** shown.
+  pixels' shares add up to score(image) - score(baseline), up to the small gap shown above
+  (captum's "convergence delta": fewer steps, a larger gap).
 - **SmoothGrad**: saliency averaged over noisy copies of the image: less speckle.
 - **Grad-CAM**: the layer's channels weighted by their mean gradient; coarse (the layer's grid),
   upsampled to the image.
@@ -395,19 +498,16 @@ METHOD_NOTES = """
 
 SANITY_TEXT = (
     "**Sanity check** (Adebayo et al. 2018): re-initialize the weights block by block from the "
-    "output back to the input, and compare each method's map with the trained model's map "
-    "(Spearman rank correlation of the magnitudes; 1 = same ranking of pixels). A map that "
-    "explains the *model* must change once the model is destroyed."
+    "output back to the input, and redraw each method's map after every step. Under each map: "
+    "its Spearman rank correlation (rho) with the trained model's map (1: the same ranking of "
+    "pixels, 0: unrelated). A map that explains the *model* must change once the model is "
+    "destroyed."
+)
+SANITY_GRID_NOTE = (
+    "A row per method; the first column is the trained model, each next column randomizes one "
+    "more block (+ its name), down to the input. Each map is scaled to its own top 1%."
 )
 
 
-def lesson_text(still_similar: dict[str, bool]) -> str:
-    """The lesson, naming the methods whose maps survived randomization."""
-    fooled = [METHODS[m] for m, similar in still_similar.items() if similar]
-    lesson = (
-        "**A method whose map barely changes explains the image, not the model.** "
-        "It behaves like an edge detector: it would draw the same picture for any network."
-    )
-    if fooled:
-        return f"{lesson} Here: {', '.join(fooled)} (correlation above 0.5 with random weights)."
-    return f"{lesson} Here every method's map changed once the network was randomized."
+def sanity_text(result: sanity.SanityResult) -> str:
+    return sanity.verdict_text(result, METHODS)

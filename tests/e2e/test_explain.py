@@ -1,5 +1,6 @@
 """The Explain page in a real browser: every tab draws without an error at 1400 and 1024 px,
-and the sanity check runs as a job to its chart and lesson."""
+the six attribution maps are each at least 240 px wide with their titles apart (two per row at
+1024 px, three at 1400 px), and the sanity check runs as a job to its grid of maps and lesson."""
 
 from __future__ import annotations
 
@@ -26,12 +27,50 @@ def test_every_tab_of_explain_draws(app, screenshot_dir: Path, width: int) -> No
         assert_no_error(app, start, f"on the {tab} tab")
         name = tab.lower().replace(" ", "_")
         app.screenshot(screenshot_dir / f"explain-{name}-{width}.png")
-    # The sanity check: a job with a progress panel, then the chart and the lesson.
+    # The sanity check: a job with a progress panel, then the grid of maps and the lesson.
     app.rerun_after(app.page.get_by_role("button", name="Run the sanity check").click)
     lesson = app.page.locator(MAIN).get_by_text("explains the image, not the model")
     lesson.wait_for(timeout=60_000)
     assert_no_error(app, start, "after the sanity check")
     app.screenshot(screenshot_dir / f"explain-sanity_done-{width}.png")
+
+
+ALL_METHODS = "saliency,integrated_gradients,smoothgrad,gradcam,occlusion,guided_backprop"
+# Each map's chart box and its title's box (Plotly's .gtitle), in page pixels.
+MAP_BOXES = """() => [...document.querySelectorAll(
+    '.st-key-explain_maps_grid [data-testid="stPlotlyChart"]')].map(c => {
+  const r = c.getBoundingClientRect(), t = c.querySelector('.gtitle');
+  const tr = t ? t.getBoundingClientRect() : null;
+  return {x: r.x, y: r.y, w: r.width, right: r.right, title: t ? t.textContent : null,
+          tx: tr && tr.x, tright: tr && tr.right, ty: tr && tr.y};
+})"""
+
+
+@pytest.mark.parametrize(("width", "per_row"), [(1400, 3), (1024, 2)])
+def test_six_attribution_maps_are_wide_with_their_titles_apart(
+    app, screenshot_dir: Path, width: int, per_row: int
+) -> None:
+    app.page.set_viewport_size({"width": width, "height": 900})
+    start = app.server.log_size()
+    app.open(f"explain?methods={ALL_METHODS}")
+    app.page.locator(".st-key-explain_maps_grid .gtitle").nth(5).wait_for()
+    assert_no_error(app, start, "with all six methods")
+    sidebar = app.page.locator('[data-testid="stSidebar"]')
+    assert sidebar.bounding_box()["width"] > 200  # open, as a teacher leaves it
+    boxes = app.page.evaluate(MAP_BOXES)
+    assert [b["title"] for b in boxes] == [
+        "Saliency", "Integrated Gradients", "SmoothGrad", "Grad-CAM", "Occlusion",
+        "Guided Backprop",
+    ]  # fmt: skip
+    assert min(b["w"] for b in boxes) >= 240, boxes
+    rows: dict[int, list[dict]] = {}
+    for b in boxes:
+        rows.setdefault(round(b["y"]), []).append(b)
+    assert [len(r) for r in rows.values()] == [per_row] * (6 // per_row), boxes
+    for b in boxes:  # each title whole inside its own chart
+        assert b["x"] <= b["tx"] and b["tright"] <= b["right"], b
+    print(f"{width} px: maps {[round(b['w']) for b in boxes]} px wide, {per_row} per row")
+    app.screenshot(screenshot_dir / f"explain-six_maps-{width}.png")
 
 
 def test_resnet18_with_random_weights_draws(app, screenshot_dir: Path) -> None:
