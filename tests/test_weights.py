@@ -92,7 +92,7 @@ def test_app_weights_lists_every_usable_file_once(torch_home: Path) -> None:
     from cnnviz.train import BACKBONES
     from cnnviz.weights import app_weights
 
-    names = app_weights()
+    names = app_weights(BACKBONES)
     tv = {n for n in registry.names() if registry.get(n).torchvision_name}
     assert set(names) == set(BACKBONES) | tv
     assert names[: len(BACKBONES)] == list(BACKBONES)
