@@ -94,12 +94,12 @@ def load_pretrained(name: str) -> nn.Module:
 
 
 def untrained(
-    name: str, input_size: tuple[int, int, int] | None = None, seed: int = 0
+    arch: registry.Architecture, input_size: tuple[int, int, int] | None = None, seed: int = 0
 ) -> nn.Module:
-    """`name` with its builder's random initialization drawn from `seed`, in eval mode."""
+    """`arch` with its builder's random initialization drawn from `seed`, in eval mode."""
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        model = registry.build(name, input_size=input_size)
+        model = arch.build(input_size=input_size)
     return model.eval()
 
 

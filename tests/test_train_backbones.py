@@ -4,6 +4,7 @@ of a configuration, and the lecture's 2x2 table."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -223,3 +224,21 @@ def test_the_fit_check_needs_no_memory_for_the_weights(
     monkeypatch.setattr(torch, "load", load_spy)
     check_weights_file(spec("resnet18"), path)
     assert built == ["meta"] and loads == [True]
+
+
+def test_a_config_carries_its_backbone_resolved_and_pickles() -> None:
+    """The spec is resolved once, when the config is made; the config still crosses a process
+    boundary (a job's argument) and its JSON names the backbone, as the CLI's contract says."""
+    import pickle
+
+    config = FinetuneConfig(backbone="mobilenet_v3_small", strategy="last", last_blocks=3)
+    assert config.backbone_spec is spec("mobilenet_v3_small")
+    again = pickle.loads(pickle.dumps(config))
+    assert again == config and again.backbone_spec == spec("mobilenet_v3_small")
+    doc = config.to_json()
+    assert doc["backbone"] == "mobilenet_v3_small" and "backbone_spec" not in doc
+    assert list(doc) == [
+        "backbone", "weights", "strategy", "last_blocks", "epochs", "image_size", "batch_size",
+        "lr", "head_lr_factor", "val_fraction", "seed", "device", "amp",
+    ]  # fmt: skip
+    assert dataclasses.replace(config, backbone="resnet18").backbone_spec is spec("resnet18")

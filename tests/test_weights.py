@@ -82,8 +82,9 @@ def test_load_pretrained_googlenet_matches_the_app_model(torch_home: Path) -> No
 
 
 def test_untrained_is_seeded() -> None:
-    a, b = untrained("lenet5", seed=3), untrained("lenet5", seed=3)
-    c = untrained("lenet5", seed=4)
+    lenet = registry.get("lenet5")
+    a, b = untrained(lenet, seed=3), untrained(lenet, seed=3)
+    c = untrained(lenet, seed=4)
     assert torch.equal(a.c1.weight, b.c1.weight) and not torch.equal(a.c1.weight, c.c1.weight)
     assert not a.training
 
