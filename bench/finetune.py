@@ -44,7 +44,7 @@ from cnnviz.data import DatasetLimits, ImageDataset, load_dataset, stratified_sp
 from cnnviz.data.archive import extract_zip  # noqa: E402
 from cnnviz.jobs import JobRunner, JobSettings, devices  # noqa: E402
 from cnnviz.train import FinetuneConfig, backbone_weights_status, finetune  # noqa: E402
-from cnnviz.train.backbones import build, freeze  # noqa: E402
+from cnnviz.train.backbones import build, freeze, spec  # noqa: E402
 from cnnviz.train.features import extract, linear_probe, without_head  # noqa: E402
 from cnnviz.train.inputs import to_device  # noqa: E402
 from cnnviz.train.steps import Epochs, batches  # noqa: E402
@@ -88,7 +88,7 @@ def random_dataset(n: int, side: int, classes: int = 5, seed: int = 0) -> ImageD
 
 
 def weights_kind() -> str:
-    return "imagenet" if backbone_weights_status("resnet18")[0] else "none"
+    return "imagenet" if backbone_weights_status(spec("resnet18"))[0] else "none"
 
 
 def median_time(fn: Callable[[], object], repeats: int) -> float:
@@ -106,9 +106,9 @@ def median_time(fn: Callable[[], object], repeats: int) -> float:
 def probe_section(sizes: Sizes, device: torch.device, repeats: int) -> None:
     data = random_dataset(sizes.probe_images, sizes.side)
     weights = weights_kind()
-    model = build("resnet18", weights, len(data.classes)).to(device)
-    freeze(model, "resnet18", "linear")
-    with without_head(model, "resnet18") as body:
+    model = build(spec("resnet18"), weights, len(data.classes)).to(device)
+    freeze(model, spec("resnet18"), "linear")
+    with without_head(model, spec("resnet18")) as body:
         extract(body, data.images[: sizes.batch], device, sizes.batch)  # warm-up
         one_pass = median_time(lambda: extract(body, data.images, device, sizes.batch), repeats)
     config = FinetuneConfig(
@@ -118,11 +118,11 @@ def probe_section(sizes: Sizes, device: torch.device, repeats: int) -> None:
     cached = median_time(lambda: finetune(data, config, report=Quiet(device.type)), repeats)
 
     def naive() -> None:
-        fresh = build("resnet18", weights, len(data.classes)).to(device)
-        freeze(fresh, "resnet18", "linear")
+        fresh = build(spec("resnet18"), weights, len(data.classes)).to(device)
+        freeze(fresh, spec("resnet18"), "linear")
         train, val = stratified_split(data.labels, config.val_fraction, config.seed)
         linear_probe(
-            fresh, "resnet18", data.images, data.labels, train, val, device=device,
+            fresh, spec("resnet18"), data.images, data.labels, train, val, device=device,
             epochs=config.epochs, batch_size=config.batch_size, lr=config.head_lr,
             seed=config.seed, report=Quiet(device.type), tracker=Epochs(Quiet(device.type), 1),
             cached=False,
@@ -146,7 +146,7 @@ def probe_section(sizes: Sizes, device: torch.device, repeats: int) -> None:
 # --- 2. the app's fine-tune loop vs a bare PyTorch loop ------------------------------------
 def bare_loop(data: ImageDataset, config: FinetuneConfig, device: torch.device) -> float:
     """Training images per second of the plainest loop on the same tensors and batches."""
-    model = build(config.backbone, config.weights, len(data.classes), config.seed).to(device)
+    model = build(config.backbone_spec, config.weights, len(data.classes), config.seed).to(device)
     cuda = device.type == "cuda"
     if cuda:
         model.to(memory_format=torch.channels_last)

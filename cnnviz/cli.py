@@ -11,14 +11,12 @@ from typing import Any, NoReturn
 
 from cnnviz import registry
 from cnnviz.analysis import MAC_CONVENTION, Analysis, analyze
+from cnnviz.cli_common import UsageError
+from cnnviz.cli_training import add_training_commands
 from cnnviz.errors import CnnvizError
 from cnnviz.notation import volume
 from cnnviz.receptive_field import ReceptiveField, field_calls_of, layer_field
 from cnnviz.receptive_field.tracer import UnsupportedLayer
-
-
-class UsageError(Exception):
-    """A bad name, size or option: exit 2 with one line."""
 
 
 def parse_input(text: str | None) -> tuple[int, int, int] | None:
@@ -343,8 +341,6 @@ def cmd_experiment(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from cnnviz.cli_training import add_training_commands  # it imports UsageError from here
-
     parser = _Parser(prog="python -m cnnviz", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
 

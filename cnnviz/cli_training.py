@@ -10,7 +10,7 @@ import json
 import sys
 from typing import Any
 
-from cnnviz.cli import UsageError
+from cnnviz.cli_common import UsageError
 
 
 def _load_training_data(text: str, size: int) -> Any:
@@ -54,19 +54,20 @@ def cmd_finetune(args: argparse.Namespace) -> int:
     from cnnviz.jobs import devices
     from cnnviz.train import FinetuneConfig, finetune, save_trained
     from cnnviz.train import config as defaults
-    from cnnviz.train.backbones import WEIGHTS, check_weights_file, default_weights
+    from cnnviz.train.backbones import WEIGHTS, check_weights_file, default_weights, spec
     from cnnviz.train.progress import TqdmReporter
 
     # Unset options take the page's defaults, which depend on the backbone and the device.
+    backbone = spec(args.backbone)  # UnknownModel: exit 2; then the spec, not the name
     image_size = args.image_size
     if image_size is None:
         image_size = defaults.default_image_size(devices.resolve(args.device).is_cuda)
     last_blocks = args.last_blocks
     if last_blocks is None:
-        last_blocks = defaults.default_last_blocks(args.backbone)
+        last_blocks = defaults.default_last_blocks(backbone)
     config = FinetuneConfig(
         backbone=args.backbone,
-        weights=args.weights or default_weights(args.backbone),
+        weights=args.weights or default_weights(backbone),
         strategy=args.strategy,
         last_blocks=last_blocks,
         epochs=args.epochs,
@@ -78,7 +79,7 @@ def cmd_finetune(args: argparse.Namespace) -> int:
         device=args.device,
     )
     if config.weights not in WEIGHTS:  # a file: refused before the dataset is loaded
-        check_weights_file(config.backbone, config.weights)
+        check_weights_file(config.backbone_spec, config.weights)
     dataset = _load_training_data(args.path, config.image_size)
     reporter = TqdmReporter(devices.resolve(config.device).key)
     reporter.stop_on_interrupt()
@@ -185,10 +186,11 @@ def _fetch_at_setup(timeout: float) -> int:
 
 def cmd_fetch_weights(args: argparse.Namespace) -> int:
     from cnnviz import weights
+    from cnnviz.train import BACKBONES
 
     if args.setup:
         return _fetch_at_setup(args.timeout)
-    names = weights.app_weights() if args.all else args.names
+    names = weights.app_weights(BACKBONES) if args.all else args.names
     if not names:
         raise UsageError("name the models whose weights to download, or give --all")
     for name in names:

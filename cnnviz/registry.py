@@ -59,6 +59,40 @@ class Architecture:
     def takes_input_size(self) -> bool:
         return "input_size" in inspect.signature(self.builder).parameters
 
+    def build(self, *, input_size: Shape | None = None, **options: Any) -> nn.Module:
+        """Build with keyword options; the input size goes to builders that size by it."""
+        unknown = set(options) - set(self.options)
+        if unknown:
+            raise TypeError(
+                f"{self.name} has no option(s) {', '.join(sorted(unknown))}; "
+                f"options: {', '.join(self.options) or 'none'}"
+            )
+        kwargs = {**self.presets, **options}
+        if self.takes_input_size:
+            kwargs["input_size"] = tuple(input_size or self.default_input)
+        return self.builder(**kwargs)
+
+    def build_meta(self, input_size: Shape, **options: Any) -> nn.Module:
+        """Build on the meta device (shapes only, no weights); a too-small input names the
+        model. Within `cnnviz.limits` only (OutOfBounds otherwise): a meta build allocates no
+        weights, but the numbers it produces should stay ones a student can read."""
+        limits.check_input(input_size)
+        limits.check_options(options)
+        try:
+            with torch.device("meta"):
+                return self.build(input_size=input_size, **options)
+        except InputTooSmall as err:
+            c, h, w = input_size
+            raise InputTooSmall(
+                f"A {hwc(h, w, c)} input is too small for {self.name}: {err}"
+            ) from None
+
+    def parameter_count(self, input_size: Shape | None = None) -> int:
+        """Its parameters at `input_size` (default input if None; torchinfo's total), counted
+        on a meta build: no weights allocated, no analysis run."""
+        model = self.build_meta(tuple(input_size or self.default_input))
+        return sum(p.numel() for p in model.parameters())
+
 
 REGISTRY: dict[str, Architecture] = {}
 # The lecture's order; names() lists families in it.
@@ -117,17 +151,7 @@ def names(family: str | None = None) -> list[str]:
 
 def build(name: str, *, input_size: Shape | None = None, **options: Any) -> nn.Module:
     """Build `name` with keyword options; the input size is passed to builders that size by it."""
-    arch = get(name)
-    unknown = set(options) - set(arch.options)
-    if unknown:
-        raise TypeError(
-            f"{name} has no option(s) {', '.join(sorted(unknown))}; "
-            f"options: {', '.join(arch.options) or 'none'}"
-        )
-    kwargs = {**arch.presets, **options}
-    if arch.takes_input_size:
-        kwargs["input_size"] = tuple(input_size or arch.default_input)
-    return arch.builder(**kwargs)
+    return get(name).build(input_size=input_size, **options)
 
 
 def cache_key(
@@ -151,14 +175,7 @@ def build_meta(name: str, input_size: Shape, **options: Any) -> nn.Module:
     Within `cnnviz.limits` only (OutOfBounds otherwise): a meta build allocates no weights, but
     the numbers it produces should stay ones a student can read.
     """
-    limits.check_input(input_size)
-    limits.check_options(options)
-    try:
-        with torch.device("meta"):
-            return build(name, input_size=input_size, **options)
-    except InputTooSmall as err:
-        c, h, w = input_size
-        raise InputTooSmall(f"A {hwc(h, w, c)} input is too small for {name}: {err}") from None
+    return get(name).build_meta(input_size, **options)
 
 
 def _load() -> None:

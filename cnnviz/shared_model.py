@@ -152,20 +152,21 @@ _entries: OrderedDict[Key, _Entry] = OrderedDict()
 _guard = threading.Lock()  # guards _entries only; never held while a model builds or runs
 
 
-def key(name: str, pretrained: bool, input_size: tuple[int, ...] | None = None) -> Key:
+def key(
+    arch: registry.Architecture, pretrained: bool, input_size: tuple[int, ...] | None = None
+) -> Key:
     """The cache key: input size only for untrained models that size themselves by it."""
-    arch = registry.get(name)
     size = None
     if not pretrained and arch.takes_input_size:
         size = limits.check_input(tuple(input_size or arch.default_input))
-    return name, bool(pretrained), size
+    return arch.name, bool(pretrained), size
 
 
-def _load(k: Key) -> nn.Module:
-    name, pretrained, size = k
+def _load(arch: registry.Architecture, k: Key) -> nn.Module:
+    _, pretrained, size = k
     if pretrained:
-        return weights.load_pretrained(name)
-    return weights.untrained(name, size)
+        return weights.load_pretrained(arch.name)
+    return weights.untrained(arch, size)
 
 
 def _evict(keep: Key) -> None:
@@ -189,20 +190,27 @@ def _drop(k: Key, entry: _Entry) -> None:
 
 @contextmanager
 def borrow(
-    name: str, *, pretrained: bool = False, input_size: tuple[int, ...] | None = None
+    which: str | registry.Architecture,
+    *,
+    pretrained: bool = False,
+    input_size: tuple[int, ...] | None = None,
 ) -> Iterator[nn.Module]:
-    """The process's one `name` model (torchvision's weights if `pretrained`, else seeded
+    """The process's one model `which` (torchvision's weights if `pretrained`, else seeded
     untrained ones, in eval mode), for this thread alone until the block ends; then as found.
+    `which`: the architecture a caller has looked up already, or a registered name (looked up
+    here, once).
 
     WeightsMissing / NoPretrainedWeights where pretrained weights are not available.
     """
-    k = key(name, pretrained, input_size)
+    arch = registry.get(which) if isinstance(which, str) else which
+    name = arch.name
+    k = key(arch, pretrained, input_size)
     with _guard:
         entry = _entries.setdefault(k, _Entry())
         _entries.move_to_end(k)
     with entry.lock:
         if entry.model is None:
-            entry.model = _load(k)
+            entry.model = _load(arch, k)
             entry.params = sum(p.numel() for p in entry.model.parameters())
             _evict(keep=k)
         model = entry.model

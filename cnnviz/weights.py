@@ -9,6 +9,7 @@ messages name files, never the server's folders: pages show them to students.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -93,21 +94,20 @@ def load_pretrained(name: str) -> nn.Module:
 
 
 def untrained(
-    name: str, input_size: tuple[int, int, int] | None = None, seed: int = 0
+    arch: registry.Architecture, input_size: tuple[int, int, int] | None = None, seed: int = 0
 ) -> nn.Module:
-    """`name` with its builder's random initialization drawn from `seed`, in eval mode."""
+    """`arch` with its builder's random initialization drawn from `seed`, in eval mode."""
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        model = registry.build(name, input_size=input_size)
+        model = arch.build(input_size=input_size)
     return model.eval()
 
 
-def app_weights() -> list[str]:
+def app_weights(backbones: Iterable[str]) -> list[str]:
     """Every model whose torchvision weights some page can use, one per weights file: the
-    transfer-learning backbones first, then the registry's torchvision models."""
-    from cnnviz.train import BACKBONES  # here: cnnviz.train imports this module
-
-    names = [*BACKBONES, *(n for n in registry.names() if registry.get(n).torchvision_name)]
+    transfer-learning `backbones` first (`cnnviz.train.BACKBONES`, which the caller hands in:
+    cnnviz.train builds on this module), then the registry's torchvision models."""
+    names = [*backbones, *(n for n in registry.names() if registry.get(n).torchvision_name)]
     files: dict[Path, str] = {}
     for name in names:
         files.setdefault(weights_file(name), name)

@@ -16,6 +16,8 @@ from data_cases import image_bytes, make_zip
 from train_cases import one_thread  # noqa: F401
 
 from cnnviz.cli import main
+from cnnviz.train import BACKBONES
+from cnnviz.train.backbones import spec
 from cnnviz.weights import app_weights, weights_file
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -146,7 +148,7 @@ def test_a_weights_file_that_does_not_fit_is_refused_before_the_data_is_read(
     noise.write_bytes(np.random.default_rng(0).integers(0, 256, 5_000, np.uint8).tobytes())
     for path, says in ((other, "does not fit resnet18"), (noise, "not a PyTorch weights file")):
         with pytest.raises(BadWeightsFile) as refusal:
-            check_weights_file("resnet18", path)
+            check_weights_file(spec("resnet18"), path)
         assert says in str(refusal.value)
         code, out, err = run(
             capsys, "finetune", "digits", "--backbone", "resnet18", "--weights", str(path)
@@ -202,7 +204,7 @@ def test_fetch_weights_all_covers_every_file_the_app_lists(
 ) -> None:
     # Placeholders (existence is all `--all` checks before downloading): one per file the
     # home page lists, the registry's torchvision models included, not only the backbones.
-    names = app_weights()
+    names = app_weights(BACKBONES)
     assert {"resnet18", "vgg16", "googlenet", "resnet152"} <= set(names)
     for name in names:
         weights_file(name).parent.mkdir(parents=True, exist_ok=True)

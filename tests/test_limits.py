@@ -14,6 +14,7 @@ from cnnviz.layer_calculator import layer_arithmetic
 from cnnviz.layer_fit import LayerSpec
 from cnnviz.receptive_field import field_calls_of
 from cnnviz.train import BACKBONES, weights_file_mb
+from cnnviz.train.backbones import spec
 from cnnviz.ui.navigation import PAGES
 from tests.conftest import ROOT
 
@@ -126,6 +127,6 @@ def test_the_upload_limit_is_the_servers() -> None:
 
 def test_the_command_line_reads_every_backbones_weights() -> None:
     """What the page cannot take (VGG-16's 528 MB) the CLI reads from disk."""
-    largest = max(weights_file_mb(name) for name in BACKBONES)
+    largest = max(weights_file_mb(spec(name)) for name in BACKBONES)
     assert largest > limits.UPLOAD_MB.high
     assert limits.WEIGHTS_FILE_BYTES.high >= largest * 2**20

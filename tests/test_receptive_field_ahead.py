@@ -10,15 +10,21 @@ import streamlit as st
 import torch
 
 from cnnviz import images, registry, shared_model
-from cnnviz.receptive_field import ahead, effective, receptive_fields_of, telling_layer
+from cnnviz.receptive_field import (
+    ahead,
+    effective,
+    precomputed,
+    receptive_fields_of,
+    telling_layer,
+)
 from cnnviz.receptive_field.effective import central_share
 
 
 @pytest.fixture(autouse=True)
 def _fresh() -> None:
-    ahead.clear()
+    precomputed.clear()
     yield
-    ahead.clear()
+    precomputed.clear()
 
 
 def centre(name: str, layer: str) -> tuple[int, int]:
@@ -37,7 +43,7 @@ def test_a_field_computed_ahead_is_the_one_the_page_would_compute(name, layers) 
     expected = {layer: effective.effective_field_of(name, layer, centre(name, layer), image)
                 for layer in chosen}  # fmt: skip
     assert ahead.compute(name, chosen) == len(chosen)
-    assert ahead.stored() == len(chosen)
+    assert precomputed.stored() == len(chosen)
     shared_model.clear()
     for layer in chosen:
         got = effective.effective_field_of(name, layer, centre(name, layer), image)
@@ -47,22 +53,22 @@ def test_a_field_computed_ahead_is_the_one_the_page_would_compute(name, layers) 
 
 def test_a_lookup_needs_the_same_input_unit_and_weights() -> None:
     ahead.compute("lenet5", ["c1"])
-    image = ahead.default_input("lenet5")
+    image = ahead.default_input(registry.get("lenet5"))
     unit = centre("lenet5", "c1")
-    assert ahead.lookup(ahead.key("lenet5", False, "c1", unit, image)) is not None
-    assert ahead.lookup(ahead.key("lenet5", True, "c1", unit, image)) is None
-    assert ahead.lookup(ahead.key("lenet5", False, "c1", (0, 0), image)) is None
-    assert ahead.lookup(ahead.key("lenet5", False, "c1", unit, image + 1e-3)) is None
+    assert precomputed.lookup(precomputed.key("lenet5", False, "c1", unit, image)) is not None
+    assert precomputed.lookup(precomputed.key("lenet5", True, "c1", unit, image)) is None
+    assert precomputed.lookup(precomputed.key("lenet5", False, "c1", (0, 0), image)) is None
+    assert precomputed.lookup(precomputed.key("lenet5", False, "c1", unit, image + 1e-3)) is None
     # A copy: a caller that changes it changes nobody else's.
-    ahead.lookup(ahead.key("lenet5", False, "c1", unit, image))[:] = -1
-    assert (ahead.lookup(ahead.key("lenet5", False, "c1", unit, image)) >= 0).all()
+    precomputed.lookup(precomputed.key("lenet5", False, "c1", unit, image))[:] = -1
+    assert (precomputed.lookup(precomputed.key("lenet5", False, "c1", unit, image)) >= 0).all()
 
 
 def test_the_plan_covers_every_layer_of_the_default_model() -> None:
     name, layers, pretrained = ahead.plan()[0]
     assert name == "resnet18" and not pretrained
     assert layers == list(receptive_fields_of(name, registry.get(name).default_input))
-    assert torch.is_tensor(ahead.default_input("lenet5"))
+    assert torch.is_tensor(ahead.default_input(registry.get("lenet5")))
 
 
 def test_the_plan_adds_the_first_view_of_the_cheap_models_only() -> None:
@@ -85,7 +91,8 @@ def test_a_model_switch_to_a_cheap_model_is_a_lookup(
     fields = receptive_fields_of(name, size)
     layer = telling_layer(fields, size)
     shared_model.clear()
-    real = effective.effective_field_of(name, layer, centre(name, layer), ahead.default_input(name))
+    image = ahead.default_input(registry.get(name))
+    real = effective.effective_field_of(name, layer, centre(name, layer), image)
     shared_model.clear()
     assert ahead.compute(name) == 1
     st.cache_data.clear()  # the page's own cache of gradients

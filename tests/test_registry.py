@@ -50,3 +50,15 @@ def test_builders_take_keyword_options_and_input_size():
     with torch.device("meta"):
         m = registry.build("resnet18", num_classes=7)
     assert m.fc.out_features == 7
+
+
+@pytest.mark.parametrize(
+    ("name", "size"),
+    [("lenet5", None), ("alexnet_lecture", None), ("resnet18", (3, 160, 160)), ("googlenet", None)],
+)
+def test_parameter_count_is_torchinfos_total(name: str, size: tuple[int, int, int] | None) -> None:
+    """The count the effective field's limit reads (a meta build's parameters) is the layer
+    table's total (torchinfo, through the analysis engine): the oracle it replaced."""
+    from cnnviz.analysis import analyze
+
+    assert registry.get(name).parameter_count(size) == analyze(name, size).total_params

@@ -85,7 +85,7 @@ def test_the_shipped_file_fills_every_layer_of_resnet18_but_the_head() -> None:
     own = torchvision.models.resnet18().state_dict()
     assert set(own) - set(state) == {"fc.weight", "fc.bias"}
     assert all(state[k].shape == own[k].shape for k in state)
-    model = backbones.build("resnet18", "synthetic", 4)
+    model = backbones.build(backbones.spec("resnet18"), "synthetic", 4)
     assert torch.equal(model.conv1.weight, state["conv1.weight"])
     assert model.fc.out_features == 4
 

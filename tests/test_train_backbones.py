@@ -4,6 +4,7 @@ of a configuration, and the lecture's 2x2 table."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -43,34 +44,34 @@ def _place_random_weights(name: str, seed: int = 5) -> dict[str, torch.Tensor]:
 
 @pytest.mark.parametrize("name", ["resnet18", "mobilenet_v3_small"])
 def test_imagenet_weights_load_through_torchvision(torch_home: Path, name: str) -> None:
-    assert not backbone_weights_status(name)[0]
+    assert not backbone_weights_status(spec(name))[0]
     state = _place_random_weights(name)
-    available, message = backbone_weights_status(name)
+    available, message = backbone_weights_status(spec(name))
     assert available and weights_file(name).name in message
     assert str(weights_file(name).parent) not in message  # the file, not where it lives
     assert weights_file(name).parent == torch_home / "hub" / "checkpoints"
-    model = build(name, "imagenet", 3)
+    model = build(spec(name), "imagenet", 3)
     head = spec(name).head + "."
     loaded = model.state_dict()
     body = [k for k in state if not k.startswith(head)]
     assert body and all(torch.equal(loaded[k], state[k]) for k in body)
-    assert head_of(model, name).weight.shape == (3, state[head + "weight"].shape[1])
+    assert head_of(model, spec(name)).weight.shape == (3, state[head + "weight"].shape[1])
 
 
 def test_missing_weights_name_the_file_and_the_fetch_command(torch_home: Path) -> None:
     with pytest.raises(WeightsMissing) as info:
-        build("efficientnet_b0", "imagenet", 2)
+        build(spec("efficientnet_b0"), "imagenet", 2)
     assert weights_file("efficientnet_b0").name in str(info.value)
     assert "fetch-weights efficientnet_b0" in info.value.hint
-    available, message = backbone_weights_status("efficientnet_b0")
+    available, message = backbone_weights_status(spec("efficientnet_b0"))
     assert not available and "fetch-weights efficientnet_b0" in message
 
 
 def test_random_initialization_is_seeded() -> None:
     a, b, c = (
-        build("resnet18", "none", 2, 1),
-        build("resnet18", "none", 2, 1),
-        build("resnet18", "none", 2, 2),
+        build(spec("resnet18"), "none", 2, 1),
+        build(spec("resnet18"), "none", 2, 1),
+        build(spec("resnet18"), "none", 2, 2),
     )
     assert torch.equal(a.conv1.weight, b.conv1.weight) and torch.equal(a.fc.weight, b.fc.weight)
     assert not torch.equal(a.conv1.weight, c.conv1.weight)
@@ -81,7 +82,7 @@ def test_weights_file_fills_every_layer_but_the_head(tmp_path: Path) -> None:
     source = torchvision.models.resnet18(num_classes=7)  # another head: it is replaced
     path = tmp_path / "mine.pt"
     torch.save({"state_dict": source.state_dict(), "epoch": 3}, path)
-    model = build("resnet18", str(path), 2)
+    model = build(spec("resnet18"), str(path), 2)
     assert torch.equal(model.layer4[1].conv2.weight, source.layer4[1].conv2.weight)
     assert model.fc.weight.shape == (2, 512)
 
@@ -90,7 +91,7 @@ def test_weights_file_of_another_architecture_is_refused(tmp_path: Path) -> None
     path = tmp_path / "mobilenet.pt"
     torch.save(torchvision.models.mobilenet_v3_small().state_dict(), path)
     with pytest.raises(BadWeightsFile, match="does not fit resnet18"):
-        build("resnet18", str(path), 2)
+        build(spec("resnet18"), str(path), 2)
 
 
 @pytest.mark.parametrize(
@@ -148,9 +149,9 @@ def test_batch_norm_from_scratch_follows_its_batches(torch_home: Path) -> None:
         return {m.momentum for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d)}
 
     assert momenta(torchvision.models.mobilenet_v3_small()) == {0.01}
-    assert momenta(build("mobilenet_v3_small", "none", 2)) == {0.1}
+    assert momenta(build(spec("mobilenet_v3_small"), "none", 2)) == {0.1}
     _place_random_weights("mobilenet_v3_small")
-    assert momenta(build("mobilenet_v3_small", "imagenet", 2)) == {0.01}
+    assert momenta(build(spec("mobilenet_v3_small"), "imagenet", 2)) == {0.01}
 
 
 def _torch_says_it_fits(name: str, state: dict[str, torch.Tensor]) -> bool:
@@ -183,7 +184,7 @@ def test_the_fit_check_on_the_meta_device_agrees_with_torch(tmp_path: Path, name
         path = tmp_path / f"{case}.pt"
         torch.save(candidate, path)
         try:
-            check_weights_file(name, path)
+            check_weights_file(spec(name), path)
             verdicts[case] = True
         except BadWeightsFile as err:
             assert f"does not fit {name}" in str(err)
@@ -221,5 +222,23 @@ def test_the_fit_check_needs_no_memory_for_the_weights(
 
     monkeypatch.setattr(torchvision.models, "get_model", spy)
     monkeypatch.setattr(torch, "load", load_spy)
-    check_weights_file("resnet18", path)
+    check_weights_file(spec("resnet18"), path)
     assert built == ["meta"] and loads == [True]
+
+
+def test_a_config_carries_its_backbone_resolved_and_pickles() -> None:
+    """The spec is resolved once, when the config is made; the config still crosses a process
+    boundary (a job's argument) and its JSON names the backbone, as the CLI's contract says."""
+    import pickle
+
+    config = FinetuneConfig(backbone="mobilenet_v3_small", strategy="last", last_blocks=3)
+    assert config.backbone_spec is spec("mobilenet_v3_small")
+    again = pickle.loads(pickle.dumps(config))
+    assert again == config and again.backbone_spec == spec("mobilenet_v3_small")
+    doc = config.to_json()
+    assert doc["backbone"] == "mobilenet_v3_small" and "backbone_spec" not in doc
+    assert list(doc) == [
+        "backbone", "weights", "strategy", "last_blocks", "epochs", "image_size", "batch_size",
+        "lr", "head_lr_factor", "val_fraction", "seed", "device", "amp",
+    ]  # fmt: skip
+    assert dataclasses.replace(config, backbone="resnet18").backbone_spec is spec("resnet18")

@@ -17,8 +17,7 @@ from train_cases import Recorder, one_thread, tiny  # noqa: F401
 from cnnviz.data import normalize
 from cnnviz.errors import BadWeightsFile
 from cnnviz.train import FinetuneConfig, finetune, load_trained, predict, save_trained, snippet
-from cnnviz.train.export import file_name
-from cnnviz.train.result import FinetuneResult
+from cnnviz.train.result import FinetuneResult, file_name
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 

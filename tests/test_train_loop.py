@@ -12,7 +12,7 @@ from train_cases import Recorder, one_thread, tiny  # noqa: F401
 
 from cnnviz.data import digits, stratified_split
 from cnnviz.train import FinetuneConfig, FinetuneResult, estimate, finetune
-from cnnviz.train.backbones import build, freeze
+from cnnviz.train.backbones import build, freeze, spec
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -68,8 +68,8 @@ def test_frozen_parameters_per_strategy(
     expected = sum(
         p.numel() for path in trainable_paths for p in reference.get_submodule(path).parameters()
     )
-    model = build("resnet18", "none", 3)
-    freeze(model, "resnet18", strategy, last_blocks)
+    model = build(spec("resnet18"), "none", 3)
+    freeze(model, spec("resnet18"), strategy, last_blocks)
     counted = sum(p.numel() for p in model.parameters() if p.requires_grad)
     assert counted == expected
     config = FinetuneConfig(
@@ -89,7 +89,7 @@ def test_frozen_parameters_per_strategy(
 def test_frozen_layers_do_not_change() -> None:
     data = tiny()
     result = finetune(data, _config(strategy="last", last_blocks=1, epochs=1), report=Recorder())
-    start = build("mobilenet_v3_small", "none", 2).state_dict()
+    start = build(spec("mobilenet_v3_small"), "none", 2).state_dict()
     after = result.state_dict
     changed = {".".join(k.split(".")[:2]) for k in start if not torch.equal(start[k], after[k])}
     # The last block of mobilenet_v3_small is classifier.0 (576 -> 1024), the head classifier.3.

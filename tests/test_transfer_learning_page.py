@@ -31,6 +31,7 @@ from cnnviz.train import (
     predict,
     weights_file_mb,
 )
+from cnnviz.train.backbones import spec
 from cnnviz.ui import transfer_learning as ui
 from cnnviz.ui.formulas import literal
 from cnnviz.ui.jobs import _OWNER_STATE
@@ -300,7 +301,7 @@ def test_the_weights_uploader_takes_what_the_server_takes(open_page) -> None:
     at.selectbox(key=KEY + "backbone").set_value("vgg16").run()
     shown = re.findall(r"about ([\d,]+) MB", " ".join(i.value for i in at.info))
     sizes = [int(m.replace(",", "")) for m in shown]
-    assert sizes == [round(weights_file_mb("vgg16"))] and sizes[0] > limits.UPLOAD_MB.high
+    assert sizes == [round(weights_file_mb(spec("vgg16")))] and sizes[0] > limits.UPLOAD_MB.high
     assert "finetune DATA --backbone vgg16 --weights FILE" in at.info[0].value
 
 
@@ -355,7 +356,7 @@ def test_a_too_small_image_for_the_backbone_is_explained(open_page, backbone: st
 def test_imagenet_weights_say_where_they_are_or_which_file_is_missing(open_page) -> None:
     at = open_page(PAGE)
     at.radio(key=KEY + "weights").set_value("imagenet").run()
-    available, message = backbone_weights_status("resnet18")
+    available, message = backbone_weights_status(spec("resnet18"))
     if available:
         assert any(c.value == message for c in at.caption)
         assert not at.button(key=KEY + "train").disabled
@@ -388,7 +389,7 @@ def test_weights_default_to_synthetic_without_imagenet_and_say_what_it_is(open_p
     from cnnviz import synthetic
 
     at = open_page(PAGE)
-    assert not backbone_weights_status("resnet18")[0]  # the suite's TORCH_HOME is empty
+    assert not backbone_weights_status(spec("resnet18"))[0]  # the suite's TORCH_HOME is empty
     expected = "synthetic" if synthetic.available() else "none"
     assert at.radio(key=KEY + "weights").value == expected
     if expected == "synthetic":
@@ -446,7 +447,7 @@ def test_the_pages_defaults_are_the_clis(open_page) -> None:
     at = open_page(PAGE)
     at.radio(key=KEY + "strategy").set_value("last").run()
     assert at.number_input(key=KEY + "epochs").value == config.DEFAULT_EPOCHS
-    assert at.number_input(key=KEY + "last").value == config.default_last_blocks("resnet18")
+    assert at.number_input(key=KEY + "last").value == config.default_last_blocks(spec("resnet18"))
 
 
 def test_a_run_stopped_before_its_first_epoch_says_so(open_page) -> None:
@@ -500,7 +501,7 @@ def library_refusal(backbone: str, content: bytes, tmp_path: Path) -> str:
     path = tmp_path / "oracle.pt"
     path.write_bytes(content)
     with pytest.raises(CnnvizError) as refusal:
-        check_weights_file(backbone, path)
+        check_weights_file(spec(backbone), path)
     return literal(str(refusal.value))
 
 

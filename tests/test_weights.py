@@ -82,8 +82,9 @@ def test_load_pretrained_googlenet_matches_the_app_model(torch_home: Path) -> No
 
 
 def test_untrained_is_seeded() -> None:
-    a, b = untrained("lenet5", seed=3), untrained("lenet5", seed=3)
-    c = untrained("lenet5", seed=4)
+    lenet = registry.get("lenet5")
+    a, b = untrained(lenet, seed=3), untrained(lenet, seed=3)
+    c = untrained(lenet, seed=4)
     assert torch.equal(a.c1.weight, b.c1.weight) and not torch.equal(a.c1.weight, c.c1.weight)
     assert not a.training
 
@@ -92,7 +93,7 @@ def test_app_weights_lists_every_usable_file_once(torch_home: Path) -> None:
     from cnnviz.train import BACKBONES
     from cnnviz.weights import app_weights
 
-    names = app_weights()
+    names = app_weights(BACKBONES)
     tv = {n for n in registry.names() if registry.get(n).torchvision_name}
     assert set(names) == set(BACKBONES) | tv
     assert names[: len(BACKBONES)] == list(BACKBONES)

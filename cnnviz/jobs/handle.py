@@ -26,12 +26,9 @@ from __future__ import annotations
 import enum
 import threading
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 from cnnviz.errors import JobStopped
-
-if TYPE_CHECKING:
-    from cnnviz.jobs.runner import JobRunner
 
 
 class JobState(enum.StrEnum):
@@ -176,10 +173,23 @@ class ThreadReporter:
             raise Stopped
 
 
+class Keeper(Protocol):
+    """What a handle asks of the runner that keeps its job (`cnnviz.jobs.runner.JobRunner`):
+    the runner builds on this module, so the handle names only these four."""
+
+    def place(self, job: Job) -> tuple[int | None, float | None]: ...
+
+    def snapshot(self, job: Job) -> Progress: ...
+
+    def stop(self, job: Job) -> None: ...
+
+    def touch(self, job: Job) -> None: ...
+
+
 class JobHandle:
     """A page's view of one job: cheap to create (the runner makes one per lookup)."""
 
-    def __init__(self, runner: JobRunner, job: Job) -> None:
+    def __init__(self, runner: Keeper, job: Job) -> None:
         self._runner = runner
         self._job = job
 

@@ -12,10 +12,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from cnnviz import limits, shared_model
+from cnnviz import limits, registry, shared_model
 from cnnviz.errors import OutOfBounds
 from cnnviz.jobs.devices import cpu_threads
-from cnnviz.receptive_field import ahead
+from cnnviz.receptive_field import precomputed
 from cnnviz.receptive_field.theoretical import UnknownLayer
 from cnnviz.receptive_field.tracer import tensors
 
@@ -95,6 +95,15 @@ def _unit(out: torch.Tensor, layer_name: str, unit: tuple[int, ...]) -> torch.Te
     return target.reshape(-1)[channel[0]] if channel else target.sum()
 
 
+def check_parameters(
+    arch: registry.Architecture, size: tuple[int, int, int], pretrained: bool
+) -> None:
+    """OutOfBounds where the network is beyond `limits.FIELD_PARAMS` at this input (the
+    pretrained model is torchvision's, sized by its default input)."""
+    params = arch.parameter_count(None if pretrained else size)
+    limits.FIELD_PARAMS.check(params, f"number of parameters of {arch.name} at this input")
+
+
 def effective_field_of(
     name: str,
     layer_name: str,
@@ -108,17 +117,15 @@ def effective_field_of(
 
     OutOfBounds where the image or the network is beyond `cnnviz.limits` (FIELD_*): it runs for
     real, so its cost grows with both. A field computed ahead of time (`ahead`: the page's
-    defaults, at server start) is looked up instead.
+    defaults, at server start) is looked up instead (`precomputed`).
     """
-    from cnnviz.analysis import analyze  # imports torchinfo: load it when first needed
-
+    arch = registry.get(name)  # the one lookup: what follows takes the architecture
     size = limits.check_field_input(tuple(image.shape[-3:]))
-    params = analyze(name, None if pretrained else size).total_params
-    limits.FIELD_PARAMS.check(params, f"number of parameters of {name} at this input")
-    found = ahead.lookup(ahead.key(name, pretrained, layer_name, unit, image))
+    check_parameters(arch, size, pretrained)
+    found = precomputed.lookup(precomputed.key(name, pretrained, layer_name, unit, image))
     if found is not None:
         return found
-    with shared_model.borrow(name, pretrained=pretrained, input_size=size) as model:
+    with shared_model.borrow(arch, pretrained=pretrained, input_size=size) as model:
         return effective_receptive_field(model, layer_name, unit, image)
 
 

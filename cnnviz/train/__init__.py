@@ -18,9 +18,9 @@ from cnnviz.train.backbones import (
 )
 from cnnviz.train.config import FinetuneConfig
 from cnnviz.train.estimate import Estimate, estimate
-from cnnviz.train.export import TrainedModel, load_trained, predict, save_trained, snippet
+from cnnviz.train.export import TrainedModel, load_trained, predict, snippet
 from cnnviz.train.loop import finetune
-from cnnviz.train.result import FinetuneResult
+from cnnviz.train.result import FinetuneResult, save_trained
 
 __all__ = [
     "BACKBONES",

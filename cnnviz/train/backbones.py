@@ -87,7 +87,9 @@ SPECS: dict[str, BackboneSpec] = {
 
 
 def spec(name: str) -> BackboneSpec:
-    """The backbone `name`; UnknownModel for any other name."""
+    """The backbone `name`; UnknownModel for any other name. The one lookup by name: the CLI,
+    the page and a saved model's file resolve a backbone here, and every other function of
+    cnnviz.train takes the spec."""
     if name not in SPECS:
         raise UnknownModel(
             f"There is no backbone {name!r}: the backbones are {', '.join(BACKBONES)}.",
@@ -96,9 +98,9 @@ def spec(name: str) -> BackboneSpec:
     return SPECS[name]
 
 
-def block_names(name: str) -> list[str]:
-    """The blocks of `name` as a page lists them ("layer4", "features.12"), first to last."""
-    return ["+".join(paths) for paths in spec(name).blocks]
+def block_names(backbone: BackboneSpec) -> list[str]:
+    """The blocks of `backbone` as a page lists them ("layer4", "features.12"), first to last."""
+    return ["+".join(paths) for paths in backbone.blocks]
 
 
 def check_strategy(strategy: str) -> str:
@@ -110,22 +112,22 @@ def check_strategy(strategy: str) -> str:
     return strategy
 
 
-def check_last_blocks(name: str, last_blocks: int) -> int:
-    count = len(spec(name).blocks)
+def check_last_blocks(backbone: BackboneSpec, last_blocks: int) -> int:
+    count = len(backbone.blocks)
     if last_blocks > count:
         raise OutOfBounds(
-            f"{name} has {count} blocks: it cannot fine-tune the last {last_blocks}.",
+            f"{backbone.name} has {count} blocks: it cannot fine-tune the last {last_blocks}.",
             f"Use 1 to {count} blocks, or the full fine-tune.",
         )
     return last_blocks
 
 
-def check_side(name: str, side: int) -> int:
-    low = spec(name).min_side
+def check_side(backbone: BackboneSpec, side: int) -> int:
+    low = backbone.min_side
     if side < low:
         raise InputTooSmall(
-            f"{name} needs images of at least {low}x{low} pixels; {side}x{side} is too small "
-            "for its pooling layers.",
+            f"{backbone.name} needs images of at least {low}x{low} pixels; {side}x{side} is too "
+            "small for its pooling layers.",
             f"Use an image size of {low} or more.",
         )
     return side
@@ -136,16 +138,16 @@ def _set_module(model: nn.Module, path: str, module: nn.Module) -> None:
     setattr(model.get_submodule(parent) if parent else model, child, module)
 
 
-def head_of(model: nn.Module, name: str) -> nn.Linear:
-    head = model.get_submodule(spec(name).head)
+def head_of(model: nn.Module, backbone: BackboneSpec) -> nn.Linear:
+    head = model.get_submodule(backbone.head)
     assert isinstance(head, nn.Linear)
     return head
 
 
-def backbone_weights_status(name: str) -> tuple[bool, str]:
-    """Whether `name`'s ImageNet weights are on disk, and one sentence a student understands:
-    the file's name, or which file is missing, why, and what the teacher runs."""
-    spec(name)
+def backbone_weights_status(backbone: BackboneSpec) -> tuple[bool, str]:
+    """Whether `backbone`'s ImageNet weights are on disk, and one sentence a student
+    understands: the file's name, or which file is missing, why, and what the teacher runs."""
+    name = backbone.name
     file_name = tv_weights.weights_file(name).name
     if tv_weights.weights_available(name):
         return True, f"{name}'s ImageNet weights ({file_name}) are on this server."
@@ -160,10 +162,10 @@ def backbone_weights_status(name: str) -> tuple[bool, str]:
     )
 
 
-def default_weights(name: str) -> str:
+def default_weights(backbone: BackboneSpec) -> str:
     """What a run starts from unless told: ImageNet when its file is on disk, else the
-    synthetic backbone where one ships for `name`, else random initialization."""
-    spec(name)
+    synthetic backbone where one ships for `backbone`, else random initialization."""
+    name = backbone.name
     if tv_weights.weights_available(name):
         return "imagenet"
     if synthetic.available(name):
@@ -171,11 +173,10 @@ def default_weights(name: str) -> str:
     return "none"
 
 
-def weights_file_mb(name: str) -> float:
-    """The size of `name`'s ImageNet weights file in MB of 2**20 bytes (torchvision's metadata):
-    what a full state dict of this backbone weighs, whatever its values."""
-    spec(name)
-    return float(tv_weights.default_weights(name).meta["_file_size"])
+def weights_file_mb(backbone: BackboneSpec) -> float:
+    """The size of `backbone`'s ImageNet weights file in MB of 2**20 bytes (torchvision's
+    metadata): what a full state dict of this backbone weighs, whatever its values."""
+    return float(tv_weights.default_weights(backbone.name).meta["_file_size"])
 
 
 def _pretrained(name: str) -> nn.Module:
@@ -189,18 +190,18 @@ def _pretrained(name: str) -> nn.Module:
         ) from None
 
 
-def synthetic_state_check(name: str) -> None:
-    """UnknownModel unless the synthetic backbone ships for `name`."""
-    if not synthetic.supports(name):
+def synthetic_state_check(backbone: BackboneSpec) -> None:
+    """UnknownModel unless the synthetic backbone ships for `backbone`."""
+    if not synthetic.supports(backbone.name):
         raise UnknownModel(
-            f"The synthetic backbone is a {synthetic.BACKBONE}; there is none for {name}.",
-            f"Pick {synthetic.BACKBONE}, or ImageNet or random weights for {name}.",
+            f"The synthetic backbone is a {synthetic.BACKBONE}; there is none for {backbone.name}.",
+            f"Pick {synthetic.BACKBONE}, or ImageNet or random weights for {backbone.name}.",
         )
 
 
-def synthetic_state(name: str) -> Mapping[str, torch.Tensor]:
+def synthetic_state(backbone: BackboneSpec) -> Mapping[str, torch.Tensor]:
     """The synthetic backbone's weights (WeightsMissing when the asset is absent)."""
-    synthetic_state_check(name)
+    synthetic_state_check(backbone)
     return synthetic.load_state()
 
 
@@ -208,11 +209,13 @@ def _architecture(name: str) -> nn.Module:
     return torchvision.models.get_model(name, weights=None)
 
 
-def check_fits(name: str, state: Mapping[str, torch.Tensor]) -> None:
-    """BadWeightsFile unless `state` holds every tensor of `name` but the head's (which the new
-    classes replace), each with `name`'s shape. Checked against `name` built on the meta device:
-    shapes without memory for the weights, so a page can check a file the moment it arrives."""
-    head = spec(name).head + "."
+def check_fits(backbone: BackboneSpec, state: Mapping[str, torch.Tensor]) -> None:
+    """BadWeightsFile unless `state` holds every tensor of `backbone` but the head's (which the
+    new classes replace), each with its shape. Checked against the backbone built on the meta
+    device: shapes without memory for the weights, so a page can check a file the moment it
+    arrives."""
+    name = backbone.name
+    head = backbone.head + "."
     with torch.device("meta"):
         own = _architecture(name).state_dict()
     needed = {k: v.shape for k, v in own.items() if not k.startswith(head)}
@@ -228,17 +231,18 @@ def check_fits(name: str, state: Mapping[str, torch.Tensor]) -> None:
         )
 
 
-def check_weights_file(name: str, path: str | os.PathLike[str]) -> None:
-    """BadWeightsFile unless the file at `path` is a state dict that `build(name, path, ...)`
-    loads: the page checks an upload with it, the CLI a --weights FILE, before any training.
-    A zip archive's tensors are memory-mapped, not read: names and shapes are all it needs."""
-    check_fits(name, load_state_dict_file(path, mmap=True))
+def check_weights_file(backbone: BackboneSpec, path: str | os.PathLike[str]) -> None:
+    """BadWeightsFile unless the file at `path` is a state dict that `build(backbone, path,
+    ...)` loads: the page checks an upload with it, the CLI a --weights FILE, before any
+    training. A zip archive's tensors are memory-mapped, not read: names and shapes are all it
+    needs."""
+    check_fits(backbone, load_state_dict_file(path, mmap=True))
 
 
-def _fit_file(model: nn.Module, name: str, state: Mapping[str, torch.Tensor]) -> None:
+def _fit_file(model: nn.Module, backbone: BackboneSpec, state: Mapping[str, torch.Tensor]) -> None:
     """Load a student's state dict into every layer but the head (check_fits says why not)."""
-    check_fits(name, state)
-    head = spec(name).head + "."
+    check_fits(backbone, state)
+    head = backbone.head + "."
     keep = {k: state[k] for k in model.state_dict() if not k.startswith(head)}
     model.load_state_dict(keep, strict=False)
 
@@ -255,72 +259,69 @@ def _fresh_batch_norm(model: nn.Module) -> None:
             module.momentum = max(module.momentum or 0.1, 0.1)
 
 
-def build(name: str, weights: str, n_classes: int, seed: int = 0) -> nn.Module:
-    """torchvision's `name` with `weights` ("imagenet": from the cache, WeightsMissing if
+def build(backbone: BackboneSpec, weights: str, n_classes: int, seed: int = 0) -> nn.Module:
+    """torchvision's `backbone` with `weights` ("imagenet": from the cache, WeightsMissing if
     absent; "synthetic": the backbone pretrained on fractals, from assets/; "none": random;
     else a path to a state-dict file) and a new seeded head for `n_classes`, in train mode
     with every parameter trainable."""
-    s = spec(name)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         if weights == "imagenet":
-            model = _pretrained(name)
+            model = _pretrained(backbone.name)
         else:
-            model = _architecture(name)
+            model = _architecture(backbone.name)
             if weights == "synthetic":
-                _fit_file(model, name, synthetic_state(name))
+                _fit_file(model, backbone, synthetic_state(backbone))
             elif weights != "none":
-                _fit_file(model, name, load_state_dict_file(weights))
+                _fit_file(model, backbone, load_state_dict_file(weights))
             else:
                 _fresh_batch_norm(model)
-        old = head_of(model, name)
-        _set_module(model, s.head, nn.Linear(old.in_features, n_classes))
+        old = head_of(model, backbone)
+        _set_module(model, backbone.head, nn.Linear(old.in_features, n_classes))
     model.train()
     model.requires_grad_(True)
     return model
 
 
-def empty(name: str, n_classes: int) -> nn.Module:
+def empty(backbone: BackboneSpec, n_classes: int) -> nn.Module:
     """The architecture of a trained model with n_classes outputs, on the meta device: no
     time spent on a random initialization that a state dict then overwrites."""
-    spec(name)
     with torch.device("meta"):
-        return torchvision.models.get_model(name, weights=None, num_classes=n_classes)
+        return torchvision.models.get_model(backbone.name, weights=None, num_classes=n_classes)
 
 
-def trainable_blocks(name: str, strategy: str, last_blocks: int) -> list[str]:
+def trainable_blocks(backbone: BackboneSpec, strategy: str, last_blocks: int) -> list[str]:
     """The module paths a strategy trains besides the head."""
-    s = spec(name)
     if strategy == "linear":
         return []
     if strategy == "full":
         return [""]  # the whole model
-    return [path for block in s.blocks[-last_blocks:] for path in block]
+    return [path for block in backbone.blocks[-last_blocks:] for path in block]
 
 
-def freeze(model: nn.Module, name: str, strategy: str, last_blocks: int = 1) -> None:
+def freeze(model: nn.Module, backbone: BackboneSpec, strategy: str, last_blocks: int = 1) -> None:
     """requires_grad as the strategy says: the head always, the last blocks for "last",
     everything for "full"."""
     model.requires_grad_(False)
-    for path in trainable_blocks(name, strategy, last_blocks):
+    for path in trainable_blocks(backbone, strategy, last_blocks):
         model.get_submodule(path).requires_grad_(True)
-    head_of(model, name).requires_grad_(True)
+    head_of(model, backbone).requires_grad_(True)
 
 
-def train_mode(model: nn.Module, name: str) -> None:
+def train_mode(model: nn.Module, backbone: BackboneSpec) -> None:
     """Train mode, except the frozen blocks: a frozen block computes what it computed before
     (its batch norms keep ImageNet's running statistics, its stochastic depth and dropout
     stay off), so only the layers that learn see the training-time noise."""
     model.train()
-    for block in spec(name).blocks:
+    for block in backbone.blocks:
         modules = [model.get_submodule(path) for path in block]
         if not any(p.requires_grad for m in modules for p in m.parameters()):
             for m in modules:
                 m.eval()
 
 
-def head_parameters(model: nn.Module, name: str) -> list[nn.Parameter]:
-    return list(head_of(model, name).parameters())
+def head_parameters(model: nn.Module, backbone: BackboneSpec) -> list[nn.Parameter]:
+    return list(head_of(model, backbone).parameters())
 
 
 def count_parameters(model: nn.Module) -> tuple[int, int]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from cnnviz import limits
@@ -21,9 +21,9 @@ def default_image_size(cuda: bool) -> int:
     return 224 if cuda else 32
 
 
-def default_last_blocks(backbone: str) -> int:
+def default_last_blocks(backbone: backbones.BackboneSpec) -> int:
     """The last two blocks, or all of them for a backbone with fewer."""
-    return min(DEFAULT_LAST_BLOCKS, len(backbones.spec(backbone).blocks))
+    return min(DEFAULT_LAST_BLOCKS, len(backbone.blocks))
 
 
 @dataclass(frozen=True)
@@ -35,6 +35,10 @@ class FinetuneConfig:
     shipped in assets/), "none" (seeded random initialization) or the path of a state-dict
     file. The new head always learns at lr * head_lr_factor (it starts
     from random values), the unfrozen blocks of "last" and "full" at lr.
+
+    `backbone` is the name a student picks and the run's JSON records; `backbone_spec` is that
+    backbone resolved once, here, and what the training functions take (a small frozen
+    dataclass: the config stays picklable for a job in another process).
     """
 
     backbone: str = "resnet18"
@@ -50,14 +54,16 @@ class FinetuneConfig:
     seed: int = 0
     device: str | None = None
     amp: bool = True  # on CUDA: automatic mixed precision (bf16 where supported, else fp16)
+    backbone_spec: backbones.BackboneSpec = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        backbones.spec(self.backbone)
+        backbone = backbones.spec(self.backbone)
+        object.__setattr__(self, "backbone_spec", backbone)
         backbones.check_strategy(self.strategy)
         if not isinstance(self.weights, str) or not self.weights:
             raise ValueError("weights must be 'imagenet', 'synthetic', 'none' or a file path")
         if self.weights == "synthetic":
-            backbones.synthetic_state_check(self.backbone)
+            backbones.synthetic_state_check(backbone)
         checked = {
             "last_blocks": limits.TRAIN_LAST_BLOCKS.check(self.last_blocks),
             "epochs": limits.TRAIN_EPOCHS.check(self.epochs),
@@ -70,8 +76,8 @@ class FinetuneConfig:
         }
         if self.device is not None:
             devices.resolve(self.device)  # UnknownDevice for a device this server lacks
-        backbones.check_last_blocks(self.backbone, checked["last_blocks"])
-        backbones.check_side(self.backbone, checked["image_size"])
+        backbones.check_last_blocks(backbone, checked["last_blocks"])
+        backbones.check_side(backbone, checked["image_size"])
         for key, value in checked.items():  # ints stay ints, 1 -> 1.0 for the floats
             object.__setattr__(self, key, value)
 
@@ -80,4 +86,5 @@ class FinetuneConfig:
         return self.lr * self.head_lr_factor
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        """Every setting as the student chose it (the backbone by its name)."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.init}

@@ -45,14 +45,18 @@ def _timed(fn: object, repeats: int = 2) -> float:
     return took
 
 
-def _forward_seconds(model: nn.Module, name: str, x: torch.Tensor, device: torch.device) -> float:
+def _forward_seconds(
+    model: nn.Module, backbone: backbones.BackboneSpec, x: torch.Tensor, device: torch.device
+) -> float:
     model.eval()
-    with without_head(model, name) as body, torch.no_grad(), _autocast(device):
+    with without_head(model, backbone) as body, torch.no_grad(), _autocast(device):
         return _timed(lambda: body(x))
 
 
-def _step_seconds(model: nn.Module, name: str, x: torch.Tensor, device: torch.device) -> float:
-    backbones.train_mode(model, name)
+def _step_seconds(
+    model: nn.Module, backbone: backbones.BackboneSpec, x: torch.Tensor, device: torch.device
+) -> float:
+    backbones.train_mode(model, backbone)
     optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=0.0)
     y = torch.zeros(x.shape[0], dtype=torch.long, device=device)
 
@@ -69,8 +73,8 @@ def _step_seconds(model: nn.Module, name: str, x: torch.Tensor, device: torch.de
 def parameter_counts(config: FinetuneConfig, n_classes: int) -> tuple[int, int]:
     """(trainable, total) parameters of the configured model, from the analysis engine (the
     layer tables' counts: torchinfo on the meta device, where nothing is allocated)."""
-    model = backbones.empty(config.backbone, n_classes)
-    backbones.freeze(model, config.backbone, config.strategy, config.last_blocks)
+    model = backbones.empty(config.backbone_spec, n_classes)
+    backbones.freeze(model, config.backbone_spec, config.strategy, config.last_blocks)
     side = config.image_size
     analysis = analyze_module(model, (3, side, side), config.backbone)
     return analysis.trainable_params, analysis.total_params
@@ -85,8 +89,8 @@ def estimate(data: ImageDataset, config: FinetuneConfig) -> Estimate:
     device_info = resolve_device(config.device, None)
     device = torch.device(device_info.key)
     trainable, total = parameter_counts(config, len(data.classes))
-    model = backbones.build(config.backbone, "none", len(data.classes), config.seed)
-    backbones.freeze(model, config.backbone, config.strategy, config.last_blocks)
+    model = backbones.build(config.backbone_spec, "none", len(data.classes), config.seed)
+    backbones.freeze(model, config.backbone_spec, config.strategy, config.last_blocks)
     model.to(device)
     train_idx, val_idx = stratified_split(
         data.labels, config.val_fraction, config.seed, data.duplicates
@@ -96,10 +100,10 @@ def estimate(data: ImageDataset, config: FinetuneConfig) -> Estimate:
     probe = torch.randint(0, 256, (n_probe, 3, side, side), dtype=torch.uint8)
     x = to_device(probe, device)
     if config.strategy == "linear":
-        per_image = _forward_seconds(model, config.backbone, x, device) / n_probe
+        per_image = _forward_seconds(model, config.backbone_spec, x, device) / n_probe
         seconds = per_image * len(data)  # the head's epochs on cached features: milliseconds
     else:
-        per_image = _step_seconds(model, config.backbone, x, device) / n_probe
+        per_image = _step_seconds(model, config.backbone_spec, x, device) / n_probe
         n_train = sum(b.numel() for b in batches(train_idx, config.batch_size))
         epoch = per_image * (n_train + FORWARD_SHARE * val_idx.numel())
         seconds = epoch * config.epochs

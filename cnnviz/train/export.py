@@ -1,7 +1,8 @@
 """A trained model as one file: its state dict, class names, backbone name and preprocessing,
 and how it was trained (strategy, last_blocks, weights, epochs, seed, val_accuracy,
-train_accuracy: files saved before these keys still load), written with torch.save and read
-back with torch.load(weights_only=True) only (tensors and plain containers; never code a file
+train_accuracy: files saved before these keys still load), written with torch.save
+(`cnnviz.train.result.save_trained`, from a run's result) and read back here with
+torch.load(weights_only=True) only (tensors and plain containers; never code a file
 brings along).
 
 The file needs no cnnviz to load (the page shows this snippet with the real names):
@@ -20,8 +21,8 @@ import pickle
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path, PurePath
-from typing import IO, TYPE_CHECKING, Any
+from pathlib import Path
+from typing import IO, Any
 
 import numpy as np
 import torch
@@ -34,9 +35,6 @@ from cnnviz.errors import BadWeightsFile
 from cnnviz.images import fit
 from cnnviz.train import backbones
 from cnnviz.train.inputs import resize_all
-
-if TYPE_CHECKING:
-    from cnnviz.train.result import FinetuneResult
 
 FORMAT = "cnnviz-trained-model/1"
 HINT = "Use a .pt file saved by `finetune --out` or downloaded from the transfer-learning page."
@@ -95,47 +93,8 @@ def weights_name(weights: str) -> str:
     return re.split(r"[\\/]", weights.rstrip("\\/"))[-1] or weights
 
 
-def _accuracy(value: float | None) -> float | None:
-    return None if value is None else float(value)
-
-
-def save_trained(result: FinetuneResult, target: Target, *, weights: str | None = None) -> None:
-    """One file (or binary buffer) holding everything load_trained needs, and how the model
-    was trained (strategy, weights, epochs, seed, accuracies). `weights`: the name to record
-    for the starting weights, else the config's (a path reduced to its file name)."""
-    config = result.config
-    torch.save(
-        {
-            "format": FORMAT,
-            "backbone": config.backbone,
-            "classes": list(result.classes),
-            "preprocessing": dict(result.preprocessing),
-            "state_dict": result.state_dict,
-            "strategy": config.strategy,
-            "last_blocks": int(config.last_blocks),
-            "weights": weights_name(weights or config.weights),
-            "epochs": len(result.history),
-            "seed": int(config.seed),
-            "val_accuracy": _accuracy(result.val_accuracy),
-            "train_accuracy": _accuracy(result.train_accuracy),
-        },
-        target,
-    )
-
-
-def file_name(result: FinetuneResult, *, weights: str | None = None) -> str:
-    """What to call the saved model: backbone, weights, strategy and validation accuracy,
-    e.g. 'resnet18_imagenet_last2_val87.5pct.pt' (letters, digits, '.', '-', '_' only)."""
-    config = result.config
-    start = PurePath(weights_name(weights or config.weights)).stem
-    strategy = f"last{config.last_blocks}" if config.strategy == "last" else config.strategy
-    accuracy = "noval" if result.val_accuracy is None else f"val{result.val_accuracy:.1%}"
-    parts = (config.backbone, start, strategy, accuracy.replace("%", "pct"))
-    return "_".join(re.sub(r"[^A-Za-z0-9.-]+", "-", part).strip("-.") for part in parts) + ".pt"
-
-
 def assemble(
-    backbone: str,
+    backbone: backbones.BackboneSpec,
     classes: list[str],
     preprocessing: Mapping[str, Any],
     state_dict: Mapping[str, torch.Tensor],
@@ -148,13 +107,13 @@ def assemble(
         model.load_state_dict(dict(state_dict), strict=True, assign=True)
     except RuntimeError:
         raise BadWeightsFile(
-            f"The weights in this file do not fit {backbone} with {len(classes)} classes.",
+            f"The weights in this file do not fit {backbone.name} with {len(classes)} classes.",
             HINT,
         ) from None
     return TrainedModel(
         model=model.eval(),
         classes=list(classes),
-        backbone=backbone,
+        backbone=backbone.name,
         image_size=int(preprocessing["image_size"]),
         mean=[float(v) for v in preprocessing["mean"]],
         std=[float(v) for v in preprocessing["std"]],
@@ -197,11 +156,11 @@ def load_trained(source: Target | bytes) -> TrainedModel:
             "This file is not a model saved by this app (no backbone, classes and weights).",
             HINT,
         )
-    backbones.spec(saved["backbone"])
+    backbone = backbones.spec(saved["backbone"])  # a file names its backbone: resolved here
     about = {k: saved.get(k) for k in ("strategy", "weights")}
     accuracy = saved.get("val_accuracy")
     return assemble(
-        saved["backbone"],
+        backbone,
         saved["classes"],
         saved["preprocessing"],
         saved["state_dict"],

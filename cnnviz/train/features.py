@@ -21,9 +21,9 @@ from cnnviz.train.steps import Epochs, batches, loss_and_accuracy, stop_checks
 
 
 @contextlib.contextmanager
-def without_head(model: nn.Module, name: str) -> Iterator[nn.Module]:
+def without_head(model: nn.Module, backbone: backbones.BackboneSpec) -> Iterator[nn.Module]:
     """The model with its head swapped for an identity: it outputs the head's inputs."""
-    path = backbones.spec(name).head
+    path = backbone.head
     parent_path, _, child = path.rpartition(".")
     parent = model.get_submodule(parent_path) if parent_path else model
     head = getattr(parent, child)
@@ -118,7 +118,7 @@ def train_head(
 
 def linear_probe(
     model: nn.Module,
-    name: str,
+    backbone: backbones.BackboneSpec,
     images: torch.Tensor,
     labels: torch.Tensor,
     train_idx: torch.Tensor,
@@ -140,10 +140,10 @@ def linear_probe(
     import time
 
     timings = timings if timings is not None else {}
-    head = backbones.head_of(model, name)
+    head = backbones.head_of(model, backbone)
     n = images.shape[0]
     cuda = device.type == "cuda"  # finetune made the model channels_last there: the inputs too
-    with without_head(model, name) as body, stop_checks(body, name, report):
+    with without_head(model, backbone) as body, stop_checks(body, backbone, report):
         if cached:
             report(step=0, total=n, message="Extracting features")
             t0 = time.perf_counter()

@@ -29,9 +29,10 @@ def _check_data(data: ImageDataset) -> None:
 
 def _optimizer(model: nn.Module, config: FinetuneConfig) -> torch.optim.Optimizer:
     """Adam: the head at lr * head_lr_factor, every other trainable parameter at lr."""
-    head = {id(p) for p in backbones.head_parameters(model, config.backbone)}
+    head_params = backbones.head_parameters(model, config.backbone_spec)
+    head = {id(p) for p in head_params}
     body = [p for p in model.parameters() if p.requires_grad and id(p) not in head]
-    groups = [{"params": backbones.head_parameters(model, config.backbone), "lr": config.head_lr}]
+    groups = [{"params": head_params, "lr": config.head_lr}]
     if body:
         groups.insert(0, {"params": body, "lr": config.lr})
     return torch.optim.Adam(groups)
@@ -85,7 +86,7 @@ def _train(
     step = 0
     for epoch in range(config.epochs):
         message = f"Epoch {epoch + 1} of {config.epochs}"
-        backbones.train_mode(model, config.backbone)
+        backbones.train_mode(model, config.backbone_spec)
         order = train_idx[torch.randperm(train_idx.numel(), generator=generator)]
         loss_sum = torch.zeros((), device=device)
         correct = torch.zeros((), device=device)
@@ -142,8 +143,8 @@ def finetune(data: ImageDataset, config: FinetuneConfig, *, report: Reporter) ->
     train_idx, val_idx = stratified_split(
         data.labels, config.val_fraction, config.seed, data.duplicates
     )
-    model = backbones.build(config.backbone, config.weights, len(data.classes), config.seed)
-    backbones.freeze(model, config.backbone, config.strategy, config.last_blocks)
+    model = backbones.build(config.backbone_spec, config.weights, len(data.classes), config.seed)
+    backbones.freeze(model, config.backbone_spec, config.strategy, config.last_blocks)
     trainable, total = backbones.count_parameters(model)
     model.to(device)
     if device.type == "cuda":  # faster convolutions on tensor cores; no gain on the CPU
@@ -160,7 +161,7 @@ def finetune(data: ImageDataset, config: FinetuneConfig, *, report: Reporter) ->
             if config.strategy == "linear":
                 linear_probe(
                     model,
-                    config.backbone,
+                    config.backbone_spec,
                     images,
                     data.labels,
                     train_idx,
@@ -176,7 +177,7 @@ def finetune(data: ImageDataset, config: FinetuneConfig, *, report: Reporter) ->
                     amp=config.amp,
                 )
             else:
-                with stop_checks(model, config.backbone, report):
+                with stop_checks(model, config.backbone_spec, report):
                     _train(
                         model,
                         config,

@@ -1,18 +1,20 @@
 """What a run returns: plain, picklable values (tensors on the CPU), so the same job function
-can run in another process or on another machine and hand its result back."""
+can run in another process or on another machine and hand its result back; and what it
+becomes: the model it trained (`FinetuneResult.trained`) and the one file that holds it
+(`save_trained`, which `cnnviz.train.export.load_trained` reads back)."""
 
 from __future__ import annotations
 
+import re
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from pathlib import PurePath
+from typing import Any
 
 import torch
 
 from cnnviz.train.config import FinetuneConfig
-
-if TYPE_CHECKING:
-    from cnnviz.train.export import TrainedModel
+from cnnviz.train.export import FORMAT, Target, TrainedModel, assemble, weights_name
 
 
 @dataclass
@@ -65,10 +67,8 @@ class FinetuneResult:
 
     def trained(self) -> TrainedModel:
         """The trained model, ready to predict (eval mode, on the CPU)."""
-        from cnnviz.train.export import assemble, weights_name
-
         return assemble(
-            self.config.backbone,
+            self.config.backbone_spec,
             self.classes,
             self.preprocessing,
             self.state_dict,
@@ -76,3 +76,42 @@ class FinetuneResult:
             weights=weights_name(self.config.weights),
             val_accuracy=self.val_accuracy,
         )
+
+
+def _accuracy(value: float | None) -> float | None:
+    return None if value is None else float(value)
+
+
+def save_trained(result: FinetuneResult, target: Target, *, weights: str | None = None) -> None:
+    """One file (or binary buffer) holding everything load_trained needs, and how the model
+    was trained (strategy, weights, epochs, seed, accuracies). `weights`: the name to record
+    for the starting weights, else the config's (a path reduced to its file name)."""
+    config = result.config
+    torch.save(
+        {
+            "format": FORMAT,
+            "backbone": config.backbone,
+            "classes": list(result.classes),
+            "preprocessing": dict(result.preprocessing),
+            "state_dict": result.state_dict,
+            "strategy": config.strategy,
+            "last_blocks": int(config.last_blocks),
+            "weights": weights_name(weights or config.weights),
+            "epochs": len(result.history),
+            "seed": int(config.seed),
+            "val_accuracy": _accuracy(result.val_accuracy),
+            "train_accuracy": _accuracy(result.train_accuracy),
+        },
+        target,
+    )
+
+
+def file_name(result: FinetuneResult, *, weights: str | None = None) -> str:
+    """What to call the saved model: backbone, weights, strategy and validation accuracy,
+    e.g. 'resnet18_imagenet_last2_val87.5pct.pt' (letters, digits, '.', '-', '_' only)."""
+    config = result.config
+    start = PurePath(weights_name(weights or config.weights)).stem
+    strategy = f"last{config.last_blocks}" if config.strategy == "last" else config.strategy
+    accuracy = "noval" if result.val_accuracy is None else f"val{result.val_accuracy:.1%}"
+    parts = (config.backbone, start, strategy, accuracy.replace("%", "pct"))
+    return "_".join(re.sub(r"[^A-Za-z0-9.-]+", "-", part).strip("-.") for part in parts) + ".pt"

@@ -30,7 +30,7 @@ def resolve_device(wanted: str | None, report: Any) -> devices.Device:
 
 
 @contextlib.contextmanager
-def stop_checks(model: nn.Module, name: str, report: Any) -> Iterator[None]:
+def stop_checks(model: nn.Module, backbone: backbones.BackboneSpec, report: Any) -> Iterator[None]:
     """Check for a stop request before every block's forward, not only between batches: one
     batch of a big backbone at 224 on a CPU takes seconds, a block a fraction of that."""
     if not hasattr(report, "stop_requested"):
@@ -43,7 +43,7 @@ def stop_checks(model: nn.Module, name: str, report: Any) -> Iterator[None]:
 
     handles = [
         model.get_submodule(path).register_forward_pre_hook(check)
-        for block in backbones.spec(name).blocks
+        for block in backbone.blocks
         for path in block
     ]
     try:

@@ -16,7 +16,9 @@ FETCH_ALL = "python -m cnnviz fetch-weights --all"
 def _status() -> tuple[list[dict[str, object]], pa.Table]:
     """The weight files' rows, and the Arrow table st.dataframe makes of them (read only).
     Shared by every session for 30 s: a file fetched meanwhile shows up at the next view."""
-    rows = weights.weights_status(weights.app_weights())
+    from cnnviz.train import BACKBONES  # torchvision's builders: only when the panel draws
+
+    rows = weights.weights_status(weights.app_weights(BACKBONES))
     return rows, cache.to_arrow(rows)
 
 

@@ -25,7 +25,7 @@ from cnnviz.train import (
     save_trained,
     snippet,
 )
-from cnnviz.train.export import file_name
+from cnnviz.train.result import file_name
 from cnnviz.ui.errors import show_error
 from cnnviz.ui.formulas import literal
 from cnnviz.ui.transfer_learning.common import KEY

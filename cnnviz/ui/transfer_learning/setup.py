@@ -23,6 +23,7 @@ from cnnviz.train import (
     recommend,
     weights_file_mb,
 )
+from cnnviz.train.backbones import BackboneSpec, spec
 from cnnviz.train.config import DEFAULT_EPOCHS, default_last_blocks
 from cnnviz.ui import presets
 from cnnviz.ui.errors import show_error
@@ -50,7 +51,7 @@ WEIGHT_NAMES = {
 }
 
 
-def weights_file(backbone: str) -> str | None:
+def weights_file(backbone: BackboneSpec) -> str | None:
     """An uploaded state dict, checked against `backbone` as it arrives (check_weights_file:
     the CLI's check) and kept in the session's folder while it is in use; its path."""
     too_large = weights_upload_refusal(backbone)
@@ -68,7 +69,7 @@ def weights_file(backbone: str) -> str | None:
         drop_weights_file()
         return None
     # (name, size) first: the run's settings name the file as uploaded (training.weights_words).
-    upload_id = (upload.name, upload.size, getattr(upload, "file_id", None), backbone)
+    upload_id = (upload.name, upload.size, getattr(upload, "file_id", None), backbone.name)
     held = st.session_state.get(WEIGHTS_PATH)
     if held is None or held[0] != upload_id:
         held = (upload_id, keep_weights_file(upload.getvalue(), backbone))
@@ -79,7 +80,7 @@ def weights_file(backbone: str) -> str | None:
     return held[1]
 
 
-def keep_weights_file(data: bytes, backbone: str) -> str | CnnvizError:
+def keep_weights_file(data: bytes, backbone: BackboneSpec) -> str | CnnvizError:
     """The upload written into the session's folder in place of the previous one (a queued or
     running run's file stays) and checked against `backbone`: its path, or why it is refused
     (a refused file is removed at once)."""
@@ -108,7 +109,7 @@ def last_blocks_limit(n_blocks: int) -> limits.Limit:
     return dataclasses.replace(limits.TRAIN_LAST_BLOCKS, high=n_blocks)
 
 
-def choose_weights(backbone: str) -> str | None:
+def choose_weights(backbone: BackboneSpec) -> str | None:
     """'imagenet', 'synthetic', 'none' or a state-dict path; None while the choice cannot be
     used. The default: ImageNet when its file is here, else the synthetic backbone."""
     available, message = backbone_weights_status(backbone)
@@ -130,14 +131,14 @@ def choose_weights(backbone: str) -> str | None:
         st.caption(message)
         return "imagenet"
     if choice == "synthetic":
-        if not synthetic.supports(backbone):
+        if not synthetic.supports(backbone.name):
             st.warning(
                 f"The synthetic backbone is a {synthetic.BACKBONE}: pick {synthetic.BACKBONE} "
-                f"as the backbone, or ImageNet or random weights for {backbone}.",
+                f"as the backbone, or ImageNet or random weights for {backbone.name}.",
                 icon=":material/warning:",
             )
             return None
-        if not synthetic.available(backbone):
+        if not synthetic.available(backbone.name):
             st.warning(
                 "The synthetic backbone's file is missing from this copy of the app: the "
                 "teacher runs `make assets` to build it (about 20 minutes).",
@@ -156,16 +157,17 @@ def choose_weights(backbone: str) -> str | None:
     return weights_file(backbone)
 
 
-def weights_upload_refusal(backbone: str) -> str | None:
+def weights_upload_refusal(backbone: BackboneSpec) -> str | None:
     """Why `backbone`'s full weights cannot be uploaded here, and where they can go instead;
     None when its ImageNet file (torchvision's size) fits the upload limit."""
     size = weights_file_mb(backbone)
     if size <= limits.UPLOAD_MB.high:
         return None
     return (
-        f"A full {backbone} state dict is about {size:,.0f} MB, over the {limits.UPLOAD_MB.high} "
-        f"MB the server accepts per upload. The command line trains it from a file: "
-        f"`python -m cnnviz finetune DATA --backbone {backbone} --weights FILE --epochs 1`."
+        f"A full {backbone.name} state dict is about {size:,.0f} MB, over the "
+        f"{limits.UPLOAD_MB.high} MB the server accepts per upload. The command line trains it "
+        f"from a file: `python -m cnnviz finetune DATA --backbone {backbone.name} --weights "
+        "FILE --epochs 1`."
     )
 
 
@@ -202,7 +204,7 @@ def choose_config(data: ImageDataset, size: int) -> FinetuneConfig | None:
     """Every choice of the run, bounded; None (with the reason shown) when one cannot be used."""
     left, right = st.columns([3, 2])
     with left:
-        backbone = presets.choice(
+        name = presets.choice(
             st.selectbox,
             "Backbone",
             BACKBONES,
@@ -210,6 +212,7 @@ def choose_config(data: ImageDataset, size: int) -> FinetuneConfig | None:
             key=KEY + "backbone",
             param="backbone",
         )
+        backbone = spec(name)  # resolved once: the helpers below take the spec
         weights = choose_weights(backbone)
         strategy = presets.choice(
             st.radio,
@@ -236,7 +239,7 @@ def choose_config(data: ImageDataset, size: int) -> FinetuneConfig | None:
         expectation(weights, strategy)
     with right:
         trained = plots.trained_blocks(len(blocks), strategy, last)
-        st.plotly_chart(plots.freeze_figure(blocks, trained, backbone), key=KEY + "freeze")
+        st.plotly_chart(plots.freeze_figure(blocks, trained, name), key=KEY + "freeze")
     cols = st.columns(5)
     epochs = presets.number(
         cols[0], "Epochs", limits.TRAIN_EPOCHS, DEFAULT_EPOCHS, KEY + "epochs", param="epochs"
@@ -254,7 +257,7 @@ def choose_config(data: ImageDataset, size: int) -> FinetuneConfig | None:
     seed = bounded(cols[4], "Seed", limits.TRAIN_SEED, 0, KEY + "seed")
     try:  # without usable weights, still check the rest (a too small image says so)
         config = FinetuneConfig(
-            backbone=backbone,
+            backbone=name,
             weights=weights or "none",
             strategy=strategy,
             last_blocks=last,
