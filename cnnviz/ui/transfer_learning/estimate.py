@@ -34,7 +34,7 @@ def show_estimate(data: ImageDataset, config: FinetuneConfig) -> Future[Estimate
     widget's full rerun has finished on its script thread starts a new ScriptRunner, and
     Streamlit then drops every message of the finished run (AppSession ignores events from a
     non-current runner), so the browser never shows the click (a lost data-source click).
-    cnnviz/ui/fragment_race.py now closes that race for every fragment; waiting here also
+    cnnviz/server/fragment_race.py now closes that race for every fragment; waiting here also
     shows the estimate in the very run that asked for it."""
     key = (id(data), dataclasses.replace(config, seed=0, lr=1e-3, head_lr_factor=10.0))
     held = st.session_state.get(ESTIMATE)
