@@ -29,9 +29,10 @@ from typing import TYPE_CHECKING, TextIO
 if TYPE_CHECKING:
     from cnnviz.server.access import ClassCode
 
-# Applied in this order; the gate goes last (the outermost middleware, in front of
-# static_files' FrontDoor), by the launcher only: it needs the class code.
-PATCHES = ("routing", "direct_run_check", "fragment_race", "static_files", "sweeper")
+# Applied in this order (sweeper and script_run replace nothing: they check the internals they
+# read); the gate goes last (the outermost middleware, in front of static_files' FrontDoor),
+# by the launcher only: it needs the class code.
+PATCHES = ("routing", "direct_run_check", "fragment_race", "static_files", "sweeper", "script_run")
 GATE = "gate"
 ALL = (*PATCHES, GATE)
 
