@@ -69,9 +69,12 @@ class Server:
 def serve(repo: Path, log: Path, start_timeout_s: float = 120) -> Iterator[Server]:
     """The app of checkout `repo` (its own cnnviz and .streamlit/config.toml) on a free port."""
     port = _free_port()
+    command = serve_command(port)
+    if not (repo / "cnnviz" / "server" / "serve.py").exists():  # a checkout before issue 20
+        command[command.index("cnnviz.server.serve")] = "cnnviz.ui.serve"
     with log.open("wb") as out:
         process = subprocess.Popen(
-            serve_command(port),
+            command,
             cwd=repo,
             stdout=out,
             stderr=subprocess.STDOUT,

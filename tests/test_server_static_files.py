@@ -24,6 +24,21 @@ def _a_bundle() -> str:
     return "/" + bundles[-1].relative_to(STATIC).as_posix()
 
 
+@pytest.fixture(autouse=True)
+def put_back(monkeypatch) -> None:
+    """Streamlit's own functions during each test (app.py's cnnviz.server.install() may have
+    replaced them in this process already), and whatever install() did put back after."""
+    from streamlit.web.server.starlette import starlette_app
+
+    for module, name in [
+        (routes, "create_streamlit_static_handler"),
+        (starlette_app, "create_streamlit_middleware"),
+    ]:
+        monkeypatch.setattr(module, name, getattr(module, name))
+        # Streamlit's own (app.py's cnnviz.server.install() may have run in this process)
+        monkeypatch.setattr(module, name, inspect.unwrap(getattr(module, name)))
+
+
 def _fetch(app: Any, path: str, method: str = "GET", headers: dict[str, str] | None = None):
     """One request straight through the ASGI app: (status, headers, body)."""
     scope = {
@@ -116,20 +131,6 @@ def test_the_index_page_is_never_kept(path: str) -> None:
     for _ in range(2):
         assert _fetch(remembered.handler, path) == _fetch(plain, path)
     assert remembered.calls == 2
-
-
-@pytest.fixture
-def put_back(monkeypatch) -> None:
-    """What install() replaces in Streamlit, put back after the test."""
-    from streamlit.web.server.starlette import starlette_app
-
-    for module, name in [
-        (routes, "create_streamlit_static_handler"),
-        (starlette_app, "create_streamlit_middleware"),
-    ]:
-        monkeypatch.setattr(module, name, getattr(module, name))
-        # Streamlit's own (app.py's cnnviz.server.install() may have run in this process)
-        monkeypatch.setattr(module, name, inspect.unwrap(getattr(module, name)))
 
 
 def test_install_wraps_the_handler_streamlit_builds(put_back) -> None:
