@@ -32,7 +32,7 @@ $(VENV)/.installed-dev: requirements-dev.txt $(VENV)/.installed
 	touch $@
 
 run: $(VENV)/.installed
-	$(CLASS_ENV) $(BIN)/python -m cnnviz.ui.serve --server.address $(ADDRESS) --server.port $(PORT) \
+	$(CLASS_ENV) $(BIN)/python -m cnnviz.server.serve --server.address $(ADDRESS) --server.port $(PORT) \
 		--server.headless true --browser.gatherUsageStats false
 
 # PROCESSES Streamlit processes (one per core) on PORT+1... behind nginx on ADDRESS:PORT

@@ -4,6 +4,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from cnnviz import server
 from cnnviz.ui.jobs import track_browser
 from cnnviz.ui.navigation import PAGES
 from cnnviz.ui.style import apply_style
@@ -12,6 +13,9 @@ from cnnviz.ui.style import apply_style
 # hall is often offline.
 FAVICON = Path(__file__).parent / "assets" / "favicon.png"
 
+# The server's patches, once per process (the launcher has applied them already; this is for a
+# plain `streamlit run app.py` and AppTest): cnnviz/server/.
+server.install()
 st.set_page_config(page_title="cnnviz: CNN architectures", page_icon=FAVICON, layout="wide")
 apply_style()
 track_browser()  # this tab belongs to its browser: its jobs stop when the browser has gone

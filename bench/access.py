@@ -29,7 +29,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from cnnviz.server import access  # noqa: E402
-from cnnviz.ui.serve import command  # noqa: E402
+from cnnviz.server.serve import command  # noqa: E402
 
 CODE = "BENCH-4242"
 

@@ -25,7 +25,7 @@ REPO = Path(__file__).resolve().parents[1]
 # This checkout's cnnviz and tests, not an installed copy (the venv may belong to another).
 sys.path.insert(0, str(REPO))
 
-from cnnviz.ui.serve import command as serve_command  # noqa: E402
+from cnnviz.server.serve import command as serve_command  # noqa: E402
 from tests.e2e.conftest import (  # noqa: E402
     CHROMIUM,
     CHROMIUM_ARGS,

@@ -4,7 +4,7 @@ N fresh browser contexts (one per student, as bench/classroom.py opens them) loa
 once, side by side for three apps on this machine:
 - `text`: a bare Streamlit page (a title and a line), no cnnviz;
 - `chart`: the same plus one small Plotly bar chart (the browser loads plotly.js for it);
-- `home`: cnnviz's home page (`python -m cnnviz.ui.serve`, warmed by one session first).
+- `home`: cnnviz's home page (`python -m cnnviz.server.serve`, warmed by one session first).
 It prints page-ready p50/p95/max (the e2e tests' definition: run finished, drawn), the server's
 CPU-seconds, and the wall time of the class, so the browsers' share of the 2 cores shows.
 
@@ -38,7 +38,7 @@ from appdriver import (
     wait_until_healthy,
 )
 
-from cnnviz.ui.serve import command as serve_command
+from cnnviz.server.serve import command as serve_command
 
 APPS = {
     "text": 'import streamlit as st\nst.title("Hello")\nst.write("A bare page.")\n',
@@ -52,7 +52,7 @@ APPS = {
 def bare_command(script: Path, port: int) -> list[str]:
     """`streamlit run script` with the flags the app's own server gets (after its module)."""
     launcher = serve_command(port)
-    assert launcher[1:3] == ["-m", "cnnviz.ui.serve"], launcher
+    assert launcher[1:3] == ["-m", "cnnviz.server.serve"], launcher
     return [sys.executable, "-m", "streamlit", "run", str(script), *launcher[3:]]
 
 

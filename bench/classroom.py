@@ -1,7 +1,7 @@
 """Benchmark: a class of N students at once on a server of its own, one Streamlit process or
 several behind nginx.
 
-For each entry of --processes (1: `python -m cnnviz.ui.serve` as `make run`; N > 1:
+For each entry of --processes (1: `python -m cnnviz.server.serve` as `make run`; N > 1:
 deploy/run_multi.py, N processes behind nginx with sticky sessions), a fresh server; one
 session tours the pages first (the lecturer's rehearsal: RSS after the first session), then
 at the same moment:
@@ -208,7 +208,7 @@ async def _pick_source(s: Session, room: Class, label: str, shows) -> float:
     digits so that the click is a change) until its run shows `shows`. A click was lost when
     a timed fragment rerun reached the server just after the click's run had finished:
     Streamlit started a new ScriptRunner and dropped the finished run's page. The estimate no
-    longer polls; a job panel still does, and cnnviz/ui/fragment_race.py closes the race
+    longer polls; a job panel still does, and cnnviz/server/fragment_race.py closes the race
     (bench/click_race.py). Each loss is an error."""
     source = s.page.locator(f"{MAIN} label").filter(has_text=label).first
     other = s.page.locator(f"{MAIN} label").filter(has_text="Digits (built in)").first

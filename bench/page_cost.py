@@ -1,6 +1,6 @@
 """Benchmark: the server's CPU-seconds per warm page view, page by page, for one student.
 
-Starts the app (like bench/classroom.py: `python -m cnnviz.ui.serve`) from each `--repo`
+Starts the app (like bench/classroom.py: `python -m cnnviz.server.serve`) from each `--repo`
 checkout, lets one headless Chromium session tour the class's pages once to fill the caches
 (the lecturer's rehearsal), then, `--repeats` times, alternating between the checkouts, lets a
 fresh session (a new browser context: a new student) tour them again: home by URL, VGG,
@@ -50,7 +50,7 @@ from appdriver import (
     wait_until_healthy,
 )
 
-from cnnviz.ui.serve import command as serve_command
+from cnnviz.server.serve import command as serve_command
 
 SETTLE_S = 0.3  # after page-ready: let the server finish what the run left (sends, cleanup)
 
@@ -69,9 +69,12 @@ class Server:
 def serve(repo: Path, log: Path, start_timeout_s: float = 120) -> Iterator[Server]:
     """The app of checkout `repo` (its own cnnviz and .streamlit/config.toml) on a free port."""
     port = _free_port()
+    command = serve_command(port)
+    if not (repo / "cnnviz" / "server" / "serve.py").exists():  # a checkout before issue 20
+        command[command.index("cnnviz.server.serve")] = "cnnviz.ui.serve"
     with log.open("wb") as out:
         process = subprocess.Popen(
-            serve_command(port),
+            command,
             cwd=repo,
             stdout=out,
             stderr=subprocess.STDOUT,

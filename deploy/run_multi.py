@@ -2,7 +2,7 @@
 
     python deploy/run_multi.py [--processes N] [--address 0.0.0.0] [--port 8501]
 
-Starts N `python -m cnnviz.ui.serve` processes on the loopback ports after PORT (PORT+1 ...
+Starts N `python -m cnnviz.server.serve` processes on the loopback ports after PORT (PORT+1 ...
 PORT+N), waits until each answers its health check, then nginx on ADDRESS:PORT from the
 template deploy/nginx.conf (sticky sessions on a cookie, websocket upgrade, upload limit
 from .streamlit/config.toml), as the current user, with its pid, logs and temporary files in
@@ -47,7 +47,7 @@ WORKER_USERS = ("www-data", "nobody")
 TABS = 3  # tabs open on the app at once, each its own websocket (session)
 BROWSER_CONNECTIONS = 6  # a browser's parallel HTTP/1.1 connections to one host
 # A new browser's requests in its first minutes: Streamlit's ~140 JavaScript, CSS and font
-# files (cnnviz/ui/static_files.py; 106 for the home page alone), each page's HTML, health
+# files (cnnviz/server/static_files.py; 106 for the home page alone), each page's HTML, health
 # check, host-config, favicon and images (the augmentation grid: up to 24 per draw).
 BROWSER_REQUESTS = 180
 STUDENT_REQUESTS_PER_S = 5  # sustained: a draw of 24 images every 5 s
@@ -212,11 +212,11 @@ def temp_folder(user: str | None, folder: Path, stack: contextlib.ExitStack) -> 
 
 def streamlit_command(port: int, extra: Sequence[str] = ()) -> list[str]:
     """One backend: the app's launcher (as `make run`) on a loopback port; the same flags as
-    cnnviz.ui.serve.command (a test checks)."""
+    cnnviz.server.serve.command (a test checks)."""
     return [
         sys.executable,
         "-m",
-        "cnnviz.ui.serve",
+        "cnnviz.server.serve",
         "--server.port",
         str(port),
         "--server.address",

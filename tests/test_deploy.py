@@ -16,7 +16,7 @@ import pytest
 from streamlit.web.server.starlette import starlette_server_config
 
 from cnnviz import limits
-from cnnviz.ui import serve
+from cnnviz.server import serve
 from tests.conftest import ROOT
 
 sys.path.insert(0, str(ROOT / "deploy"))

@@ -1,5 +1,5 @@
 """Which browsers are still here (cnnviz.jobs.owners), and the sweep that abandons the jobs of
-those that have gone (cnnviz.ui.sweeper.abandon_gone) against a real runner."""
+those that have gone (cnnviz.server.sweeper.abandon_gone) against a real runner."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import time
 
 from cnnviz.jobs import JobState, Reporter, default_runner
 from cnnviz.jobs.owners import OWNERS, Owners
-from cnnviz.ui import sweeper
+from cnnviz.server import sweeper
 
 
 def test_an_owner_is_gone_only_when_none_of_its_sessions_is_left() -> None:

@@ -503,3 +503,32 @@ def test_a_process_that_exits_with_a_torch_job_running_exits_cleanly() -> None:
         assert "exiting while running" in done.stdout
         assert "terminate called" not in done.stderr
         assert done.returncode == 0, done.stderr[-2000:]
+
+
+def test_a_lane_queues_apart_from_the_device_and_outside_the_session_limit() -> None:
+    """The transfer page's timing probe: not behind a training run on the same device, one at
+    a time for the server, not counted against `per_session`, still the owner's job."""
+    runner = JobRunner(JobSettings(per_device=1, per_session=1))
+    gates = {name: threading.Event() for name in ("train", "p1", "p2")}
+    log: list[str] = []
+    try:
+        train = runner.submit(gated, gates["train"], log, "train", session="a", device="cpu")
+        wait_until(lambda: log == ["start train"])
+        with pytest.raises(TooManyJobs):  # the session's one run is taken...
+            runner.submit(gated, gates["p1"], log, "x", session="a", device="cpu")
+        # ...yet its probe runs at once, beside the training on the same device
+        p1 = runner.submit(gated, gates["p1"], log, "p1", session="a", device="cpu", lane="probe")
+        wait_until(lambda: log == ["start train", "start p1"])
+        p2 = runner.submit(gated, gates["p2"], log, "p2", session="b", device="cpu", lane="probe")
+        assert (p2.state, p2.position) == (JobState.QUEUED, 1)  # one probe at a time
+        assert p1.device == "cpu" and p1.progress().device == "cpu"
+        gates["p1"].set()
+        assert p1.result(WAIT) == "p1"
+        wait_until(lambda: log[-1] == "start p2")
+        assert train.state is JobState.RUNNING  # the lane never took the device's slot
+        assert {h.id for h in runner.jobs("a")} == {train.id, p1.id}
+        assert runner.abandon("b") == [p2.id]  # an owner who left: the probe goes too
+    finally:
+        for gate in gates.values():
+            gate.set()
+        runner.shutdown()

@@ -366,23 +366,39 @@ def test_imagenet_weights_say_where_they_are_or_which_file_is_missing(open_page)
         assert at.button(key=KEY + "train").disabled
 
 
-def test_the_estimate_shows_in_the_run_that_starts_its_probe(open_page, monkeypatch) -> None:
-    """The run waits for its probe (no `run_every` fragment polling it): a timed fragment
-    rerun meeting a widget's rerun made Streamlit drop the widget run's page, a lost click."""
+def test_the_estimate_probe_is_a_job_and_the_run_does_not_wait_for_it(
+    open_page, monkeypatch
+) -> None:
+    """The probe runs through the job runner (counted with the browser's jobs, in a lane of
+    its own) and the page's run goes on without it; the estimate shows once it has answered."""
     import cnnviz.ui.transfer_learning.estimate as panel
 
     real = panel.estimate
+    release = threading.Event()
 
-    def slow(data, config):  # a probe still running when the page reaches its panel
-        time.sleep(0.5)
+    def held(data, config):  # a probe still running when the page reaches its panel
+        assert release.wait(WAIT_S)
         return real(data, config)
 
-    monkeypatch.setattr(panel, "estimate", slow)
-    at = open_page(PAGE)
-    at.radio(key=KEY + "source").set_value("lfw").run()  # a new dataset: a new probe
+    monkeypatch.setattr(panel, "estimate", held)
+    try:
+        at = open_page(PAGE)
+        at.radio(key=KEY + "source").set_value("lfw").run()  # a new dataset: a new probe
+        assert not any(m.label == "Estimated time" for m in at.metric)
+        # (queued behind the first run's probe for the digits, held too: one at a time)
+        assert any(c.value in (panel.TIMING, panel.QUEUED) for c in at.caption)
+        probes = [h for h in default_runner().jobs(at.session_state[_OWNER_STATE])
+                  if h.tag == panel.ESTIMATE]  # fmt: skip
+        assert len(probes) == 2 and all(p._job.lane == panel.LANE for p in probes)
+        probe = probes[-1]
+        assert not probe.state.finished
+    finally:
+        release.set()
+    probe.result(WAIT_S)
+    at.run()
     labels = [m.label for m in at.metric]
     assert "Trainable parameters" in labels and "Estimated time" in labels, labels
-    assert not any("Timing a few training steps" in c.value for c in at.caption)
+    assert not any(c.value in (panel.TIMING, panel.QUEUED) for c in at.caption)
 
 
 def test_weights_default_to_synthetic_without_imagenet_and_say_what_it_is(open_page) -> None:

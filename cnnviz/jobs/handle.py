@@ -111,6 +111,7 @@ class Job:
     submitted_at: float
     estimate: float | None = None
     tag: str = ""  # which of the owner's jobs this is to a page ("transfer_learning_job")
+    lane: str = ""  # "": the device's queue; else a queue of its own (see JobRunner.submit)
     state: JobState = JobState.QUEUED
     step: int = 0
     total: int | None = None
@@ -125,6 +126,11 @@ class Job:
     error_text: str | None = None
     stop_event: threading.Event = field(default_factory=threading.Event)
     ended: threading.Event = field(default_factory=threading.Event)
+
+    @property
+    def queue(self) -> str:
+        """The key of the queue (and slots) the job waits in: its device's, or its lane's."""
+        return f"lane:{self.lane}" if self.lane else self.device
 
     def elapsed(self, now: float) -> float:
         if self.started_at is None:

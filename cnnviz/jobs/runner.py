@@ -185,6 +185,7 @@ class JobRunner:
         device: str | devices.Device | None = None,
         estimate: float | None = None,
         tag: str = "",
+        lane: str = "",
         **kwargs: Any,
     ) -> JobHandle:
         """Queue `fn(*args, report=..., **kwargs)` for `session` on `device` (None: the GPU
@@ -195,15 +196,22 @@ class JobRunner:
         `device` and `estimate` (expected seconds, e.g. from a timing probe; used for the wait
         shown to the jobs behind it) are the runner's; every other keyword goes to `fn`. The
         job id is unguessable (secrets.token_urlsafe), and worth nothing without the owner.
+
+        `lane` (e.g. "probe"): short work a page needs that is not a run of the student's
+        (the transfer page's timing probe) waits in a queue of its own, one job at a time for
+        the whole server, instead of behind the device's training runs, and does not count
+        against `per_session`; it is the owner's job all the same (listed, stopped, freed).
         """
         target = devices.resolve(device).key
         now = self._clock()
         self.cleanup(now)
         with self._lock:
             active = sum(
-                1 for j in self._jobs.values() if j.session == session and not j.state.finished
+                1
+                for j in self._jobs.values()
+                if j.session == session and not j.state.finished and not j.lane
             )
-            if active >= self.settings.per_session:
+            if not lane and active >= self.settings.per_session:
                 raise TooManyJobs(
                     f"You already have {active} job{'s' if active > 1 else ''} queued or "
                     f"running: one browser (all its tabs together) may have "
@@ -220,11 +228,12 @@ class JobRunner:
                 submitted_at=now,
                 estimate=estimate,
                 tag=tag,
+                lane=lane,
                 touched_at=now,
             )
             self._jobs[job.id] = job
-            self._queues.setdefault(target, deque()).append(job)
-            starting = self._take_slots(target, now)
+            self._queues.setdefault(job.queue, deque()).append(job)
+            starting = self._take_slots(job.queue, now)
         self._start(starting)
         return JobHandle(self, job)
 
@@ -287,7 +296,7 @@ class JobRunner:
             job.stop_event.set()
             if job.state is not JobState.QUEUED:
                 return  # a running job stops at its next report(...)
-            self._queues[job.device].remove(job)
+            self._queues[job.queue].remove(job)
             now = self._clock()
             job.state = JobState.STOPPED
             job.ended_at = job.touched_at = now
@@ -350,12 +359,17 @@ class JobRunner:
         return ended
 
     # --- scheduling ---------------------------------------------------------------------------
-    def _take_slots(self, device: str, now: float) -> list[Job]:
-        """Move queued jobs into free slots of `device` (under the lock); the ones to start."""
-        queue = self._queues.get(device, deque())
-        running = self._running.setdefault(device, set())
+    def _slots(self, queue: str) -> int:
+        """Jobs running at once from one queue: `per_device` on a device, one in a lane."""
+        return 1 if queue.startswith("lane:") else self.settings.per_device
+
+    def _take_slots(self, key: str, now: float) -> list[Job]:
+        """Move queued jobs into free slots of the queue `key` (a device's or a lane's, under
+        the lock); the ones to start."""
+        queue = self._queues.get(key, deque())
+        running = self._running.setdefault(key, set())
         starting = []
-        while queue and len(running) < self.settings.per_device:
+        while queue and len(running) < self._slots(key):
             job = queue.popleft()
             job.state = JobState.RUNNING
             job.started_at = now
@@ -389,8 +403,8 @@ class JobRunner:
                 past = self._durations.setdefault(_name(job.fn), deque(maxlen=5))
                 past.append(job.elapsed(now))
             job.args, job.kwargs = (), {}  # the inputs (a dataset) need not outlive the run
-            self._running[job.device].discard(job)
-            starting = self._take_slots(job.device, now)
+            self._running[job.queue].discard(job)
+            starting = self._take_slots(job.queue, now)
         job.ended.set()
         self._start(starting)
 
@@ -409,10 +423,10 @@ class JobRunner:
         """
         if job.state is not JobState.QUEUED:
             return None, (0.0 if job.state is JobState.RUNNING else None)
-        queue = self._queues[job.device]
+        queue = self._queues[job.queue]
         position = queue.index(job) + 1
-        running = self._running.get(job.device, set())
-        free_at: list[float] = [0.0] * (self.settings.per_device - len(running))
+        running = self._running.get(job.queue, set())
+        free_at: list[float] = [0.0] * (self._slots(job.queue) - len(running))
         for other in running:
             eta = other.eta(now)
             if eta is None:

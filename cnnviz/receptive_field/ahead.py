@@ -92,6 +92,6 @@ def plan() -> list[tuple[str, list[str] | None, bool]]:
 
 
 def compute_plan() -> int:
-    """Compute `plan()` here and now; the number stored (`cnnviz.ui.serve` runs it before the
+    """Compute `plan()` here and now; the number stored (`cnnviz.server.serve` runs it before the
     server listens)."""
     return sum(compute(name, layers, pretrained=pretrained) for name, layers, pretrained in plan())

@@ -48,6 +48,7 @@ LOGIN_PATH = "/cnnviz-login"
 OPEN_PATHS = frozenset({"/_stcore/health", "/healthz"})
 MAX_FORM_BYTES = 4096
 WRONG_CODE_DELAY_S = 1.0
+CHECKED = {"streamlit": "1.67", "starlette": "1.10"}
 log = logging.getLogger(__name__)
 
 

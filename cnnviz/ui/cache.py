@@ -4,23 +4,22 @@ for the same few figures).
 Building a Plotly figure costs far more than drawing it: every `add_annotation` validates the
 whole layout again, so an architecture drawing took about 0.4 CPU-s, on every rerun of every
 session. `figure(build, *args)` builds it once per distinct input (an `Analysis` is keyed by
-its model, input and options, which determine it) and hands out a `FrozenFigure`, whose
-dictionary is computed once too, so `st.plotly_chart` only has to encode plain JSON.
+its model, input and options, which determine it) with `st.cache_resource`, and every session
+draws that one figure (read only). What `st.plotly_chart` still does on each run, the figure's
+dictionary and its JSON, costs 1-2 ms a figure (bench/figure_send.py): not worth the tricks
+that once kept them (a figure's class swapped, Plotly's encoder replaced).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import json
 from collections.abc import Callable
-from typing import Any, cast
+from typing import Any
 
 import pandas as pd
 import plotly.graph_objects as go
-import plotly.io as pio
 import pyarrow as pa
 import streamlit as st
-from streamlit import dataframe_util
 
 from cnnviz import analysis, receptive_field
 from cnnviz.analysis import Analysis
@@ -40,62 +39,6 @@ def field_key(f: ReceptiveField) -> tuple:
 
 
 _HASH = {Analysis: analysis_key, ReceptiveField: field_key}
-
-
-class Snapshot(dict):
-    """A frozen figure's dictionary, with the JSON `st.plotly_chart` makes of it encoded once
-    (`plotly.io.to_json(snapshot, validate=False)`, see `_to_json`)."""
-
-    json: str
-
-
-class FrozenFigure(go.Figure):
-    """A figure whose `to_dict` is computed once: what `st.plotly_chart` serializes.
-
-    Shared between sessions, so it must not be changed after `freeze` (changes would not
-    show anyway: `to_dict` returns the snapshot).
-    """
-
-    _snapshot: Snapshot
-
-    def to_dict(self) -> Snapshot:
-        return self._snapshot
-
-
-def freeze(fig: go.Figure) -> FrozenFigure:
-    """`fig` itself, made a FrozenFigure whose snapshot is plain JSON types (numpy arrays
-    encoded once). In place: `FrozenFigure(fig)` would copy and validate every property again,
-    which cost as much as building it (a figure of 12,544 markers: 0.1 s more)."""
-    snapshot = Snapshot(json.loads(_plain_to_json(fig, validate=False)))
-    snapshot.json = _plain_to_json(snapshot, validate=False)  # exactly what Streamlit sends
-    fig.__class__ = FrozenFigure  # a subclass adding no state: the figure's own data stays
-    frozen = cast(FrozenFigure, fig)
-    frozen._snapshot = snapshot
-    return frozen
-
-
-# `st.plotly_chart` encodes the figure's dictionary with `plotly.io.to_json(d, validate=False)`
-# on every run of every session: Plotly's encoder writes, parses and writes the JSON again,
-# about 1-3 ms for an architecture drawing, a third of a warm page's script run. A frozen
-# figure's snapshot carries that JSON already: `plotly.io.to_json` hands it out for a Snapshot
-# and encodes anything else as before.
-_plain_to_json = getattr(pio.to_json, "plain", pio.to_json)
-
-
-def _to_json(
-    fig: Any,
-    validate: bool = True,
-    pretty: bool = False,
-    remove_uids: bool = True,
-    engine: str | None = None,
-) -> str:
-    if type(fig) is Snapshot and not validate and not pretty and remove_uids and engine is None:
-        return fig.json
-    return _plain_to_json(fig, validate, pretty, remove_uids, engine)
-
-
-_to_json.plain = _plain_to_json  # type: ignore[attr-defined]  # a second import: not wrapped twice
-pio.to_json = _to_json
 
 
 # The library's own caches (functools.lru_cache) do not make concurrent callers wait: 20
@@ -140,19 +83,20 @@ def key(value: Any) -> Any:
 
 
 @st.cache_resource(max_entries=MAX_FIGURES, show_spinner=False, hash_funcs=_HASH)
-def _figure(name: str, args: tuple, kwargs: tuple, _build: Callable[..., go.Figure]):
-    return freeze(_build(*args, **dict(kwargs)))
+def _figure(name: str, args: tuple, kwargs: tuple, _build: Callable[..., go.Figure]) -> go.Figure:
+    return _build(*args, **dict(kwargs))
 
 
 @st.cache_resource(max_entries=MAX_FIGURES, show_spinner=False)
 def _figure_by_key(
     name: str, inputs: str, _args: tuple, _kwargs: tuple, _build: Callable[..., go.Figure]
-):
-    return freeze(_build(*_args, **dict(_kwargs)))
+) -> go.Figure:
+    return _build(*_args, **dict(_kwargs))
 
 
-def figure(build: Callable[..., go.Figure], *args: Any, **kwargs: Any) -> FrozenFigure:
-    """`build(*args, **kwargs)`, built once per server for these arguments."""
+def figure(build: Callable[..., go.Figure], *args: Any, **kwargs: Any) -> go.Figure:
+    """`build(*args, **kwargs)`, built once per server for these arguments: shared by every
+    session, so do not change it (draw it as it is)."""
     name = f"{build.__module__}.{build.__qualname__}"
     items = tuple(sorted(kwargs.items()))
     try:
@@ -172,11 +116,12 @@ def table(build: Callable[..., pd.DataFrame], *args: Any) -> pd.DataFrame:
     return _table(f"{build.__module__}.{build.__qualname__}", args, build)
 
 
-def to_arrow(data: Any) -> pa.Table:
+def to_arrow(data: pd.DataFrame | list[dict[str, Any]]) -> pa.Table:
     """The Arrow table `st.dataframe(data)` makes of `data` (a DataFrame, a list of rows) on
-    every run: given the table instead, it only writes it out, to the same bytes."""
-    frame = dataframe_util.convert_anything_to_pandas_df(data, ensure_copy=False)
-    return dataframe_util.convert_pandas_df_to_arrow_table(frame)
+    every run: given the table instead, it only writes it out, to the same bytes. (pandas
+    and pyarrow's own conversion, as Streamlit's is for columns of one type each.)"""
+    frame = data if isinstance(data, pd.DataFrame) else pd.DataFrame(data)
+    return pa.Table.from_pandas(frame)
 
 
 @st.cache_resource(max_entries=MAX_FIGURES, show_spinner=False, hash_funcs=_HASH)

@@ -19,12 +19,12 @@ import secrets
 from collections.abc import Callable
 
 import streamlit as st
-from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from cnnviz.errors import JobNotFound
 from cnnviz.jobs import JobHandle, JobRunner, JobState, Progress, devices
 from cnnviz.jobs.owners import OWNERS
 from cnnviz.notation import duration
+from cnnviz.server import script_run
 from cnnviz.server.access import BROWSER_COOKIE, owner_of
 
 # Query parameters an older version kept a tab's jobs key and job ids in: a copied address
@@ -61,9 +61,9 @@ def track_browser() -> str:
     """Record that this session (tab) belongs to this browser, so that the server can tell
     when a browser has gone (`cnnviz.jobs.owners`); app.py calls it on every run."""
     key = owner_key()
-    ctx = get_script_run_ctx()
-    if ctx is not None:
-        OWNERS.seen(key, ctx.session_id)
+    session = script_run.session_id()
+    if session is not None:
+        OWNERS.seen(key, session)
     return key
 
 

@@ -19,8 +19,6 @@ from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 import streamlit as st
-from streamlit.runtime.scriptrunner import get_script_run_ctx
-from streamlit.runtime.state import get_session_state
 
 from cnnviz.errors import BadPreset
 from cnnviz.limits import Limit, Span
@@ -33,6 +31,7 @@ from cnnviz.presets import (
     parse_pair,
     share_url,
 )
+from cnnviz.server import script_run
 from cnnviz.ui.formulas import literal
 from cnnviz.ui.inputs import bounded
 
@@ -44,8 +43,7 @@ def _first_read(param: str) -> bool:
     """Whether `param` is read for the first time since this page was opened. Only then does
     the URL set a widget: afterwards the widgets say what the URL holds, and a widget that
     appears later (the layers of another model) starts from its own default."""
-    ctx = get_script_run_ctx()
-    page = ctx.page_script_hash if ctx else ""
+    page = script_run.page_script_hash()
     seen = st.session_state.get(_SEEN)
     if seen is None or seen[0] != page:
         seen = st.session_state[_SEEN] = (page, set())
@@ -95,7 +93,7 @@ def _start(key: str, param: str, default: Any, parse: Callable[[str], Any]) -> A
     from there: giving one as well makes Streamlit warn."""
     if _new(key):
         return read(param, default, parse)
-    if get_session_state().is_new_state_value(key):
+    if script_run.is_new_state_value(key):
         return _FROM_STATE
     return st.session_state[key]
 

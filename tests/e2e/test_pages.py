@@ -172,7 +172,8 @@ def test_deep_link_on_fresh_server(fresh_app) -> None:
     """A link straight to a page shows the app's navigation even as the server's first visit.
 
     Streamlit runs a page script alone (its old pages/ mode) until some session has run
-    app.py's st.navigation; each page routes itself through app.py (cnnviz.ui). One fresh server
+    app.py's st.navigation; the launcher switches that mode off before the server starts
+    (cnnviz/server/routing.py). One fresh server
     per page is too slow, so this takes the last page: where a newly added page usually goes.
     """
     target = [p for p in PAGES if not p.default][-1]

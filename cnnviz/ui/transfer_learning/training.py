@@ -5,7 +5,6 @@ its results can say which settings they belong to."""
 from __future__ import annotations
 
 import weakref
-from concurrent.futures import Future
 from dataclasses import dataclass
 
 import streamlit as st
@@ -15,7 +14,7 @@ from cnnviz.errors import CnnvizError
 from cnnviz.jobs import JobHandle, JobState, Progress, default_runner
 from cnnviz.notation import counted
 from cnnviz.plots import transfer_learning as plots
-from cnnviz.train import WEIGHTS, Estimate, FinetuneConfig, FinetuneResult, finetune
+from cnnviz.train import WEIGHTS, FinetuneConfig, FinetuneResult, finetune
 from cnnviz.train.export import weights_name
 from cnnviz.ui.errors import show_error
 from cnnviz.ui.jobs import current_job, job_panel, owner_key, remember_job
@@ -80,9 +79,7 @@ def run_record(handle: JobHandle) -> RunRecord | None:
     return st.session_state.get(RUNS, {}).get(handle.id)
 
 
-def start(
-    data: ImageDataset, config: FinetuneConfig, probe: Future[Estimate] | None
-) -> JobHandle | None:
+def start(data: ImageDataset, config: FinetuneConfig, probe: JobHandle | None) -> JobHandle | None:
     """Submit the run for this session; errors (one job at a time) are shown."""
     try:
         handle = default_runner().submit(

@@ -13,7 +13,7 @@ from streamlit.runtime.memory_session_storage import MemorySessionStorage
 from streamlit.runtime.session_manager import SessionInfo
 
 from cnnviz.data import Workspace
-from cnnviz.ui import sweeper
+from cnnviz.server import sweeper
 
 
 class Clock:
@@ -79,7 +79,7 @@ def test_one_sweeper_thread_per_process() -> None:
 
 
 def test_a_second_copy_of_the_module_starts_no_second_sweeper(monkeypatch) -> None:
-    # cnnviz.ui.serve imports cnnviz.ui (which starts the sweeper), then forgets it so that
+    # An older launcher imported cnnviz.ui (which started the sweeper), then forgot it so that
     # the first page imports it afresh: that second copy must not start another thread.
     spec = importlib.util.spec_from_file_location("sweeper_copy", sweeper.__file__)
     assert spec is not None and spec.loader is not None
@@ -107,3 +107,27 @@ def test_a_quiet_server_still_collects_now_and_then() -> None:
     collected = [sweeper.should_collect(0, {"a"}, seen) for _ in range(2 * sweeper.QUIET_SWEEPS)]
     assert collected.count(True) == 2
     assert collected[sweeper.QUIET_SWEEPS - 1] and collected[-1]
+
+
+def test_the_internals_it_reads_have_the_recorded_shape() -> None:
+    """What cnnviz/server/sweeper.py reads (streamlit 1.67): the runtime's session manager and
+    event loop, the manager's storage and its lock, the storage's TTL cache and its expire().
+    If one is reshaped, this fails before a class meets it."""
+    import inspect
+
+    from streamlit.runtime.runtime import Runtime
+    from streamlit.runtime.websocket_session_manager import WebsocketSessionManager
+
+    assert sweeper.readable()
+    runtime = inspect.getsource(Runtime.__init__)
+    assert "self._session_mgr =" in runtime and "self._async_objs" in runtime
+    manager = inspect.getsource(WebsocketSessionManager.__init__)
+    assert "self._session_storage = session_storage" in manager
+    assert "self._storage_lock = threading.Lock()" in manager
+    assert str(inspect.signature(WebsocketSessionManager.list_sessions)) == (
+        "(self) -> 'list[SessionInfo]'"
+    )
+    assert isinstance(MemorySessionStorage()._cache, TTLCache)
+    assert str(inspect.signature(TTLCache.expire)) == (
+        "(self, at_time: 'float | None' = None) -> 'list[tuple[K, V]]'"
+    )

@@ -1,7 +1,8 @@
-"""Start the app with its heavy libraries already imported: `python -m cnnviz.ui.serve [ARGS]`
-runs `streamlit run app.py [ARGS]` in this process after importing torch, torchvision,
-pandas, plotly and the cnnviz library, so the first student of the day does not wait for
-those imports (about 3.5 s on 2 cores).
+"""Start the app with its heavy libraries already imported: `python -m cnnviz.server.serve
+[ARGS]` runs `streamlit run app.py [ARGS]` in this process after importing torch,
+torchvision, pandas, plotly and the cnnviz library (its pages' `cnnviz.ui` included), so the
+first student of the day does not wait for those imports (about 3.5 s on 2 cores), and after
+applying the server's patches (`cnnviz.server.install`, the class-code gate included).
 """
 
 from __future__ import annotations
@@ -10,11 +11,10 @@ import importlib
 import socket
 import sys
 
-from cnnviz.server import access, gate
-from cnnviz.ui import static_files
+from cnnviz import server
+from cnnviz.server import access
 
-# The library and what it pulls in; cnnviz.ui itself is imported again by the first page, so
-# its one-time routing set-up (cnnviz/ui/__init__.py) runs inside a script run as it must.
+# The library and what it pulls in; importing cnnviz.ui changes nothing in Streamlit.
 WARM = (
     "torch",
     "torchvision",
@@ -32,6 +32,9 @@ WARM = (
     "cnnviz.plots.receptive_field",
     "cnnviz.quiz",
     "cnnviz.layer_table",
+    "cnnviz.ui",
+    "cnnviz.ui.cache",
+    "cnnviz.ui.navigation",
 )
 
 
@@ -40,25 +43,10 @@ WARM_MODELS = ("resnet18",)
 
 
 def warm() -> None:
-    """Import the heavy modules, then forget cnnviz.ui so the first page imports it afresh."""
+    """Import the heavy modules and fill the library's caches."""
     for name in WARM:
         importlib.import_module(name)
     warm_library()
-    _skip_direct_execution_check()
-    for name in [m for m in sys.modules if m == "cnnviz.ui" or m.startswith("cnnviz.ui.")]:
-        if name != __name__:
-            del sys.modules[name]
-
-
-def _skip_direct_execution_check() -> None:
-    """Streamlit's first element of the server checks once whether it runs in a REPL, with
-    inspect.stack(): it reads the source of every frame and searches sys.modules (thousands of
-    modules once torch is in) for each, 0.2-0.4 s of the first student's page. This process
-    runs `streamlit run` (main below), so the answer is known: no."""
-    from streamlit import delta_generator
-
-    if hasattr(delta_generator, "_use_warning_has_been_displayed"):
-        delta_generator._use_warning_has_been_displayed = True
 
 
 def warm_library() -> None:
@@ -104,7 +92,7 @@ def command(port: int, address: str = "127.0.0.1") -> list[str]:
     return [
         sys.executable,
         "-m",
-        "cnnviz.ui.serve",
+        "cnnviz.server.serve",
         "--server.port",
         str(port),
         "--server.address",
@@ -152,8 +140,8 @@ def main(argv: list[str]) -> None:
     except ValueError as err:
         sys.exit(f"cnnviz: {err}")
     warm()
-    static_files.keep_in_memory()
-    if not gate.install(code):  # after keep_in_memory: the gate is the outermost layer
+    installed = server.install(code)  # one loud line for each patch that is not as checked
+    if not installed[server.GATE]:
         if code.required:
             sys.exit(
                 "cnnviz: cannot put the class-code gate in front of this Streamlit version's "

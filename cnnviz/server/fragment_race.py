@@ -15,6 +15,14 @@ loop's queue, behind the callbacks that runner queued before it stopped, so they
 first (the loop runs its callbacks in order, and the runner queued them before it stopped,
 which is how the request saw it stopped). Nothing else changes: no extra run, no delay beyond
 those callbacks. A full-app rerun is left as it is: it redraws the whole page anyway.
+
+Upstream source it relies on (streamlit 1.67): streamlit/runtime/app_session.py,
+`AppSession._create_scriptrunner(self, initial_rerun_data)` (replaced by a wrapper), and the
+session's `_scriptrunner`, `_event_loop`, `_state` (`AppSessionState.SHUTDOWN_REQUESTED`) and
+`has_fragment(fragment_id)`; a ScriptRunner's `request_rerun(rerun_data) -> bool`.
+Upstream: the race is Streamlit's (AppSession._handle_scriptrunner_event_on_event_loop drops
+the events of a runner that is not `self._scriptrunner`). tests/test_server_fragment_race.py
+runs it on AppSession itself and fails when those signatures change.
 """
 
 from __future__ import annotations
@@ -26,6 +34,7 @@ from typing import Any
 
 from streamlit.runtime.app_session import AppSession, AppSessionState
 
+CHECKED = {"streamlit": "1.67"}
 log = logging.getLogger(__name__)
 _PATCHED = "_cnnviz_waits_for_stopped_runner"
 
@@ -63,12 +72,10 @@ def _waiting_create(original: Callable[..., None]) -> Callable[..., None]:
 
 
 def install() -> bool:
-    """Patch AppSession once per process; False (and a log line) where this Streamlit has no
-    `_create_scriptrunner`: nothing is patched then (tests/test_ui_fragment_race.py checks the
-    behaviour on the installed Streamlit)."""
+    """Patch AppSession once per process; False where this Streamlit has no
+    `_create_scriptrunner`: nothing is patched then (`cnnviz.server.install` says so)."""
     original = getattr(AppSession, "_create_scriptrunner", None)
     if original is None:
-        log.warning("Streamlit changed: the fragment-rerun race fix is not installed")
         return False
     if getattr(original, _PATCHED, False):
         return True

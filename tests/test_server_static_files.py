@@ -4,6 +4,7 @@ oracle), the file read once, and everything but plain GETs of immutable files le
 from __future__ import annotations
 
 import asyncio
+import inspect
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +12,7 @@ import pytest
 from streamlit import file_util
 from streamlit.web.server.starlette import starlette_static_routes as routes
 
-from cnnviz.ui import static_files
+from cnnviz.server import static_files
 from tests.conftest import run_async
 
 STATIC = file_util.get_static_dir()
@@ -21,6 +22,21 @@ def _a_bundle() -> str:
     """A hashed JavaScript bundle of this Streamlit (the largest: several 64 kB reads)."""
     bundles = sorted(Path(STATIC, "static", "js").glob("*.js"), key=lambda p: p.stat().st_size)
     return "/" + bundles[-1].relative_to(STATIC).as_posix()
+
+
+@pytest.fixture(autouse=True)
+def put_back(monkeypatch) -> None:
+    """Streamlit's own functions during each test (app.py's cnnviz.server.install() may have
+    replaced them in this process already), and whatever install() did put back after."""
+    from streamlit.web.server.starlette import starlette_app
+
+    for module, name in [
+        (routes, "create_streamlit_static_handler"),
+        (starlette_app, "create_streamlit_middleware"),
+    ]:
+        monkeypatch.setattr(module, name, getattr(module, name))
+        # Streamlit's own (app.py's cnnviz.server.install() may have run in this process)
+        monkeypatch.setattr(module, name, inspect.unwrap(getattr(module, name)))
 
 
 def _fetch(app: Any, path: str, method: str = "GET", headers: dict[str, str] | None = None):
@@ -117,22 +133,10 @@ def test_the_index_page_is_never_kept(path: str) -> None:
     assert remembered.calls == 2
 
 
-@pytest.fixture
-def put_back(monkeypatch) -> None:
-    """What keep_in_memory() replaces in Streamlit, put back after the test."""
-    from streamlit.web.server.starlette import starlette_app
-
-    for module, name in [
-        (routes, "create_streamlit_static_handler"),
-        (starlette_app, "create_streamlit_middleware"),
-    ]:
-        monkeypatch.setattr(module, name, getattr(module, name))
-
-
-def test_keep_in_memory_wraps_the_handler_streamlit_builds(put_back) -> None:
+def test_install_wraps_the_handler_streamlit_builds(put_back) -> None:
     original = routes.create_streamlit_static_handler
-    static_files.keep_in_memory()
-    static_files.keep_in_memory()  # once is enough: not wrapped twice
+    assert static_files.install()
+    assert static_files.install()  # once is enough: not wrapped twice
     assert routes.create_streamlit_static_handler.__wrapped__ is original
     handler = routes.create_streamlit_static_handler(STATIC, None)
     assert handler.get_response.__qualname__ == "remembering.<locals>.answer"
@@ -161,11 +165,38 @@ def test_the_front_door_answers_kept_files_and_passes_the_rest() -> None:
     assert calls == [path, path, "/"]
 
 
-def test_keep_in_memory_puts_the_front_door_first(put_back) -> None:
+def test_install_puts_the_front_door_first(put_back) -> None:
     from streamlit.web.server.starlette import starlette_app
 
     original = starlette_app.create_streamlit_middleware
-    static_files.keep_in_memory()
-    static_files.keep_in_memory()
+    static_files.install()
+    static_files.install()
     stack = starlette_app.create_streamlit_middleware()
     assert [m.cls for m in stack] == [static_files.FrontDoor] + [m.cls for m in original()]
+
+
+def test_the_internals_it_patches_have_the_recorded_shape() -> None:
+    """What cnnviz/server/static_files.py relies on (streamlit 1.67, starlette 1.10): the two
+    module functions it replaces, called by name where the server is built, and the Starlette
+    method it wraps. If one is reshaped, this fails before a class meets it."""
+    import inspect
+
+    from starlette.responses import FileResponse
+    from starlette.staticfiles import StaticFiles
+    from streamlit.web.server.starlette import starlette_app
+
+    make = inspect.unwrap(routes.create_streamlit_static_handler)
+    assert (
+        str(inspect.signature(make))
+        == "(directory: 'str', base_url: 'str | None') -> 'StaticFiles'"
+    )
+    assert "create_streamlit_static_handler(" in inspect.getsource(
+        routes.create_streamlit_static_assets_routes
+    )
+    middleware = inspect.unwrap(starlette_app.create_streamlit_middleware)
+    assert str(inspect.signature(middleware)) == "() -> 'list[Middleware]'"
+    assert "create_streamlit_middleware()" in inspect.getsource(starlette_app.create_starlette_app)
+    assert str(inspect.signature(StaticFiles.get_response)) == (
+        "(self, path: 'str', scope: 'Scope') -> 'Response'"
+    )
+    assert "self.path = path" in inspect.getsource(FileResponse.__init__)

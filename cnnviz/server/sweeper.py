@@ -16,6 +16,17 @@ queue and freed in the same sweep, so nothing runs for a student who has left.
 A full collection with torch and the class's figures in memory costs about 0.1-0.2 CPU-s, so
 it runs only when a session has gone since the last sweep (or every `QUIET_SWEEPS` sweeps):
 while a class is in the room, every 30 s it was a tenth of the server's CPU.
+
+Upstream source it relies on (streamlit 1.67; it reads, it replaces nothing):
+- streamlit/runtime/runtime.py: `Runtime._session_mgr` and `Runtime._async_objs.eventloop`;
+- streamlit/runtime/websocket_session_manager.py: `WebsocketSessionManager._session_storage`,
+  `_storage_lock` and `list_sessions()`;
+- streamlit/runtime/memory_session_storage.py: `MemorySessionStorage._cache`, a
+  `streamlit/runtime/caching/ttl_cache.py: TTLCache` whose `expire()` returns the expired
+  `(key, SessionInfo)` pairs.
+Upstream: Streamlit drops an expired disconnected session without `AppSession.shutdown()`.
+tests/test_server_sweeper.py fails when those attributes change. `install()` (from
+`cnnviz.server.install`) starts the thread.
 """
 
 from __future__ import annotations
@@ -31,6 +42,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 INTERVAL = float(os.environ.get("CNNVIZ_SWEEP_SECONDS", 30.0))  # shorter in the browser tests
+CHECKED = {"streamlit": "1.67"}
 QUIET_SWEEPS = 20  # a collection at least this often (10 min), whatever the sessions did
 THREAD_NAME = "cnnviz-session-sweeper"
 log = logging.getLogger(__name__)
@@ -158,11 +170,33 @@ def _loop() -> None:
             log.exception("session sweep failed")
 
 
+def readable() -> bool:
+    """Whether this Streamlit still stores sessions where `shut_down_expired` reads them."""
+    import inspect
+
+    from streamlit.runtime.memory_session_storage import MemorySessionStorage
+    from streamlit.runtime.runtime import Runtime
+
+    storage = MemorySessionStorage()
+    runtime = inspect.getsource(Runtime.__init__)
+    return (
+        callable(getattr(getattr(storage, "_cache", None), "expire", None))
+        and "self._session_mgr =" in runtime
+        and "self._async_objs" in runtime
+    )
+
+
 def start() -> None:
     """Start the process's sweeper thread (once; later calls do nothing, even from a second
-    copy of this module: `cnnviz.ui.serve` imports cnnviz.ui, then forgets it so that the
-    first page imports it afresh, and a flag of the module's own started a second sweeper)."""
+    copy of this module: the thread is found by its name)."""
     with _start_lock:
         if any(t.name == THREAD_NAME for t in threading.enumerate()):
             return
         threading.Thread(target=_loop, name=THREAD_NAME, daemon=True).start()
+
+
+def install() -> bool:
+    """Start the sweeper; False where Streamlit's session storage changed shape (the thread
+    still starts: the collection and the jobs of browsers that left need no private read)."""
+    start()
+    return readable()

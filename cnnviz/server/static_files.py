@@ -11,6 +11,17 @@ Only plain GETs of immutable files are kept; a conditional or ranged request, a 
 index page (no-cache: it is also every page URL's answer) and errors go the usual way. Once
 kept, a file's next requests are answered by `FrontDoor`, before Streamlit's middleware and
 router (which cost as much again).
+
+Upstream source it relies on (streamlit 1.67, starlette 1.10):
+- streamlit/web/server/starlette/starlette_static_routes.py: the module function
+  `create_streamlit_static_handler(directory, base_url)` returning a Starlette `StaticFiles`
+  (replaced by a wrapper), called by `create_streamlit_static_routes`;
+- streamlit/web/server/starlette/starlette_app.py: `create_streamlit_middleware()` (a list of
+  `Middleware`), called once by `create_starlette_app` (wrapped: FrontDoor first);
+- starlette/staticfiles.py: `StaticFiles.get_response(path, scope)`; starlette/responses.py:
+  `FileResponse.path` and `Response.raw_headers`.
+tests/test_server_static_files.py checks the answers byte for byte against Streamlit's own
+handler and fails when those functions or signatures change.
 """
 
 from __future__ import annotations
@@ -23,6 +34,7 @@ from starlette.responses import FileResponse, Response
 # Request headers that make an answer depend on more than the path.
 _VARYING = (b"range", b"if-none-match", b"if-modified-since", b"if-range")
 
+CHECKED = {"streamlit": "1.67", "starlette": "1.10"}
 GetResponse = Callable[[str, Any], Awaitable[Response]]
 
 
@@ -94,16 +106,19 @@ class FrontDoor:
         await self.app(scope, receive, send)
 
 
-def keep_in_memory() -> None:
+def install() -> bool:
     """Make the server Streamlit builds next serve its frontend files from memory (call before
-    `streamlit run`). Does nothing where Streamlit no longer builds them this way."""
+    `streamlit run`). False, and nothing changed, where Streamlit no longer builds them this
+    way."""
     try:
         from streamlit.web.server.starlette import starlette_static_routes as routes
     except ImportError:  # another server (Tornado) or a later layout: left as it is
-        return
+        return False
     make = getattr(routes, "create_streamlit_static_handler", None)
-    if make is None or getattr(make, "remembering", False):
-        return
+    if make is None:
+        return False
+    if getattr(make, "remembering", False):
+        return _front_door_first()
 
     def create(directory: str, base_url: str | None) -> Any:
         handler = make(directory, base_url)
@@ -112,20 +127,27 @@ def keep_in_memory() -> None:
 
     create.remembering = True  # type: ignore[attr-defined]
     create.__wrapped__ = make  # type: ignore[attr-defined]
+    if not _front_door_first():
+        return False
     routes.create_streamlit_static_handler = create
-    _front_door_first()
+    return True
 
 
-def _front_door_first() -> None:
+def _front_door_first() -> bool:
     """FrontDoor before the middleware Streamlit puts in front of its routes."""
     try:
         from starlette.middleware import Middleware
         from streamlit.web.server.starlette import starlette_app
     except ImportError:
-        return
+        return False
     make = getattr(starlette_app, "create_streamlit_middleware", None)
-    if make is None or getattr(make, "front_door", False):
-        return
+    if make is None:
+        return False
+    inner = getattr(make, "__wrapped_by_gate__", make)  # the gate stays outermost
+    if getattr(inner, "front_door", False):
+        return True
+    if inner is not make:  # the gate came first: FrontDoor would go in front of it
+        return False
 
     def middleware() -> list[Any]:
         return [Middleware(FrontDoor), *make()]
@@ -133,3 +155,4 @@ def _front_door_first() -> None:
     middleware.front_door = True  # type: ignore[attr-defined]
     middleware.__wrapped__ = make  # type: ignore[attr-defined]
     starlette_app.create_streamlit_middleware = middleware
+    return True

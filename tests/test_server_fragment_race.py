@@ -16,7 +16,7 @@ from streamlit.runtime.app_session import AppSession
 from streamlit.runtime.script_data import ScriptData
 from streamlit.runtime.scriptrunner import ScriptRunnerEvent
 
-from cnnviz.ui import fragment_race
+from cnnviz.server import fragment_race
 from tests.conftest import run_async
 
 FINISHED = ForwardMsg.ScriptFinishedStatus.FINISHED_SUCCESSFULLY
@@ -59,7 +59,7 @@ class NewRunner:
 
 @pytest.fixture
 def new_runners(monkeypatch: pytest.MonkeyPatch) -> list[NewRunner]:
-    assert fragment_race.install()  # also done by importing cnnviz.ui
+    assert fragment_race.install()  # also done by cnnviz.server.install()
     NewRunner.created = []
     monkeypatch.setattr(app_session, "ScriptRunner", NewRunner)
     return NewRunner.created
@@ -138,3 +138,28 @@ def test_a_newer_run_takes_the_waiting_fragment_rerun(new_runners) -> None:
     run_async(scenario())
     assert len(new_runners) == 1 and new_runners[0].rerun_data.fragment_id is None
     assert [d.fragment_id for d in new_runners[0].accepted] == ["job_panel"]
+
+
+def test_the_internals_it_patches_have_the_recorded_shape() -> None:
+    """What cnnviz/server/fragment_race.py relies on (streamlit 1.67,
+    runtime/app_session.py): if Streamlit reshapes it, this fails before a class meets it."""
+    import inspect
+
+    from streamlit.runtime.app_session import AppSessionState
+    from streamlit.runtime.scriptrunner import ScriptRunner
+
+    create = inspect.unwrap(AppSession._create_scriptrunner)
+    assert str(inspect.signature(create)) == "(self, initial_rerun_data: 'RerunData') -> 'None'"
+    assert str(inspect.signature(AppSession.has_fragment)) == (
+        "(self, fragment_id: 'str') -> 'bool'"
+    )
+    assert str(inspect.signature(ScriptRunner.request_rerun)) == (
+        "(self, rerun_data: 'RerunData') -> 'bool'"
+    )
+    init = inspect.getsource(AppSession.__init__)
+    for attribute in ("self._scriptrunner:", "self._event_loop =", "self._state ="):
+        assert attribute in init
+    assert AppSessionState.SHUTDOWN_REQUESTED
+    # The race itself: events of a runner that is no longer current are dropped.
+    handler = inspect.getsource(AppSession._handle_scriptrunner_event_on_event_loop)
+    assert "sender is not self._scriptrunner" in handler

@@ -1,5 +1,5 @@
-"""`python -m cnnviz.ui.serve`: heavy modules imported before the server starts, cnnviz.ui not
-(its routing set-up must run at a page's first import, inside a script run)."""
+"""`python -m cnnviz.server.serve`: heavy modules imported before the server starts, cnnviz.ui
+among them (importing it patches nothing: cnnviz.server.install() does, from the launcher)."""
 
 from __future__ import annotations
 
@@ -12,17 +12,21 @@ from tests.conftest import ROOT
 
 
 @pytest.mark.e2e  # a real process of its own
-def test_warm_imports_the_library_and_leaves_cnnviz_ui_to_the_first_page() -> None:
+def test_warm_imports_the_library_and_cnnviz_ui_without_patching_streamlit() -> None:
     code = (
-        "import sys; from cnnviz.ui import serve; serve.warm(); "
-        "print(sorted(m for m in sys.modules if m.startswith('cnnviz.ui')), "
-        "'torch' in sys.modules, 'cnnviz.analysis' in sys.modules)"
+        "import sys, threading; from cnnviz.server import serve; serve.warm()\n"
+        "from streamlit.runtime.app_session import AppSession\n"
+        "from streamlit.runtime.pages_manager import PagesManager\n"
+        "print('cnnviz.ui.cache' in sys.modules, 'torch' in sys.modules,"
+        " 'cnnviz.analysis' in sys.modules,"
+        " hasattr(AppSession._create_scriptrunner, '__wrapped__'),"
+        " PagesManager.uses_pages_directory,"
+        " [t.name for t in threading.enumerate() if t.name.startswith('cnnviz')])"
     )
     out = subprocess.run(
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
     ).stdout
-    # serve itself stays when imported by name; under -m it runs as __main__
-    assert out.strip() == "['cnnviz.ui.serve'] True True"
+    assert out.strip() == "True True True False None []"
 
 
 @pytest.mark.e2e  # a real process of its own
@@ -30,7 +34,7 @@ def test_freed_heap_memory_goes_back_to_the_system() -> None:
     """What warm_library runs after the models it built are dropped (glibc keeps freed heap
     pages otherwise): measured in a fresh process, from /proc."""
     code = (
-        "import numpy as np; from cnnviz.ui.serve import release_freed_memory\n"
+        "import numpy as np; from cnnviz.server.serve import release_freed_memory\n"
         "def rss(): return int(open('/proc/self/statm').read().split()[1]) * 4096\n"
         "blocks = [np.ones(100_000 // 8) for _ in range(2000)]\n"  # 200 MB, 100 kB each
         "kept = blocks[::10]\n"  # the freed ones lie between kept ones, not at the heap's top
