@@ -6,8 +6,10 @@ JSON document of `python -m cnnviz experiment NAME --json`.
     exp = EXPERIMENTS["rotation"]
     doc = exp.run(exp.configure("quick", seed=0), report=report)
 
-Sizes: "quick" for a class (seconds on 2 CPU cores), "full" for the lecture's figures (a few
-minutes), "tiny" for tests (a smoke run, numbers mean nothing).
+Sizes: "quick" for a class (`estimate`: under a minute or so alone on 2 CPU cores), "full" for
+the lecture's figures (minutes), "tiny" for tests (a smoke run, numbers mean nothing). Noise
+and rotation run several seeds in one job (`seeds.py`): their documents add "seeds",
+"per_seed" and "spread".
 """
 
 from __future__ import annotations
@@ -74,16 +76,32 @@ EXPERIMENTS: dict[str, Experiment] = {
 def summary_lines(name: str, doc: dict[str, Any]) -> list[str]:
     """The `experiment` command's text output: one line per run."""
     lines = []
+    seeds = doc.get("seeds", [])
+    over = f" (mean, min-max of {len(seeds)} seeds)" if len(seeds) > 1 else ""
     for run in doc["runs"]:
         if name == "rotation":
+            stats = doc["spread"][str(run["max_degrees"])] if over else None
             lines.append(
                 f"up to {run['max_degrees']:>3} degrees: validation {run['val_accuracy']:.1%}, "
                 f"6 <-> 9 confusions {rotation.six_nine(run['confusion']):.1%}"
+                + (
+                    f"; seeds {stats['six_nine_mean']:.1%} "
+                    f"({stats['six_nine_min']:.1%}-{stats['six_nine_max']:.1%})"
+                    if stats
+                    else ""
+                )
             )
         elif name == "noise":
+            stats = doc["spread"][noise.setting(run["kind"], run["magnitude"])]
             lines.append(
                 f"{run['kind']:<8} {run['magnitude']:>5g}: train {run['train_accuracy']:.1%}, "
                 f"validation {run['val_accuracy']:.1%}"
+                + (
+                    f"{over}: train {stats['train_min']:.1%}-{stats['train_max']:.1%}, "
+                    f"validation {stats['val_min']:.1%}-{stats['val_max']:.1%}"
+                    if over
+                    else ""
+                )
             )
         elif name == "augment":
             last = run["history"][-1]
