@@ -178,7 +178,11 @@ def augmentation_experiments(sizes: Sizes = CLASS_SIZES) -> None:
 
 def _duration(name: str, size: str) -> str:
     """The job's own estimate of one size in words: "about 40 s", "about 2 min"."""
-    seconds = EXPERIMENTS[name].estimate[size]
+    return seconds_words(EXPERIMENTS[name].estimate[size])
+
+
+def seconds_words(seconds: float) -> str:
+    """ "about 40 s" (to 5 s) under a minute and a half, else "about 3 min"."""
     if seconds < 90:
         return f"about {max(5, round(seconds / 5) * 5):.0f} s"
     return f"about {round(seconds / 60):.0f} min"
