@@ -30,8 +30,9 @@ class Experiment:
     title: str
     run: Callable[..., dict[str, Any]]  # run(config, *, report) -> the JSON document
     presets: dict[str, Any]  # size -> config (seed 0)
-    # size -> seconds alone on 2 CPU cores (quick: measured; full: scaled by its batch steps),
-    # the wait the job runner shows the jobs queued behind it.
+    # size -> seconds on the class's 2-core server, the wait the job runner shows the jobs
+    # queued behind it and the time the page states: batch steps x seconds per step, measured
+    # by bench/experiments_time.py (one torch thread, load about 5).
     estimate: dict[str, float]
 
     def configure(self, size: str = "quick", seed: int = 0) -> Any:
@@ -47,14 +48,17 @@ EXPERIMENTS: dict[str, Experiment] = {
         "Only the desired invariance: rotating digits",
         rotation.run_rotation,
         rotation.SIZES,
-        {"tiny": 2, "quick": 6, "full": 30},
+        # 22.5 ms a step: quick 7 ranges x 6 epochs x 40 steps, full 9 x 25 x 40 x 3 seeds
+        {"tiny": 2, "quick": 1680 * 0.0225, "full": 27_000 * 0.0225},
     ),
     "noise": Experiment(
         "noise",
         "Noise injection: how much?",
         noise.run_noise,
         noise.SIZES,
-        {"tiny": 1, "quick": 10, "full": 40},
+        # 25 ms a step (with each epoch's validation): quick 7 networks x 10 epochs x 10
+        # steps x 3 seeds, full 19 x 60 x 10 x 3
+        {"tiny": 2, "quick": 2100 * 0.025, "full": 34_200 * 0.025},
     ),
     "augment": Experiment(
         "augment",

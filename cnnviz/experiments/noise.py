@@ -33,7 +33,7 @@ FULL_MAGNITUDES: dict[str, tuple[float, ...]] = {
 }
 
 
-QUICK_EPOCHS = 15
+QUICK_EPOCHS = 10
 
 
 @dataclass(frozen=True)
@@ -53,7 +53,7 @@ SIZES = {
         schedule=Schedule(epochs=3, batch_size=25, lr=2e-3),
     ),
     "quick": NoiseConfig(Schedule(epochs=QUICK_EPOCHS, batch_size=20, lr=3e-3), seeds=3),
-    "full": NoiseConfig(magnitudes=FULL_MAGNITUDES, schedule=Schedule(60, 20, 1e-3), seeds=5),
+    "full": NoiseConfig(magnitudes=FULL_MAGNITUDES, schedule=Schedule(60, 20, 1e-3), seeds=3),
 }
 
 

@@ -157,8 +157,8 @@ def augmentation_experiments(sizes: Sizes = CLASS_SIZES) -> None:
     """The three augmentation experiments, one tab each (bottom of the augmentation page)."""
     st.header("Live experiments")
     st.caption(
-        "Each trains real networks on this server's CPU. Expected time of the quick setting, "
-        "alone on the server: "
+        "Each trains real networks on this server's CPU. Expected time of the quick setting "
+        "(the job's estimate: its batch steps times the time of one): "
         + ", ".join(
             f"{short} {_duration(name, sizes[0])}"
             for name, short in (
@@ -206,7 +206,7 @@ def experiment_section(section: Section, sizes: Sizes = CLASS_SIZES) -> None:
         key=f"{p}_quick",
         help=(
             f"Fewer epochs, settings and seeds: {_duration(section.name, sizes[0])} instead "
-            f"of {_duration(section.name, sizes[1])} alone on the server."
+            f"of {_duration(section.name, sizes[1])}."
         ),
     )
     seed = bounded(cols[1], "Seed", limits.EXPERIMENT_SEED, 0, f"{p}_seed")
