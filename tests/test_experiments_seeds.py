@@ -163,3 +163,16 @@ def test_onset_is_the_first_range_past_the_threshold() -> None:
     doc = {"spread": {"0": stats(0.0), "120": stats(0.01), "150": stats(0.05), "180": stats(0.2)}}
     assert rotation.onset(doc) == 150
     assert rotation.onset(doc, threshold=0.3) is None
+
+
+@pytest.mark.parametrize("name", ["rotation", "noise"])
+def test_estimates_are_the_sizes_steps_times_a_step(name: str) -> None:
+    from cnnviz.experiments import STEP_SECONDS, digits32
+
+    experiment = EXPERIMENTS[name]
+    for size in ("quick", "full"):
+        config = experiment.configure(size)
+        n_train = digits32.load(0, train_per_class=config.train_per_class).train_y.numel()
+        per_seed = noise.trainings(config) if name == "noise" else len(config.degrees)
+        steps = config.seeds * per_seed * config.schedule.steps(n_train)
+        assert experiment.estimate[size] == pytest.approx(steps * STEP_SECONDS)

@@ -22,6 +22,7 @@ from cnnviz import limits
 from cnnviz.experiments import augment_vs_none, degradation, noise, rotation
 
 SIZES = ("tiny", "quick", "full")
+STEP_SECONDS = 0.02  # one LeNet-5 batch step of the noise and rotation experiments
 
 
 @dataclass(frozen=True)
@@ -32,7 +33,8 @@ class Experiment:
     presets: dict[str, Any]  # size -> config (seed 0)
     # size -> seconds on the class's 2-core server, the wait the job runner shows the jobs
     # queued behind it and the time the page states: batch steps x seconds per step, measured
-    # by bench/experiments_time.py (one torch thread, load about 5).
+    # by bench/experiments_time.py (one torch thread, load about 5 on 2 cores: 10 to 22 ms a
+    # step; the estimate takes 20).
     estimate: dict[str, float]
 
     def configure(self, size: str = "quick", seed: int = 0) -> Any:
@@ -48,17 +50,16 @@ EXPERIMENTS: dict[str, Experiment] = {
         "Only the desired invariance: rotating digits",
         rotation.run_rotation,
         rotation.SIZES,
-        # 22.5 ms a step: quick 7 ranges x 6 epochs x 40 steps, full 9 x 25 x 40 x 3 seeds
-        {"tiny": 2, "quick": 1680 * 0.0225, "full": 27_000 * 0.0225},
+        # quick 7 ranges x 6 epochs x 40 steps, full 9 x 25 x 40 x 3 seeds
+        {"tiny": 2, "quick": 1680 * STEP_SECONDS, "full": 27_000 * STEP_SECONDS},
     ),
     "noise": Experiment(
         "noise",
         "Noise injection: how much?",
         noise.run_noise,
         noise.SIZES,
-        # 25 ms a step (with each epoch's validation): quick 7 networks x 10 epochs x 10
-        # steps x 3 seeds, full 19 x 60 x 10 x 3
-        {"tiny": 2, "quick": 2100 * 0.025, "full": 34_200 * 0.025},
+        # quick 7 networks x 10 epochs x 10 steps x 3 seeds, full 19 x 60 x 10 x 3
+        {"tiny": 2, "quick": 2100 * STEP_SECONDS, "full": 34_200 * STEP_SECONDS},
     ),
     "augment": Experiment(
         "augment",
