@@ -263,7 +263,13 @@ def six_nine_figure(spread: dict[str, dict[str, float]], *, seeds: int = 1) -> g
     fig.update_layout(
         title="6s and 9s taken for the other one"
         + (f" (mean, min to max of {seeds} seeds)" if several else ""),
-        xaxis={"title": "trained with rotations up to (degrees)", "tickvals": degrees},
+        # Ticks every 30 degrees, level: the ranges' own values (150, 165, 180) would collide.
+        xaxis={
+            "title": "trained with rotations up to (degrees)",
+            "tick0": 0,
+            "dtick": 30,
+            "tickangle": 0,
+        },
         yaxis_title="share of validation 6s and 9s",
         margin=_MARGIN,
         height=380,
