@@ -176,3 +176,27 @@ def test_estimates_are_the_sizes_steps_times_a_step(name: str) -> None:
         per_seed = noise.trainings(config) if name == "noise" else len(config.degrees)
         steps = config.seeds * per_seed * config.schedule.steps(n_train)
         assert experiment.estimate[size] == pytest.approx(steps * STEP_SECONDS)
+
+
+def test_stop_reaches_every_seed_thread() -> None:
+    # A job given 2 torch threads trains 2 seeds at once; Stop ends both within a batch.
+    import time
+
+    from cnnviz.jobs import JobRunner, JobSettings, JobState
+
+    experiment = EXPERIMENTS["noise"]
+    runner = JobRunner(JobSettings(cpu_threads=2))
+    try:
+        handle = runner.submit(
+            experiment.run, experiment.configure("quick", 0), session="s", device="cpu"
+        )
+        deadline = time.monotonic() + 60
+        while handle.progress().step < 4:
+            assert time.monotonic() < deadline, handle.progress()
+            time.sleep(0.02)
+        handle.stop()
+        assert handle.done(20)
+        assert handle.state is JobState.STOPPED
+        assert handle.progress().step < handle.progress().total
+    finally:
+        runner.shutdown()
