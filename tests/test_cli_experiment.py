@@ -42,7 +42,9 @@ def test_subprocess_stdout_is_exactly_one_json_object() -> None:
     )
     assert done.returncode == 0, done.stderr
     doc = json.loads(done.stdout)  # raises on anything but one JSON document
-    assert list(doc) == ["runs"] and doc["runs"][0]["kind"] == "input"
+    assert list(doc) == ["runs", "seeds", "per_seed", "spread"]
+    assert doc["runs"][0]["kind"] == "input" and doc["seeds"] == [0, 1]
+    assert set(doc["spread"]) == {"input 0", "input 3", "dropout 0.5"}
     assert "Traceback" not in done.stderr
 
 

@@ -45,12 +45,13 @@ def test_rotation_runs_to_done_and_its_results_stay() -> None:
     assert len(at.tabs) == 3 and not at.get("plotly_chart")
     run_to_done(at, "augmentation_rotation")
     assert any("Validation 6s and 9s taken for the other one" in m.value for m in at.markdown)
-    assert len(at.get("plotly_chart")) == 2  # per-class accuracy and the confusion matrix
+    # the 6 <-> 9 confusion per range, the confusion matrix, per-class accuracy
+    assert len(at.get("plotly_chart")) == 3
     assert at.selectbox(key="augmentation_rotation_confusion_of").value == "up to 180 degrees"
 
     # Another widget changes: the results stay, nothing is rerun.
     at.number_input(key="augmentation_noise_seed").set_value(5).run()
-    assert len(at.get("plotly_chart")) == 2
+    assert len(at.get("plotly_chart")) == 3
 
     # A refresh (a new session with the same URL) finds the finished job again.
     refreshed = AppTest.from_function(augmentation, args=(("tiny", "tiny"),), default_timeout=WAIT)
@@ -69,6 +70,22 @@ def test_degradation_runs_to_done_on_the_resnet_section() -> None:
     assert any(m.value.startswith("Final training loss: plain 4 layers") for m in at.markdown)
 
 
+def test_the_page_states_the_jobs_own_estimate() -> None:
+    from cnnviz.experiments import EXPERIMENTS
+    from cnnviz.ui.experiments import seconds_words
+
+    at = AppTest.from_function(augmentation, args=(("quick", "full"),), default_timeout=WAIT)
+    at.run()
+    caption = next(c.value for c in at.caption if "Expected time" in c.value)
+    assert f"noise {seconds_words(EXPERIMENTS['noise'].estimate['quick'])}," in caption
+    assert "takes seconds" not in caption
+    assert (seconds_words(42), seconds_words(2), seconds_words(200)) == (
+        "about 40 s",
+        "about 5 s",
+        "about 3 min",
+    )
+
+
 def test_seed_is_bounded() -> None:
     at = AppTest.from_function(resnet, args=(("tiny", "tiny"),), default_timeout=WAIT)
     at.run()
@@ -80,7 +97,11 @@ def test_noise_and_augment_results_are_shown() -> None:
     at = AppTest.from_function(augmentation, args=(("tiny", "tiny"),), default_timeout=WAIT)
     at.run()
     run_to_done(at, "augmentation_noise")
-    assert any("Without noise the network learns" in m.value for m in at.markdown)
+    # The tiny size runs 2 seeds: the conclusion words the spread, the caption says so.
+    assert any(
+        m.value.startswith("Without noise ") and "over 2 seeds" in m.value for m in at.markdown
+    )
+    assert any("the 2 seeds' lowest to highest" in c.value for c in at.caption)
     run_to_done(at, "augmentation_augment")
     assert any(m.value.startswith("After the last epoch: ") for m in at.markdown)
     assert len(at.get("plotly_chart")) == 2  # accuracy vs magnitude, the validation curves

@@ -5,6 +5,7 @@ so a job gives the same numbers whatever else the server's threads draw meanwhil
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -52,18 +53,22 @@ class Schedule:
 
 
 class Progress:
-    """The batch steps of all runs of one experiment, reported as one progress bar."""
+    """The batch steps of all runs of one experiment, reported as one progress bar (safe from
+    the threads that train several seeds at once)."""
 
     def __init__(self, report: Reporter, total: int) -> None:
         self.report = report
         self.total = total
         self.done = 0
+        self._lock = threading.Lock()
         report(step=0, total=total, message="Starting")
 
     def step(self, message: str) -> None:
         """One batch done (raises Stopped here when a stop was asked for)."""
-        self.done += 1
-        self.report(step=self.done, total=self.total, message=message)
+        with self._lock:
+            self.done += 1
+            done = self.done
+        self.report(step=done, total=self.total, message=message)
 
     def metrics(self, **values: Any) -> None:
         """One point of the live curves: the run's name, its epoch and what was measured."""

@@ -115,8 +115,11 @@ def confusion_figure(confusion: list[list[int]], *, title: str) -> go.Figure:
     return fig
 
 
-def noise_figure(runs: Sequence[dict[str, Any]]) -> go.Figure:
-    """Noise: training and validation accuracy against the magnitude, one panel per kind."""
+def noise_figure(
+    runs: Sequence[dict[str, Any]], spread: dict[str, dict[str, float]] | None = None
+) -> go.Figure:
+    """Noise: training and validation accuracy against the magnitude, one panel per kind; with
+    the document's `spread`, error bars from the seeds' min to max around the mean."""
     kinds = list(dict.fromkeys(run["kind"] for run in runs))
     titles = {
         "input": "Gaussian noise on the inputs (std)",
@@ -138,6 +141,7 @@ def noise_figure(runs: Sequence[dict[str, Any]]) -> go.Figure:
                 go.Scatter(
                     x=x,
                     y=[run[metric] for run in mine],
+                    error_y=_seed_bars(mine, metric, spread),
                     name=LABELS[metric],
                     legendgroup=metric,
                     showlegend=col == 1,
@@ -209,4 +213,67 @@ def degradation_figure(runs: Sequence[dict[str, Any]]) -> go.Figure:
         fig.update_xaxes(title_text="epoch", row=1, col=col)
     fig.update_yaxes(title_text="training loss", rangemode="tozero", row=1, col=1)
     fig.update_layout(margin=_MARGIN, height=380, legend={"orientation": "h", "y": -0.25})
+    return fig
+
+
+def _seed_bars(
+    runs: Sequence[dict[str, Any]], metric: str, spread: dict[str, dict[str, float]] | None
+) -> dict[str, Any] | None:
+    """Noise: asymmetric error bars from each setting's mean down to the seeds' min and up to
+    their max (None without a spread)."""
+    if not spread:
+        return None
+    short = "train" if metric == "train_accuracy" else "val"
+    stats = [spread[f"{run['kind']} {run['magnitude']:g}"] for run in runs]
+    return {
+        "type": "data",
+        "symmetric": False,
+        "array": [s[f"{short}_max"] - s[f"{short}_mean"] for s in stats],
+        "arrayminus": [s[f"{short}_mean"] - s[f"{short}_min"] for s in stats],
+        "thickness": 1.5,
+        "width": 4,
+    }
+
+
+def six_nine_figure(spread: dict[str, dict[str, float]], *, seeds: int = 1) -> go.Figure:
+    """Rotation: the share of validation 6s and 9s taken for the other one against the
+    rotation range on a degree axis (so the ranges' spacing shows where the confusion
+    starts); with several seeds the mean and error bars from the seeds' min to max."""
+    degrees = [int(d) for d in spread]
+    stats = list(spread.values())
+    mean = [s["six_nine_mean"] for s in stats]
+    several = seeds > 1
+    fig = go.Figure(
+        go.Scatter(
+            x=degrees,
+            y=mean,
+            mode="lines+markers",
+            name="6 <-> 9 confusion",
+            line={"color": PALETTE[3], "width": 3},
+            error_y={
+                "type": "data",
+                "symmetric": False,
+                "array": [s["six_nine_max"] - m for s, m in zip(stats, mean, strict=True)],
+                "arrayminus": [m - s["six_nine_min"] for s, m in zip(stats, mean, strict=True)],
+                "visible": several,
+            },
+            hovertemplate="up to %{x} degrees: %{y:.1%}<extra></extra>",
+        )
+    )
+    fig.update_layout(
+        title="6s and 9s taken for the other one"
+        + (f" (mean, min to max of {seeds} seeds)" if several else ""),
+        # Ticks every 30 degrees, level: the ranges' own values (150, 165, 180) would collide.
+        xaxis={
+            "title": "trained with rotations up to (degrees)",
+            "tick0": 0,
+            "dtick": 30,
+            "tickangle": 0,
+        },
+        yaxis_title="share of validation 6s and 9s",
+        margin=_MARGIN,
+        height=380,
+        showlegend=False,
+    )
+    fig.update_yaxes(tickformat=".0%", rangemode="tozero")
     return fig

@@ -15,8 +15,8 @@ import streamlit as st
 
 from cnnviz import limits
 from cnnviz.errors import CnnvizError
-from cnnviz.experiments import EXPERIMENTS
-from cnnviz.experiments.rotation import six_nine
+from cnnviz.experiments import EXPERIMENTS, noise
+from cnnviz.experiments.rotation import onset
 from cnnviz.jobs import JobHandle, JobState, Progress, default_runner
 from cnnviz.plots import experiments as plots
 from cnnviz.ui.errors import show_error
@@ -38,14 +38,11 @@ class Section:
 
 def _rotation_results(doc: dict[str, Any], prefix: str) -> None:
     runs = doc["runs"]
-    shares = ", ".join(f"{six_nine(r['confusion']):.0%} at {r['max_degrees']}°" for r in runs)
-    st.markdown(
-        f"Validation 6s and 9s taken for the other one: **{shares}**. Rotating a 6 by half a "
-        "turn makes a 9: training with that invariance teaches the network that they are the "
-        "same digit."
-    )
+    st.markdown(_rotation_words(doc))
     left, right = st.columns(2)
-    left.plotly_chart(plots.per_class_figure(runs), key=f"{prefix}_per_class")
+    left.plotly_chart(
+        plots.six_nine_figure(doc["spread"], seeds=len(doc["seeds"])), key=f"{prefix}_six_nine"
+    )
     labels = [f"up to {r['max_degrees']} degrees" for r in runs]
     with right:
         shown = st.selectbox(
@@ -56,27 +53,44 @@ def _rotation_results(doc: dict[str, Any], prefix: str) -> None:
             plots.confusion_figure(run["confusion"], title=f"Trained with rotations {shown}"),
             key=f"{prefix}_confusion",
         )
+    st.plotly_chart(plots.per_class_figure(runs), key=f"{prefix}_per_class")
+
+
+def _rotation_words(doc: dict[str, Any]) -> str:
+    spread = doc["spread"]
+    n = len(doc["seeds"])
+    shares = ", ".join(
+        f"{s['six_nine_mean']:.0%} at {d}°"
+        + (
+            f" ({s['six_nine_min']:.0%} to {s['six_nine_max']:.0%})"
+            if n > 1 and s["six_nine_max"] > s["six_nine_min"]
+            else ""
+        )
+        for d, s in spread.items()
+    )
+    start = onset(doc)
+    seeds = f" (mean of {n} seeds)" if n > 1 else ""
+    where = (
+        f"The confusion starts at **{start}°**: below it the network keeps 6 and 9 apart."
+        if start is not None
+        else "No range confuses them yet."
+    )
+    return (
+        f"Validation 6s and 9s taken for the other one{seeds}: **{shares}**. {where} Rotating "
+        "a 6 by half a turn makes a 9: training with that invariance teaches the network that "
+        "they are the same digit."
+    )
 
 
 def _noise_results(doc: dict[str, Any], prefix: str) -> None:
-    runs = doc["runs"]
-    st.plotly_chart(plots.noise_figure(runs), key=f"{prefix}_magnitude")
-    clean = next((r for r in runs if r["magnitude"] == 0), None)
-    best = max(runs, key=lambda r: r["val_accuracy"])
-    worst = min(runs, key=lambda r: r["train_accuracy"])
-    lines = []
-    if clean is not None:
-        lines.append(
-            f"Without noise the network learns its training digits by heart: training "
-            f"**{clean['train_accuracy']:.0%}**, validation **{clean['val_accuracy']:.1%}**."
+    st.plotly_chart(plots.noise_figure(doc["runs"], doc.get("spread")), key=f"{prefix}_magnitude")
+    n = len(doc["seeds"])
+    if n > 1:
+        st.caption(
+            f"Mean over seeds {doc['seeds'][0]} to {doc['seeds'][-1]}; the bars span the "
+            f"{n} seeds' lowest to highest accuracy."
         )
-    lines.append(
-        f"Best validation: **{best['val_accuracy']:.1%}** with {best['kind']} noise at "
-        f"{best['magnitude']:g}. Too much noise destroys the signal: {worst['kind']} at "
-        f"{worst['magnitude']:g} reaches only **{worst['train_accuracy']:.0%}** even on the "
-        "training digits."
-    )
-    st.markdown(" ".join(lines))
+    st.markdown(" ".join(noise.conclusion(doc)))
 
 
 def _augment_results(doc: dict[str, Any], prefix: str) -> None:
@@ -107,8 +121,8 @@ ROTATION = Section(
     "rotation",
     "augmentation_rotation",
     "val_accuracy",
-    "LeNet-5 trained on digits rotated at random by up to 0, 45, 90 and 180 degrees, then "
-    "tested on upright digits. Encourage only the invariance you want.",
+    "LeNet-5 trained on digits rotated at random by up to 0, 45, 90, 120, 150, 165 and 180 "
+    "degrees, then tested on upright digits. Encourage only the invariance you want.",
     _rotation_results,
 )
 NOISE = Section(
@@ -116,7 +130,8 @@ NOISE = Section(
     "augmentation_noise",
     "val_accuracy",
     "LeNet-5 on only 200 training digits, with Gaussian noise on the inputs, on the hidden "
-    "units, or dropout (multiplicative noise on hidden units), at several magnitudes.",
+    "units, or dropout (multiplicative noise on hidden units), at several magnitudes, each "
+    "trained from several seeds: an effect counts only if it stands out of their spread.",
     _noise_results,
 )
 AUGMENT = Section(
@@ -141,12 +156,36 @@ DEGRADATION = Section(
 def augmentation_experiments(sizes: Sizes = CLASS_SIZES) -> None:
     """The three augmentation experiments, one tab each (bottom of the augmentation page)."""
     st.header("Live experiments")
-    st.caption("Each trains real networks on this server's CPU; the quick setting takes seconds.")
+    st.caption(
+        "Each trains real networks on this server's CPU. Expected time of the quick setting "
+        "(the job's estimate: its batch steps times the time of one): "
+        + ", ".join(
+            f"{short} {_duration(name, sizes[0])}"
+            for name, short in (
+                ("rotation", "rotation"),
+                ("noise", "noise"),
+                ("augment", "augmentation vs none"),
+            )
+        )
+        + "; longer while the class runs experiments at once (the job panel shows the queue)."
+    )
     sections = (ROTATION, NOISE, AUGMENT)
     tabs = st.tabs([EXPERIMENTS[s.name].title for s in sections])
     for tab, section in zip(tabs, sections, strict=True):
         with tab:
             experiment_section(section, sizes)
+
+
+def _duration(name: str, size: str) -> str:
+    """The job's own estimate of one size in words: "about 40 s", "about 2 min"."""
+    return seconds_words(EXPERIMENTS[name].estimate[size])
+
+
+def seconds_words(seconds: float) -> str:
+    """ "about 40 s" (to 5 s) under a minute and a half, else "about 3 min"."""
+    if seconds < 90:
+        return f"about {max(5, round(seconds / 5) * 5):.0f} s"
+    return f"about {round(seconds / 60):.0f} min"
 
 
 def degradation_experiment(sizes: Sizes = CLASS_SIZES) -> None:
@@ -165,7 +204,10 @@ def experiment_section(section: Section, sizes: Sizes = CLASS_SIZES) -> None:
         "Quick (for class)",
         value=True,
         key=f"{p}_quick",
-        help="Fewer epochs and settings: seconds instead of minutes.",
+        help=(
+            f"Fewer epochs, settings and seeds: {_duration(section.name, sizes[0])} instead "
+            f"of {_duration(section.name, sizes[1])}."
+        ),
     )
     seed = bounded(cols[1], "Seed", limits.EXPERIMENT_SEED, 0, f"{p}_seed")
     size = sizes[0] if quick else sizes[1]
