@@ -10,6 +10,8 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from cnnviz.plots.style import styled
+
 # Transparent where nothing matters, so the image shows through; opaque red where most does.
 HEAT = [
     [0.0, "rgba(255, 230, 0, 0)"],
@@ -44,6 +46,7 @@ def mosaic(tiles: np.ndarray, cols: int, scale: int = 1, gap: int = 1) -> np.nda
     return out
 
 
+@styled
 def tile_grid(tiles: np.ndarray, title: str, cols: int = 16, tallest: int = 520) -> go.Figure:
     """Filters as a grid of tiles (RGB, or gray), each already scaled to [0, 1]."""
     cols = min(cols, len(tiles))
@@ -60,6 +63,7 @@ def tile_grid(tiles: np.ndarray, title: str, cols: int = 16, tallest: int = 520)
     return _bare(fig, int(min(tallest, max(120, rows + 40))))
 
 
+@styled
 def feature_grid(maps: np.ndarray, channels: Sequence[int], title: str, cols: int = 8) -> go.Figure:
     """k feature maps side by side, each scaled to its own [min, max] (the grid shows where
     each channel responds; the strength is in the caption's means)."""
@@ -84,6 +88,7 @@ def feature_grid(maps: np.ndarray, channels: Sequence[int], title: str, cols: in
     return _bare(fig, int(min(600, max(140, rows + 40))))
 
 
+@styled
 def single_map(values: np.ndarray, title: str) -> go.Figure:
     """One feature map as a heatmap with its values on hover."""
     fig = go.Figure(go.Heatmap(z=values, colorscale="Viridis", colorbar={"thickness": 10}))
@@ -91,6 +96,7 @@ def single_map(values: np.ndarray, title: str) -> go.Figure:
     return _bare(fig, 300)
 
 
+@styled
 def overlays(image: np.ndarray, heats: dict[str, np.ndarray]) -> go.Figure:
     """The image with each method's heat map (H x W in [0, 1]) over it, side by side."""
     n = max(1, len(heats))
@@ -112,6 +118,7 @@ def overlays(image: np.ndarray, heats: dict[str, np.ndarray]) -> go.Figure:
     return fig
 
 
+@styled
 def top_classes(top: Sequence[tuple[int, str, float]], target: int) -> go.Figure:
     """The five most probable classes; the explained one highlighted."""
     names = [name if name == str(i) else f"{name} ({i})" for i, name, _ in top][::-1]
@@ -130,6 +137,7 @@ def top_classes(top: Sequence[tuple[int, str, float]], target: int) -> go.Figure
     return fig
 
 
+@styled
 def sanity_chart(
     steps: Sequence[str], correlations: dict[str, Sequence[float | None]]
 ) -> go.Figure:

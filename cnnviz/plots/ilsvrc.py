@@ -7,6 +7,7 @@ from plotly.subplots import make_subplots
 
 from cnnviz.facts import Winner
 from cnnviz.plots.architecture import KIND_COLORS
+from cnnviz.plots.style import styled
 
 
 def _winner_tick(w: Winner) -> str:
@@ -15,6 +16,7 @@ def _winner_tick(w: Winner) -> str:
     return f"{w.year}<br>{name}"
 
 
+@styled
 def ilsvrc_figure(winners: tuple[Winner, ...], human_error: float) -> go.Figure:
     """Top-5 error per year (bars, top) and depth (markers, below), with the human 5.1% line.
 
