@@ -22,6 +22,13 @@ PROJECTOR_CSS = """
   text-overflow: clip;
   overflow-wrap: anywhere;
 }
+/* Plotly's mode bar (zoom, pan, download) sat in a chart's top-right corner, over its title,
+   axis labels and bar labels. It shows only while the pointer is over the chart (Plotly's own
+   "hover" mode) and sits in a strip reserved above the chart, outside every text of it.
+   `.js-plotly-plot` clips what leaves it: the strip is its own padding. */
+[data-testid="stPlotlyChart"] .js-plotly-plot { padding-top: 28px; }
+[data-testid="stPlotlyChart"] .modebar-container { top: -28px !important; }
+[data-testid="stPlotlyChart"] .modebar { top: 0 !important; }
 @media (max-width: 1200px) {
   [data-testid="stMainBlockContainer"] { padding-left: 2rem; padding-right: 2rem; }
 }
