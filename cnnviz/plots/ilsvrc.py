@@ -82,7 +82,7 @@ def ilsvrc_figure(winners: tuple[Winner, ...], human_error: float) -> go.Figure:
     )
     fig.update_yaxes(title_text="top-5 error (%)", range=[0, 33], row=1, col=1)
     fig.update_yaxes(title_text="layers", range=[0, 200], dtick=50, row=2, col=1)
-    fig.update_xaxes(tickangle=0, tickfont={"size": 14}, row=2, col=1)
+    fig.update_xaxes(tickangle=0, row=2, col=1)
     fig.update_layout(
         height=520,
         margin={"l": 10, "r": 10, "t": 30, "b": 10},

@@ -20,16 +20,17 @@ pytestmark = pytest.mark.e2e
 CHART = '[data-testid="stPlotlyChart"]'
 # Every text a chart draws: titles, axis titles, tick labels, annotations (subplot titles
 # among them), bar and heatmap cell labels, legend entries.
+# Plotly names a subplot's axes x2, y2...: its tick labels are in `g.x2tick` under the axis
+# layer, its axis title is `text.x2title`.
 TEXTS = ", ".join(
     (
-        ".gtitle",
-        ".xtitle",
-        ".ytitle",
-        ".xtick text",
-        ".ytick text",
+        'text[class$="title"]',  # .gtitle, .xtitle, .x2title, .ytitle...
+        ".xaxislayer-above text",
+        ".yaxislayer-above text",
         ".annotation-text",
         ".bartext",
         ".textpoint text",
+        ".heatmaplayer text",
         ".legendtext",
     )
 )
@@ -53,7 +54,7 @@ COVERED = f"""(chart) => {{
 # Font size and fill of every tick label in the visible charts (hidden axes draw none).
 TICKS = f"""() => [...document.querySelectorAll('{CHART}')]
   .filter(chart => chart.offsetParent !== null)
-  .flatMap(chart => [...chart.querySelectorAll('.xtick text, .ytick text')])
+  .flatMap(chart => [...chart.querySelectorAll('.xaxislayer-above text, .yaxislayer-above text')])
   .map(t => [t.textContent, getComputedStyle(t).fontSize, getComputedStyle(t).fill])"""
 
 
@@ -112,6 +113,11 @@ def test_mode_bar_covers_no_chart_text(app, entry: PageEntry, size: str) -> None
 def test_tick_labels_are_large_and_dark(app, entry: PageEntry) -> None:
     open_at(app, entry, SIZES["projector"])
     ticks = app.page.evaluate(TICKS)
+    tabs = app.page.locator(TABS)
+    for i in range(tabs.count()):
+        tabs.nth(i).click()
+        app.page.wait_for_timeout(300)
+        ticks += app.page.evaluate(TICKS)
     if not ticks:
         pytest.skip(f"{entry.title} draws no tick labels on opening")
     small = [t for t in ticks if float(t[1].removesuffix("px")) < TICK_PX]
