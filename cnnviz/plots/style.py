@@ -22,6 +22,7 @@ TICK_PX = 15
 AXIS_TITLE_PX = 16
 LEGEND_PX = 14
 TITLE_PX = 18
+BELOW_PX = 64  # under the plot: a row of tick labels and an axis title
 
 P = ParamSpec("P")
 
@@ -45,9 +46,36 @@ def style(fig: go.Figure) -> go.Figure:
         _fill(axis.title.font, AXIS_TITLE_PX)
         if axis.tickcolor is None:
             axis.tickcolor = TEXT
+        if axis.automargin is None:  # room for the larger ticks, not cut off
+            axis.automargin = True
+    _room_below(fig)
     _fill(layout.legend.font, LEGEND_PX)
     _fill(layout.title.font, TITLE_PX)
+    _legend_below(layout)
     return fig
+
+
+def _room_below(fig: go.Figure) -> None:
+    """Room under the plot for x tick labels and an x axis title: plotly's automargin grows the
+    margin for the ticks but drew a title below them outside a 10 px margin (cut off)."""
+    titled = any(axis.title.text for axis in fig.select_xaxes() if axis.visible is not False)
+    layout = fig.layout
+    if not titled or layout.margin.b is None or layout.margin.b >= BELOW_PX:
+        return
+    if layout.height is not None:
+        layout.height += BELOW_PX - layout.margin.b
+    layout.margin.b = BELOW_PX
+
+
+def _legend_below(layout: go.Layout) -> None:
+    """A horizontal legend placed under the plot (y < 0, a fraction of the plot's height) ran
+    into the x axis's title once ticks grew, and its second row was cut off at the figure's
+    bottom edge. It goes to the right of the plot instead, one entry a line, where plotly
+    reserves the room it needs."""
+    legend = layout.legend
+    if legend.orientation != "h" or legend.y is None or legend.y >= 0:
+        return
+    legend.update(orientation="v", x=1.02, xanchor="left", y=1, yanchor="top")
 
 
 def styled(build: Callable[P, go.Figure]) -> Callable[P, go.Figure]:
