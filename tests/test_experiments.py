@@ -83,7 +83,7 @@ def test_augment_document(tiny: dict[str, dict]) -> None:
     for r in runs:
         assert set(r) == {"augment", "history"}
         assert [h["epoch"] for h in r["history"]] == list(range(1, epochs + 1))
-        assert all(set(h) == {"epoch", "val_accuracy"} for h in r["history"])
+        assert all(set(h) == {"epoch", "val_accuracy", "train_accuracy"} for h in r["history"])
 
 
 def test_degradation_document(tiny: dict[str, dict]) -> None:

@@ -13,6 +13,7 @@ from plotly.subplots import make_subplots
 
 from cnnviz.analysis import Analysis, Layer
 from cnnviz.notation import volume
+from cnnviz.plots.style import styled
 
 KIND_COLORS = {
     "input": "#bbbbbb",
@@ -218,6 +219,7 @@ def _shortcut_arc(x0: float, x1: float, y: float, rise: float) -> tuple[list, li
     return [*xs, None], [*ys, None]
 
 
+@styled
 def architecture_figure(analysis: Analysis) -> go.Figure:
     """The network drawn as a row of boxes: height ~ spatial size, width ~ log(depth).
 
@@ -411,6 +413,7 @@ def _group_kind(kind: str) -> str:
     return kind if kind in ("conv", "fc") else "other"
 
 
+@styled
 def share_by_kind_figure(analysis: Analysis) -> go.Figure:
     """100%-stacked bars: which kind of layer holds the parameters and does the MACs."""
     totals: dict[str, list[float]] = {"conv": [0, 0], "fc": [0, 0], "other": [0, 0]}
@@ -448,6 +451,7 @@ def share_by_kind_figure(analysis: Analysis) -> go.Figure:
     return fig
 
 
+@styled
 def per_layer_figure(analysis: Analysis) -> go.Figure:
     """Parameters and MACs of every drawn layer (log scale), side by side."""
     units = [u for u in analysis.diagram_layers() if u.params or u.macs]

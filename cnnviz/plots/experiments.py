@@ -9,6 +9,8 @@ from typing import Any
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from cnnviz.plots.style import styled
+
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2")
 LABELS = {
     "val_accuracy": "validation accuracy",
@@ -22,6 +24,7 @@ def _percent(fig: go.Figure, **where: Any) -> None:
     fig.update_yaxes(tickformat=".0%", rangemode="tozero", **where)
 
 
+@styled
 def curves_figure(rows: Sequence[dict[str, Any]], y: str, *, title: str = "") -> go.Figure:
     """One line per run of `y` against the epoch, from a job's metrics history (rows with a
     "run" and an "epoch"; other rows are left out): the live view while an experiment runs."""
@@ -53,6 +56,7 @@ def curves_figure(rows: Sequence[dict[str, Any]], y: str, *, title: str = "") ->
     return fig
 
 
+@styled
 def per_class_figure(runs: Sequence[dict[str, Any]]) -> go.Figure:
     """Rotation: validation accuracy of each digit, one bar per rotation range."""
     fig = go.Figure()
@@ -80,6 +84,7 @@ def per_class_figure(runs: Sequence[dict[str, Any]]) -> go.Figure:
     return fig
 
 
+@styled
 def confusion_figure(confusion: list[list[int]], *, title: str) -> go.Figure:
     """A confusion matrix (rows: true digit, columns: predicted) with every count written in
     its cell and the 6 -> 9 and 9 -> 6 cells framed in red."""
@@ -115,16 +120,19 @@ def confusion_figure(confusion: list[list[int]], *, title: str) -> go.Figure:
     return fig
 
 
+@styled
 def noise_figure(
     runs: Sequence[dict[str, Any]], spread: dict[str, dict[str, float]] | None = None
 ) -> go.Figure:
     """Noise: training and validation accuracy against the magnitude, one panel per kind; with
     the document's `spread`, error bars from the seeds' min to max around the mean."""
     kinds = list(dict.fromkeys(run["kind"] for run in runs))
+    # Two short lines each: three panels share about 700 px at 1024 px wide, and a one-line
+    # "Gaussian noise on hidden units (std)" ran into its neighbours.
     titles = {
-        "input": "Gaussian noise on the inputs (std)",
-        "hidden": "Gaussian noise on hidden units (std)",
-        "dropout": "Dropout (probability)",
+        "input": "Gaussian noise<br>on the inputs (std)",
+        "hidden": "Gaussian noise<br>on hidden units (std)",
+        "dropout": "Dropout<br>(probability)",
     }
     fig = make_subplots(
         rows=1, cols=len(kinds), subplot_titles=[titles.get(k, k) for k in kinds], shared_yaxes=True
@@ -153,38 +161,50 @@ def noise_figure(
             )
         fig.update_xaxes(type="category", title_text="magnitude", row=1, col=col)
     fig.update_layout(
-        margin=_MARGIN, height=380, legend={"orientation": "h", "y": -0.25}, title=None
+        margin={**_MARGIN, "t": 70},
+        height=400,
+        legend={"orientation": "h", "y": -0.25},
+        title=None,
     )
     _percent(fig, range=[0, 1.05])
     return fig
 
 
+@styled
 def augment_figure(runs: Sequence[dict[str, Any]]) -> go.Figure:
-    """Augmentation vs none: the two validation curves on one chart."""
+    """Augmentation vs none: training accuracy (dashed) and validation accuracy (solid) per
+    epoch, one colour per setting, on a 0-100 % axis: the gap between a colour's two lines is
+    the overfitting that augmentation shrinks."""
     fig = go.Figure()
     for run in runs:
         history = run["history"]
-        fig.add_trace(
-            go.Scatter(
-                x=[h["epoch"] for h in history],
-                y=[h["val_accuracy"] for h in history],
-                name="augmented" if run["augment"] else "not augmented",
-                mode="lines",
-                line={"color": PALETTE[1] if run["augment"] else PALETTE[0], "width": 3},
+        setting = "augmented" if run["augment"] else "not augmented"
+        color = PALETTE[1] if run["augment"] else PALETTE[0]
+        for metric, dash in (("train_accuracy", "dash"), ("val_accuracy", "solid")):
+            if not all(metric in h for h in history):
+                continue  # a document saved before training accuracy was recorded
+            fig.add_trace(
+                go.Scatter(
+                    x=[h["epoch"] for h in history],
+                    y=[h[metric] for h in history],
+                    name=f"{setting}: {'training' if metric == 'train_accuracy' else 'validation'}",
+                    mode="lines",
+                    line={"color": color, "width": 3, "dash": dash},
+                )
             )
-        )
     fig.update_layout(
-        title="Validation accuracy per epoch",
+        title="Training (dashed) and validation (solid) accuracy per epoch",
         xaxis_title="epoch",
-        yaxis_title="validation accuracy",
+        yaxis_title="accuracy",
         margin=_MARGIN,
-        height=380,
+        height=400,
         legend={"orientation": "h", "y": -0.2},
     )
-    _percent(fig)
+    _percent(fig, range=[0, 1.02])
     return fig
 
 
+@styled
 def degradation_figure(runs: Sequence[dict[str, Any]]) -> go.Figure:
     """Degradation (He et al., Fig. 1 and 4): training loss per epoch, plain networks on the
     left and residual ones on the right, one line per depth, on the same y axis."""
@@ -235,6 +255,7 @@ def _seed_bars(
     }
 
 
+@styled
 def six_nine_figure(spread: dict[str, dict[str, float]], *, seeds: int = 1) -> go.Figure:
     """Rotation: the share of validation 6s and 9s taken for the other one against the
     rotation range on a degree axis (so the ranges' spacing shows where the confusion

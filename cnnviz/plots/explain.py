@@ -11,12 +11,16 @@ import plotly.graph_objects as go
 from plotly.colors import hex_to_rgb, sequential
 from plotly.subplots import make_subplots
 
+from cnnviz.plots.style import styled
+
 # Black (nothing) to pale yellow (the top), as rgb(): Inferno's first colour, #000004, is one
 # of the placeholders Streamlit's chart theme swaps for its own colours (it drew pink).
 INFERNO = [
     [i / (len(sequential.Inferno) - 1), "rgb({}, {}, {})".format(*hex_to_rgb(c))]
     for i, c in enumerate(sequential.Inferno)
 ]
+
+
 # Transparent where nothing matters, so the image shows through; opaque red where most does.
 HEAT = [
     [0.0, "rgba(255, 230, 0, 0)"],
@@ -48,6 +52,7 @@ def mosaic(tiles: np.ndarray, cols: int, scale: int = 1, gap: int = 1) -> np.nda
     return out
 
 
+@styled
 def tile_grid(tiles: np.ndarray, title: str, cols: int = 16, tallest: int = 520) -> go.Figure:
     """Filters as a grid of tiles (RGB, or gray), each already scaled to [0, 1]."""
     cols = min(cols, len(tiles))
@@ -64,6 +69,7 @@ def tile_grid(tiles: np.ndarray, title: str, cols: int = 16, tallest: int = 520)
     return _bare(fig, int(min(tallest, max(120, rows + 40))))
 
 
+@styled
 def feature_grid(maps: np.ndarray, channels: Sequence[int], title: str, cols: int = 8) -> go.Figure:
     """k feature maps side by side, each scaled to its own [min, max] (the grid shows where
     each channel responds; the strength is in the caption's means)."""
@@ -88,6 +94,7 @@ def feature_grid(maps: np.ndarray, channels: Sequence[int], title: str, cols: in
     return _bare(fig, int(min(600, max(140, rows + 40))))
 
 
+@styled
 def single_map(values: np.ndarray, title: str) -> go.Figure:
     """One feature map as a heatmap with its values on hover."""
     fig = go.Figure(go.Heatmap(z=values, colorscale="Viridis", colorbar={"thickness": 10}))
@@ -95,6 +102,7 @@ def single_map(values: np.ndarray, title: str) -> go.Figure:
     return _bare(fig, 300)
 
 
+@styled
 def overlay(image: np.ndarray, heat: np.ndarray, title: str, height: int = 300) -> go.Figure:
     """One method's heat map (H x W in [0, 1]) over the image, its name as the title (left,
     clear of the toolbar): one figure per method, so the page lays them out in a wrapping grid
@@ -112,6 +120,7 @@ def overlay(image: np.ndarray, heat: np.ndarray, title: str, height: int = 300) 
     return fig
 
 
+@styled
 def sanity_grid(
     steps: Sequence[str],
     pictures: dict[str, Sequence[np.ndarray]],
@@ -156,6 +165,7 @@ def sanity_grid(
     return fig
 
 
+@styled
 def top_classes(top: Sequence[tuple[int, str, float]], target: int) -> go.Figure:
     """The five most probable classes; the explained one highlighted."""
     names = [name if name == str(i) else f"{name} ({i})" for i, name, _ in top][::-1]

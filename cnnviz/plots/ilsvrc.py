@@ -7,6 +7,7 @@ from plotly.subplots import make_subplots
 
 from cnnviz.facts import Winner
 from cnnviz.plots.architecture import KIND_COLORS
+from cnnviz.plots.style import styled
 
 
 def _winner_tick(w: Winner) -> str:
@@ -15,6 +16,7 @@ def _winner_tick(w: Winner) -> str:
     return f"{w.year}<br>{name}"
 
 
+@styled
 def ilsvrc_figure(winners: tuple[Winner, ...], human_error: float) -> go.Figure:
     """Top-5 error per year (bars, top) and depth (markers, below), with the human 5.1% line.
 
@@ -80,7 +82,7 @@ def ilsvrc_figure(winners: tuple[Winner, ...], human_error: float) -> go.Figure:
     )
     fig.update_yaxes(title_text="top-5 error (%)", range=[0, 33], row=1, col=1)
     fig.update_yaxes(title_text="layers", range=[0, 200], dtick=50, row=2, col=1)
-    fig.update_xaxes(tickangle=0, tickfont={"size": 14}, row=2, col=1)
+    fig.update_xaxes(tickangle=0, row=2, col=1)
     fig.update_layout(
         height=520,
         margin={"l": 10, "r": 10, "t": 30, "b": 10},

@@ -9,6 +9,7 @@ from plotly.subplots import make_subplots
 
 from cnnviz.inception_ops import InceptionOps
 from cnnviz.plots.axes import compact_ticks
+from cnnviz.plots.style import styled
 
 ROLE_COLOURS = {
     "1x1": "#4e79a7",
@@ -21,6 +22,7 @@ ROLE_COLOURS = {
 MODULE_NAMES = {"inception_naive": "Naive", "inception_bottleneck": "With 1x1 bottlenecks"}
 
 
+@styled
 def macs_by_term(naive: InceptionOps, bottleneck: InceptionOps) -> go.Figure:
     """One stacked bar per module, one segment per convolution term."""
     modules = (naive, bottleneck)
@@ -54,6 +56,7 @@ def macs_by_term(naive: InceptionOps, bottleneck: InceptionOps) -> go.Figure:
     return fig
 
 
+@styled
 def stacked_depth(naive: Sequence[InceptionOps], bottleneck: Sequence[InceptionOps]) -> go.Figure:
     """Output depth and MACs of module 1..n when modules are stacked with the same widths."""
     fig = make_subplots(

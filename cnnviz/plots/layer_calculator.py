@@ -12,6 +12,7 @@ from plotly.subplots import make_subplots
 from cnnviz.layer_calculator import DepthReduction, LayerArithmetic
 from cnnviz.notation import hwc
 from cnnviz.plots.axes import compact_ticks
+from cnnviz.plots.style import styled
 
 PADDING, INPUT, UNSEEN, TAP = 0, 1, 2, 3
 CELL_NAMES = {PADDING: "padding (zeros)", INPUT: "input", UNSEEN: "never seen", TAP: "kernel tap"}
@@ -75,6 +76,7 @@ def _heatmap(z: list[list[int]], rows: range, columns: range, colours: list[str]
     )
 
 
+@styled
 def kernel_positions(result: LayerArithmetic, column: int = 0, row: int = 0) -> go.Figure:
     """The padded input with every kernel position along one row, and the output it fills.
 
@@ -261,6 +263,7 @@ def _refused_figure(result: LayerArithmetic) -> go.Figure:
     return fig
 
 
+@styled
 def depth_reduction_bars(reduction: DepthReduction) -> go.Figure:
     """MACs and parameters: the k x k conv alone vs the 1x1 reduction followed by it."""
     direct, reduce, after = reduction.direct, reduction.reduce, reduction.after
@@ -291,6 +294,7 @@ def depth_reduction_bars(reduction: DepthReduction) -> go.Figure:
     return fig
 
 
+@styled
 def layer_costs(rows: Sequence[dict[str, object]]) -> go.Figure:
     """Parameters and MACs of every layer that has any (rows from layer_table.layer_rows)."""
     costly = [r for r in rows if r["params"] or r["macs"]]

@@ -11,6 +11,7 @@ from plotly.subplots import make_subplots
 from cnnviz.analysis import Analysis
 from cnnviz.notation import volume
 from cnnviz.plots.architecture import KIND_COLORS, rgba
+from cnnviz.plots.style import styled
 
 
 def _box(fig: go.Figure, x: float, y: float, w: float, h: float, text: str, color: str) -> None:
@@ -43,6 +44,7 @@ def _arrow(fig: go.Figure, x0: float, y0: float, x1: float, y1: float) -> None:
     )
 
 
+@styled
 def residual_block_figure() -> go.Figure:
     """H(x) = F(x) + x: two weight layers and the identity shortcut around them."""
     fig = go.Figure()
@@ -90,6 +92,7 @@ def residual_block_figure() -> go.Figure:
     return fig
 
 
+@styled
 def inception_module_figure(analysis: Analysis) -> go.Figure:
     """An Inception module as the slide draws it, with depths read off the live analysis."""
     branches = [b for b in analysis.blocks if b.depth == 1]
@@ -146,6 +149,7 @@ def inception_module_figure(analysis: Analysis) -> go.Figure:
     return fig
 
 
+@styled
 def comparison_figure(analyses: dict[str, Analysis]) -> go.Figure:
     """Parameters and MACs of a few models or modules side by side."""
     names = list(analyses)

@@ -9,6 +9,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from cnnviz.images import jpeg_data_uri
+from cnnviz.plots.style import styled
 from cnnviz.receptive_field import GROWTH_NOTE, ReceptiveField, growth_roles
 from cnnviz.stacking import StackingRow
 
@@ -40,6 +41,7 @@ def _fixed_margins(fig: go.Figure, **margin: int) -> None:
     fig.update_layout(margin=margin)
 
 
+@styled
 def unit_grid(field: ReceptiveField, unit: tuple[int, int]) -> go.Figure:
     """The layer's feature map as a grid of units; the chosen one is lit. Click to choose.
 
@@ -149,6 +151,7 @@ def _image_axes(fig: go.Figure, h: int, w: int, region: tuple[int, int, int, int
     )
 
 
+@styled
 def field_on_image(image: np.ndarray, field: ReceptiveField, unit: tuple[int, int]) -> go.Figure:
     """The input pixels one unit sees, drawn on the image (dashed where it is padding)."""
     h, w = image.shape[:2]
@@ -185,6 +188,7 @@ def field_on_image(image: np.ndarray, field: ReceptiveField, unit: tuple[int, in
     return fig
 
 
+@styled
 def effective_field(
     image: np.ndarray, erf: np.ndarray, field: ReceptiveField, unit: tuple[int, int], title: str
 ) -> go.Figure:
@@ -236,6 +240,7 @@ def _support(values: np.ndarray) -> tuple[slice, slice]:
     return slice(int(rows[0]), int(rows[-1]) + 1), slice(int(cols[0]), int(cols[-1]) + 1)
 
 
+@styled
 def field_growth(fields: list[ReceptiveField], selected: str) -> go.Figure:
     """Receptive field and jump along the main path (log scale), side branches as hollow
     points, global layers on the input-size line, the chosen layer marked."""
@@ -315,6 +320,7 @@ def field_growth(fields: list[ReceptiveField], selected: str) -> go.Figure:
     return fig
 
 
+@styled
 def stacking_params(rows: list[StackingRow], channels: int) -> go.Figure:
     """Parameters of n stacked 3x3 convolutions vs one (2n+1)x(2n+1) with the same field."""
     x = [f"n={r.n}: {r.n} x 3x3 vs {r.kernel}x{r.kernel}" for r in rows]

@@ -13,6 +13,7 @@ import torch
 from plotly.subplots import make_subplots
 
 from cnnviz.notation import counted
+from cnnviz.plots.style import styled
 
 TRAIN_COLOR = "#1f77b4"
 VAL_COLOR = "#ff7f0e"
@@ -33,6 +34,7 @@ def _tight(fig: go.Figure, height: int, **layout: Any) -> go.Figure:
     return fig
 
 
+@styled
 def class_counts_figure(counts: Mapping[str, int]) -> go.Figure:
     """Images per class as bars, the count written on each bar."""
     fig = go.Figure(
@@ -73,6 +75,7 @@ def sample_mosaic(
     return mosaic, chosen
 
 
+@styled
 def sample_grid_figure(
     images: torch.Tensor,
     labels: torch.Tensor,
@@ -92,6 +95,7 @@ def sample_grid_figure(
     return _tight(fig, height, title="Samples per class")
 
 
+@styled
 def strategy_table_figure(
     cells: Mapping[tuple[str, bool], str], chosen: tuple[str, bool], n_images: int
 ) -> go.Figure:
@@ -154,6 +158,7 @@ def trained_blocks(n_blocks: int, strategy: str, last_blocks: int) -> list[bool]
     return [False] * n_blocks
 
 
+@styled
 def freeze_figure(blocks: Sequence[str], trained: Sequence[bool], backbone: str) -> go.Figure:
     """The lecture's figure: the backbone's blocks from the image (bottom) to the new head (top),
     frozen ones grey, trained ones green, with "Freeze these" and "Train this" beside them."""
@@ -265,6 +270,7 @@ def loss_axis(losses: Sequence[float]) -> dict[str, Any]:
     }
 
 
+@styled
 def curves_figure(metrics: Sequence[Mapping[str, Any]], epochs: int | None = None) -> go.Figure:
     """Loss (left) and accuracy (right) against the epoch, training and validation."""
     fig = make_subplots(rows=1, cols=2, subplot_titles=("Loss", "Accuracy"))
@@ -297,6 +303,7 @@ def curves_figure(metrics: Sequence[Mapping[str, Any]], epochs: int | None = Non
     return _tight(fig, 340, legend={"orientation": "h", "y": -0.25})
 
 
+@styled
 def per_class_accuracy_figure(per_class: Mapping[str, float]) -> go.Figure:
     """Validation accuracy of every class."""
     fig = go.Figure(
@@ -315,6 +322,7 @@ def per_class_accuracy_figure(per_class: Mapping[str, float]) -> go.Figure:
     return _tight(fig, 320, title="Accuracy per class")
 
 
+@styled
 def confusion_figure(
     confusion: Sequence[Sequence[int]],
     classes: Sequence[str],
@@ -371,6 +379,7 @@ def confusion_figure(
     return _tight(fig, side, clickmode="event+select", dragmode=False)
 
 
+@styled
 def topk_figure(top: Sequence[tuple[str, float]]) -> go.Figure:
     """The top-k classes of one prediction, the most probable at the top."""
     names = [name for name, _ in top]

@@ -22,6 +22,19 @@ PROJECTOR_CSS = """
   text-overflow: clip;
   overflow-wrap: anywhere;
 }
+/* Plotly's mode bar (zoom, pan, download) sat in a chart's top-right corner, over its title,
+   axis labels and bar labels. It shows only while the pointer is over the chart (Plotly's own
+   "hover" mode) and sits in a strip reserved above the chart, outside every text of it.
+   The strip is a margin above the chart's element container, which clips what leaves it
+   (space inside it would push the figure's bottom out of view), as does `.js-plotly-plot`:
+   both let the mode bar out. */
+[data-testid="stElementContainer"]:has([data-testid="stPlotlyChart"]) {
+  margin-top: 28px;
+  overflow: visible;
+}
+[data-testid="stPlotlyChart"] .js-plotly-plot { overflow: visible !important; }
+[data-testid="stPlotlyChart"] .modebar-container { top: -28px !important; }
+[data-testid="stPlotlyChart"] .modebar { top: 0 !important; }
 @media (max-width: 1200px) {
   [data-testid="stMainBlockContainer"] { padding-left: 2rem; padding-right: 2rem; }
 }
