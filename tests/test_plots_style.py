@@ -36,7 +36,7 @@ def builders() -> list[tuple[str, object]]:
 def test_builders_are_found() -> None:
     names = {name for name, _ in builders()}
     # A few known builders in different modules: the search does find them.
-    assert {"architecture.architecture_figure", "ilsvrc.ilsvrc_figure", "explain.overlays"} <= names
+    assert {"architecture.architecture_figure", "ilsvrc.ilsvrc_figure", "explain.overlay"} <= names
     assert len(names) >= 30
 
 
