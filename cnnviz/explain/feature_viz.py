@@ -12,8 +12,8 @@ hook on the layer) or the class logit (layer "logits").
 The model's own preprocessing turns the image into the network's input. It is resize, gray
 and per-channel normalization for every model Explain shows, which is affine on a uniform
 image: probed once on a black and a white image, it becomes `black + image * (white - black)`,
-differentiable. The activation reported is measured the plain way: the final image as 8-bit
-pixels through `model.preprocess` and a forward pass.
+differentiable. The activation reported is measured on the final image as 8-bit pixels (what
+the PNG holds), by a plain forward pass.
 
 Seeded with a local torch.Generator: the same seed, the same image; the global RNG is not
 touched.
@@ -302,10 +302,15 @@ def visualize(
 def activations_of(
     net: nn.Module, model: Explained, layer: str, pictures: np.ndarray | torch.Tensor
 ) -> torch.Tensor:
-    """Every channel's activation (mean over the map) for each N x H x W x 3 uint8 picture,
-    through model.preprocess: N x C. `net` is the borrowed network."""
+    """Every channel's activation (mean over the map) for each N x H x W x 3 uint8 picture:
+    N x C. `net` is the borrowed network. A picture is the network's input as it is (its
+    8-bit pixels normalized as model.preprocess does, not resized or cropped again), except
+    for a model of one input size (LeNet-5), to which model.preprocess resizes it."""
     t = torch.as_tensor(np.asarray(pictures)).permute(0, 3, 1, 2).contiguous()
-    x = model._preprocess(t).float()
+    if model.fixed_size and t.shape[-1] != model.image_size:
+        x = model.preprocess(t[0]) if len(t) == 1 else model._preprocess(t).float()
+    else:
+        x = input_map(model)(t.float() / 255)
     with torch.no_grad():
         out = layer_output(net, layer, x)
     return out.flatten(2).mean(dim=2) if out.ndim == 4 else out
@@ -374,3 +379,45 @@ def study(
         arr = arr.transpose(0, 2, 3, 1)
     chosen = np.stack([arr[idx] for idx in top.indices])
     return Study(viz, top, chosen)
+
+
+# --- the images to compare with -----------------------------------------------------------------
+def digit_validation() -> tuple[np.ndarray, list[str]]:
+    """The default LeNet-5's validation digits (never trained on), N x 32 x 32 x 3 uint8."""
+    from cnnviz.data import digits
+    from cnnviz.explain import default_model
+
+    data = digits(default_model.SIDE)
+    val = default_model.split()[1].tolist()
+    pictures = data.images[val].permute(0, 2, 3, 1).contiguous().numpy()
+    return pictures, [f"digit #{k} ({int(data.labels[k])})" for k in val]
+
+
+def photo_crops(side: int, grid: int = 3) -> tuple[np.ndarray, list[str]]:
+    """The built-in photos, each resized to grid x side and cut into grid x grid crops of
+    side x side, plus the whole photo: a stand-in for ImageNet's validation images, which
+    are not on the server."""
+    from torchvision.transforms.v2 import functional as TF
+
+    from cnnviz import images
+
+    pictures, names = [], []
+    for name in images.PHOTOS:
+        t = torch.from_numpy(images.photo(name)).permute(2, 0, 1)
+        whole = TF.center_crop(TF.resize(t, [side], antialias=True), [side, side])
+        pictures.append(whole)
+        names.append(name)
+        big = TF.center_crop(TF.resize(t, [grid * side], antialias=True), [grid * side] * 2)
+        for r in range(grid):
+            for c in range(grid):
+                pictures.append(big[:, r * side : (r + 1) * side, c * side : (c + 1) * side])
+                names.append(f"{name}, crop {r * grid + c + 1} of {grid * grid}")
+    return torch.stack(pictures).permute(0, 2, 3, 1).contiguous().numpy(), names
+
+
+def reference_images(model: Explained) -> tuple[np.ndarray, list[str]]:
+    """The images a channel's visualization is compared with: the default model's validation
+    digits, else crops of the built-in photos at the model's side."""
+    if model.source == "default":
+        return digit_validation()
+    return photo_crops(model.image_size)
