@@ -5,6 +5,8 @@ limits are refused and a stop lands."""
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pytest
 import torch
@@ -185,3 +187,62 @@ def test_the_differentiable_input_matches_the_models_normalization(lenet):
     mean, std = torch.tensor(t.mean).view(1, 3, 1, 1), torch.tensor(t.std).view(1, 3, 1, 1)
     x = pic.float().unsqueeze(0) / 255
     assert torch.allclose(feature_viz.input_map(resnet)(x), (x - mean) / std, atol=1e-5)
+
+
+# --- the Explain page's tab (AppTest) ---------------------------------------------------------
+PAGE = "pages/explain.py"
+
+
+def run_job(at, done: str, tries: int = 240):
+    at.button(key="explain_fv_job_start").click().run()
+    for _ in range(tries):
+        if any(done in c.value for c in at.caption):
+            break
+        time.sleep(0.5)
+        at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def image_captions(at) -> list[str]:
+    """The captions of the tab's images (the page's own image of the input comes first)."""
+    captions = [i.caption for el in at.get("image") for i in el.proto.imgs]
+    first = next(k for k, c in enumerate(captions) if c.startswith("optimized: "))
+    return captions[first:]
+
+
+def test_the_tab_optimizes_lenet_channels_as_a_job(open_page):
+    at = open_page(PAGE)
+    at.selectbox(key="explain_fv_layer_lenet5_digits").set_value("c3").run()
+    at.multiselect(key="explain_fv_channels_lenet5_digits_c3").set_value([2, 9]).run()
+    at.number_input(key="explain_fv_steps").set_value(120).run()
+    at.number_input(key="explain_fv_top").set_value(3).run()
+    assert not at.exception
+    assert at.button(key="explain_fv_job_start").label == "Optimize the images (2 channels)"
+    run_job(at, "measured on the 8-bit image")
+    titles = [m.value for m in at.markdown]
+    assert "**c3 channel 2**" in titles and "**c3 channel 9**" in titles
+    captions = image_captions(at)
+    assert len(captions) == 2 * (1 + 3)
+    # Per channel: the optimized image's activation beats the best validation digit's.
+    for row in (captions[:4], captions[4:]):
+        assert row[0].startswith("optimized: ")
+        mine = float(row[0].split(": ")[1])
+        best = max(float(c.rsplit(": ", 1)[1]) for c in row[1:])
+        assert mine > best, row
+
+
+def test_the_tab_on_an_imagenet_network_with_random_weights(open_page):
+    at = open_page(PAGE)
+    at.radio(key="explain_source").set_value("imagenet").run()
+    at.toggle(key="explain_random").set_value(True).run()
+    key = "resnet18:seed0"
+    at.number_input(key=f"explain_fv_side_{key}").set_value(32).run()
+    at.selectbox(key=f"explain_fv_layer_{key}").set_value("logits").run()
+    at.multiselect(key=f"explain_fv_channels_{key}_logits").set_value([1]).run()
+    at.number_input(key="explain_fv_steps").set_value(2).run()
+    at.number_input(key="explain_fv_top").set_value(2).run()
+    assert not at.exception
+    run_job(at, "crops of the built-in photos")
+    assert any(m.value.startswith("**class 1 (") for m in at.markdown)
+    assert len(image_captions(at)) == 3
