@@ -123,13 +123,21 @@ def _frequencies(side: int) -> torch.Tensor:
 
 class FourierImage(nn.Module):
     """N RGB images, side x side, as Lucid parametrizes them: a scaled Fourier spectrum in a
-    decorrelated color space (or plain pixels: fourier/decorrelate False), sigmoid to [0, 1]."""
+    decorrelated color space (or plain pixels: fourier/decorrelate False), sigmoid to [0, 1];
+    gray: their mean, for a network that sees gray images."""
 
     def __init__(
-        self, n: int, side: int, generator: torch.Generator, *, fourier=True, decorrelate=True
+        self,
+        n: int,
+        side: int,
+        generator: torch.Generator,
+        *,
+        fourier: bool = True,
+        decorrelate: bool = True,
+        gray: bool = False,
     ) -> None:
         super().__init__()
-        self.side, self.fourier, self.decorrelate = side, fourier, decorrelate
+        self.side, self.fourier, self.decorrelate, self.gray = side, fourier, decorrelate, gray
         if fourier:
             freqs = _frequencies(side)
             scale = 1.0 / torch.clamp(freqs, min=1.0 / side) ** DECAY_POWER
@@ -147,7 +155,9 @@ class FourierImage(nn.Module):
             t = self.spectrum
         if self.decorrelate:  # from decorrelated coordinates to RGB
             t = torch.einsum("nchw,dc->ndhw", t, COLOR_CORRELATION)
-        return torch.sigmoid(t)
+        rgb = torch.sigmoid(t)
+        # A gray network sees the mean of R, G and B: show it that way (R = G = B).
+        return rgb.mean(dim=1, keepdim=True).expand(-1, 3, -1, -1) if self.gray else rgb
 
 
 # --- transformation robustness -----------------------------------------------------------------
@@ -259,7 +269,7 @@ def visualize(
     s = (settings or Settings()).checked(model)
     generator = torch.Generator().manual_seed(s.seed)
     image = FourierImage(len(channels), s.side, generator, fourier=s.fourier,
-                         decorrelate=s.decorrelate)  # fmt: skip
+                         decorrelate=s.decorrelate, gray=model.channels == 1)  # fmt: skip
     to_input = input_map(model)
     optimizer = torch.optim.Adam(image.parameters(), lr=LEARNING_RATE)
     targets = torch.tensor(channels)

@@ -10,7 +10,7 @@ import torch
 
 from cnnviz import limits
 from cnnviz.errors import CnnvizError
-from cnnviz.explain import feature_maps, feature_viz, models
+from cnnviz.explain import feature_maps, feature_viz, filters, models
 from cnnviz.explain.feature_viz import LOGITS, Settings, Study
 from cnnviz.ui.errors import show_error
 from cnnviz.ui.explain import job, trained_validation
@@ -36,6 +36,16 @@ def visual_layers(key: str, side: int, _model: models.Explained) -> dict[str, tu
     shapes = dict(feature_maps.spatial_layers(_model, x))
     shapes[LOGITS] = (len(_model.classes), 1, 1)
     return shapes
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def first_choice(key: str, side: int, _model: models.Explained) -> str:
+    """The last convolution whose map is larger than 1x1 (LeNet-5's c3, ResNet's last block's
+    conv2): deep, before any squashing, still with a place."""
+    layers = visual_layers(key, side, _model)
+    convs = [n for n in filters.conv_layers(_model) if n in layers and layers[n][1] > 1]
+    spatial = {n: shape for n, shape in layers.items() if n != LOGITS}
+    return convs[-1] if convs else feature_maps.default_layer(spatial)
 
 
 @st.cache_resource(show_spinner=False)
@@ -89,7 +99,7 @@ def feature_visualization(model: models.Explained) -> None:
         show_error(err)
         return
     names = list(layers)
-    start = feature_maps.default_layer({n: s for n, s in layers.items() if n != LOGITS})
+    start = first_choice(model.key, side, model)
     layer = c[0].selectbox(
         "Layer", names, index=names.index(start), key=f"explain_fv_layer_{model.key}",
         format_func=lambda n: _label(n, layers),
