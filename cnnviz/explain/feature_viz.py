@@ -35,6 +35,7 @@ from cnnviz import limits
 from cnnviz.errors import DoesNotFit, OutOfBounds, UnknownLayer
 from cnnviz.explain.feature_maps import module
 from cnnviz.explain.models import Explained
+from cnnviz.jobs.devices import cpu_threads
 
 LOGITS = "logits"  # the layer name for a class logit (the network's output)
 
@@ -44,6 +45,7 @@ COLOR_CORRELATION = _COLOR_SQRT / _COLOR_SQRT.norm(dim=0).max()
 SPECTRUM_SD = 0.01  # Lucid's initial spectrum: small noise, a gray start
 DECAY_POWER = 1.0  # amplitude ~ 1 / frequency: natural images' spectrum
 LEARNING_RATE = 0.05  # Lucid's Adam rate
+SMALL_WORK = 8 * 32 * 32  # pixels per step up to which one CPU thread is faster (LeNet-5)
 
 
 @dataclass(frozen=True)
@@ -276,7 +278,10 @@ def visualize(
     history: list[list[float]] = [[] for _ in channels]
     what = "class" if layer == LOGITS else f"{layer} channel"
     start = time.perf_counter()
-    with model.borrow() as net:
+    # Small work runs on one thread: on a busy 2-core server two wait on each other at every
+    # tiny op (cnnviz.jobs.devices.cpu_threads); a large image keeps torch's count.
+    threads = 1 if s.side * s.side * len(channels) <= SMALL_WORK else torch.get_num_threads()
+    with cpu_threads(threads), model.borrow() as net:
         net.eval()  # as found afterwards (Explained.borrow)
         with torch.no_grad():
             out = layer_output(net, layer, to_input(image()))
