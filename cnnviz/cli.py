@@ -1,5 +1,5 @@
 """Command line: `python -m cnnviz models|summary|rf|check-dataset|finetune|predict|fetch-weights|
-experiment|attribute ...` (JSON keys: a contract)."""
+experiment|attribute|visualize ...` (JSON keys: a contract)."""
 
 from __future__ import annotations
 
@@ -304,6 +304,62 @@ def cmd_attribute(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_visualize(args: argparse.Namespace) -> int:
+    from PIL import Image
+
+    from cnnviz.explain import feature_viz, models  # torch: only for this command
+    from cnnviz.train.progress import TqdmReporter  # the same bars as finetune's
+
+    if args.trained:
+        model = models.load_trained_file(args.trained)
+    elif args.weights:
+        model = models.with_weights(args.model, args.weights, args.side)
+    else:
+        model = models.by_name(args.model, image_size=args.side)
+    from cnnviz import limits
+
+    limits.FEATURE_VIZ_TOP.check(args.top)  # before minutes of optimization, not after
+    settings = feature_viz.Settings(steps=args.steps, side=args.side, seed=args.seed)
+    report = TqdmReporter("cpu")
+    try:
+        viz = feature_viz.visualize(model, args.layer, [args.channel], settings, report=report)
+    finally:
+        report.close()
+    pictures, names = feature_viz.reference_images(model)
+    top = feature_viz.top_images(model, args.layer, [args.channel], pictures, args.top)
+    Image.fromarray(viz.images[0]).save(args.out, format="PNG")
+    activation = viz.activations[0]
+    if args.json:
+        doc = {
+            "model": args.model if not args.trained else model.key.split(":")[1],
+            "layer": args.layer,
+            "channel": args.channel,
+            "class": model.classes[args.channel] if args.layer == feature_viz.LOGITS else None,
+            "seed": viz.settings.seed,
+            "steps": viz.settings.steps,
+            "side": viz.settings.side,
+            "activation": activation,
+            "top_images": [
+                {"image": names[i], "activation": a}
+                for i, a in zip(top.indices[0], top.activations[0], strict=True)
+            ],
+            "max_validation_activation": top.maximum[0],
+            "seconds": viz.seconds,
+            "out": args.out,
+        }
+        print(json.dumps(doc, indent=2))
+    else:
+        what = "class" if args.layer == feature_viz.LOGITS else f"{args.layer} channel"
+        best = f"{names[top.indices[0][0]]} ({top.activations[0][0]:.3f})"
+        print(
+            f"{model.title}: {what} {args.channel} reaches {activation:.3f} on the optimized "
+            f"image ({viz.settings.steps} steps, seed {viz.settings.seed}, "
+            f"{viz.seconds:.1f} s); the strongest of {len(names)} reference images: {best}; "
+            f"written to {args.out}"
+        )
+    return 0
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse, but a bad argument is one line on stderr (exit 2), like every other error."""
 
@@ -400,6 +456,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--save-input", help="where the preprocessed input goes (.npy)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=cmd_attribute)
+    p = sub.add_parser(
+        "visualize", help="the image a channel (or class) responds to most, as PNG (Olah 2017)"
+    )
+    p.add_argument("--model", default="lenet5_digits", help="as for attribute")
+    source = p.add_mutually_exclusive_group()
+    source.add_argument("--weights", metavar="FILE", help="a state dict for --model")
+    source.add_argument("--trained", help="a fine-tuned model file (transfer learning page)")
+    p.add_argument("--layer", required=True, help="dotted path as in named_modules(), or logits")
+    p.add_argument("--channel", type=int, required=True, help="channel (or class) index")
+    p.add_argument("--out", required=True, help="where the optimized image goes (.png)")
+    p.add_argument("--seed", type=int, default=0, help="same seed, same image")
+    p.add_argument("--steps", type=int, default=256, help="optimization steps")
+    p.add_argument("--side", type=int, help="image side in pixels (default: the model's)")
+    p.add_argument("--top", type=int, default=8, help="reference images listed")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=cmd_visualize)
     add_training_commands(sub)
     p = sub.add_parser("experiment", help="run one of the lecture's live training experiments")
     p.add_argument("name", help="rotation, noise, augment or degradation")

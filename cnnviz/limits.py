@@ -446,6 +446,30 @@ EXPLAIN_SEED = Limit(
     "The same seed gives the same SmoothGrad noise and the same random weights in the sanity "
     "check, so the same map.",
 )
+FEATURE_VIZ_STEPS = Limit(
+    "number of optimization steps",
+    1,
+    1_024,
+    "Each step is one forward and backward pass; Lucid's default is 512, LeNet-5 needs ~200.",
+)
+FEATURE_VIZ_SIDE = Limit(
+    "side of the optimized image",
+    16,
+    256,
+    "Every step runs the network on the image: ImageNet's 224 fits, larger is slow on a CPU.",
+)
+FEATURE_VIZ_CHANNELS = Limit(
+    "number of channels visualized at once",
+    1,
+    8,
+    "The channels are optimized as one batch: eight images cost eight times one.",
+)
+FEATURE_VIZ_TOP = Limit(
+    "number of top validation images per channel",
+    1,
+    16,
+    "One row of images per channel still fits on the screen.",
+)
 DIGIT_INDEX = Limit(
     "digit (index in the validation split)",
     0,

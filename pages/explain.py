@@ -9,6 +9,7 @@ from cnnviz.limits import TOP_CHANNELS
 from cnnviz.plots import explain as plots
 from cnnviz.ui import explain as ui
 from cnnviz.ui import presets, show_error  # first: a first visit goes through app.py
+from cnnviz.ui.feature_viz import feature_visualization
 from cnnviz.ui.inputs import bounded
 
 st.title("Explain")
@@ -40,8 +41,8 @@ with right:
     target = ui.target_picker(top, len(model.classes), f"{model.key}_{xid}")
     st.plotly_chart(plots.top_classes(top, target), width="stretch", key="explain_top5")
 
-attr_tab, filter_tab, maps_tab, sanity_tab = st.tabs(
-    ["Attributions", "Filters", "Feature maps", "Sanity check"]
+attr_tab, filter_tab, maps_tab, sanity_tab, fv_tab = st.tabs(
+    ["Attributions", "Filters", "Feature maps", "Sanity check", "What a channel wants to see"]
 )
 with attr_tab:
     methods = presets.choices(
@@ -107,3 +108,6 @@ with sanity_tab:
                         key="explain_sanity_grid")  # fmt: skip
         st.caption(ui.SANITY_GRID_NOTE)
         st.markdown(ui.sanity_text(result))
+
+with fv_tab:
+    feature_visualization(model)
