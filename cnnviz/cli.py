@@ -475,7 +475,11 @@ def build_parser() -> argparse.ArgumentParser:
     add_training_commands(sub)
     p = sub.add_parser("experiment", help="run one of the lecture's live training experiments")
     p.add_argument("name", help="rotation, noise, augment or degradation")
-    p.add_argument("--quick", action="store_true", help="the class setting (seconds, not minutes)")
+    p.add_argument(
+        "--quick",
+        action="store_true",
+        help="the class setting (under a minute each on an idle 2-core machine)",
+    )
     p.add_argument("--size", help="tiny, quick or full (default: full); tiny is a smoke run")
     p.add_argument("--seed", default="0", help="same seed, same numbers (0 to 9,999)")
     p.add_argument("--json", action="store_true", help="one JSON object on stdout")

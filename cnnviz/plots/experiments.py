@@ -113,7 +113,13 @@ def confusion_figure(confusion: list[list[int]], *, title: str) -> go.Figure:
     fig.update_layout(
         title=title,
         xaxis={"title": "predicted", "type": "category", "constrain": "domain"},
-        yaxis={"title": "true", "type": "category", "autorange": "reversed", "scaleanchor": "x"},
+        yaxis={
+            "title": "true",
+            "type": "category",
+            "autorange": "reversed",
+            "scaleanchor": "x",
+            "constrain": "domain",
+        },
         margin=_MARGIN,
         height=420,
     )
