@@ -7,8 +7,9 @@ import tomllib
 import pytest
 import torch
 
-from cnnviz import limits
+from cnnviz import layer_limits, limits, model_limits
 from cnnviz.analysis import analyze, analyze_module
+from cnnviz.data import limits as data_limits
 from cnnviz.errors import OutOfBounds
 from cnnviz.layer_calculator import layer_arithmetic
 from cnnviz.layer_fit import LayerSpec
@@ -27,16 +28,16 @@ FLOAT_LIMITS = {
 
 
 def test_a_limit_names_its_range_and_refuses_what_is_outside() -> None:
-    assert limits.KERNEL.check(32) == 32
+    assert layer_limits.KERNEL.check(32) == 32
     with pytest.raises(OutOfBounds, match="kernel size is 33: it must be from 1 to 32") as err:
-        limits.KERNEL.check(33)
+        layer_limits.KERNEL.check(33)
     assert err.value.hint == "Use a value from 1 to 32."
     for bad in (True, 2.5, "3", float("nan"), float("inf")):
         with pytest.raises(OutOfBounds, match="whole number"):
-            limits.KERNEL.check(bad)
-    side = limits.INPUT_SIDE
+            layer_limits.KERNEL.check(bad)
+    side = model_limits.INPUT_SIDE
     assert side.bounds == {"min_value": 1, "max_value": 2048, "help": side.help}
-    assert "2,048" in limits.INPUT_SIDE.help
+    assert "2,048" in model_limits.INPUT_SIDE.help
 
 
 @pytest.mark.parametrize(
@@ -122,11 +123,11 @@ def test_the_upload_limit_is_the_servers() -> None:
     """Streamlit refuses an upload over server.maxUploadSize whatever the widget says: the
     pages' limit (help texts, the weights uploader) is the config's number."""
     config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
-    assert config["server"]["maxUploadSize"] == limits.UPLOAD_MB.high
+    assert config["server"]["maxUploadSize"] == data_limits.UPLOAD_MB.high
 
 
 def test_the_command_line_reads_every_backbones_weights() -> None:
     """What the page cannot take (VGG-16's 528 MB) the CLI reads from disk."""
     largest = max(weights_file_mb(spec(name)) for name in BACKBONES)
-    assert largest > limits.UPLOAD_MB.high
-    assert limits.WEIGHTS_FILE_BYTES.high >= largest * 2**20
+    assert largest > data_limits.UPLOAD_MB.high
+    assert data_limits.WEIGHTS_FILE_BYTES.high >= largest * 2**20
