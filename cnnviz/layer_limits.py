@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from cnnviz import model_limits
 from cnnviz.limits import Limit
-from cnnviz.model_limits import INPUT_SIDE
 
 LAYER_SIDE = Limit(
     "input height or width",
@@ -32,7 +32,7 @@ FILTERS = Limit("number of filters", 1, 4096, "As many as AlexNet's and VGG's FC
 
 GROUPS = Limit("number of groups", 1, 2048, "At most one group per input channel (depthwise).")
 
-BOTTLENECK_SIDE = Limit("input height or width", 1, 2048, INPUT_SIDE.why)
+BOTTLENECK_SIDE = Limit("input height or width", 1, 2048, model_limits.INPUT_SIDE.why)
 
 STACKED_MODULES = Limit("number of stacked modules", 2, 9, "GoogLeNet has 9 Inception modules.")
 
