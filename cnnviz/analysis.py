@@ -411,6 +411,6 @@ def analyze(name: str, input_size: tuple[int, int, int] | None = None, **options
     """Analyse registered model `name` (default input if none) on the meta device: neither
     weights nor an input are allocated, so the cost does not depend on the input size.
 
-    OutOfBounds for an input size or an option outside `cnnviz.limits`.
+    OutOfBounds for an input size or an option outside `cnnviz.model_limits`.
     """
     return _analyze_cached(*registry.cache_key(name, input_size, options))

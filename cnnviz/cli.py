@@ -316,7 +316,7 @@ def cmd_visualize(args: argparse.Namespace) -> int:
         model = models.with_weights(args.model, args.weights, args.side)
     else:
         model = models.by_name(args.model, image_size=args.side)
-    from cnnviz import limits
+    from cnnviz.explain import limits
 
     limits.FEATURE_VIZ_TOP.check(args.top)  # before minutes of optimization, not after
     settings = feature_viz.Settings(steps=args.steps, side=args.side, seed=args.seed)

@@ -213,8 +213,7 @@ def cmd_fetch_weights(args: argparse.Namespace) -> int:
 
 
 def add_training_commands(sub: Any) -> None:
-    from cnnviz import limits
-    from cnnviz.train import BACKBONES, STRATEGIES
+    from cnnviz.train import BACKBONES, STRATEGIES, limits
     from cnnviz.train import config as defaults
 
     p = sub.add_parser(

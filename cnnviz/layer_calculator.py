@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from cnnviz import limits
+from cnnviz import layer_limits
 from cnnviz.arithmetic import (
     covered,
     worked_conv_macs,
@@ -83,7 +83,8 @@ def _worked_axis(spec: LayerSpec, n: int) -> str:
 
 def layer_arithmetic(spec: LayerSpec) -> LayerArithmetic:
     """Output volume, parameters and MACs of one layer, worked with its numbers; its problems."""
-    limits.check_layer(spec)  # OutOfBounds above cnnviz.limits: the work grows with the sizes
+    # OutOfBounds above cnnviz.layer_limits: the work grows with the sizes.
+    layer_limits.check_layer(spec)
     problems = tuple(layer_problems(spec))
     suggestions = tuple(suggest_fits(spec))
     if out_of_range(spec):

@@ -10,7 +10,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from cnnviz import limits
+from cnnviz import model_limits
 from cnnviz.errors import InputTooSmall, UnknownModel
 from cnnviz.notation import hwc
 
@@ -74,10 +74,10 @@ class Architecture:
 
     def build_meta(self, input_size: Shape, **options: Any) -> nn.Module:
         """Build on the meta device (shapes only, no weights); a too-small input names the
-        model. Within `cnnviz.limits` only (OutOfBounds otherwise): a meta build allocates no
+        model. Within `cnnviz.model_limits` only (OutOfBounds otherwise): a meta build allocates no
         weights, but the numbers it produces should stay ones a student can read."""
-        limits.check_input(input_size)
-        limits.check_options(options)
+        model_limits.check_input(input_size)
+        model_limits.check_options(options)
         try:
             with torch.device("meta"):
                 return self.build(input_size=input_size, **options)
@@ -160,11 +160,11 @@ def cache_key(
     """(name, C-H-W ints, sorted options): the one key every per-model cache uses.
 
     Checks what a student typed first: UnknownModel, or OutOfBounds for an input size or a
-    builder option outside `cnnviz.limits`.
+    builder option outside `cnnviz.model_limits`.
     """
     arch = get(name)
-    size = limits.check_input(tuple(input_size or arch.default_input))
-    limits.check_options(options)
+    size = model_limits.check_input(tuple(input_size or arch.default_input))
+    model_limits.check_options(options)
     frozen = tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in options.items()))
     return name, size, frozen
 
@@ -172,8 +172,8 @@ def cache_key(
 def build_meta(name: str, input_size: Shape, **options: Any) -> nn.Module:
     """Build on the meta device (shapes only, no weights); a too-small input names the model.
 
-    Within `cnnviz.limits` only (OutOfBounds otherwise): a meta build allocates no weights, but
-    the numbers it produces should stay ones a student can read.
+    Within `cnnviz.model_limits` only (OutOfBounds otherwise): a meta build allocates no weights,
+    but the numbers it produces should stay ones a student can read.
     """
     return get(name).build_meta(input_size, **options)
 

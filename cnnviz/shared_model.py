@@ -7,7 +7,7 @@ as found, never copied per click.
 
 A model is kept per (name, pretrained) (an untrained model whose builder sizes itself by the
 input, such as the lecture's AlexNet, also per input size), least recently used first out once
-the kept models hold more than `limits.SHARED_PARAMS` parameters. Its lock makes borrowers of
+the kept models hold more than `SHARED_PARAMS` parameters. Its lock makes borrowers of
 the same model take turns; different models run side by side. On the way out `as_found`
 restores what an operation may change: every hook dict of every module and tensor, the
 train/eval mode of every module, the parameter and buffer objects, requires_grad flags and
@@ -29,7 +29,10 @@ from typing import Any
 import torch
 from torch import nn
 
-from cnnviz import limits, registry, weights
+from cnnviz import model_limits, registry, weights
+
+# The shared models hold at most this many parameters together: 1.2 GB.
+SHARED_PARAMS = 300_000_000
 
 Key = tuple[str, bool, tuple[int, int, int] | None]
 
@@ -158,7 +161,7 @@ def key(
     """The cache key: input size only for untrained models that size themselves by it."""
     size = None
     if not pretrained and arch.takes_input_size:
-        size = limits.check_input(tuple(input_size or arch.default_input))
+        size = model_limits.check_input(tuple(input_size or arch.default_input))
     return arch.name, bool(pretrained), size
 
 
@@ -170,12 +173,12 @@ def _load(arch: registry.Architecture, k: Key) -> nn.Module:
 
 
 def _evict(keep: Key) -> None:
-    """Drop least recently used models until the kept ones fit in limits.SHARED_PARAMS."""
+    """Drop least recently used models until the kept ones fit in SHARED_PARAMS."""
     with _guard:
         loaded = [(k, e) for k, e in _entries.items() if e.model is not None]
         total = sum(e.params for _, e in loaded)
         for k, e in loaded:
-            if total <= limits.SHARED_PARAMS:
+            if total <= SHARED_PARAMS:
                 break
             if k != keep:
                 _entries.pop(k, None)

@@ -5,7 +5,7 @@ import streamlit as st
 
 from cnnviz.errors import CnnvizError
 from cnnviz.explain.attribution import METHODS
-from cnnviz.limits import TOP_CHANNELS
+from cnnviz.explain.limits import TOP_CHANNELS
 from cnnviz.plots import explain as plots
 from cnnviz.ui import explain as ui
 from cnnviz.ui import presets, show_error  # first: a first visit goes through app.py

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from cnnviz import facts, limits
+from cnnviz import facts, model_limits
 from cnnviz.analysis import analyze
 from cnnviz.layer_calculator import compared, direction
 from cnnviz.plots.modules import comparison_figure, inception_module_figure
@@ -20,11 +20,18 @@ st.markdown(
 st.header("The Inception module")
 cols = st.columns([1, 1, 1, 1])
 number = presets.number
-c = number(cols[0], "Input depth", limits.INPUT_DEPTH, 256, "googlenet_inc_c", param="c")
-hw = number(cols[1], "Input height = width", limits.INPUT_SIDE, 28, "googlenet_inc_hw", param="hw")
-c3 = number(cols[2], "3x3 filters", limits.WIDTH, 192, "googlenet_inc_c3", param="c3")
+c = number(cols[0], "Input depth", model_limits.INPUT_DEPTH, 256, "googlenet_inc_c", param="c")
+hw = number(
+    cols[1], "Input height = width", model_limits.INPUT_SIDE, 28, "googlenet_inc_hw", param="hw"
+)
+c3 = number(cols[2], "3x3 filters", model_limits.WIDTH, 192, "googlenet_inc_c3", param="c3")
 reduce = number(
-    cols[3], "1x1 bottleneck filters", limits.WIDTH, 64, "googlenet_inc_reduce", param="reduce"
+    cols[3],
+    "1x1 bottleneck filters",
+    model_limits.WIDTH,
+    64,
+    "googlenet_inc_reduce",
+    param="reduce",
 )
 size = (int(c), int(hw), int(hw))
 naive = ui.analysis_or_error("inception_naive", size, c3x3=int(c3))

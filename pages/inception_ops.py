@@ -3,7 +3,7 @@
 import streamlit as st
 
 from cnnviz import inception_ops as ops
-from cnnviz import limits
+from cnnviz import layer_limits, model_limits
 from cnnviz.analysis import MAC_CONVENTION, analyze
 from cnnviz.errors import CnnvizError
 from cnnviz.layer_calculator import compared, direction
@@ -22,12 +22,12 @@ naive_defaults = ops.lecture_widths("inception_naive")
 bottleneck_defaults = ops.lecture_widths("inception_bottleneck")
 c1, c2, c3, c4 = st.columns(4)
 number = presets.number  # its `param` is the widget key's suffix: ?c=480&h=14&w=14&c3x3=208
-c = number(c1, "Input depth C", limits.INPUT_DEPTH, 256, "inception_ops_c", param="c")
-h = number(c1, "Input height H", limits.INPUT_SIDE, 28, "inception_ops_h", param="h")
-w = number(c1, "Input width W", limits.INPUT_SIDE, 28, "inception_ops_w", param="w")
+c = number(c1, "Input depth C", model_limits.INPUT_DEPTH, 256, "inception_ops_c", param="c")
+h = number(c1, "Input height H", model_limits.INPUT_SIDE, 28, "inception_ops_h", param="h")
+w = number(c1, "Input width W", model_limits.INPUT_SIDE, 28, "inception_ops_w", param="w")
 widths = {
     key: number(
-        col, label, limits.WIDTH, bottleneck_defaults[key], f"inception_ops_{key}", param=key
+        col, label, model_limits.WIDTH, bottleneck_defaults[key], f"inception_ops_{key}", param=key
     )
     for key, label, col in (
         ("c1x1", "1x1 conv filters", c2),
@@ -99,7 +99,7 @@ st.markdown(
     "depth of the bottleneck module's output, whatever its input."
 )
 count = presets.slider(
-    st, "Modules stacked", limits.STACKED_MODULES, 5, "inception_ops_modules", param="modules"
+    st, "Modules stacked", layer_limits.STACKED_MODULES, 5, "inception_ops_modules", param="modules"
 )
 presets.share()
 naive_chain = ops.stacked_naive(naive, count)

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from cnnviz import limits, registry
+from cnnviz import layer_limits, model_limits, registry
 from cnnviz.analysis import MAC_CONVENTION, analyze
 from cnnviz.errors import CnnvizError
 from cnnviz.layer_calculator import compared, depth_reduction, direction, layer_arithmetic
@@ -43,15 +43,15 @@ with one:
     values = {
         field: number(col, label, limit, default, f"layer_calculator_{p}", param=p, **kw)
         for field, col, label, limit, default, p, kw in (
-            ("height", c1, "Input height H", limits.LAYER_SIDE, 227, "h", {}),
-            ("width", c1, "Input width W", limits.LAYER_SIDE, 227, "w", {}),
-            ("channels", c2, "Input depth C", limits.LAYER_DEPTH, 3, "c", {}),
-            ("kernel", c2, "Kernel size k", limits.KERNEL, 11, "kernel", {}),
-            ("stride", c3, "Stride s", limits.STRIDE, 4, "stride", {}),
-            ("padding", c3, "Padding p", limits.PADDING, 0, "padding", {}),
-            ("dilation", c4, "Dilation d", limits.DILATION, 1, "dilation", {}),
-            ("filters", c5, "Filters", limits.FILTERS, 96, "filters", {"disabled": pool}),
-            ("groups", c5, "Groups", limits.GROUPS, 1, "groups", {"disabled": pool}),
+            ("height", c1, "Input height H", layer_limits.LAYER_SIDE, 227, "h", {}),
+            ("width", c1, "Input width W", layer_limits.LAYER_SIDE, 227, "w", {}),
+            ("channels", c2, "Input depth C", layer_limits.LAYER_DEPTH, 3, "c", {}),
+            ("kernel", c2, "Kernel size k", layer_limits.KERNEL, 11, "kernel", {}),
+            ("stride", c3, "Stride s", layer_limits.STRIDE, 4, "stride", {}),
+            ("padding", c3, "Padding p", layer_limits.PADDING, 0, "padding", {}),
+            ("dilation", c4, "Dilation d", layer_limits.DILATION, 1, "dilation", {}),
+            ("filters", c5, "Filters", layer_limits.FILTERS, 96, "filters", {"disabled": pool}),
+            ("groups", c5, "Groups", layer_limits.GROUPS, 1, "groups", {"disabled": pool}),
         )
     }
     result = layer_arithmetic(LayerSpec(layer_type=kind, ceil_mode=pool and ceil, **values))
@@ -89,8 +89,11 @@ with model_tab:
         format_func=lambda n: f"{registry.get(n).title} ({n})", on_change=reset_model_inputs,
     )  # fmt: skip
     dc, dh, dw = registry.get(name).default_input
-    dims = (("depth C", limits.INPUT_DEPTH, dc, "c"), ("height H", limits.INPUT_SIDE, dh, "h"))
-    dims += (("width W", limits.INPUT_SIDE, dw, "w"),)
+    dims = (
+        ("depth C", model_limits.INPUT_DEPTH, dc, "c"),
+        ("height H", model_limits.INPUT_SIDE, dh, "h"),
+    )
+    dims += (("width W", model_limits.INPUT_SIDE, dw, "w"),)
     size = tuple(
         number(col, f"Input {what}", lim, d, f"layer_calculator_model_{p}", param=f"model_{p}")
         for col, (what, lim, d, p) in zip(st.columns(3), dims, strict=True)
@@ -118,10 +121,10 @@ with bottleneck_tab:
     h, w, depth, reduced = (
         number(col, label, limit, default, f"layer_calculator_{p}", param=p)
         for col, label, limit, default, p in (
-            (c1, "Input height", limits.BOTTLENECK_SIDE, 28, "1x1_h"),
-            (c1, "Input width", limits.BOTTLENECK_SIDE, 28, "1x1_w"),
-            (c2, "Input depth", limits.LAYER_DEPTH, 256, "1x1_depth"),
-            (c2, "1x1 filters (reduced depth)", limits.FILTERS, 64, "1x1_to"),
+            (c1, "Input height", layer_limits.BOTTLENECK_SIDE, 28, "1x1_h"),
+            (c1, "Input width", layer_limits.BOTTLENECK_SIDE, 28, "1x1_w"),
+            (c2, "Input depth", layer_limits.LAYER_DEPTH, 256, "1x1_depth"),
+            (c2, "1x1 filters (reduced depth)", layer_limits.FILTERS, 64, "1x1_to"),
         )
     )
     kernel = presets.choice(
@@ -129,7 +132,12 @@ with bottleneck_tab:
         param="1x1_k", format_func=lambda k: f"{k}x{k}",
     )  # fmt: skip
     filters = number(
-        c3, "Its filters", limits.FILTERS, 192, "layer_calculator_1x1_filters", param="1x1_filters"
+        c3,
+        "Its filters",
+        layer_limits.FILTERS,
+        192,
+        "layer_calculator_1x1_filters",
+        param="1x1_filters",
     )
     r = depth_reduction(h, w, depth, reduced, kernel, filters)
     st.markdown(

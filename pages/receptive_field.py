@@ -4,9 +4,9 @@ import streamlit as st
 
 from cnnviz import registry, weights
 from cnnviz.errors import CnnvizError
-from cnnviz.limits import FIELD_SIDE
 from cnnviz.plots import receptive_field as plots
 from cnnviz.receptive_field import caveat, headline, telling_layer
+from cnnviz.receptive_field.limits import FIELD_SIDE
 from cnnviz.ui import presets, show_error  # first: a first visit goes through app.py
 from cnnviz.ui.cache import figure, receptive_fields_of
 from cnnviz.ui.receptive_field import picture_picker, show_effective_field, unit_picker

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from cnnviz import limits
+from cnnviz import model_limits
 from cnnviz.notation import hwc
 from cnnviz.plots.modules import comparison_figure, residual_block_figure
 from cnnviz.ui import architecture as ui
@@ -23,10 +23,21 @@ with right:
     st.subheader("Basic vs bottleneck block")
     cols = st.columns(2)
     c = presets.number(
-        cols[0], "Input depth", limits.BLOCK_DEPTH, 256, "resnet_block_c", param="block_c", step=4
+        cols[0],
+        "Input depth",
+        model_limits.BLOCK_DEPTH,
+        256,
+        "resnet_block_c",
+        param="block_c",
+        step=4,
     )
     hw = presets.number(
-        cols[1], "Input height = width", limits.INPUT_SIDE, 56, "resnet_block_hw", param="block_hw"
+        cols[1],
+        "Input height = width",
+        model_limits.INPUT_SIDE,
+        56,
+        "resnet_block_hw",
+        param="block_hw",
     )
     c, hw = int(c), int(hw)
     # He et al., Fig. 5: blocks of about the same cost, a basic block on a quarter of the depth

@@ -3,7 +3,7 @@
 import pandas as pd
 import streamlit as st
 
-from cnnviz import limits
+from cnnviz import model_limits
 from cnnviz.plots import receptive_field as plots
 from cnnviz.stacking import stacking_table
 from cnnviz.ui import presets
@@ -19,7 +19,7 @@ st.markdown(
 channels = presets.number(
     st,
     "Channels C (in and out of every layer)",
-    limits.INPUT_DEPTH,
+    model_limits.INPUT_DEPTH,
     64,
     "vgg_stacking_channels",
     param="c",

@@ -7,8 +7,7 @@ import pytest
 import torch
 from torchvision.transforms import v2
 
-from cnnviz import limits
-from cnnviz.augment import CATALOG, Step, build, make_step, spec, validate
+from cnnviz.augment import CATALOG, Step, build, limits, make_step, spec, validate
 from cnnviz.errors import OutOfBounds, UnknownTransform
 
 # Large enough for the widest blur (elastic sigma 20 blurs with a 161-pixel kernel).

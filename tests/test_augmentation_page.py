@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from cnnviz import limits
+from cnnviz.augment import limits
 from tests.test_images import png_header
 
 PAGE = "pages/augmentation.py"

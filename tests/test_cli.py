@@ -66,7 +66,7 @@ def test_summary_input_and_options(capsys):
         (["summary", "vgg16", "--input", "a,b,c"], "C,H,W"),
         (["summary", "vgg16", "--option", "depth=19"], "no option"),
         (["summary", "lenet5", "--option", "oops"], "KEY=VALUE"),
-        # Out of cnnviz.limits: refused before anything is built (20000x20000 took 5 GB).
+        # Out of cnnviz.model_limits: refused before anything is built (20000x20000 took 5 GB).
         (["summary", "alexnet_lecture", "--input", "3,16000,16000"], "from 1 to 2,048"),
         (["summary", "alexnet_lecture", "--input", "3,100000,20000"], "height is 100,000"),
         (["summary", "vgg16", "--input", "9000,224,224"], "input depth"),

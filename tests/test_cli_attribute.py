@@ -281,7 +281,7 @@ def test_a_weights_file_for_another_model_exits_2_with_one_line(
 def test_a_weights_file_over_the_limit_is_refused_before_it_is_read(
     capsys, tmp_path, photo_png, monkeypatch
 ):
-    from cnnviz import limits
+    from cnnviz.data import limits
 
     big = tmp_path / "huge.pt"
     with big.open("wb") as f:  # sparse: no disk space, but stat() gives its size

@@ -12,8 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from cnnviz import limits
-from cnnviz.data import Workspace
+from cnnviz.data import Workspace, limits
 from cnnviz.data.workspace import DISK_ENV, session_disk_bytes
 from cnnviz.errors import OutOfBounds, SessionDiskFull
 

@@ -1,5 +1,5 @@
 """deploy/: the nginx template as run_multi.py renders it, checked against the app's own
-settings (.streamlit/config.toml, cnnviz.limits, the launcher's flags) and by nginx itself."""
+settings (.streamlit/config.toml, cnnviz.data.limits, the launcher's flags) and by nginx itself."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from streamlit.web.server.starlette import starlette_server_config
 
-from cnnviz import limits
+from cnnviz.data import limits
 from cnnviz.server import serve
 from tests.conftest import ROOT
 

@@ -7,9 +7,8 @@ import re
 
 import torch
 
-from cnnviz import limits
 from cnnviz.data import digits
-from cnnviz.explain import default_model
+from cnnviz.explain import default_model, limits
 from tests.conftest import ROOT
 
 

@@ -11,9 +11,8 @@ import numpy as np
 import pytest
 import torch
 
-from cnnviz import limits
 from cnnviz.errors import DoesNotFit, OutOfBounds, UnknownLayer
-from cnnviz.explain import feature_viz, models
+from cnnviz.explain import feature_viz, limits, models
 from cnnviz.explain.feature_viz import LOGITS, Settings
 from cnnviz.jobs import Stopped
 

@@ -1,14 +1,19 @@
-"""cnnviz.limits: the bounds a student can hit, enforced by the library and shown by the pages."""
+"""The bounds a student can hit (each concept's limits module), enforced by the library and
+shown by the pages."""
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 import tomllib
 
 import pytest
 import torch
 
-from cnnviz import limits
+import cnnviz
+from cnnviz import layer_limits, limits, model_limits
 from cnnviz.analysis import analyze, analyze_module
+from cnnviz.data import limits as data_limits
 from cnnviz.errors import OutOfBounds
 from cnnviz.layer_calculator import layer_arithmetic
 from cnnviz.layer_fit import LayerSpec
@@ -18,25 +23,64 @@ from cnnviz.train.backbones import spec
 from cnnviz.ui.navigation import PAGES
 from tests.conftest import ROOT
 
-ALL_LIMITS = {
-    (v.low, v.high): name for name, v in vars(limits).items() if isinstance(v, limits.Limit)
+# Each concept keeps its bounds beside it: cnnviz.<concept>.limits or cnnviz.<concept>_limits
+# (the shared types and the upload's bound in cnnviz.limits).
+LIMITS_MODULES = [
+    importlib.import_module(m.name)
+    for m in pkgutil.walk_packages(cnnviz.__path__, "cnnviz.")
+    if m.name.rsplit(".", 1)[-1] == "limits" or m.name.endswith("_limits")
+]
+BOUNDS = {
+    f"{module.__name__}.{name}": v
+    for module in LIMITS_MODULES
+    for name, v in vars(module).items()
+    if isinstance(v, (limits.Limit, limits.Span))
 }
-FLOAT_LIMITS = {
-    (v.low, v.high): name for name, v in vars(limits).items() if isinstance(v, limits.Span)
-}
+# cnnviz.limits held all 79 bounds in one module before they moved beside their concepts.
+BOUND_COUNT = 79
+ALL_LIMITS = {(v.low, v.high): name for name, v in BOUNDS.items() if isinstance(v, limits.Limit)}
+FLOAT_LIMITS = {(v.low, v.high): name for name, v in BOUNDS.items() if isinstance(v, limits.Span)}
+
+
+def test_every_bound_is_defined_once_in_a_limits_module() -> None:
+    """No bound got lost in the split, none is defined (or re-exported) twice, and no module
+    outside the limits modules defines one of its own."""
+    names = [qualified.rsplit(".", 1)[-1] for qualified in BOUNDS]
+    assert len(BOUNDS) == BOUND_COUNT, sorted(BOUNDS)
+    assert len({id(v) for v in BOUNDS.values()}) == BOUND_COUNT  # no re-export
+    assert len(set(names)) == BOUND_COUNT, sorted(names)  # one name, one bound
+    assert {m.__name__ for m in LIMITS_MODULES} >= {
+        "cnnviz.limits",
+        "cnnviz.model_limits",
+        "cnnviz.layer_limits",
+        "cnnviz.augment.limits",
+        "cnnviz.data.limits",
+        "cnnviz.experiments.limits",
+        "cnnviz.explain.limits",
+        "cnnviz.receptive_field.limits",
+        "cnnviz.train.limits",
+    }
+    known = {id(v) for v in BOUNDS.values()}
+    for info in pkgutil.walk_packages(cnnviz.__path__, "cnnviz."):
+        if info.name == "cnnviz.__main__":  # runs the command line
+            continue
+        module = importlib.import_module(info.name)
+        for name, v in vars(module).items():
+            if isinstance(v, (limits.Limit, limits.Span)):
+                assert id(v) in known, f"{info.name}.{name} is a bound outside a limits module"
 
 
 def test_a_limit_names_its_range_and_refuses_what_is_outside() -> None:
-    assert limits.KERNEL.check(32) == 32
+    assert layer_limits.KERNEL.check(32) == 32
     with pytest.raises(OutOfBounds, match="kernel size is 33: it must be from 1 to 32") as err:
-        limits.KERNEL.check(33)
+        layer_limits.KERNEL.check(33)
     assert err.value.hint == "Use a value from 1 to 32."
     for bad in (True, 2.5, "3", float("nan"), float("inf")):
         with pytest.raises(OutOfBounds, match="whole number"):
-            limits.KERNEL.check(bad)
-    side = limits.INPUT_SIDE
+            layer_limits.KERNEL.check(bad)
+    side = model_limits.INPUT_SIDE
     assert side.bounds == {"min_value": 1, "max_value": 2048, "help": side.help}
-    assert "2,048" in limits.INPUT_SIDE.help
+    assert "2,048" in model_limits.INPUT_SIDE.help
 
 
 @pytest.mark.parametrize(
@@ -122,11 +166,11 @@ def test_the_upload_limit_is_the_servers() -> None:
     """Streamlit refuses an upload over server.maxUploadSize whatever the widget says: the
     pages' limit (help texts, the weights uploader) is the config's number."""
     config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
-    assert config["server"]["maxUploadSize"] == limits.UPLOAD_MB.high
+    assert config["server"]["maxUploadSize"] == data_limits.UPLOAD_MB.high
 
 
 def test_the_command_line_reads_every_backbones_weights() -> None:
     """What the page cannot take (VGG-16's 528 MB) the CLI reads from disk."""
     largest = max(weights_file_mb(spec(name)) for name in BACKBONES)
-    assert largest > limits.UPLOAD_MB.high
-    assert limits.WEIGHTS_FILE_BYTES.high >= largest * 2**20
+    assert largest > data_limits.UPLOAD_MB.high
+    assert data_limits.WEIGHTS_FILE_BYTES.high >= largest * 2**20

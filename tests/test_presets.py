@@ -5,12 +5,16 @@ from __future__ import annotations
 
 import pytest
 
-from cnnviz import limits, presets
+from cnnviz import layer_limits, limits, model_limits, presets
+from cnnviz.augment import limits as augment_limits
 from cnnviz.errors import BadPreset, CnnvizError
 from cnnviz.explain.attribution import METHODS
 
 
-@pytest.mark.parametrize("limit", [limits.INPUT_SIDE, limits.DRAWS, limits.SEED, limits.PADDING])
+@pytest.mark.parametrize(
+    "limit",
+    [model_limits.INPUT_SIDE, augment_limits.DRAWS, augment_limits.SEED, layer_limits.PADDING],
+)
 def test_a_number_is_taken_exactly_within_the_limits_bounds(limit: limits.Limit) -> None:
     for value in (limit.low, (limit.low + limit.high) // 2, limit.high):
         assert presets.parse_number("n", str(value), limit) == value
@@ -29,16 +33,16 @@ def test_a_number_is_taken_exactly_within_the_limits_bounds(limit: limits.Limit)
 )  # fmt: skip
 def test_garbage_numbers_name_the_parameter_and_the_text(text: str, why: str) -> None:
     with pytest.raises(BadPreset) as err:
-        presets.parse_number("size", text, limits.INPUT_SIDE)
+        presets.parse_number("size", text, model_limits.INPUT_SIDE)
     assert f"size={text!r}" in str(err.value) and why in str(err.value)
     assert "default" in str(err.value)
 
 
 def test_a_real_number_follows_its_span() -> None:
-    assert presets.parse_number("p", "0.35", limits.PROBABILITY) == 0.35
-    assert presets.parse_number("p", "1", limits.PROBABILITY) == 1.0
+    assert presets.parse_number("p", "0.35", augment_limits.PROBABILITY) == 0.35
+    assert presets.parse_number("p", "1", augment_limits.PROBABILITY) == 1.0
     with pytest.raises(BadPreset, match="outside the range 0 to 1"):
-        presets.parse_number("p", "1.5", limits.PROBABILITY)
+        presets.parse_number("p", "1.5", augment_limits.PROBABILITY)
 
 
 def test_flags() -> None:

@@ -11,7 +11,7 @@ import pytest
 import torch
 from torch import nn
 
-from cnnviz import limits, shared_model
+from cnnviz import shared_model
 from cnnviz.errors import OutOfBounds, UnknownLayer
 from cnnviz.receptive_field.effective import effective_field_of, effective_receptive_field
 from cnnviz.shared_model import MODULE_HOOKS, ModelChanged, as_found, borrow
@@ -159,7 +159,7 @@ def test_one_model_per_key_never_a_copy(monkeypatch: pytest.MonkeyPatch) -> None
 
 
 def test_the_kept_models_stay_within_the_budget(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(limits, "SHARED_PARAMS", 1_000_000)  # lenet5 fits, resnet18 does not
+    monkeypatch.setattr(shared_model, "SHARED_PARAMS", 1_000_000)  # lenet5 fits, resnet18 does not
     with borrow("lenet5"):
         pass
     with borrow("resnet18"):

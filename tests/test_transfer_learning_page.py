@@ -20,7 +20,7 @@ import torchvision
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from cnnviz import limits
+from cnnviz.data import limits
 from cnnviz.data.workspace import DISK_ENV
 from cnnviz.errors import CnnvizError
 from cnnviz.jobs import JobState, Stopped, default_runner

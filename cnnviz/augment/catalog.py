@@ -1,7 +1,7 @@
 """The transforms the augmentation explorer offers, as data: each names its
-torchvision.transforms.v2 class and its parameters (kind, default, bounds from cnnviz.limits),
-and turns chosen values into the class's keyword arguments. Building, validating and printing
-code all read this one table."""
+torchvision.transforms.v2 class and its parameters (kind, default, bounds from
+cnnviz.augment.limits), and turns chosen values into the class's keyword arguments. Building,
+validating and printing code all read this one table."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from torchvision.transforms import v2
 
-from cnnviz import limits
+from cnnviz.augment import limits
 from cnnviz.errors import UnknownTransform
 from cnnviz.limits import Limit, Span
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from torchvision.transforms import v2
 
-from cnnviz import limits
+from cnnviz.augment import limits
 from cnnviz.augment.pipeline import Step, validate
 
 

@@ -24,7 +24,7 @@ from torchvision.transforms import v2
 from torchvision.transforms.v2._auto_augment import _AutoAugmentBase
 from torchvision.transforms.v2._transform import _RandomApplyTransform
 
-from cnnviz import limits
+from cnnviz.augment import limits
 from cnnviz.augment.pipeline import Step, build
 from cnnviz.errors import OutOfBounds
 from cnnviz.jobs.devices import cpu_threads

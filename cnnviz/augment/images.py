@@ -9,7 +9,9 @@ import numpy as np
 import torch
 from torchvision.transforms.v2 import functional as F
 
-from cnnviz import images, limits
+from cnnviz import images
+from cnnviz.augment import limits as augment_limits
+from cnnviz.data import limits as data_limits
 from cnnviz.data.builtin import digits
 
 PHOTO_SIDE = 224  # ImageNet's training crop: the lecture's networks see photos at this side
@@ -24,7 +26,7 @@ def _tensor(rgb: np.ndarray) -> torch.Tensor:
 
 def photo(name: str, side: int = PHOTO_SIDE) -> torch.Tensor:
     """A built-in photo, center-cropped to a square and resized to side x side."""
-    side = limits.AUGMENT_SIDE.check(side)
+    side = augment_limits.AUGMENT_SIDE.check(side)
     return _tensor(images.fit(images.photo(name), side, side))
 
 
@@ -37,7 +39,7 @@ def digit(label: int, index: int = 0, side: int = DIGIT_SIDE) -> torch.Tensor:
     """The index-th handwritten `label` of load_digits (8x8, upscaled bilinearly to side)."""
     if not 0 <= label <= 9:
         raise ValueError(f"a digit is 0 to 9, not {label}")
-    data = _digits(limits.DATASET_IMAGE_SIZE.check(side))
+    data = _digits(data_limits.DATASET_IMAGE_SIZE.check(side))
     rows = torch.nonzero(data.labels == label).flatten()
     return data.images[int(rows[index % len(rows)])].clone()
 
@@ -45,7 +47,7 @@ def digit(label: int, index: int = 0, side: int = DIGIT_SIDE) -> torch.Tensor:
 def upload(raw: bytes, side: int = PHOTO_SIDE) -> torch.Tensor:
     """An uploaded PNG/JPEG/WEBP as a side x side square; NotAnImage or OutOfBounds (too many
     pixels, refused from the header before decoding) otherwise."""
-    side = limits.AUGMENT_SIDE.check(side)
+    side = augment_limits.AUGMENT_SIDE.check(side)
     return _tensor(images.fit(images.decode_upload(raw), side, side))
 
 

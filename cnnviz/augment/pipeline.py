@@ -1,5 +1,5 @@
 """An augmentation pipeline: an ordered list of catalog steps with their values, validated
-against cnnviz.limits before anything is built, then a torchvision.transforms.v2.Compose."""
+against cnnviz.augment.limits before anything is built, then a torchvision.transforms.v2.Compose."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 
 from torchvision.transforms import v2
 
-from cnnviz import limits
+from cnnviz.augment import limits
 from cnnviz.augment.catalog import Param, TransformSpec, spec
 from cnnviz.errors import OutOfBounds
 from cnnviz.limits import Limit, Span

@@ -10,7 +10,7 @@ import numpy as np
 import torch
 from torchvision.transforms.v2 import functional as F
 
-from cnnviz import limits as bounds
+from cnnviz.data import limits as bounds
 from cnnviz.data.dataset import ImageDataset
 
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import torch
 from torchvision.transforms import v2
 
-from cnnviz import limits
+from cnnviz.data import limits
 from cnnviz.images import IMAGENET_MEAN, IMAGENET_STD
 
 
@@ -26,7 +26,7 @@ class Skipped:
 
 @dataclass(frozen=True)
 class DatasetLimits:
-    """What one upload may cost; the defaults are the classroom's (cnnviz.limits)."""
+    """What one upload may cost; the defaults are the classroom's (cnnviz.data.limits)."""
 
     archive_bytes: int = limits.DATASET_ARCHIVE_BYTES.high
     files: int = limits.DATASET_FILES.high

@@ -13,7 +13,7 @@ from typing import BinaryIO
 import numpy as np
 import torch
 
-from cnnviz import limits as bounds
+from cnnviz.data import limits as bounds
 from cnnviz.data.archive import Listing, extract_zip, list_folder, unpack_files
 from cnnviz.data.dataset import DatasetLimits, ImageDataset, Skipped
 from cnnviz.data.decode import OverBudget, Skip, decode_into

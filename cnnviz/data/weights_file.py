@@ -13,7 +13,7 @@ from typing import IO
 
 import torch
 
-from cnnviz import limits
+from cnnviz.data import limits
 from cnnviz.errors import BadWeightsFile
 from cnnviz.notation import megabytes
 

@@ -6,7 +6,7 @@ a server that stops leaves no student files behind.
 
 Files a session keeps (an uploaded weights file) are stored with `store`, which refuses with
 SessionDiskFull, writing nothing, a file that would take the folder past its bound
-(CNNVIZ_SESSION_DISK_MB, default cnnviz.limits.SESSION_DISK_MB), and removed with `remove`
+(CNNVIZ_SESSION_DISK_MB, default cnnviz.data.limits.SESSION_DISK_MB), and removed with `remove`
 and `keep_only` as soon as nothing uses them.
 """
 
@@ -21,7 +21,7 @@ from collections.abc import Collection, Mapping
 from pathlib import Path
 from types import TracebackType
 
-from cnnviz import limits
+from cnnviz.data import limits
 from cnnviz.errors import OutOfBounds, SessionDiskFull
 from cnnviz.notation import megabytes
 

@@ -18,8 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
-from cnnviz import limits
-from cnnviz.experiments import augment_vs_none, degradation, noise, rotation
+from cnnviz.experiments import augment_vs_none, degradation, limits, noise, rotation
 
 SIZES = ("tiny", "quick", "full")
 STEP_SECONDS = 0.02  # one LeNet-5 batch step of the noise and rotation experiments

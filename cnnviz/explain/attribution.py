@@ -32,8 +32,8 @@ from captum.attr import (
 )
 from torch import nn
 
-from cnnviz import limits
 from cnnviz.errors import OutOfBounds
+from cnnviz.explain import limits
 from cnnviz.explain.feature_maps import default_layer, module, spatial_layers
 from cnnviz.explain.models import Explained
 
@@ -64,7 +64,7 @@ class Params:
     seed: int = 0  # SmoothGrad's noise (and the sanity check's random weights)
 
     def checked(self, side: int) -> Params:
-        """Within cnnviz.limits (OutOfBounds otherwise), the window within the image; the
+        """Within cnnviz.explain.limits (OutOfBounds otherwise), the window within the image; the
         occlusion defaults filled in for this side."""
         if self.window is None or self.stride is None:
             window = self.window or max(2, side // 8)

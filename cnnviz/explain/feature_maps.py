@@ -9,8 +9,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from cnnviz import limits
 from cnnviz.errors import UnknownLayer
+from cnnviz.explain import limits
 from cnnviz.explain.models import Explained
 
 

@@ -31,8 +31,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from cnnviz import limits
+from cnnviz.augment import limits as augment_limits
 from cnnviz.errors import DoesNotFit, OutOfBounds, UnknownLayer
+from cnnviz.explain import limits as explain_limits
 from cnnviz.explain.feature_maps import module
 from cnnviz.explain.models import Explained
 from cnnviz.jobs.devices import cpu_threads
@@ -65,11 +66,15 @@ class Settings:
     fourier: bool = True
 
     def checked(self, model: Explained) -> Settings:
-        """These settings within cnnviz.limits, the side resolved for `model` (OutOfBounds or
-        DoesNotFit otherwise)."""
-        steps = limits.FEATURE_VIZ_STEPS.check(self.steps)
-        seed = limits.SEED.check(self.seed)
-        side = model.image_size if self.side is None else limits.FEATURE_VIZ_SIDE.check(self.side)
+        """These settings within cnnviz.explain.limits, the side resolved for `model`
+        (OutOfBounds or DoesNotFit otherwise)."""
+        steps = explain_limits.FEATURE_VIZ_STEPS.check(self.steps)
+        seed = augment_limits.SEED.check(self.seed)
+        side = (
+            model.image_size
+            if self.side is None
+            else explain_limits.FEATURE_VIZ_SIDE.check(self.side)
+        )
         if model.fixed_size and side != model.image_size:
             raise DoesNotFit(
                 f"{model.title} takes {model.image_size}x{model.image_size} images only, "
@@ -267,7 +272,7 @@ def visualize(
     channels = [int(c) for c in channels]
     if not channels:
         raise OutOfBounds("Pick at least one channel to visualize.")
-    limits.FEATURE_VIZ_CHANNELS.check(len(channels))
+    explain_limits.FEATURE_VIZ_CHANNELS.check(len(channels))
     s = (settings or Settings()).checked(model)
     generator = torch.Generator().manual_seed(s.seed)
     image = FourierImage(len(channels), s.side, generator, fourier=s.fourier,
@@ -342,7 +347,7 @@ def top_images(
 ) -> TopImages:
     """The k pictures (N x H x W x 3 uint8, or N x 3 x H x W) that activate each channel most,
     measured by a plain forward pass of model.preprocess(picture)."""
-    k = limits.FEATURE_VIZ_TOP.check(k)
+    k = explain_limits.FEATURE_VIZ_TOP.check(k)
     t = torch.as_tensor(np.asarray(pictures))
     if t.ndim != 4 or t.dtype != torch.uint8:
         raise DoesNotFit("The validation images must be N x H x W x 3 (or N x 3 x H x W) uint8.")

@@ -29,7 +29,7 @@ import torch
 import torchvision
 from torch import nn
 
-from cnnviz import limits, registry, shared_model, weights
+from cnnviz import registry, shared_model, weights
 from cnnviz.errors import (
     CnnvizError,
     DoesNotFit,
@@ -39,6 +39,7 @@ from cnnviz.errors import (
     WeightsMissing,
 )
 from cnnviz.explain import default_model
+from cnnviz.explain import limits as explain_limits
 
 DEFAULT = default_model.NAME
 Preprocess = Callable[[torch.Tensor], torch.Tensor]
@@ -183,7 +184,7 @@ def _imagenet_weights(name: str) -> torchvision.models.WeightsEnum:
 def _transform(w: torchvision.models.WeightsEnum, image_size: int | None) -> tuple[int, Preprocess]:
     """The crop side (default the weights' 224) and the weights' own transforms for it,
     resized first to 256/224 of the side."""
-    side = limits.EXPLAIN_SIDE.check(image_size or w.transforms().crop_size[0])
+    side = explain_limits.EXPLAIN_SIDE.check(image_size or w.transforms().crop_size[0])
     return side, w.transforms(crop_size=side, resize_size=round(side * 256 / 224))
 
 
@@ -283,7 +284,7 @@ def with_weights(name: str, path: str | Path, image_size: int | None = None) -> 
     `python -m cnnviz.explain.default_model` brings its own classes and preprocessing).
 
     The file is refused before it is read when it is missing or over
-    limits.WEIGHTS_FILE_BYTES (BadWeightsFile), and when its tensors are not `name`'s
+    data_limits.WEIGHTS_FILE_BYTES (BadWeightsFile), and when its tensors are not `name`'s
     (DoesNotFit, saying how many are missing or have another shape).
     """
     from cnnviz.data import load_state_dict_file

@@ -16,8 +16,8 @@ from collections.abc import Iterable
 
 import torch
 
-from cnnviz import images, limits, registry, weights
-from cnnviz.receptive_field import precomputed
+from cnnviz import images, registry, weights
+from cnnviz.receptive_field import limits, precomputed
 from cnnviz.receptive_field.effective import check_parameters, effective_receptive_field
 from cnnviz.receptive_field.theoretical import receptive_fields_of, telling_layer
 

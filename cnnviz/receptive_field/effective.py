@@ -12,10 +12,11 @@ import numpy as np
 import torch
 from torch import nn
 
-from cnnviz import limits, registry, shared_model
+from cnnviz import registry, shared_model
 from cnnviz.errors import OutOfBounds
 from cnnviz.jobs.devices import cpu_threads
-from cnnviz.receptive_field import precomputed
+from cnnviz.limits import allocation_failure
+from cnnviz.receptive_field import limits, precomputed
 from cnnviz.receptive_field.theoretical import UnknownLayer
 from cnnviz.receptive_field.tracer import tensors
 
@@ -48,7 +49,7 @@ def effective_receptive_field(
         try:
             grad = _gradient(model, modules[layer_name], layer_name, unit, x)
         except (MemoryError, RuntimeError) as err:
-            refused = limits.allocation_failure(err, "The effective field of this layer")
+            refused = allocation_failure(err, "The effective field of this layer")
             if refused is None:
                 raise
             raise refused from None
@@ -115,9 +116,9 @@ def effective_field_of(
     """The effective field of registered model `name` on `image` (1 x C x H x W), with the
     process's shared model (`shared_model.borrow`): seeded untrained weights or torchvision's.
 
-    OutOfBounds where the image or the network is beyond `cnnviz.limits` (FIELD_*): it runs for
-    real, so its cost grows with both. A field computed ahead of time (`ahead`: the page's
-    defaults, at server start) is looked up instead (`precomputed`).
+    OutOfBounds where the image or the network is beyond `cnnviz.receptive_field.limits`: it
+    runs for real, so its cost grows with both. A field computed ahead of time (`ahead`: the
+    page's defaults, at server start) is looked up instead (`precomputed`).
     """
     arch = registry.get(name)  # the one lookup: what follows takes the architecture
     size = limits.check_field_input(tuple(image.shape[-3:]))

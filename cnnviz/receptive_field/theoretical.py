@@ -215,7 +215,7 @@ def _calls_cached(
 
 
 def _key(name: str, input_size: Any, options: dict[str, Any]) -> tuple:
-    return registry.cache_key(name, input_size, options)  # OutOfBounds outside cnnviz.limits
+    return registry.cache_key(name, input_size, options)  # OutOfBounds outside cnnviz.model_limits
 
 
 def field_calls_of(

@@ -1,13 +1,12 @@
-"""What a student chooses for one run, checked against cnnviz.limits when it is made."""
+"""What a student chooses for one run, checked against cnnviz.train.limits when it is made."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from cnnviz import limits
 from cnnviz.jobs import devices
-from cnnviz.train import backbones
+from cnnviz.train import backbones, limits
 
 # The page's defaults, which the CLI shares: a student reproducing a page's run with
 # `python -m cnnviz finetune` gets the same run.
@@ -28,7 +27,7 @@ def default_last_blocks(backbone: backbones.BackboneSpec) -> int:
 
 @dataclass(frozen=True)
 class FinetuneConfig:
-    """One transfer-learning run. Every number is bounded (cnnviz.limits): OutOfBounds,
+    """One transfer-learning run. Every number is bounded (cnnviz.train.limits): OutOfBounds,
     InputTooSmall or UnknownModel at construction, before any work starts.
 
     weights: "imagenet" (torchvision's cache), "synthetic" (resnet18 pretrained on fractals,

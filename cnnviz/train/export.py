@@ -29,7 +29,7 @@ import torch
 from torch import nn
 from torchvision.transforms.v2 import functional as F
 
-from cnnviz import limits
+from cnnviz.data import limits
 from cnnviz.data.weights_file import is_torch_file
 from cnnviz.errors import BadWeightsFile
 from cnnviz.images import fit

@@ -10,7 +10,7 @@ import streamlit as st
 from cnnviz import facts, quiz
 from cnnviz.analysis import MAC_CONVENTION, MEMORY_CONVENTION, Analysis
 from cnnviz.errors import CnnvizError
-from cnnviz.limits import INPUT_DEPTH, INPUT_SIDE
+from cnnviz.model_limits import INPUT_DEPTH, INPUT_SIDE
 from cnnviz.notation import compact, megabytes, volume
 from cnnviz.plots import architecture as plots
 from cnnviz.ui import cache, presets

@@ -9,8 +9,7 @@ from typing import Any
 import streamlit as st
 import torch
 
-from cnnviz import limits
-from cnnviz.augment import CATALOG, Param, Step, make_step
+from cnnviz.augment import CATALOG, Param, Step, limits, make_step
 from cnnviz.augment import images as sources
 from cnnviz.augment.draws import draw
 from cnnviz.errors import CnnvizError

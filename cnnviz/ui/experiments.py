@@ -13,9 +13,8 @@ from typing import Any
 
 import streamlit as st
 
-from cnnviz import limits
 from cnnviz.errors import CnnvizError
-from cnnviz.experiments import EXPERIMENTS, noise
+from cnnviz.experiments import EXPERIMENTS, limits, noise
 from cnnviz.experiments.rotation import onset
 from cnnviz.jobs import JobHandle, JobState, Progress, default_runner
 from cnnviz.plots import experiments as plots

@@ -11,9 +11,9 @@ import numpy as np
 import streamlit as st
 import torch
 
-from cnnviz import images, limits, weights
+from cnnviz import images, weights
 from cnnviz.errors import CnnvizError
-from cnnviz.explain import attribution, feature_maps, filters, models, sanity
+from cnnviz.explain import attribution, feature_maps, filters, limits, models, sanity
 from cnnviz.explain.attribution import METHODS, SLOW, Attribution, Params
 from cnnviz.explain.validation import ValidationSet
 from cnnviz.jobs import JobState, default_runner
@@ -214,7 +214,7 @@ def target_picker(top: list[tuple[int, str, float]], classes: int, key: str) -> 
 
 
 def method_settings(model: models.Explained, layers: dict[str, tuple]) -> Params:
-    """Every method's settings, bounded by cnnviz.limits."""
+    """Every method's settings, bounded by cnnviz.explain.limits."""
     side = model.image_size
     c = st.columns(4)
     steps = bounded(

@@ -8,9 +8,10 @@ import numpy as np
 import streamlit as st
 import torch
 
-from cnnviz import limits
+from cnnviz.augment import limits as augment_limits
 from cnnviz.errors import CnnvizError
 from cnnviz.explain import feature_maps, feature_viz, filters, models
+from cnnviz.explain import limits as explain_limits
 from cnnviz.explain.feature_viz import LOGITS, Settings, Study
 from cnnviz.ui.errors import show_error
 from cnnviz.ui.explain import job, trained_validation
@@ -91,7 +92,7 @@ def feature_visualization(model: models.Explained) -> None:
     c = st.columns([2, 3])
     side = model.image_size
     if not model.fixed_size:
-        side = bounded(c[0], "Image side (px)", limits.FEATURE_VIZ_SIDE,
+        side = bounded(c[0], "Image side (px)", explain_limits.FEATURE_VIZ_SIDE,
                        min(model.image_size, 128), f"explain_fv_side_{model.key}")  # fmt: skip
     try:
         layers = visual_layers(model.key, side, model)
@@ -110,16 +111,16 @@ def feature_visualization(model: models.Explained) -> None:
     options = list(range(width))
     chosen = c[1].multiselect(
         "Classes" if is_class else "Channels", options,
-        default=options[: min(4, width)], max_selections=limits.FEATURE_VIZ_CHANNELS.high,
+        default=options[: min(4, width)], max_selections=explain_limits.FEATURE_VIZ_CHANNELS.high,
         key=f"explain_fv_channels_{model.key}_{layer}",
         format_func=(lambda i: f"{i}: {model.classes[i]}") if is_class else str,
-        help=limits.FEATURE_VIZ_CHANNELS.help,
+        help=explain_limits.FEATURE_VIZ_CHANNELS.help,
     )  # fmt: skip
     s = st.columns(3)
-    steps = bounded(s[0], "Steps", limits.FEATURE_VIZ_STEPS,
+    steps = bounded(s[0], "Steps", explain_limits.FEATURE_VIZ_STEPS,
                     256 if model.source == "default" else 128, "explain_fv_steps")  # fmt: skip
-    seed = bounded(s[1], "Seed", limits.SEED, 0, "explain_fv_seed")
-    k = bounded(s[2], "Top images per channel", limits.FEATURE_VIZ_TOP, 6, "explain_fv_top")
+    seed = bounded(s[1], "Seed", augment_limits.SEED, 0, "explain_fv_seed")
+    k = bounded(s[2], "Top images per channel", explain_limits.FEATURE_VIZ_TOP, 6, "explain_fv_top")
     if not chosen:
         st.info("Pick at least one channel.", icon=":material/touch_app:")
         return

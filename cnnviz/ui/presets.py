@@ -3,7 +3,8 @@ value back, so the address bar always holds the view and a teacher can hand it o
 
     depth = presets.choice(st.radio, "Depth", [11, 13, 16, 19], default=16, key="vgg_depth",
                            param="depth", horizontal=True)
-    size = presets.number(cols[0], "Input size", limits.INPUT_SIDE, 224, "vgg_hw", param="size")
+    size = presets.number(cols[0], "Input size", model_limits.INPUT_SIDE, 224, "vgg_hw",
+                          param="size")
     presets.share()  # the "Copy link to this view" box in the sidebar
 
 The URL sets a widget once, when the page is opened (from a link, a refresh or the sidebar);

@@ -8,12 +8,12 @@ from typing import Any
 
 import streamlit as st
 
-from cnnviz import limits
 from cnnviz.data import BUILTIN, ImageDataset, load_dataset, load_files
 from cnnviz.errors import CnnvizError
 from cnnviz.jobs import devices
 from cnnviz.notation import counted
 from cnnviz.plots import transfer_learning as plots
+from cnnviz.train import limits
 from cnnviz.ui import presets
 from cnnviz.ui.errors import show_error
 from cnnviz.ui.transfer_learning.common import KEY, workspace

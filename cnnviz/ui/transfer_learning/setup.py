@@ -9,6 +9,7 @@ import streamlit as st
 
 from cnnviz import limits, synthetic
 from cnnviz.data import ImageDataset
+from cnnviz.data import limits as data_limits
 from cnnviz.errors import CnnvizError
 from cnnviz.plots import transfer_learning as plots
 from cnnviz.train import (
@@ -23,6 +24,7 @@ from cnnviz.train import (
     recommend,
     weights_file_mb,
 )
+from cnnviz.train import limits as train_limits
 from cnnviz.train.backbones import BackboneSpec, spec
 from cnnviz.train.config import DEFAULT_EPOCHS, default_last_blocks
 from cnnviz.ui import presets
@@ -61,9 +63,9 @@ def weights_file(backbone: BackboneSpec) -> str | None:
         "A state-dict file (.pt, .pth)",
         type=["pt", "pth", "bin"],
         key=KEY + "weights_file",
-        # The server's limit (no widget can accept more: cnnviz.limits.UPLOAD_MB says why).
-        max_upload_size=limits.UPLOAD_MB.high,
-        help=f"Up to {limits.UPLOAD_MB.high} MB. {limits.UPLOAD_MB.why}",
+        # The server's limit (no widget can accept more: cnnviz.data.limits.UPLOAD_MB says why).
+        max_upload_size=data_limits.UPLOAD_MB.high,
+        help=f"Up to {data_limits.UPLOAD_MB.high} MB. {data_limits.UPLOAD_MB.why}",
     )
     if upload is None:
         drop_weights_file()
@@ -106,7 +108,7 @@ def drop_weights_file() -> None:
 
 def last_blocks_limit(n_blocks: int) -> limits.Limit:
     """The last-N input's range for a backbone with n_blocks blocks."""
-    return dataclasses.replace(limits.TRAIN_LAST_BLOCKS, high=n_blocks)
+    return dataclasses.replace(train_limits.TRAIN_LAST_BLOCKS, high=n_blocks)
 
 
 def choose_weights(backbone: BackboneSpec) -> str | None:
@@ -161,12 +163,12 @@ def weights_upload_refusal(backbone: BackboneSpec) -> str | None:
     """Why `backbone`'s full weights cannot be uploaded here, and where they can go instead;
     None when its ImageNet file (torchvision's size) fits the upload limit."""
     size = weights_file_mb(backbone)
-    if size <= limits.UPLOAD_MB.high:
+    if size <= data_limits.UPLOAD_MB.high:
         return None
     return (
         f"A full {backbone.name} state dict is about {size:,.0f} MB, over the "
-        f"{limits.UPLOAD_MB.high} MB the server accepts per upload. The command line trains it "
-        f"from a file: `python -m cnnviz finetune DATA --backbone {backbone.name} --weights "
+        f"{data_limits.UPLOAD_MB.high} MB the server accepts per upload. The command line trains "
+        f"it from a file: `python -m cnnviz finetune DATA --backbone {backbone.name} --weights "
         "FILE --epochs 1`."
     )
 
@@ -242,19 +244,21 @@ def choose_config(data: ImageDataset, size: int) -> FinetuneConfig | None:
         st.plotly_chart(plots.freeze_figure(blocks, trained, name), key=KEY + "freeze")
     cols = st.columns(5)
     epochs = presets.number(
-        cols[0], "Epochs", limits.TRAIN_EPOCHS, DEFAULT_EPOCHS, KEY + "epochs", param="epochs"
+        cols[0], "Epochs", train_limits.TRAIN_EPOCHS, DEFAULT_EPOCHS, KEY + "epochs", param="epochs"
     )
-    batch = bounded(cols[1], "Batch size", limits.TRAIN_BATCH_SIZE, 32, KEY + "batch")
-    lr = bounded_float(cols[2], "Learning rate", limits.TRAIN_LR, 1e-3, KEY + "lr", format="%.4f")
+    batch = bounded(cols[1], "Batch size", train_limits.TRAIN_BATCH_SIZE, 32, KEY + "batch")
+    lr = bounded_float(
+        cols[2], "Learning rate", train_limits.TRAIN_LR, 1e-3, KEY + "lr", format="%.4f"
+    )
     val = bounded_float(
         cols[3],
         "Validation",  # "Validation fraction" took two lines at 1024 px
-        limits.TRAIN_VAL_FRACTION,
+        train_limits.TRAIN_VAL_FRACTION,
         0.2,
         KEY + "val",
         help="The share of each class held out to measure accuracy on images it never trained on.",
     )
-    seed = bounded(cols[4], "Seed", limits.TRAIN_SEED, 0, KEY + "seed")
+    seed = bounded(cols[4], "Seed", train_limits.TRAIN_SEED, 0, KEY + "seed")
     try:  # without usable weights, still check the rest (a too small image says so)
         config = FinetuneConfig(
             backbone=name,
