@@ -130,7 +130,7 @@ def test_a_fine_tuned_model_explained_on_its_validation_images(app, screenshot_d
         app.page.wait_for_timeout(300)
         app.screenshot(screenshot_dir / f"explain-fine_tuned-{width}.png")
     # The suggested layer (typed into the long list's search): the note goes.
-    app.page.get_by_text("Method settings").click()
+    app.page.get_by_text("Method settings", exact=True).click()
     box = main.locator("[data-testid='stSelectbox']").filter(has_text="Grad-CAM layer")
     pick_option(app, box.locator("input[role=combobox]"), "layer1 (4x4x64)")
     app.page.wait_for_function(
