@@ -156,7 +156,7 @@ def test_an_imagenet_network_with_random_weights_runs_slow_methods_as_a_job(open
         time.sleep(0.5)
         at.run()
     assert not at.exception
-    assert any("one 224x224 colour image" in c.value for c in at.caption)
+    assert any("one 224x224 color image" in c.value for c in at.caption)
 
 
 # --- a fine-tuned model with its validation images, and Grad-CAM's coarse layers ------------

@@ -1,6 +1,6 @@
 """The Explain page's new figures: one overlay per method (its title its own), and the sanity
 grid (a row per method, a column per step, each map's rho under it, no theme placeholder
-colour in its scale)."""
+color in its scale)."""
 
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ def test_sanity_grid_has_a_map_per_method_and_step_with_its_rho_under_it():
     heads = [a.text for a in fig.layout.annotations]
     assert heads == ["original", "+ fc", "+ layer4.1", "+ conv1"]
     assert fig.layout.yaxis.title.text == "Saliency" and fig.layout.yaxis5.title.text == "Grad-CAM"
-    # Streamlit's theme swaps the colours #000001 to #00000f for its own: none in the scale.
-    colours = [c for _, c in fig.data[0].colorscale]
-    assert not any(re.fullmatch(r"#00000[0-9a-f]", c, re.I) for c in colours)
-    assert colours[0] == "rgb(0, 0, 4)" and colours[-1] == "rgb(252, 255, 164)"
+    # Streamlit's theme swaps the colors #000001 to #00000f for its own: none in the scale.
+    colors = [c for _, c in fig.data[0].colorscale]
+    assert not any(re.fullmatch(r"#00000[0-9a-f]", c, re.I) for c in colors)
+    assert colors[0] == "rgb(0, 0, 4)" and colors[-1] == "rgb(252, 255, 164)"

@@ -61,7 +61,7 @@ def test_unit_grid_lights_the_chosen_unit_and_targets_the_grid(fields, layer, un
 
 
 def test_unit_grid_payload_does_not_grow_with_the_units(fields) -> None:
-    """VGG's first layers have 224x224 units: as 50,176 markers with a colour each it was
+    """VGG's first layers have 224x224 units: as 50,176 markers with a color each it was
     779 kB of JSON; now one byte a unit (base64) and at most CLICK_SIDE² targets."""
     vgg = receptive_fields_of("vgg16", (3, 224, 224))["features.0"]
     assert vgg.grid == (224, 224)

@@ -13,8 +13,8 @@ from plotly.subplots import make_subplots
 
 from cnnviz.plots.style import styled
 
-# Black (nothing) to pale yellow (the top), as rgb(): Inferno's first colour, #000004, is one
-# of the placeholders Streamlit's chart theme swaps for its own colours (it drew pink).
+# Black (nothing) to pale yellow (the top), as rgb(): Inferno's first color, #000004, is one
+# of the placeholders Streamlit's chart theme swaps for its own colors (it drew pink).
 INFERNO = [
     [i / (len(sequential.Inferno) - 1), "rgb({}, {}, {})".format(*hex_to_rgb(c))]
     for i, c in enumerate(sequential.Inferno)

@@ -11,7 +11,7 @@ from cnnviz.inception_ops import InceptionOps
 from cnnviz.plots.axes import compact_ticks
 from cnnviz.plots.style import styled
 
-ROLE_COLOURS = {
+ROLE_COLORS = {
     "1x1": "#4e79a7",
     "3x3": "#f28e2b",
     "5x5": "#e15759",
@@ -28,7 +28,7 @@ def macs_by_term(naive: InceptionOps, bottleneck: InceptionOps) -> go.Figure:
     modules = (naive, bottleneck)
     labels = [MODULE_NAMES[m.module] for m in modules]
     fig = go.Figure()
-    for role, colour in ROLE_COLOURS.items():
+    for role, color in ROLE_COLORS.items():
         values = [next((t.macs for t in m.terms if t.role == role), 0) for m in modules]
         if not any(values):
             continue
@@ -37,7 +37,7 @@ def macs_by_term(naive: InceptionOps, bottleneck: InceptionOps) -> go.Figure:
                 x=labels,
                 y=values,
                 name=role,
-                marker_color=colour,
+                marker_color=color,
                 hovertemplate="%{x}, " + role + ": %{y:,} MACs<extra></extra>",
             )
         )
@@ -65,7 +65,7 @@ def stacked_depth(naive: Sequence[InceptionOps], bottleneck: Sequence[InceptionO
         subplot_titles=("Output depth after module i", "MACs of module i"),
         horizontal_spacing=0.1,
     )
-    for chain, colour in ((naive, "#e15759"), (bottleneck, "#4e79a7")):
+    for chain, color in ((naive, "#e15759"), (bottleneck, "#4e79a7")):
         name = MODULE_NAMES[chain[0].module]
         x = list(range(1, len(chain) + 1))
         fig.add_trace(
@@ -73,7 +73,7 @@ def stacked_depth(naive: Sequence[InceptionOps], bottleneck: Sequence[InceptionO
                 x=x,
                 y=[m.output_depth for m in chain],
                 name=name,
-                marker_color=colour,
+                marker_color=color,
                 customdata=[m.input[0] for m in chain],
                 hovertemplate="module %{x}: depth %{customdata} in, %{y} out<extra>"
                 + name
@@ -87,7 +87,7 @@ def stacked_depth(naive: Sequence[InceptionOps], bottleneck: Sequence[InceptionO
                 x=x,
                 y=[m.total_macs for m in chain],
                 name=name,
-                marker_color=colour,
+                marker_color=color,
                 showlegend=False,
                 hovertemplate="module %{x}: %{y:,} MACs<extra>" + name + "</extra>",
             ),

@@ -55,7 +55,7 @@ def unit_grid(field: ReceptiveField, unit: tuple[int, int]) -> go.Figure:
     i, j = unit
     cell_px = GRID_PX / max(rows, cols)
     # Gaps are in px whatever the plot's width: sized for the narrowest plot the page shows
-    # (about 200 px square in a side column at 1024 px), or a 14x14 grid melts into one grey
+    # (about 200 px square in a side column at 1024 px), or a 14x14 grid melts into one gray
     # square on a projector; none where a unit is under 5 px.
     gap = round(0.3 * min(cell_px, 16.0)) if cell_px >= 5 else 0
     lit = np.zeros((rows, cols), dtype=np.uint8)
@@ -128,7 +128,7 @@ def unit_grid(field: ReceptiveField, unit: tuple[int, int]) -> go.Figure:
 
 def click_targets(n: int) -> np.ndarray:
     """The units along one axis of n that get a click target: all of them up to CLICK_SIDE,
-    else the centre of each block of ceil(n / CLICK_SIDE) units (the last block may be short)."""
+    else the center of each block of ceil(n / CLICK_SIDE) units (the last block may be short)."""
     step = math.ceil(n / CLICK_SIDE)
     starts = np.arange(0, n, step)
     return (starts + (np.minimum(starts + step, n) - 1 - starts) // 2).astype(np.int32)
@@ -195,7 +195,7 @@ def effective_field(
     """The effective field as a heatmap over the grayed image; the theoretical box dashed.
 
     The field goes as whole percent of its maximum: one byte a pixel (a 224x224 field was
-    270 kB of float32 base64 in every redraw, now 67 kB), finer than the colour scale shows."""
+    270 kB of float32 base64 in every redraw, now 67 kB), finer than the color scale shows."""
     h, w = image.shape[:2]
     gray = image.mean(axis=2).astype(np.uint8)
     peak = float(erf.max()) or 1.0

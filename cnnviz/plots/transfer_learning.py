@@ -161,7 +161,7 @@ def trained_blocks(n_blocks: int, strategy: str, last_blocks: int) -> list[bool]
 @styled
 def freeze_figure(blocks: Sequence[str], trained: Sequence[bool], backbone: str) -> go.Figure:
     """The lecture's figure: the backbone's blocks from the image (bottom) to the new head (top),
-    frozen ones grey, trained ones green, with "Freeze these" and "Train this" beside them."""
+    frozen ones gray, trained ones green, with "Freeze these" and "Train this" beside them."""
     names = ["image", *blocks, "new head (linear)"]
     kinds = ["input", *("trained" if t else "frozen" for t in trained), "head"]
     fill = {"input": "white", "frozen": FROZEN_COLOR, "trained": TRAINED_COLOR, "head": HEAD_COLOR}

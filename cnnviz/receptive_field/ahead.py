@@ -1,6 +1,6 @@
 """Effective fields computed ahead of time, so a student's first look at a layer is a lookup.
 
-The receptive-field page shows the effective field of each layer's centre unit on its default
+The receptive-field page shows the effective field of each layer's center unit on its default
 photo. One backward pass per layer costs 0.05-0.4 s on 2 cores; `compute_plan()` computes the
 ones a class opens first (every layer of the default model, about 4 s on one core, and the
 first view of each model that is cheap to build, about 2 s) when the server starts, before it
@@ -52,7 +52,7 @@ def default_input(arch: registry.Architecture) -> torch.Tensor:
 
 
 def compute(name: str, layers: Iterable[str] | None = None, *, pretrained: bool = False) -> int:
-    """Store the centre unit's effective field of `layers` (default: the layer the page opens
+    """Store the center unit's effective field of `layers` (default: the layer the page opens
     on) of `name` at its default input; the number stored. Runs on a model of its own (built
     like the shared one: the same seeded weights), so no student waits for a lock meanwhile."""
     arch = registry.get(name)  # the one lookup: what follows takes the architecture

@@ -444,9 +444,9 @@ def show_maps(model: models.Explained, view: np.ndarray, x: torch.Tensor,
 
 
 def input_words(x: torch.Tensor) -> str:
-    """'one 64x64 colour image' for a 1 x 3 x 64 x 64 batch."""
+    """'one 64x64 color image' for a 1 x 3 x 64 x 64 batch."""
     n, c, h, w = x.shape
-    kind = {1: "grayscale ", 3: "colour "}.get(c, f"{c}-channel ")
+    kind = {1: "grayscale ", 3: "color "}.get(c, f"{c}-channel ")
     return f"{'one' if n == 1 else f'{n:,}'} {h}x{w} {kind}image{'s' if n != 1 else ''}"
 
 
@@ -460,7 +460,7 @@ def attribution_caption(maps: dict[str, Attribution], x: torch.Tensor) -> str:
         parts.append(f"{METHODS[m]} {a.seconds * 1000:,.0f} ms{extra}")
     return (
         f"Explaining {input_words(x)}. Red: the pixels that counted most for the class "
-        "(each map scaled so its top 1% is full red; colour channels added up); clear: none. "
+        "(each map scaled so its top 1% is full red; color channels added up); clear: none. "
         "Time taken: " + "; ".join(parts) + "."
     )
 

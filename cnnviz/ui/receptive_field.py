@@ -91,22 +91,22 @@ def show_effective_field(
     pretrained: bool,
     title: str,
 ) -> None:
-    """The effective field of the layer's centre unit: one backward pass per layer, shared by
+    """The effective field of the layer's center unit: one backward pass per layer, shared by
     every session, so moving the unit sliders costs none."""
     rows, cols = field.grid
-    centre = (rows // 2, cols // 2)
+    center = (rows // 2, cols // 2)
     try:
-        grad = _gradient(name, size, field.name, centre, picture, pretrained)
+        grad = _gradient(name, size, field.name, center, picture, pretrained)
     except CnnvizError as err:
         show_error(err)
         return
-    chart = figure(plots.effective_field, picture, grad, field, centre, title)
+    chart = figure(plots.effective_field, picture, grad, field, center, title)
     st.plotly_chart(chart, width="stretch", key=f"receptive_field_erf_{pretrained}")
     st.caption(
-        f"Unit {centre}, the centre of the map; away from the borders the others' look alike."
+        f"Unit {center}, the center of the map; away from the borders the others' look alike."
     )
     st.metric(
         "Gradient in the central half of the field",
-        f"{central_share(grad, field.region(*centre)):.0%}",
+        f"{central_share(grad, field.region(*center)):.0%}",
         help="Share of |d unit / d input| in the box of half the theoretical side.",
     )
