@@ -21,7 +21,7 @@ from cnnviz.inception_ops import (
     stacked_naive,
 )
 from cnnviz.notation import compact
-from cnnviz.plots.inception_ops import macs_by_term, stacked_depth
+from cnnviz.plots.inception_ops import macs_by_term_figure, stacked_depth_figure
 
 
 def test_naive_module_on_the_lecture_numbers():
@@ -125,7 +125,7 @@ def test_bottleneck_modules_keep_their_depth():
 
 def test_figures_show_every_term_and_module():
     naive, bottleneck = naive_ops(), bottleneck_ops()
-    fig = macs_by_term(naive, bottleneck)
+    fig = macs_by_term_figure(naive, bottleneck)
     per_module = [sum(bar.y[i] for bar in fig.data) for i in range(2)]
     assert per_module == [854_196_224, 271_351_808]
     assert {bar.name for bar in fig.data} == {
@@ -136,7 +136,7 @@ def test_figures_show_every_term_and_module():
         "5x5 reduce",
         "pool proj",
     }
-    fig = stacked_depth(stacked_naive(naive, 3), stacked_bottleneck(bottleneck, 3))
+    fig = stacked_depth_figure(stacked_naive(naive, 3), stacked_bottleneck(bottleneck, 3))
     depths = [bar.y for bar in fig.data if bar.xaxis == "x"]
     assert [list(d) for d in depths] == [[672, 1088, 1504], [480, 480, 480]]
 
@@ -144,11 +144,11 @@ def test_figures_show_every_term_and_module():
 def test_macs_axes_are_written_like_the_metrics():
     """Plotly would label 1.5e9 '1.5B'; the metrics write notation.compact's '1.50 G'."""
     naive, bottleneck = naive_ops(), bottleneck_ops()
-    terms = macs_by_term(naive, bottleneck)
+    terms = macs_by_term_figure(naive, bottleneck)
     ticks = dict(zip(terms.layout.yaxis.tickvals, terms.layout.yaxis.ticktext, strict=True))
     assert ticks[1e9] == "1.00 G" and ticks[2e8] == "200.00 M"
     assert max(ticks) >= naive.total_macs
-    stack = stacked_depth(stacked_naive(naive, 5), stacked_bottleneck(bottleneck, 5))
+    stack = stacked_depth_figure(stacked_naive(naive, 5), stacked_bottleneck(bottleneck, 5))
     axis = stack.layout.yaxis2
     assert list(axis.ticktext) == [compact(v) for v in axis.tickvals]
     assert max(axis.tickvals) >= max(m.total_macs for m in stacked_naive(naive, 5))

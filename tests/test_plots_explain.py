@@ -14,7 +14,7 @@ from cnnviz.plots import explain as plots
 def test_overlay_is_one_method_with_its_title():
     image = np.zeros((32, 32, 3), np.uint8)
     heat = np.linspace(0, 1, 32 * 32).reshape(32, 32)
-    fig = plots.overlay(image, heat, "Integrated Gradients", 300)
+    fig = plots.overlay_figure(image, heat, "Integrated Gradients", 300)
     assert fig.layout.title.text == "Integrated Gradients" and fig.layout.height == 300
     assert [t.type for t in fig.data] == ["image", "heatmap"]
     assert np.array_equal(fig.data[1].z, heat)
@@ -24,7 +24,7 @@ def test_sanity_grid_has_a_map_per_method_and_step_with_its_rho_under_it():
     steps = ["original", "fc", "layer4.1", "conv1"]
     rhos = {"Saliency": [1.0, 0.61, 0.4, 0.31], "Grad-CAM": [1.0, -0.2, 0.05, None]}
     pictures = {m: [np.full((8, 8), i / 4) for i in range(4)] for m in rhos}
-    fig = plots.sanity_grid(steps, pictures, rhos)
+    fig = plots.sanity_grid_figure(steps, pictures, rhos)
     assert len(fig.data) == 8
     assert np.array_equal(fig.data[5].z, pictures["Grad-CAM"][1])  # row 2, column 2
     titles = [fig.layout[f"xaxis{'' if n == 1 else n}"].title.text for n in range(1, 9)]

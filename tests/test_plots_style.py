@@ -36,8 +36,19 @@ def builders() -> list[tuple[str, object]]:
 def test_builders_are_found() -> None:
     names = {name for name, _ in builders()}
     # A few known builders in different modules: the search does find them.
-    assert {"architecture.architecture_figure", "ilsvrc.ilsvrc_figure", "explain.overlay"} <= names
+    assert {
+        "architecture.architecture_figure",
+        "ilsvrc.ilsvrc_figure",
+        "explain.overlay_figure",
+    } <= names
     assert len(names) >= 30
+
+
+def test_every_figure_builder_is_named_for_its_figure() -> None:
+    """House style: figure builders all end in `_figure`, so that a reader of a page tells a
+    chart from a helper that computes one (a grid of numbers, a list of rows) by its name."""
+    unnamed = [name for name, _ in builders() if not name.endswith("_figure")]
+    assert not unnamed, f"figure builders not ending in _figure: {unnamed}"
 
 
 @pytest.mark.parametrize(("name", "build"), builders(), ids=[n for n, _ in builders()])

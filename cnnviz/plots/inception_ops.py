@@ -23,7 +23,7 @@ MODULE_NAMES = {"inception_naive": "Naive", "inception_bottleneck": "With 1x1 bo
 
 
 @styled
-def macs_by_term(naive: InceptionOps, bottleneck: InceptionOps) -> go.Figure:
+def macs_by_term_figure(naive: InceptionOps, bottleneck: InceptionOps) -> go.Figure:
     """One stacked bar per module, one segment per convolution term."""
     modules = (naive, bottleneck)
     labels = [MODULE_NAMES[m.module] for m in modules]
@@ -57,7 +57,9 @@ def macs_by_term(naive: InceptionOps, bottleneck: InceptionOps) -> go.Figure:
 
 
 @styled
-def stacked_depth(naive: Sequence[InceptionOps], bottleneck: Sequence[InceptionOps]) -> go.Figure:
+def stacked_depth_figure(
+    naive: Sequence[InceptionOps], bottleneck: Sequence[InceptionOps]
+) -> go.Figure:
     """Output depth and MACs of module 1..n when modules are stacked with the same widths."""
     fig = make_subplots(
         rows=1,

@@ -77,7 +77,7 @@ def _heatmap(z: list[list[int]], rows: range, columns: range, colors: list[str])
 
 
 @styled
-def kernel_positions(result: LayerArithmetic, column: int = 0, row: int = 0) -> go.Figure:
+def kernel_positions_figure(result: LayerArithmetic, column: int = 0, row: int = 0) -> go.Figure:
     """The padded input with every kernel position along one row, and the output it fills.
 
     Inputs larger than 48 cells show only the part around the chosen window (and outputs
@@ -264,7 +264,7 @@ def _refused_figure(result: LayerArithmetic) -> go.Figure:
 
 
 @styled
-def depth_reduction_bars(reduction: DepthReduction) -> go.Figure:
+def depth_reduction_figure(reduction: DepthReduction) -> go.Figure:
     """MACs and parameters: the k x k conv alone vs the 1x1 reduction followed by it."""
     direct, reduce, after = reduction.direct, reduction.reduce, reduction.after
     k = direct.spec.kernel
@@ -295,7 +295,7 @@ def depth_reduction_bars(reduction: DepthReduction) -> go.Figure:
 
 
 @styled
-def layer_costs(rows: Sequence[dict[str, object]]) -> go.Figure:
+def layer_costs_figure(rows: Sequence[dict[str, object]]) -> go.Figure:
     """Parameters and MACs of every layer that has any (rows from layer_table.layer_rows)."""
     costly = [r for r in rows if r["params"] or r["macs"]]
     names = [str(r["layer"]) for r in costly]

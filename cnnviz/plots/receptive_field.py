@@ -16,11 +16,11 @@ from cnnviz.stacking import StackingRow
 __all__ = [
     "GROWTH_NOTE",
     "click_targets",
-    "effective_field",
-    "field_growth",
-    "field_on_image",
-    "stacking_params",
-    "unit_grid",
+    "effective_field_figure",
+    "field_growth_figure",
+    "field_on_image_figure",
+    "stacking_params_figure",
+    "unit_grid_figure",
 ]
 
 FIELD_COLOR = "#d62728"
@@ -42,7 +42,7 @@ def _fixed_margins(fig: go.Figure, **margin: int) -> None:
 
 
 @styled
-def unit_grid(field: ReceptiveField, unit: tuple[int, int]) -> go.Figure:
+def unit_grid_figure(field: ReceptiveField, unit: tuple[int, int]) -> go.Figure:
     """The layer's feature map as a grid of units; the chosen one is lit. Click to choose.
 
     The grid is one heatmap (one image for the browser, however many units). Streamlit reports
@@ -152,7 +152,9 @@ def _image_axes(fig: go.Figure, h: int, w: int, region: tuple[int, int, int, int
 
 
 @styled
-def field_on_image(image: np.ndarray, field: ReceptiveField, unit: tuple[int, int]) -> go.Figure:
+def field_on_image_figure(
+    image: np.ndarray, field: ReceptiveField, unit: tuple[int, int]
+) -> go.Figure:
     """The input pixels one unit sees, drawn on the image (dashed where it is padding)."""
     h, w = image.shape[:2]
     region = field.region(*unit)
@@ -189,7 +191,7 @@ def field_on_image(image: np.ndarray, field: ReceptiveField, unit: tuple[int, in
 
 
 @styled
-def effective_field(
+def effective_field_figure(
     image: np.ndarray, erf: np.ndarray, field: ReceptiveField, unit: tuple[int, int], title: str
 ) -> go.Figure:
     """The effective field as a heatmap over the grayed image; the theoretical box dashed.
@@ -241,7 +243,7 @@ def _support(values: np.ndarray) -> tuple[slice, slice]:
 
 
 @styled
-def field_growth(fields: list[ReceptiveField], selected: str) -> go.Figure:
+def field_growth_figure(fields: list[ReceptiveField], selected: str) -> go.Figure:
     """Receptive field and jump along the main path (log scale), side branches as hollow
     points, global layers on the input-size line, the chosen layer marked."""
     roles = growth_roles(fields)
@@ -321,7 +323,7 @@ def field_growth(fields: list[ReceptiveField], selected: str) -> go.Figure:
 
 
 @styled
-def stacking_params(rows: list[StackingRow], channels: int) -> go.Figure:
+def stacking_params_figure(rows: list[StackingRow], channels: int) -> go.Figure:
     """Parameters of n stacked 3x3 convolutions vs one (2n+1)x(2n+1) with the same field."""
     x = [f"n={r.n}: {r.n} x 3x3 vs {r.kernel}x{r.kernel}" for r in rows]
     fig = go.Figure()

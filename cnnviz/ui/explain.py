@@ -380,10 +380,10 @@ def filter_channels(model: models.Explained, layer: str, index: int, first: bool
     n = one.tiles.shape[0]
     if first:
         names = ", ".join(["R", "G", "B"] if n == 3 else ["gray"])
-        return plots.tile_grid(one.tiles, f"Filter {index} per input channel ({names})",
+        return plots.tile_grid_figure(one.tiles, f"Filter {index} per input channel ({names})",
                                cols=n, tallest=300)  # fmt: skip
     title = f"Filter {index}: its {n} input channels (previous layer's maps)"
-    return plots.tile_grid(one.tiles, title, cols=min(n, 16), tallest=300)
+    return plots.tile_grid_figure(one.tiles, title, cols=min(n, 16), tallest=300)
 
 
 def filter_view(model: models.Explained, xid: str, x: torch.Tensor) -> None:
@@ -406,7 +406,7 @@ def filter_view(model: models.Explained, xid: str, x: torch.Tensor) -> None:
 
 def channel_figure(model: models.Explained, xid: str, x: torch.Tensor, layer: str, index: int):
     values = channel_map(model.key, xid, layer, index, model, x)
-    return plots.single_map(values, f"Its feature map: {layer} channel {index}")
+    return plots.single_map_figure(values, f"Its feature map: {layer} channel {index}")
 
 
 def means_caption(fm: feature_maps.FeatureMaps) -> str:
@@ -424,7 +424,7 @@ def overlay_grid(view: np.ndarray, maps: dict[str, Attribution], side: int) -> N
     700 px main area (a 1024 px window with the sidebar open), three at 1400 px."""
     with st.container(horizontal=True, gap="small", key="explain_maps_grid"):
         for m, a in maps.items():
-            fig = plots.overlay(view, attribution.heatmap(a, side), METHODS[m], MAP_WIDTH)
+            fig = plots.overlay_figure(view, attribution.heatmap(a, side), METHODS[m], MAP_WIDTH)
             st.plotly_chart(fig, width=MAP_WIDTH, key=f"explain_overlay_{m}")
 
 

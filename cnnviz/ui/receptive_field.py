@@ -44,7 +44,7 @@ def unit_picker(name: str, layer: str, field: ReceptiveField) -> tuple[int, int]
     i = st.slider("Unit row i", 0, rows - 1, key=row_key) if rows > 1 else 0
     j = st.slider("Unit column j", 0, cols - 1, key=col_key) if cols > 1 else 0
     st.plotly_chart(
-        figure(plots.unit_grid, field, (i, j)),
+        figure(plots.unit_grid_figure, field, (i, j)),
         on_select="rerun",
         selection_mode="points",
         key=grid_key,
@@ -100,7 +100,7 @@ def show_effective_field(
     except CnnvizError as err:
         show_error(err)
         return
-    chart = figure(plots.effective_field, picture, grad, field, center, title)
+    chart = figure(plots.effective_field_figure, picture, grad, field, center, title)
     st.plotly_chart(chart, width="stretch", key=f"receptive_field_erf_{pretrained}")
     st.caption(
         f"Unit {center}, the center of the map; away from the borders the others' look alike."
