@@ -278,11 +278,6 @@ class JobRunner:
             log.info("freed %d job(s) of a browser that has gone", len(mine))
         return [j.id for j in mine]
 
-    def owners(self) -> set[str]:
-        """The sessions (owners) that have a job on this runner."""
-        with self._lock:
-            return {j.session for j in self._jobs.values()}
-
     def jobs(self, session: str) -> list[JobHandle]:
         """The session's jobs, oldest first."""
         with self._lock:

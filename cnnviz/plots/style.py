@@ -85,10 +85,4 @@ def styled(build: Callable[P, go.Figure]) -> Callable[P, go.Figure]:
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> go.Figure:
         return style(build(*args, **kwargs))
 
-    wrapper.__styled__ = True  # type: ignore[attr-defined]
     return wrapper
-
-
-def is_styled(build: Callable) -> bool:
-    """Whether `build` is decorated with `@styled`."""
-    return getattr(build, "__styled__", False) is True
