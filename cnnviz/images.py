@@ -103,9 +103,10 @@ def fit(image: np.ndarray, height: int, width: int) -> np.ndarray:
 def jpeg_data_uri(image: np.ndarray, quality: int = 90) -> str:
     """An H x W x 3 or H x W uint8 photo as a JPEG data URI, for a figure's `go.Image(source=)`.
 
-    For natural images only (lossy: edges of synthetic images ring). A 224x224 photo is about
-    23 kB at quality 90 against 117 kB as PNG: a fifth of the bytes the browser decodes on
-    every redraw, with pixels about 3 levels of 255 off on average.
+    For natural images only (lossy: edges of synthetic images ring). Plotly would otherwise send
+    the pixels as an array the browser paints one by one; a photo as JPEG is a fraction of the
+    bytes of the same photo as PNG, for every redraw, with its pixels a few levels of 255 off
+    (tests/test_images.py checks both).
     """
     buffer = io.BytesIO()
     Image.fromarray(np.ascontiguousarray(image)).save(buffer, format="JPEG", quality=quality)

@@ -43,7 +43,8 @@ class JobSettings:
     idle_seconds: float = 30 * 60  # a finished job's result is freed this long after its last visit
     per_session: int = 2  # queued + running jobs one session may have at once
     # torch threads of a CPU job: half the cores, so the other half keeps the class's reruns
-    # quick (on 2 busy cores two training threads ran ~4-10x slower than one: they contend).
+    # quick (on 2 busy cores two training threads ran several times slower than one: they
+    # contend).
     cpu_threads: int = max(1, (os.cpu_count() or 2) // 2)
 
     @classmethod

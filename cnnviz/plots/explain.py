@@ -86,7 +86,8 @@ def feature_grid_figure(
     grid = mosaic(scaled, cols, scale, gap=max(1, scale))
     fig = go.Figure(go.Heatmap(z=grid, colorscale="Viridis", zmin=0, zmax=1, showscale=False))
     step_y, step_x = h * scale + max(1, scale), maps.shape[2] * scale + max(1, scale)
-    # One layout update for all the labels: add_annotation one by one costs 1-2 ms each.
+    # One layout update for all the labels: add_annotation validates the whole layout again
+    # at every call, so one by one the labels cost more than the grid.
     labels = [
         {"x": (i % cols) * step_x, "y": (i // cols) * step_y, "text": f"#{c}", "showarrow": False,
          "xanchor": "left", "yanchor": "top", "font": {"color": "white", "size": 10},
