@@ -227,7 +227,7 @@ def cmd_check_dataset(args: argparse.Namespace) -> int:
     across = dataset.across_classes()
     if across:
         print(
-            f"the same image in two classes (a labelling slip?): {_groups(len(across))}; they "
+            f"the same image in two classes (a labeling slip?): {_groups(len(across))}; they "
             "train but are never validated. Keep each image in its right class folder only:"
         )
         for group in across:

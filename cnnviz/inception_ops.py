@@ -130,7 +130,7 @@ class EngineCheck:
 
 
 def engine_check(ops: InceptionOps, analysis: Analysis) -> EngineCheck:
-    """Look up each term's layer in the analysed module (from `analyze(ops.module, ...)`)."""
+    """Look up each term's layer in the analyzed module (from `analyze(ops.module, ...)`)."""
     return EngineCheck(
         rows=tuple((term, analysis.layer(term.layer).macs) for term in ops.terms),
         engine_total=analysis.total_macs,

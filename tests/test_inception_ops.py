@@ -105,7 +105,7 @@ def test_stacked_naive_modules_grow_in_depth_like_real_stacked_modules():
     chain = stacked_naive(naive_ops(), modules=4)
     assert [m.output_depth for m in chain] == [672, 1088, 1504, 1920]
     assert [m.input[0] for m in chain] == [256, 672, 1088, 1504]
-    # A second method: the registered module, stacked for real, analysed on the meta device.
+    # A second method: the registered module, stacked for real, analyzed on the meta device.
     with torch.device("meta"):
         layers, depth = [], 256
         for m in chain:

@@ -97,7 +97,7 @@ def test_stop_takes_effect_within_two_seconds(runner: JobRunner) -> None:
     asked = time.monotonic()
     handle.stop()
     wait_until(lambda: handle.state is JobState.STOPPED, timeout=5)
-    # The bound on behaviour (a job that reports every batch stops within 2 s).
+    # The bound on behavior (a job that reports every batch stops within 2 s).
     assert time.monotonic() - asked < 2.0
     with pytest.raises(JobStopped):
         handle.result(0)

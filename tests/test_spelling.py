@@ -1,4 +1,5 @@
-"""One spelling: the libraries' own, US (torchvision and plotly write color, center, gray).
+"""One spelling: the libraries' own, US (torchvision and plotly write color, center, gray;
+labeled, analyze, behavior, initialization follow).
 
 Code, identifiers, docstrings, comments and user-facing strings follow them, so that a
 student who reads `marker_color` next to our names never meets both spellings. The words are
@@ -13,8 +14,22 @@ from pathlib import Path
 
 from tests.conftest import ROOT
 
-# Spelled in pieces so that this file does not match itself.
-BRITISH = re.compile("|".join(("col" + "our", "cent" + "re", "gr" + "ey")), re.IGNORECASE)
+# Spelled in pieces so that this file does not match itself. "analysis" is US too: only the
+# verb's British forms count.
+BRITISH = re.compile(
+    "|".join(
+        (
+            "col" + "our",
+            "cent" + "re",
+            "gr" + "ey",
+            "label" + "l",
+            r"\banal" + r"ys(e|ed|ing)\b",
+            "behavi" + "our",
+            "initiali" + "s",
+        )
+    ),
+    re.IGNORECASE,
+)
 TREES = ("cnnviz", "pages", "tests", "bench")
 FILES = ("app.py",)
 SUFFIXES = {".py", ".md", ".toml", ".json", ".txt", ".css", ".js", ".html"}
@@ -37,7 +52,11 @@ def test_the_source_tree_is_searched() -> None:
 def test_the_pattern_matches_word_parts_in_any_case() -> None:
     for word in ("col" + "ours", "CELL_COL" + "OURS", "Cent" + "res", "gr" + "eyscale"):
         assert BRITISH.search(word), word
-    for word in ("color", "CELL_COLORS", "centers", "grayscale", "central"):
+    for word in ("label" + "led", "Anal" + "ysing", "anal" + "ysed", "behavi" + "our"):
+        assert BRITISH.search(word), word
+    for word in ("color", "CELL_COLORS", "centers", "grayscale", "central", "labeled"):
+        assert not BRITISH.search(word), word
+    for word in ("analysis", "analyze", "Analyzing", "behavior", "initialization"):
         assert not BRITISH.search(word), word
 
 

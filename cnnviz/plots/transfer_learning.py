@@ -254,7 +254,7 @@ def loss_axis(losses: Sequence[float]) -> dict[str, Any]:
         return {"rangemode": "tozero", "type": "linear"}
     low, high = float(np.log10(positive[0])), float(np.log10(positive[-1]))
     pad = 0.05 * (high - low)
-    # Labelled ticks at 1, 2 and 5 of every decade (plotly's own: tiny unlabelled-looking 2s, 5s)
+    # Labeled ticks at 1, 2 and 5 of every decade (plotly's own: tiny unlabeled-looking 2s, 5s)
     ticks = [
         m * 10.0**k
         for k in range(int(np.floor(low - pad)), int(np.ceil(high + pad)) + 1)

@@ -52,7 +52,7 @@ def warm() -> None:
 def warm_library() -> None:
     """Fill the library's own caches that a first page would otherwise wait for: the built-in
     photos (the first decode imports scikit-image's io), the
-    default models with their seeded weights (weight initialisation) and one small backward
+    default models with their seeded weights (weight initialization) and one small backward
     pass through each (PyTorch's first convolutions set up their kernels), the effective fields
     of the receptive-field page's defaults (`cnnviz.receptive_field.ahead`)."""
     import torch

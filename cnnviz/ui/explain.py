@@ -95,7 +95,7 @@ def image_picker(model: models.Explained) -> tuple[np.ndarray, str] | None:
         i = presets.number(column, "Digit (index in the validation split)", limits.DIGIT_INDEX,
                            0, "explain_digit", param="digit")  # fmt: skip
         k = val[i]  # its index among the 1,797; the caption says the number the student typed
-        return pics[k].permute(1, 2, 0).numpy(), f"validation digit {i}, labelled {int(labels[k])}"
+        return pics[k].permute(1, 2, 0).numpy(), f"validation digit {i}, labeled {int(labels[k])}"
     validation = trained_validation() if model.source == "trained" else None
     if model.source == "trained" and validation is None:
         st.caption(
