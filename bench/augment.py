@@ -31,7 +31,7 @@ sys.path.insert(0, str(REPO))  # `python bench/augment.py` from anywhere, even w
 
 from cnnviz.augment import build, make_step  # noqa: E402
 from cnnviz.augment.draws import draw  # noqa: E402
-from cnnviz.augment.images import digit, photo  # noqa: E402
+from cnnviz.augment.sources import digit, photo  # noqa: E402
 from cnnviz.data.builtin import digits  # noqa: E402
 
 PIPELINES = {

@@ -26,7 +26,7 @@ from cnnviz import facts  # noqa: E402
 from cnnviz.analysis import analyze  # noqa: E402
 from cnnviz.plots.architecture import architecture_figure, per_layer_figure  # noqa: E402
 from cnnviz.plots.ilsvrc import ilsvrc_figure  # noqa: E402
-from cnnviz.plots.receptive_field import unit_grid  # noqa: E402
+from cnnviz.plots.receptive_field import unit_grid_figure  # noqa: E402
 from cnnviz.receptive_field import receptive_fields_of  # noqa: E402
 
 
@@ -38,7 +38,7 @@ def figures() -> dict[str, object]:
         "home: ILSVRC winners": ilsvrc_figure(facts.ILSVRC_WINNERS, facts.HUMAN_TOP5_ERROR),
         "VGG-16 drawing": architecture_figure(vgg),
         "VGG-16 per layer": per_layer_figure(vgg),
-        f"unit grid {first.name} (224x224 units)": unit_grid(first, (0, 0)),
+        f"unit grid {first.name} (224x224 units)": unit_grid_figure(first, (0, 0)),
     }
 
 

@@ -46,7 +46,7 @@ from cnnviz.jobs import JobRunner, JobSettings, devices  # noqa: E402
 from cnnviz.train import FinetuneConfig, backbone_weights_status, finetune  # noqa: E402
 from cnnviz.train.backbones import build, freeze, spec  # noqa: E402
 from cnnviz.train.features import extract, linear_probe, without_head  # noqa: E402
-from cnnviz.train.inputs import to_device  # noqa: E402
+from cnnviz.train.network_input import to_device  # noqa: E402
 from cnnviz.train.steps import Epochs, batches  # noqa: E402
 
 

@@ -256,7 +256,7 @@ def _shape(size: Any) -> tuple[int, ...]:
 def analyze_module(
     model: nn.Module, input_size: tuple[int, int, int], label: str = "model"
 ) -> Analysis:
-    """Analyse a model that already lives on the meta device (or any device; nothing is copied).
+    """Analyze a model that already lives on the meta device (or any device; nothing is copied).
 
     The input is an empty tensor on the model's device: on the meta device nothing the size of
     the input is allocated.
@@ -370,7 +370,7 @@ def _explain_failure(
     """Turn a failed trace into one clear sentence naming the first layer that failed."""
     cause = err.__cause__ or err
     c, h, w = input_size
-    refused = allocation_failure(cause, f"Analysing {label} on a {hwc(h, w, c)} input")
+    refused = allocation_failure(cause, f"Analyzing {label} on a {hwc(h, w, c)} input")
     if refused is not None:  # not "too small": the raw allocator text helps no student
         return refused
     reason = str(cause).strip().splitlines()[0] if str(cause).strip() else type(cause).__name__
@@ -408,7 +408,7 @@ def _analyze_cached(
 
 
 def analyze(name: str, input_size: tuple[int, int, int] | None = None, **options: Any) -> Analysis:
-    """Analyse registered model `name` (default input if none) on the meta device: neither
+    """Analyze registered model `name` (default input if none) on the meta device: neither
     weights nor an input are allocated, so the cost does not depend on the input size.
 
     OutOfBounds for an input size or an option outside `cnnviz.model_limits`.

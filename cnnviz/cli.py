@@ -1,5 +1,6 @@
 """Command line: `python -m cnnviz models|summary|rf|check-dataset|finetune|predict|fetch-weights|
-experiment|attribute|visualize ...` (JSON keys: a contract)."""
+experiment|attribute|visualize ...` (JSON keys: a contract). `receptive-field` is `rf` spelled
+out, for a student who does not guess the short name."""
 
 from __future__ import annotations
 
@@ -226,7 +227,7 @@ def cmd_check_dataset(args: argparse.Namespace) -> int:
     across = dataset.across_classes()
     if across:
         print(
-            f"the same image in two classes (a labelling slip?): {_groups(len(across))}; they "
+            f"the same image in two classes (a labeling slip?): {_groups(len(across))}; they "
             "train but are never validated. Keep each image in its right class folder only:"
         )
         for group in across:
@@ -411,7 +412,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=cmd_summary)
 
-    p = sub.add_parser("rf", help="receptive field, jump and start of one layer")
+    p = sub.add_parser(
+        "rf", aliases=["receptive-field"], help="receptive field, jump and start of one layer"
+    )
     p.add_argument("name")
     p.add_argument("--layer", required=True, help="dotted path as in named_modules()")
     p.add_argument("--input", help="C,H,W (default: the model's own input size)")

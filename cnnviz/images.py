@@ -100,24 +100,13 @@ def fit(image: np.ndarray, height: int, width: int) -> np.ndarray:
     return np.asarray(rgb.resize((width, height), Image.Resampling.BILINEAR))
 
 
-def png_data_uri(image: np.ndarray) -> str:
-    """An H x W x 3 or H x W uint8 image as a PNG data URI, for a figure's `go.Image(source=)`.
-
-    Plotly would otherwise send the pixels as an array the browser paints one by one: a
-    224x224 photo was 212 kB of JSON and about 0.2 s of drawing, as a PNG 90 kB and 0.03 s.
-    Compression level 1: 3x faster to encode than the default, a few % larger.
-    """
-    buffer = io.BytesIO()
-    Image.fromarray(np.ascontiguousarray(image)).save(buffer, format="PNG", compress_level=1)
-    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
-
-
 def jpeg_data_uri(image: np.ndarray, quality: int = 90) -> str:
     """An H x W x 3 or H x W uint8 photo as a JPEG data URI, for a figure's `go.Image(source=)`.
 
-    For natural images only (lossy: edges of synthetic images ring). A 224x224 photo is about
-    23 kB at quality 90 against 117 kB as PNG: a fifth of the bytes the browser decodes on
-    every redraw, with pixels about 3 levels of 255 off on average.
+    For natural images only (lossy: edges of synthetic images ring). Plotly would otherwise send
+    the pixels as an array the browser paints one by one; a photo as JPEG is a fraction of the
+    bytes of the same photo as PNG, for every redraw, with its pixels a few levels of 255 off
+    (tests/test_images.py checks both).
     """
     buffer = io.BytesIO()
     Image.fromarray(np.ascontiguousarray(image)).save(buffer, format="JPEG", quality=quality)

@@ -64,11 +64,6 @@ class InceptionOps:
         _, h, w = self.input
         return hwc(h, w, self.output_depth)
 
-    @property
-    def total_formula(self) -> str:
-        """'25,690,112 + 346,816,512 + 481,689,600 = 854,196,224'."""
-        return " + ".join(f"{t.macs:,}" for t in self.terms) + f" = {self.total_macs:,}"
-
     def term(self, role: str) -> OpsTerm:
         return next(t for t in self.terms if t.role == role)
 
@@ -135,7 +130,7 @@ class EngineCheck:
 
 
 def engine_check(ops: InceptionOps, analysis: Analysis) -> EngineCheck:
-    """Look up each term's layer in the analysed module (from `analyze(ops.module, ...)`)."""
+    """Look up each term's layer in the analyzed module (from `analyze(ops.module, ...)`)."""
     return EngineCheck(
         rows=tuple((term, analysis.layer(term.layer).macs) for term in ops.terms),
         engine_total=analysis.total_macs,
@@ -200,14 +195,6 @@ class SlideErratum:
     counted_twice: int  # terms_total + the 3x3 term again
     term3x3_on_c1x1: OpsTerm  # the 3x3 term with the 1x1 branch's width (128) as input depth
     on_c1x1_total: int
-
-    @property
-    def explained(self) -> bool:
-        """Both readings give the same number, and it rounds to the slide's 358M."""
-        millions = round(self.counted_twice / 1e6)
-        return self.counted_twice == self.on_c1x1_total and f"{millions}M" == (
-            SLIDE_BOTTLENECK_TOTAL
-        )
 
 
 def slide_erratum() -> SlideErratum:

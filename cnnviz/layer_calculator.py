@@ -211,15 +211,6 @@ class DepthReduction:
     def bottleneck_macs(self) -> int:
         return self.reduce.macs + self.after.macs
 
-    @property
-    def macs_saved(self) -> float:
-        """Fraction of the direct MACs the bottleneck saves (0.71 = 71% fewer)."""
-        return 1 - self.bottleneck_macs / self.direct.macs if self.direct.macs else 0.0
-
-    @property
-    def params_saved(self) -> float:
-        return 1 - self.bottleneck_params / self.direct.params if self.direct.params else 0.0
-
     def worked_rows(self) -> list[tuple[str, str]]:
         """(quantity, formula with the numbers), the direct conv first."""
         k = self.direct.spec.kernel

@@ -68,7 +68,7 @@ def spec_from_layer(layer: Layer) -> LayerSpec | None:
 
 
 def explain_layer(layer: Layer) -> list[tuple[str, str]]:
-    """(quantity, worked formula) pairs for one layer of an analysed model."""
+    """(quantity, worked formula) pairs for one layer of an analyzed model."""
     spec = spec_from_layer(layer)
     if spec is not None:
         return _explain_spec(layer, spec)

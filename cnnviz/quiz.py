@@ -64,10 +64,10 @@ def _fc_question(layer: Layer, name: str) -> Question | None:
     answer = _hwc(layer.output_shape)
     macs_work = f"{n_in:,}*{n_out:,} = {layer.macs:,} MACs"
     if layer.params and not layer.trainable_params:
-        # LeNet's RBF output: 84x10 fixed centres, connections in the paper's words, not trained.
+        # LeNet's RBF output: 84x10 fixed centers, connections in the paper's words, not trained.
         prompt = (
             f"{name}: RBF output, {n_in:,} inputs -> {n_out:,} units with fixed (not trained) "
-            "centres. Output size? Trainable parameters?"
+            "centers. Output size? Trainable parameters?"
         )
         params_work = (
             f"{n_in:,}*{n_out:,} = {layer.params:,} connections, fixed (not trained), so "

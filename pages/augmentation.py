@@ -4,7 +4,7 @@ what each step drew, copy the code; only the desired invariance (a 6 turned over
 import streamlit as st
 
 from cnnviz.augment.code import pipeline_code
-from cnnviz.augment.images import PHOTO_SIDE, six_and_nine
+from cnnviz.augment.sources import PHOTO_SIDE, six_and_nine
 from cnnviz.errors import CnnvizError
 from cnnviz.plots.augment import tile
 from cnnviz.ui import augment as ui

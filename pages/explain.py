@@ -39,7 +39,7 @@ view = ui.resized(image, model)  # what the network sees: resized (and center-cr
 left.image(view, caption=caption, width=160 if model.source == "default" else "stretch")
 with right:
     target = ui.target_picker(top, len(model.classes), f"{model.key}_{xid}")
-    st.plotly_chart(plots.top_classes(top, target), width="stretch", key="explain_top5")
+    st.plotly_chart(plots.top_classes_figure(top, target), width="stretch", key="explain_top5")
 
 attr_tab, filter_tab, maps_tab, sanity_tab, fv_tab = st.tabs(
     ["Attributions", "Filters", "Feature maps", "Sanity check", "What a channel wants to see"]
@@ -66,7 +66,7 @@ with attr_tab:
 with filter_tab:
     tiles = ui.first_filters(model.key, model)
     st.plotly_chart(
-        plots.tile_grid(tiles.tiles, ui.filter_title(tiles)), width="stretch",
+        plots.tile_grid_figure(tiles.tiles, ui.filter_title(tiles)), width="stretch",
         key="explain_filters",
     )  # fmt: skip
     ui.filter_view(model, xid, x)
@@ -87,7 +87,7 @@ with maps_tab:
     k = bounded(cols[1], "Top channels", TOP_CHANNELS, 16, "explain_top_k")
     fm = ui.top_maps(model.key, xid, layer, k, model, x)
     st.plotly_chart(
-        plots.feature_grid(fm.maps, fm.channels, f"{layer}: the {len(fm.channels)} channels "
+        plots.feature_grid_figure(fm.maps, fm.channels, f"{layer}: the {len(fm.channels)} channels "
                            "with the largest mean activation"),
         width="stretch", key="explain_feature_grid",
     )  # fmt: skip
@@ -104,7 +104,7 @@ with sanity_tab:
     if result is not None:
         named = {METHODS[m]: v for m, v in result.pictures.items()}
         rhos = {METHODS[m]: v for m, v in result.correlations.items()}
-        st.plotly_chart(plots.sanity_grid(result.steps, named, rhos), width="stretch",
+        st.plotly_chart(plots.sanity_grid_figure(result.steps, named, rhos), width="stretch",
                         key="explain_sanity_grid")  # fmt: skip
         st.caption(ui.SANITY_GRID_NOTE)
         st.markdown(ui.sanity_text(result))

@@ -7,7 +7,7 @@ from cnnviz import layer_limits, model_limits
 from cnnviz.analysis import MAC_CONVENTION, analyze
 from cnnviz.errors import CnnvizError
 from cnnviz.layer_calculator import compared, direction
-from cnnviz.plots.inception_ops import macs_by_term, stacked_depth
+from cnnviz.plots.inception_ops import macs_by_term_figure, stacked_depth_figure
 from cnnviz.ui import presets, show_error  # first: a first visit goes through app.py
 
 st.title("Inception ops")
@@ -88,7 +88,7 @@ st.markdown(
     f"without them, and its output depth is {bottleneck.output_depth} instead of "
     f"{naive.output_depth}."
 )
-st.plotly_chart(macs_by_term(naive, bottleneck), key="inception_ops_terms")
+st.plotly_chart(macs_by_term_figure(naive, bottleneck), key="inception_ops_terms")
 
 st.subheader("Why pooling makes the depth grow")
 st.markdown(
@@ -104,7 +104,8 @@ count = presets.slider(
 presets.share()
 naive_chain = ops.stacked_naive(naive, count)
 st.plotly_chart(
-    stacked_depth(naive_chain, ops.stacked_bottleneck(bottleneck, count)), key="inception_ops_stack"
+    stacked_depth_figure(naive_chain, ops.stacked_bottleneck(bottleneck, count)),
+    key="inception_ops_stack",
 )
 st.caption(f"Depth after each naive module: {', '.join(str(m.output_depth) for m in naive_chain)}.")
 

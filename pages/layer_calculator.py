@@ -9,7 +9,7 @@ from cnnviz.layer_calculator import compared, depth_reduction, direction, layer_
 from cnnviz.layer_fit import LAYER_TYPES, LayerSpec
 from cnnviz.layer_table import explain_layer
 from cnnviz.notation import hwc
-from cnnviz.plots.layer_calculator import depth_reduction_bars, kernel_positions
+from cnnviz.plots.layer_calculator import depth_reduction_figure, kernel_positions_figure
 from cnnviz.ui import presets, show_error  # first: a first visit goes through app.py
 from cnnviz.ui.formulas import literal, show_worked
 from cnnviz.ui.layer_calculator import kernel_position, show_model_table
@@ -70,7 +70,7 @@ with one:
     for note in result.notes:
         st.info(literal(note))
     position = kernel_position(result)
-    st.plotly_chart(kernel_positions(result, column=position), key="layer_calculator_figure")
+    st.plotly_chart(kernel_positions_figure(result, column=position), key="layer_calculator_figure")
 
 
 def reset_model_inputs() -> None:
@@ -150,5 +150,5 @@ with bottleneck_tab:
         delta, arrow = compared(new, old), direction(new, old)
         col.metric(f"{what} with the 1x1 first", f"{new:,}", delta, "inverse", delta_arrow=arrow)
     show_worked(r.worked_rows())
-    st.plotly_chart(depth_reduction_bars(r), key="layer_calculator_1x1_figure")
+    st.plotly_chart(depth_reduction_figure(r), key="layer_calculator_1x1_figure")
 presets.share()

@@ -64,7 +64,7 @@ with left:
     unit = unit_picker(name, layer, field)
 with right:
     st.plotly_chart(
-        figure(plots.field_on_image, picture, field, unit),
+        figure(plots.field_on_image_figure, picture, field, unit),
         width="stretch",
         key="receptive_field_image_fig",
     )
@@ -73,7 +73,7 @@ with right:
         "included. The cross marks the center, start + (rf - 1)/2."
     )
 st.plotly_chart(
-    figure(plots.field_growth, list(fields.values()), layer),
+    figure(plots.field_growth_figure, list(fields.values()), layer),
     width="stretch",
     key="receptive_field_growth",
 )

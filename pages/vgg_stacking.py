@@ -66,7 +66,7 @@ frame = pd.DataFrame(
     }
 )
 st.dataframe(frame, hide_index=True, width="stretch", key="vgg_stacking_table")
-st.plotly_chart(plots.stacking_params(rows, c), width="stretch", key="vgg_stacking_chart")
+st.plotly_chart(plots.stacking_params_figure(rows, c), width="stretch", key="vgg_stacking_chart")
 
 st.markdown(
     "**Why it works.** Each 3x3 layer adds 2 pixels to the receptive field "

@@ -107,7 +107,7 @@ def copies_entries(
 
     Each class: per_class distinct photos, and renamed copies of the first `copied` ones (same
     bytes). The first class's first photo is also saved as a BMP (same pixels, other bytes):
-    a group of three. The first class's photo 1 is also in the second class (a labelling slip).
+    a group of three. The first class's photo 1 is also in the second class (a labeling slip).
     The last photo of the first class is edited by one pixel: a near-copy, not a duplicate.
     """
     entries: dict[str, bytes] = {}

@@ -85,7 +85,7 @@ def test_renamed_copies_are_listed(box: Sandbox, capsys: pytest.CaptureFixture[s
     lines = out.splitlines()
     assert code == 0 and "exact duplicates (same pixels): 9 groups, 20 images" in out
     assert "  cat/IMG_00 (copy).png = cat/IMG_00.bmp = cat/IMG_00.png" in lines
-    assert "the same image in two classes (a labelling slip?): 1 group" in out
+    assert "the same image in two classes (a labeling slip?): 1 group" in out
     assert lines[-1] == "  cat/IMG_01 (copy).png = cat/IMG_01.png = dog/from cat.png"
 
 

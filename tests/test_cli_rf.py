@@ -100,3 +100,18 @@ def test_rf_uneven_adaptive_pool_reports_its_range(capsys) -> None:
     assert code == 0 and "up to 227x195" in out and "units differ: 195..227" in out
     _, out, _ = run(capsys, "rf", "vgg16", "--layer", "features.30", "--json")
     assert json.loads(out)["uniform"] is True
+
+
+def test_receptive_field_is_rf_spelled_out(capsys) -> None:
+    """`receptive-field` is the same command as `rf`: the same document for the same layer."""
+    args = ("vgg16", "--layer", "features.30", "--json")
+    short, long = run(capsys, "rf", *args), run(capsys, "receptive-field", *args)
+    assert short[0] == long[0] == 0 and json.loads(long[1]) == json.loads(short[1])
+    assert json.loads(long[1])["rf"] == 212
+
+
+def test_receptive_field_is_listed_in_the_help(capsys) -> None:
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    out, _ = capsys.readouterr()
+    assert "rf (receptive-field)" in out

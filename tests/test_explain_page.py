@@ -46,13 +46,13 @@ def test_default_model_shows_every_view(open_page):
     # Grad-CAM's coarse grid, in one line; the digit's caption says the index typed.
     cam = "layer s4, a 5x5 grid, stretched to 32x32 px"
     assert any(cam in c.value and "not which stroke" in c.value for c in at.caption)
-    assert captions(at)[0].startswith("validation digit 0, labelled ")
+    assert captions(at)[0].startswith("validation digit 0, labeled ")
     # The prediction for the first validation digit comes first in the class picker.
     model, x, _ = digit(0)
     assert target_box(at).value == predict(model, x)[0][0]
     at.number_input(key="explain_digit").set_value(5).run()
     assert not at.exception
-    assert captions(at)[0].startswith("validation digit 5, labelled ")
+    assert captions(at)[0].startswith("validation digit 5, labeled ")
     model, x, _ = digit(5)
     top = predict(model, x)
     target = target_box(at)
@@ -156,7 +156,7 @@ def test_an_imagenet_network_with_random_weights_runs_slow_methods_as_a_job(open
         time.sleep(0.5)
         at.run()
     assert not at.exception
-    assert any("one 224x224 colour image" in c.value for c in at.caption)
+    assert any("one 224x224 color image" in c.value for c in at.caption)
 
 
 # --- a fine-tuned model with its validation images, and Grad-CAM's coarse layers ------------

@@ -28,9 +28,9 @@ from cnnviz.plots.layer_calculator import (
     PADDING,
     TAP,
     UNSEEN,
-    depth_reduction_bars,
-    kernel_positions,
-    layer_costs,
+    depth_reduction_figure,
+    kernel_positions_figure,
+    layer_costs_figure,
     padded_grid,
 )
 
@@ -344,7 +344,7 @@ def test_depth_reduction_on_the_lecture_numbers():
     bottleneck = nn.Sequential(nn.Conv2d(256, 64, 1), nn.Conv2d(64, 192, 3, padding=1))
     assert r.direct.params == sum(p.numel() for p in direct.parameters())
     assert r.bottleneck_params == sum(p.numel() for p in bottleneck.parameters())
-    assert r.macs_saved == pytest.approx(1 - 99_549_184 / 346_816_512)
+    assert r.bottleneck_macs == 12_845_056 + 86_704_128 == 99_549_184
 
 
 def test_depth_reduction_56x56x64_to_32():
@@ -372,7 +372,7 @@ def test_padded_grid_marks_padding_unseen_cells_and_taps():
 
 
 def test_kernel_positions_draws_one_window_per_output_column():
-    fig = kernel_positions(layer_arithmetic(conv(27, 1, 3, 2, 0, 1)), column=4)  # 13 outputs
+    fig = kernel_positions_figure(layer_arithmetic(conv(27, 1, 3, 2, 0, 1)), column=4)  # 13 outputs
     assert len(fig.layout.shapes) == 13
     chosen = [s for s in fig.layout.shapes if s.line.width == 3]
     assert len(chosen) == 1 and (chosen[0].x0, chosen[0].x1) == (7.5, 10.5)
@@ -380,19 +380,19 @@ def test_kernel_positions_draws_one_window_per_output_column():
 
 
 def test_kernel_positions_shows_only_the_part_around_a_large_input():
-    fig = kernel_positions(layer_arithmetic(CONV1), column=54)  # the last window, at 216
+    fig = kernel_positions_figure(layer_arithmetic(CONV1), column=54)  # the last window, at 216
     cells = fig.data[0]
     assert cells.x[0] <= 216 and cells.x[-1] == 226 and len(cells.x) < 60
     chosen = [s for s in fig.layout.shapes if s.line.width == 3]
     assert len(chosen) == 1 and chosen[0].x0 == 54 * 4 - 0.5
     assert "shown: rows 0-" in fig.layout.annotations[0].text
-    huge = kernel_positions(layer_arithmetic(conv(1000, 3, 3, 1, 1, 8)), column=500)
+    huge = kernel_positions_figure(layer_arithmetic(conv(1000, 3, 3, 1, 1, 8)), column=500)
     assert len(huge.to_json()) < 100_000  # not a million cells
     assert 500 in huge.data[1].x
 
 
 def test_refused_settings_get_a_message_instead_of_a_grid():
-    refused = kernel_positions(layer_arithmetic(replace(CONV1, groups=2)))
+    refused = kernel_positions_figure(layer_arithmetic(replace(CONV1, groups=2)))
     assert "refuses" in refused.layout.annotations[0].text
 
 
@@ -443,9 +443,9 @@ def test_depth_reduction_shows_the_parameter_total():
 
 
 def test_cost_charts_label_their_axes_like_the_metrics():
-    costs = layer_costs(layer_rows(analyze("vgg16")))
+    costs = layer_costs_figure(layer_rows(analyze("vgg16")))
     macs_axis = costs.layout.yaxis2  # VGG-16's largest conv: 1.85 G MACs
     assert list(macs_axis.ticktext) == [compact(v) for v in macs_axis.tickvals]
     assert "2.00 G" in macs_axis.ticktext
-    bars = depth_reduction_bars(depth_reduction(28, 28, 256, 64, 3, 192))
+    bars = depth_reduction_figure(depth_reduction(28, 28, 256, 64, 3, 192))
     assert list(bars.layout.yaxis.ticktext) == [compact(v) for v in bars.layout.yaxis.tickvals]

@@ -1,5 +1,5 @@
 """AppTest smoke test of every page in the navigation, with one widget changed per page,
-plus the architecture pages' live behaviour (numbers follow the widgets, the quiz checks)."""
+plus the architecture pages' live behavior (numbers follow the widgets, the quiz checks)."""
 
 import re
 from pathlib import Path

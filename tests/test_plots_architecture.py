@@ -56,7 +56,7 @@ def test_googlenet_modules_and_stem_convolutions():
     assert len(modules) == 9
     stem = [u for u in units if u.type == "BasicConv2d"]
     assert [u.label for u in stem] == ["CONV1", "CONV2", "CONV3"]
-    assert {u.kind for u in stem} == {"conv"}  # drawn in the convolution colour
+    assert {u.kind for u in stem} == {"conv"}  # drawn in the convolution color
 
 
 @pytest.mark.parametrize("depth", [18, 50, 152])

@@ -1,6 +1,6 @@
 """Every figure builder in cnnviz.plots goes through the one chart style (cnnviz/plots/style.py):
-tick labels 15 px in Streamlit's dark text colour, which win over Streamlit's theme template
-(12 px light grey); a builder's own font choices are kept."""
+tick labels 15 px in Streamlit's dark text color, which win over Streamlit's theme template
+(12 px light gray); a builder's own font choices are kept."""
 
 from __future__ import annotations
 
@@ -36,13 +36,27 @@ def builders() -> list[tuple[str, object]]:
 def test_builders_are_found() -> None:
     names = {name for name, _ in builders()}
     # A few known builders in different modules: the search does find them.
-    assert {"architecture.architecture_figure", "ilsvrc.ilsvrc_figure", "explain.overlay"} <= names
+    assert {
+        "architecture.architecture_figure",
+        "ilsvrc.ilsvrc_figure",
+        "explain.overlay_figure",
+    } <= names
     assert len(names) >= 30
+
+
+def test_every_figure_builder_is_named_for_its_figure() -> None:
+    """House style: figure builders all end in `_figure`, so that a reader of a page tells a
+    chart from a helper that computes one (a grid of numbers, a list of rows) by its name."""
+    unnamed = [name for name, _ in builders() if not name.endswith("_figure")]
+    assert not unnamed, f"figure builders not ending in _figure: {unnamed}"
 
 
 @pytest.mark.parametrize(("name", "build"), builders(), ids=[n for n, _ in builders()])
 def test_every_figure_builder_is_styled(name: str, build: object) -> None:
-    assert style.is_styled(build), f"{name} lacks @styled (cnnviz/plots/style.py)"
+    # Every @styled builder is the decorator's one wrapper (functools.wraps copies the
+    # builder's name and annotations onto it, not its code).
+    wrapper_code = style.styled(go.Figure).__code__
+    assert build.__code__ is wrapper_code, f"{name} lacks @styled (cnnviz/plots/style.py)"
 
 
 def _ticks(fig: go.Figure) -> list[tuple[str, float | None, str | None]]:
@@ -96,7 +110,7 @@ def test_built_figures_have_large_dark_ticks(name: str) -> None:
 
 
 def test_without_styled_the_template_decides() -> None:
-    """The undecorated builder leaves tick fonts to the template (Streamlit's 12 px grey, as
+    """The undecorated builder leaves tick fonts to the template (Streamlit's 12 px gray, as
     tests/e2e/test_charts.py sees in a browser): the decorator is what sets them."""
     plain = transfer_learning.class_counts_figure.__wrapped__({"cat": 3, "dog": 5})
     assert {size for _, size, _ in _ticks(plain)} == {None}
@@ -109,8 +123,8 @@ def test_a_builders_own_font_is_kept() -> None:
     assert (fig.layout.yaxis.tickfont.size, fig.layout.yaxis.tickfont.color) == (15, style.TEXT)
 
 
-def test_subplot_titles_take_the_dark_colour() -> None:
-    """Subplot titles are annotations with no colour of their own: they take the layout's."""
+def test_subplot_titles_take_the_dark_color() -> None:
+    """Subplot titles are annotations with no color of their own: they take the layout's."""
     fig = CHEAP["noise"]()
     assert len(fig.layout.annotations) == 3
     assert all(a.font.color is None for a in fig.layout.annotations)

@@ -27,7 +27,7 @@ def _fresh() -> None:
     precomputed.clear()
 
 
-def centre(name: str, layer: str) -> tuple[int, int]:
+def center(name: str, layer: str) -> tuple[int, int]:
     rows, cols = receptive_fields_of(name, registry.get(name).default_input)[layer].grid
     return rows // 2, cols // 2
 
@@ -40,13 +40,15 @@ def test_a_field_computed_ahead_is_the_one_the_page_would_compute(name, layers) 
     fields = receptive_fields_of(name, (c, h, w))
     chosen = layers or [next(iter(fields)), list(fields)[-1]]
     shared_model.clear()
-    expected = {layer: effective.effective_field_of(name, layer, centre(name, layer), image)
+    expected = {layer: effective.effective_field_of(name, layer, center(name, layer), image)
                 for layer in chosen}  # fmt: skip
     assert ahead.compute(name, chosen) == len(chosen)
-    assert precomputed.stored() == len(chosen)
+    for layer in chosen:  # stored under the key the page looks up
+        k = precomputed.key(name, False, layer, center(name, layer), image)
+        np.testing.assert_array_equal(precomputed.lookup(k), expected[layer])
     shared_model.clear()
     for layer in chosen:
-        got = effective.effective_field_of(name, layer, centre(name, layer), image)
+        got = effective.effective_field_of(name, layer, center(name, layer), image)
         np.testing.assert_array_equal(got, expected[layer])
     assert shared_model.cached() == []  # every one a lookup: no model was built to answer
 
@@ -54,7 +56,7 @@ def test_a_field_computed_ahead_is_the_one_the_page_would_compute(name, layers) 
 def test_a_lookup_needs_the_same_input_unit_and_weights() -> None:
     ahead.compute("lenet5", ["c1"])
     image = ahead.default_input(registry.get("lenet5"))
-    unit = centre("lenet5", "c1")
+    unit = center("lenet5", "c1")
     assert precomputed.lookup(precomputed.key("lenet5", False, "c1", unit, image)) is not None
     assert precomputed.lookup(precomputed.key("lenet5", True, "c1", unit, image)) is None
     assert precomputed.lookup(precomputed.key("lenet5", False, "c1", (0, 0), image)) is None
@@ -92,7 +94,7 @@ def test_a_model_switch_to_a_cheap_model_is_a_lookup(
     layer = telling_layer(fields, size)
     shared_model.clear()
     image = ahead.default_input(registry.get(name))
-    real = effective.effective_field_of(name, layer, centre(name, layer), image)
+    real = effective.effective_field_of(name, layer, center(name, layer), image)
     shared_model.clear()
     assert ahead.compute(name) == 1
     st.cache_data.clear()  # the page's own cache of gradients
@@ -107,5 +109,5 @@ def test_a_model_switch_to_a_cheap_model_is_a_lookup(
     assert not at.exception, [e.value for e in at.exception]
     assert at.selectbox(key=f"receptive_field_layer_{name}").value == layer
     share = next(m.value for m in at.metric if m.label.startswith("Gradient in the central"))
-    assert share == f"{central_share(real, fields[layer].region(*centre(name, layer))):.0%}"
+    assert share == f"{central_share(real, fields[layer].region(*center(name, layer))):.0%}"
     assert shared_model.cached() == []  # no model was built to answer

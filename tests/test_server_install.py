@@ -27,9 +27,8 @@ def fresh(monkeypatch: pytest.MonkeyPatch):
         (starlette_app, "create_streamlit_middleware"),
     ]:
         monkeypatch.setattr(module, name, getattr(module, name))
-    server.reset_for_tests()
+    monkeypatch.setattr(server, "_results", {})  # no outcome yet; the process's put back after
     yield
-    server.reset_for_tests()
 
 
 def test_every_patch_installs_quietly_on_the_checked_versions(fresh) -> None:

@@ -46,11 +46,11 @@ def test_figure_built_once_per_input() -> None:
     first = cache.figure(drawing, analyze("vgg16"))
     assert cache.figure(drawing, analyze("vgg16")) is first
     other = cache.figure(drawing, analyze("vgg16", (3, 225, 225)))
-    labelled = cache.figure(drawing, analyze("vgg16"), label="y")
+    labeled = cache.figure(drawing, analyze("vgg16"), label="y")
     assert builds == [("vgg16", (3, 224, 224), "x"), ("vgg16", (3, 225, 225), "x"),
                       ("vgg16", (3, 224, 224), "y")]  # fmt: skip
     assert _json(other)["data"][0]["y"] == [analyze("vgg16", (3, 225, 225)).total_params]
-    assert _json(labelled)["data"][0]["x"] == ["y"]
+    assert _json(labeled)["data"][0]["x"] == ["y"]
 
 
 def test_analysis_key_separates_what_changes_the_analysis() -> None:

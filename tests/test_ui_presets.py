@@ -305,7 +305,7 @@ def test_the_unit_of_a_link_is_checked_against_the_layers_grid(app_path: str) ->
     at = open_with(app_path, "pages/receptive_field.py", {"layer": "layer3", "unit": "14,0"})
     (notice,) = [w.value for w in at.warning if "link's" in w.value]
     assert "unit='14,0' is outside the 14x14 feature map" in notice  # ResNet-18 at 224: 14x14
-    assert [s.value for s in at.slider] == [7, 7]  # the centre, the page's default
+    assert [s.value for s in at.slider] == [7, 7]  # the center, the page's default
 
 
 def test_the_copy_link_box_shows_the_view_without_the_job_keys(app_path: str) -> None:

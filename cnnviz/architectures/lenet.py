@@ -72,19 +72,19 @@ class Subsampling(nn.Module):
 
 
 class RBFOutput(nn.Module):
-    """Euclidean RBF units: y_i = sum_j (x_j - w_ij)^2 with fixed +-1 centres (not trained)."""
+    """Euclidean RBF units: y_i = sum_j (x_j - w_ij)^2 with fixed +-1 centers (not trained)."""
 
     def __init__(self, in_features: int, num_classes: int):
         super().__init__()
         self.in_features, self.out_features = in_features, num_classes
-        centres = torch.randint(0, 2, (num_classes, in_features)).float() * 2 - 1
-        self.centres = nn.Parameter(centres, requires_grad=False)
+        centers = torch.randint(0, 2, (num_classes, in_features)).float() * 2 - 1
+        self.centers = nn.Parameter(centers, requires_grad=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return ((x.unsqueeze(1) - self.centres) ** 2).sum(-1)
+        return ((x.unsqueeze(1) - self.centers) ** 2).sum(-1)
 
     def weight_macs(self, output_shape: tuple[int, ...]) -> int:
-        return self.centres.numel()  # one squared difference per connection
+        return self.centers.numel()  # one squared difference per connection
 
 
 @register(

@@ -69,7 +69,7 @@ class ImageDataset:
         return self.paths[index] if index < len(self.paths) else f"#{index}"
 
     def across_classes(self) -> list[list[int]]:
-        """The duplicate groups whose copies carry different labels (a labelling slip)."""
+        """The duplicate groups whose copies carry different labels (a labeling slip)."""
         labels = self.labels.tolist()
         return [g for g in self.duplicates if len({labels[i] for i in g}) > 1]
 

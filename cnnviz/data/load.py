@@ -144,7 +144,7 @@ def decode_listing(
     _check_classes({c: len(f) for c, f in listing.classes.items()}, skipped, decoded=False)
     total = sum(len(files) for files in listing.classes.values())
     # numpy, not torch: per-image torch copies of this size go multi-threaded, and on a busy
-    # 2-core server each one then waits for its threads (30x slower measured).
+    # 2-core server each one then waits for its threads (many times slower, measured).
     images = np.empty((total, 3, size, size), dtype=np.uint8)
     labels: list[int] = []
     paths: list[str] = []

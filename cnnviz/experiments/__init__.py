@@ -31,9 +31,9 @@ class Experiment:
     run: Callable[..., dict[str, Any]]  # run(config, *, report) -> the JSON document
     presets: dict[str, Any]  # size -> config (seed 0)
     # size -> seconds on the class's 2-core server, the wait the job runner shows the jobs
-    # queued behind it and the time the page states: batch steps x seconds per step, measured
-    # by bench/experiments_time.py (one torch thread, load about 5 on 2 cores: 10 to 22 ms a
-    # step; the estimate takes 20).
+    # queued behind it and the time the page states: batch steps x STEP_SECONDS, near the slow
+    # end of what bench/experiments_time.py measures (one torch thread on a loaded 2-core
+    # server), so that the page's estimate is rather long than short.
     estimate: dict[str, float]
 
     def configure(self, size: str = "quick", seed: int = 0) -> Any:

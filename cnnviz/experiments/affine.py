@@ -14,7 +14,7 @@ def affine_batch(
     scale: torch.Tensor | None = None,
     shift: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """Rotate each image of N x C x H x W by degrees[i] (counter-clockwise) about its centre,
+    """Rotate each image of N x C x H x W by degrees[i] (counter-clockwise) about its center,
     scale it by scale[i] and move it by shift[i] (x, y as fractions of the half side); the
     uncovered border is black (0), bilinear sampling."""
     n = images.shape[0]

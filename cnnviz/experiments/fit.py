@@ -22,8 +22,8 @@ BatchTransform = Callable[[torch.Tensor, torch.Generator], torch.Tensor]
 EVAL_BATCH = 512
 # Intra-op threads of the thread that trains. One: these nets are small (little to gain from a
 # second thread), and on the class's 2-core server the other core stays free for the pages.
-# Measured on a busy machine: two threads took 2.5x the wall time of one (OpenMP threads
-# spin-wait for a core). torch's OpenMP setting is per thread: the server's threads keep theirs.
+# Measured on a busy machine: two threads took longer than one (OpenMP threads spin-wait for
+# a core). torch's OpenMP setting is per thread: the server's threads keep theirs.
 TRAIN_THREADS = 1
 
 

@@ -143,8 +143,3 @@ def depth_net(
     layers["flatten"] = nn.Flatten()
     layers["fc"] = nn.Linear(width, 10)
     return nn.Sequential(layers)
-
-
-def weighted_layers(model: nn.Module) -> int:
-    """Conv and linear layers: the depth as He et al. count it."""
-    return sum(isinstance(m, nn.Conv2d | nn.Linear) for m in model.modules())

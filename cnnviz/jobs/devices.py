@@ -70,9 +70,8 @@ def resolve(device: str | Device | None) -> Device:
 def cpu_threads(n: int) -> Iterator[None]:
     """torch's intra-op threads for the calling thread's work, put back after. OpenMP's count
     belongs to the calling thread, so other sessions keep theirs. One thread is what small work
-    on a busy 2-core server wants: two wait on each other (ResNet-18's effective field took 0.9
-    s a layer under load 5-8 on two threads, 0.08 s on one; the augmentation page's 6 draws 2-9
-    s instead of 0.1 s at load 10)."""
+    on a busy 2-core server wants: two wait on each other, and a layer's effective field or the
+    augmentation page's draws took ten times longer or more under load (bench/README.md)."""
     import torch  # only where torch work runs: the job runner itself needs no torch
 
     previous = torch.get_num_threads()

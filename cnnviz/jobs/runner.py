@@ -43,7 +43,8 @@ class JobSettings:
     idle_seconds: float = 30 * 60  # a finished job's result is freed this long after its last visit
     per_session: int = 2  # queued + running jobs one session may have at once
     # torch threads of a CPU job: half the cores, so the other half keeps the class's reruns
-    # quick (on 2 busy cores two training threads ran ~4-10x slower than one: they contend).
+    # quick (on 2 busy cores two training threads ran several times slower than one: they
+    # contend).
     cpu_threads: int = max(1, (os.cpu_count() or 2) // 2)
 
     @classmethod
@@ -277,11 +278,6 @@ class JobRunner:
         if mine:
             log.info("freed %d job(s) of a browser that has gone", len(mine))
         return [j.id for j in mine]
-
-    def owners(self) -> set[str]:
-        """The sessions (owners) that have a job on this runner."""
-        with self._lock:
-            return {j.session for j in self._jobs.values()}
 
     def jobs(self, session: str) -> list[JobHandle]:
         """The session's jobs, oldest first."""

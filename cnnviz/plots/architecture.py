@@ -173,15 +173,15 @@ def _text_px(text: str, font_px: int) -> float:
 
 
 def label_rows(spans: list[tuple[float, float, str]], px_per_unit: float, font_px: int) -> list:
-    """A row for each label (centre x, data units) so that no two labels of a row overlap.
+    """A row for each label (center x, data units) so that no two labels of a row overlap.
 
     Greedy, left to right: each label takes the first row whose last label ends before it.
     """
     ends: list[float] = []
     rows = []
-    for centre, _width, text in spans:
+    for center, _width, text in spans:
         half = _text_px(text, font_px) / 2
-        left, right = centre * px_per_unit - half, centre * px_per_unit + half
+        left, right = center * px_per_unit - half, center * px_per_unit + half
         row = next((r for r, end in enumerate(ends) if end <= left), len(ends))
         if row == len(ends):
             ends.append(right)
@@ -347,12 +347,12 @@ def architecture_figure(analysis: Analysis) -> go.Figure:
     group_sizes = [len(list(g)) for _, g in itertools.groupby(text for *_, text in names)]
     name_rows = label_rows(name_spans, px_per_unit, NAME_FONT_PX)
     *name_offsets, below = row_offsets([t for *_, t in name_spans], name_rows)
-    for (centre, span, text), offset, size in zip(
+    for (center, span, text), offset, size in zip(
         name_spans, name_offsets, group_sizes, strict=True
     ):
         annotations.append(
             {
-                "x": centre,
+                "x": center,
                 "y": bottom,
                 "yshift": -6 - offset,
                 "text": text,
@@ -365,18 +365,18 @@ def architecture_figure(analysis: Analysis) -> go.Figure:
             shapes.append(
                 {
                     "type": "line",
-                    "x0": centre - span / 2 + 0.1,
-                    "x1": centre + span / 2 - 0.1,
+                    "x0": center - span / 2 + 0.1,
+                    "x1": center + span / 2 - 0.1,
                     "y0": bottom - 0.15,
                     "y1": bottom - 0.15,
                     "line": {"color": "#444", "width": 2},
                 }
             )
     volume_rows = label_rows(volumes, px_per_unit, VOLUME_FONT_PX)
-    for (centre, _span, text), row in zip(volumes, volume_rows, strict=True):
+    for (center, _span, text), row in zip(volumes, volume_rows, strict=True):
         annotations.append(
             {
-                "x": centre,
+                "x": center,
                 "y": arc_top,
                 "yshift": 4 + row * LINE_PX,
                 "text": text,

@@ -10,7 +10,7 @@ _STEPS = (1, 2, 5, 10)  # integer multiples only: compact() writes counts below 
 
 
 def compact_ticks(top: float, count: int = 5) -> dict[str, list]:
-    """tickvals/ticktext from 0 to at least `top` in round steps, labelled with notation.compact.
+    """tickvals/ticktext from 0 to at least `top` in round steps, labeled with notation.compact.
 
     Pass to fig.update_yaxes(**compact_ticks(top)); an empty dict where there is nothing to show.
     """

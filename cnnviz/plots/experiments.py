@@ -179,7 +179,7 @@ def noise_figure(
 @styled
 def augment_figure(runs: Sequence[dict[str, Any]]) -> go.Figure:
     """Augmentation vs none: training accuracy (dashed) and validation accuracy (solid) per
-    epoch, one colour per setting, on a 0-100 % axis: the gap between a colour's two lines is
+    epoch, one color per setting, on a 0-100 % axis: the gap between a color's two lines is
     the overfitting that augmentation shrinks."""
     fig = go.Figure()
     for run in runs:

@@ -13,8 +13,8 @@ from plotly.subplots import make_subplots
 
 from cnnviz.plots.style import styled
 
-# Black (nothing) to pale yellow (the top), as rgb(): Inferno's first colour, #000004, is one
-# of the placeholders Streamlit's chart theme swaps for its own colours (it drew pink).
+# Black (nothing) to pale yellow (the top), as rgb(): Inferno's first color, #000004, is one
+# of the placeholders Streamlit's chart theme swaps for its own colors (it drew pink).
 INFERNO = [
     [i / (len(sequential.Inferno) - 1), "rgb({}, {}, {})".format(*hex_to_rgb(c))]
     for i, c in enumerate(sequential.Inferno)
@@ -53,7 +53,9 @@ def mosaic(tiles: np.ndarray, cols: int, scale: int = 1, gap: int = 1) -> np.nda
 
 
 @styled
-def tile_grid(tiles: np.ndarray, title: str, cols: int = 16, tallest: int = 520) -> go.Figure:
+def tile_grid_figure(
+    tiles: np.ndarray, title: str, cols: int = 16, tallest: int = 520
+) -> go.Figure:
     """Filters as a grid of tiles (RGB, or gray), each already scaled to [0, 1]."""
     cols = min(cols, len(tiles))
     scale = max(1, 24 // tiles.shape[1])
@@ -70,7 +72,9 @@ def tile_grid(tiles: np.ndarray, title: str, cols: int = 16, tallest: int = 520)
 
 
 @styled
-def feature_grid(maps: np.ndarray, channels: Sequence[int], title: str, cols: int = 8) -> go.Figure:
+def feature_grid_figure(
+    maps: np.ndarray, channels: Sequence[int], title: str, cols: int = 8
+) -> go.Figure:
     """k feature maps side by side, each scaled to its own [min, max] (the grid shows where
     each channel responds; the strength is in the caption's means)."""
     cols = min(cols, len(maps))
@@ -82,7 +86,8 @@ def feature_grid(maps: np.ndarray, channels: Sequence[int], title: str, cols: in
     grid = mosaic(scaled, cols, scale, gap=max(1, scale))
     fig = go.Figure(go.Heatmap(z=grid, colorscale="Viridis", zmin=0, zmax=1, showscale=False))
     step_y, step_x = h * scale + max(1, scale), maps.shape[2] * scale + max(1, scale)
-    # One layout update for all the labels: add_annotation one by one costs 1-2 ms each.
+    # One layout update for all the labels: add_annotation validates the whole layout again
+    # at every call, so one by one the labels cost more than the grid.
     labels = [
         {"x": (i % cols) * step_x, "y": (i // cols) * step_y, "text": f"#{c}", "showarrow": False,
          "xanchor": "left", "yanchor": "top", "font": {"color": "white", "size": 10},
@@ -95,7 +100,7 @@ def feature_grid(maps: np.ndarray, channels: Sequence[int], title: str, cols: in
 
 
 @styled
-def single_map(values: np.ndarray, title: str) -> go.Figure:
+def single_map_figure(values: np.ndarray, title: str) -> go.Figure:
     """One feature map as a heatmap with its values on hover."""
     fig = go.Figure(go.Heatmap(z=values, colorscale="Viridis", colorbar={"thickness": 10}))
     fig.update_layout(title={"text": title, "font": {"size": 14}})
@@ -103,7 +108,7 @@ def single_map(values: np.ndarray, title: str) -> go.Figure:
 
 
 @styled
-def overlay(image: np.ndarray, heat: np.ndarray, title: str, height: int = 300) -> go.Figure:
+def overlay_figure(image: np.ndarray, heat: np.ndarray, title: str, height: int = 300) -> go.Figure:
     """One method's heat map (H x W in [0, 1]) over the image, its name as the title (left,
     clear of the toolbar): one figure per method, so the page lays them out in a wrapping grid
     and no title runs into the next."""
@@ -121,7 +126,7 @@ def overlay(image: np.ndarray, heat: np.ndarray, title: str, height: int = 300) 
 
 
 @styled
-def sanity_grid(
+def sanity_grid_figure(
     steps: Sequence[str],
     pictures: dict[str, Sequence[np.ndarray]],
     correlations: dict[str, Sequence[float | None]],
@@ -166,7 +171,7 @@ def sanity_grid(
 
 
 @styled
-def top_classes(top: Sequence[tuple[int, str, float]], target: int) -> go.Figure:
+def top_classes_figure(top: Sequence[tuple[int, str, float]], target: int) -> go.Figure:
     """The five most probable classes; the explained one highlighted."""
     names = [name if name == str(i) else f"{name} ({i})" for i, name, _ in top][::-1]
     probs = [p for *_, p in top][::-1]

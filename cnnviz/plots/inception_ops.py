@@ -11,7 +11,7 @@ from cnnviz.inception_ops import InceptionOps
 from cnnviz.plots.axes import compact_ticks
 from cnnviz.plots.style import styled
 
-ROLE_COLOURS = {
+ROLE_COLORS = {
     "1x1": "#4e79a7",
     "3x3": "#f28e2b",
     "5x5": "#e15759",
@@ -23,12 +23,12 @@ MODULE_NAMES = {"inception_naive": "Naive", "inception_bottleneck": "With 1x1 bo
 
 
 @styled
-def macs_by_term(naive: InceptionOps, bottleneck: InceptionOps) -> go.Figure:
+def macs_by_term_figure(naive: InceptionOps, bottleneck: InceptionOps) -> go.Figure:
     """One stacked bar per module, one segment per convolution term."""
     modules = (naive, bottleneck)
     labels = [MODULE_NAMES[m.module] for m in modules]
     fig = go.Figure()
-    for role, colour in ROLE_COLOURS.items():
+    for role, color in ROLE_COLORS.items():
         values = [next((t.macs for t in m.terms if t.role == role), 0) for m in modules]
         if not any(values):
             continue
@@ -37,7 +37,7 @@ def macs_by_term(naive: InceptionOps, bottleneck: InceptionOps) -> go.Figure:
                 x=labels,
                 y=values,
                 name=role,
-                marker_color=colour,
+                marker_color=color,
                 hovertemplate="%{x}, " + role + ": %{y:,} MACs<extra></extra>",
             )
         )
@@ -57,7 +57,9 @@ def macs_by_term(naive: InceptionOps, bottleneck: InceptionOps) -> go.Figure:
 
 
 @styled
-def stacked_depth(naive: Sequence[InceptionOps], bottleneck: Sequence[InceptionOps]) -> go.Figure:
+def stacked_depth_figure(
+    naive: Sequence[InceptionOps], bottleneck: Sequence[InceptionOps]
+) -> go.Figure:
     """Output depth and MACs of module 1..n when modules are stacked with the same widths."""
     fig = make_subplots(
         rows=1,
@@ -65,7 +67,7 @@ def stacked_depth(naive: Sequence[InceptionOps], bottleneck: Sequence[InceptionO
         subplot_titles=("Output depth after module i", "MACs of module i"),
         horizontal_spacing=0.1,
     )
-    for chain, colour in ((naive, "#e15759"), (bottleneck, "#4e79a7")):
+    for chain, color in ((naive, "#e15759"), (bottleneck, "#4e79a7")):
         name = MODULE_NAMES[chain[0].module]
         x = list(range(1, len(chain) + 1))
         fig.add_trace(
@@ -73,7 +75,7 @@ def stacked_depth(naive: Sequence[InceptionOps], bottleneck: Sequence[InceptionO
                 x=x,
                 y=[m.output_depth for m in chain],
                 name=name,
-                marker_color=colour,
+                marker_color=color,
                 customdata=[m.input[0] for m in chain],
                 hovertemplate="module %{x}: depth %{customdata} in, %{y} out<extra>"
                 + name
@@ -87,7 +89,7 @@ def stacked_depth(naive: Sequence[InceptionOps], bottleneck: Sequence[InceptionO
                 x=x,
                 y=[m.total_macs for m in chain],
                 name=name,
-                marker_color=colour,
+                marker_color=color,
                 showlegend=False,
                 hovertemplate="module %{x}: %{y:,} MACs<extra>" + name + "</extra>",
             ),

@@ -16,7 +16,7 @@ from cnnviz.plots.style import styled
 
 PADDING, INPUT, UNSEEN, TAP = 0, 1, 2, 3
 CELL_NAMES = {PADDING: "padding (zeros)", INPUT: "input", UNSEEN: "never seen", TAP: "kernel tap"}
-CELL_COLOURS = {PADDING: "#d4d4d4", INPUT: "#c6dbef", UNSEEN: "#ef8a8a", TAP: "#f28e2b"}
+CELL_COLORS = {PADDING: "#d4d4d4", INPUT: "#c6dbef", UNSEEN: "#ef8a8a", TAP: "#f28e2b"}
 WINDOW = "#08519c"
 COSTS = {"params": "#6baed6", "macs": "#fd8d3c"}
 # The kernel figure's layout in px: two-line title and subplot titles above the grids, the
@@ -24,12 +24,12 @@ COSTS = {"params": "#6baed6", "macs": "#fd8d3c"}
 PLOT_PX, TOP_PX, BOTTOM_PX = 320, 120, 150
 
 
-def _discrete_scale(colours: Sequence[str]) -> list[list[float | str]]:
-    """A colourscale with one flat band per integer value 0..len-1."""
-    n = len(colours)
+def _discrete_scale(colors: Sequence[str]) -> list[list[float | str]]:
+    """A colorscale with one flat band per integer value 0..len-1."""
+    n = len(colors)
     scale: list[list[float | str]] = []
-    for i, colour in enumerate(colours):
-        scale += [[i / n, colour], [(i + 1) / n, colour]]
+    for i, color in enumerate(colors):
+        scale += [[i / n, color], [(i + 1) / n, color]]
     return scale
 
 
@@ -60,16 +60,16 @@ def padded_grid(
     return [[kind(y, x) for x in columns] for y in rows]
 
 
-def _heatmap(z: list[list[int]], rows: range, columns: range, colours: list[str]) -> go.Heatmap:
-    """Integer cells as flat colours; cell borders only where cells are big enough to see."""
+def _heatmap(z: list[list[int]], rows: range, columns: range, colors: list[str]) -> go.Heatmap:
+    """Integer cells as flat colors; cell borders only where cells are big enough to see."""
     gap = 1 if max(len(rows), len(columns)) <= 64 else 0
     return go.Heatmap(
         z=z,
         x=list(columns),
         y=list(rows),
         zmin=-0.5,
-        zmax=len(colours) - 0.5,
-        colorscale=_discrete_scale(colours),
+        zmax=len(colors) - 0.5,
+        colorscale=_discrete_scale(colors),
         showscale=False,
         xgap=gap,
         ygap=gap,
@@ -77,7 +77,7 @@ def _heatmap(z: list[list[int]], rows: range, columns: range, colours: list[str]
 
 
 @styled
-def kernel_positions(result: LayerArithmetic, column: int = 0, row: int = 0) -> go.Figure:
+def kernel_positions_figure(result: LayerArithmetic, column: int = 0, row: int = 0) -> go.Figure:
     """The padded input with every kernel position along one row, and the output it fills.
 
     Inputs larger than 48 cells show only the part around the chosen window (and outputs
@@ -114,8 +114,8 @@ def kernel_positions(result: LayerArithmetic, column: int = 0, row: int = 0) -> 
         ),
     )
     grid = padded_grid(result, row, column, rows, columns)
-    colours = [CELL_COLOURS[k] for k in range(4)]
-    cells = _heatmap(grid, rows, columns, colours)
+    colors = [CELL_COLORS[k] for k in range(4)]
+    cells = _heatmap(grid, rows, columns, colors)
     cells.update(
         customdata=[[CELL_NAMES[v] for v in line] for line in grid],
         hovertemplate="padded row %{y}, column %{x}: %{customdata}<extra></extra>",
@@ -140,7 +140,7 @@ def kernel_positions(result: LayerArithmetic, column: int = 0, row: int = 0) -> 
         ]
     )
     output = [[int((y, x) == (row, column)) for x in out_columns] for y in out_rows]
-    outputs = _heatmap(output, out_rows, out_columns, [CELL_COLOURS[INPUT], CELL_COLOURS[TAP]])
+    outputs = _heatmap(output, out_rows, out_columns, [CELL_COLORS[INPUT], CELL_COLORS[TAP]])
     outputs.update(hovertemplate="output row %{y}, column %{x}<extra></extra>")
     fig.add_trace(outputs, row=1, col=2)
     for axis, anchor in (("yaxis", "x"), ("yaxis2", "x2")):
@@ -235,14 +235,14 @@ def _depth_note(result: LayerArithmetic, out_c: int) -> dict[str, object]:
 
 
 def _legend(fig: go.Figure) -> None:
-    """Legend entries for the cell colours (heatmaps have none of their own)."""
+    """Legend entries for the cell colors (heatmaps have none of their own)."""
     for kind, name in CELL_NAMES.items():
         fig.add_trace(
             go.Scatter(
                 x=[None],
                 y=[None],
                 mode="markers",
-                marker={"size": 12, "symbol": "square", "color": CELL_COLOURS[kind]},
+                marker={"size": 12, "symbol": "square", "color": CELL_COLORS[kind]},
                 name=name,
                 showlegend=True,
             )
@@ -264,7 +264,7 @@ def _refused_figure(result: LayerArithmetic) -> go.Figure:
 
 
 @styled
-def depth_reduction_bars(reduction: DepthReduction) -> go.Figure:
+def depth_reduction_figure(reduction: DepthReduction) -> go.Figure:
     """MACs and parameters: the k x k conv alone vs the 1x1 reduction followed by it."""
     direct, reduce, after = reduction.direct, reduction.reduce, reduction.after
     k = direct.spec.kernel
@@ -274,14 +274,14 @@ def depth_reduction_bars(reduction: DepthReduction) -> go.Figure:
         (f"{k}x{k} conv", [direct.macs, after.macs], [direct.params, after.params], "#fd8d3c"),
         ("1x1 reduce", [0, reduce.macs], [0, reduce.params], "#6baed6"),
     )
-    for name, macs, params, colour in parts:
+    for name, macs, params, color in parts:
         for col, values in ((1, macs), (2, params)):
             fig.add_trace(
                 go.Bar(
                     x=labels,
                     y=values,
                     name=name,
-                    marker_color=colour,
+                    marker_color=color,
                     showlegend=col == 1,
                     hovertemplate="%{x}: %{y:,}<extra>" + name + "</extra>",
                 ),
@@ -295,7 +295,7 @@ def depth_reduction_bars(reduction: DepthReduction) -> go.Figure:
 
 
 @styled
-def layer_costs(rows: Sequence[dict[str, object]]) -> go.Figure:
+def layer_costs_figure(rows: Sequence[dict[str, object]]) -> go.Figure:
     """Parameters and MACs of every layer that has any (rows from layer_table.layer_rows)."""
     costly = [r for r in rows if r["params"] or r["macs"]]
     names = [str(r["layer"]) for r in costly]

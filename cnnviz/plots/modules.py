@@ -1,5 +1,5 @@
 """Single modules drawn as the slides draw them (the Inception module, the residual block) and
-bar charts comparing a few analysed models or modules."""
+bar charts comparing a few analyzed models or modules."""
 
 from __future__ import annotations
 

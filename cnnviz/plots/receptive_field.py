@@ -16,11 +16,11 @@ from cnnviz.stacking import StackingRow
 __all__ = [
     "GROWTH_NOTE",
     "click_targets",
-    "effective_field",
-    "field_growth",
-    "field_on_image",
-    "stacking_params",
-    "unit_grid",
+    "effective_field_figure",
+    "field_growth_figure",
+    "field_on_image_figure",
+    "stacking_params_figure",
+    "unit_grid_figure",
 ]
 
 FIELD_COLOR = "#d62728"
@@ -42,7 +42,7 @@ def _fixed_margins(fig: go.Figure, **margin: int) -> None:
 
 
 @styled
-def unit_grid(field: ReceptiveField, unit: tuple[int, int]) -> go.Figure:
+def unit_grid_figure(field: ReceptiveField, unit: tuple[int, int]) -> go.Figure:
     """The layer's feature map as a grid of units; the chosen one is lit. Click to choose.
 
     The grid is one heatmap (one image for the browser, however many units). Streamlit reports
@@ -55,7 +55,7 @@ def unit_grid(field: ReceptiveField, unit: tuple[int, int]) -> go.Figure:
     i, j = unit
     cell_px = GRID_PX / max(rows, cols)
     # Gaps are in px whatever the plot's width: sized for the narrowest plot the page shows
-    # (about 200 px square in a side column at 1024 px), or a 14x14 grid melts into one grey
+    # (about 200 px square in a side column at 1024 px), or a 14x14 grid melts into one gray
     # square on a projector; none where a unit is under 5 px.
     gap = round(0.3 * min(cell_px, 16.0)) if cell_px >= 5 else 0
     lit = np.zeros((rows, cols), dtype=np.uint8)
@@ -128,7 +128,7 @@ def unit_grid(field: ReceptiveField, unit: tuple[int, int]) -> go.Figure:
 
 def click_targets(n: int) -> np.ndarray:
     """The units along one axis of n that get a click target: all of them up to CLICK_SIDE,
-    else the centre of each block of ceil(n / CLICK_SIDE) units (the last block may be short)."""
+    else the center of each block of ceil(n / CLICK_SIDE) units (the last block may be short)."""
     step = math.ceil(n / CLICK_SIDE)
     starts = np.arange(0, n, step)
     return (starts + (np.minimum(starts + step, n) - 1 - starts) // 2).astype(np.int32)
@@ -152,7 +152,9 @@ def _image_axes(fig: go.Figure, h: int, w: int, region: tuple[int, int, int, int
 
 
 @styled
-def field_on_image(image: np.ndarray, field: ReceptiveField, unit: tuple[int, int]) -> go.Figure:
+def field_on_image_figure(
+    image: np.ndarray, field: ReceptiveField, unit: tuple[int, int]
+) -> go.Figure:
     """The input pixels one unit sees, drawn on the image (dashed where it is padding)."""
     h, w = image.shape[:2]
     region = field.region(*unit)
@@ -189,13 +191,13 @@ def field_on_image(image: np.ndarray, field: ReceptiveField, unit: tuple[int, in
 
 
 @styled
-def effective_field(
+def effective_field_figure(
     image: np.ndarray, erf: np.ndarray, field: ReceptiveField, unit: tuple[int, int], title: str
 ) -> go.Figure:
     """The effective field as a heatmap over the grayed image; the theoretical box dashed.
 
-    The field goes as whole percent of its maximum: one byte a pixel (a 224x224 field was
-    270 kB of float32 base64 in every redraw, now 67 kB), finer than the colour scale shows."""
+    The field goes as whole percent of its maximum: one byte a pixel instead of a float32's
+    four in every redraw's base64, and still finer than the color scale shows."""
     h, w = image.shape[:2]
     gray = image.mean(axis=2).astype(np.uint8)
     peak = float(erf.max()) or 1.0
@@ -241,7 +243,7 @@ def _support(values: np.ndarray) -> tuple[slice, slice]:
 
 
 @styled
-def field_growth(fields: list[ReceptiveField], selected: str) -> go.Figure:
+def field_growth_figure(fields: list[ReceptiveField], selected: str) -> go.Figure:
     """Receptive field and jump along the main path (log scale), side branches as hollow
     points, global layers on the input-size line, the chosen layer marked."""
     roles = growth_roles(fields)
@@ -321,7 +323,7 @@ def field_growth(fields: list[ReceptiveField], selected: str) -> go.Figure:
 
 
 @styled
-def stacking_params(rows: list[StackingRow], channels: int) -> go.Figure:
+def stacking_params_figure(rows: list[StackingRow], channels: int) -> go.Figure:
     """Parameters of n stacked 3x3 convolutions vs one (2n+1)x(2n+1) with the same field."""
     x = [f"n={r.n}: {r.n} x 3x3 vs {r.kernel}x{r.kernel}" for r in rows]
     fig = go.Figure()

@@ -2,7 +2,7 @@
 legends and titles large and dark.
 
 `st.plotly_chart` draws with Streamlit's theme, a template whose tick labels are 12 px light
-grey (rgb 128,132,149), unreadable from the back of a lecture hall. Values set in a figure's
+gray (rgb 128,132,149), unreadable from the back of a lecture hall. Values set in a figure's
 own layout win over its template, so `@styled` writes them on the figure a builder returns:
 every figure builder in `cnnviz.plots` is decorated (tests/test_plots_style.py checks). A
 value the builder chose itself (a smaller tick font where labels are dense, white text on a
@@ -17,7 +17,7 @@ from typing import ParamSpec
 
 import plotly.graph_objects as go
 
-TEXT = "#31333f"  # Streamlit's own text colour (the light theme's textColor)
+TEXT = "#31333f"  # Streamlit's own text color (the light theme's textColor)
 TICK_PX = 15
 AXIS_TITLE_PX = 16
 LEGEND_PX = 14
@@ -28,7 +28,7 @@ P = ParamSpec("P")
 
 
 def _fill(font, size: int | None) -> None:
-    """Set `font`'s colour (and size, when given) where the builder left them unset."""
+    """Set `font`'s color (and size, when given) where the builder left them unset."""
     if font.color is None:
         font.color = TEXT
     if size is not None and font.size is None:
@@ -38,8 +38,8 @@ def _fill(font, size: int | None) -> None:
 def style(fig: go.Figure) -> go.Figure:
     """`fig` with readable text, in place (and returned)."""
     layout = fig.layout
-    # Text with no colour of its own (annotations, subplot titles, bar and cell labels) takes
-    # the layout's font colour before the template's.
+    # Text with no color of its own (annotations, subplot titles, bar and cell labels) takes
+    # the layout's font color before the template's.
     _fill(layout.font, None)
     for axis in (*fig.select_xaxes(), *fig.select_yaxes()):
         _fill(axis.tickfont, TICK_PX)
@@ -85,10 +85,4 @@ def styled(build: Callable[P, go.Figure]) -> Callable[P, go.Figure]:
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> go.Figure:
         return style(build(*args, **kwargs))
 
-    wrapper.__styled__ = True  # type: ignore[attr-defined]
     return wrapper
-
-
-def is_styled(build: Callable) -> bool:
-    """Whether `build` is decorated with `@styled`."""
-    return getattr(build, "__styled__", False) is True

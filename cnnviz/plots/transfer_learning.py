@@ -161,7 +161,7 @@ def trained_blocks(n_blocks: int, strategy: str, last_blocks: int) -> list[bool]
 @styled
 def freeze_figure(blocks: Sequence[str], trained: Sequence[bool], backbone: str) -> go.Figure:
     """The lecture's figure: the backbone's blocks from the image (bottom) to the new head (top),
-    frozen ones grey, trained ones green, with "Freeze these" and "Train this" beside them."""
+    frozen ones gray, trained ones green, with "Freeze these" and "Train this" beside them."""
     names = ["image", *blocks, "new head (linear)"]
     kinds = ["input", *("trained" if t else "frozen" for t in trained), "head"]
     fill = {"input": "white", "frozen": FROZEN_COLOR, "trained": TRAINED_COLOR, "head": HEAD_COLOR}
@@ -254,7 +254,7 @@ def loss_axis(losses: Sequence[float]) -> dict[str, Any]:
         return {"rangemode": "tozero", "type": "linear"}
     low, high = float(np.log10(positive[0])), float(np.log10(positive[-1]))
     pad = 0.05 * (high - low)
-    # Labelled ticks at 1, 2 and 5 of every decade (plotly's own: tiny unlabelled-looking 2s, 5s)
+    # Labeled ticks at 1, 2 and 5 of every decade (plotly's own: tiny unlabeled-looking 2s, 5s)
     ticks = [
         m * 10.0**k
         for k in range(int(np.floor(low - pad)), int(np.ceil(high + pad)) + 1)

@@ -1,11 +1,10 @@
 """Effective fields computed ahead of time, so a student's first look at a layer is a lookup.
 
-The receptive-field page shows the effective field of each layer's centre unit on its default
-photo. One backward pass per layer costs 0.05-0.4 s on 2 cores; `compute_plan()` computes the
-ones a class opens first (every layer of the default model, about 4 s on one core, and the
-first view of each model that is cheap to build, about 2 s) when the server starts, before it
-listens: a background thread would hold the GIL against the first
-student's page and its static files. It stores them in `precomputed`, where
+The receptive-field page shows the effective field of each layer's center unit on its default photo.
+One backward pass per layer is a wait a student notices; `compute_plan()` computes the ones a class
+opens first (every layer of the default model, and the first view of each model that is cheap to
+build) when the server starts, before it listens: a background thread would hold the GIL against the
+first student's page and its static files. It stores them in `precomputed`, where
 `effective.effective_field_of` looks results up before it runs anything: a hit returns exactly
 what the run would have (same function, same seeded weights, same input), which tests check.
 """
@@ -24,11 +23,10 @@ from cnnviz.receptive_field.theoretical import receptive_fields_of, telling_laye
 # The page's defaults (pages/receptive_field.py): model, photo.
 DEFAULT_MODEL = "resnet18"
 DEFAULT_PHOTO = "Astronaut"
-# The other models whose first view (the layer the page opens on, untrained) costs under
-# about 0.5 s on one core, seeded weights and one backward pass: 1.9 s in all at start-up.
-# A student switching models waited that long for it. Left out, 15 s more at start-up:
-# the VGGs (0.8-1.7 s each: 130 M weights to draw), GoogLeNet (1.1 s, truncated-normal
-# draws), ResNet-101/152 (0.8-0.9 s).
+# The other models whose first view (the layer the page opens on, untrained: seeded weights
+# and one backward pass) is cheap, so that start-up stays short: a student switching models
+# would otherwise wait for it. Left out, each costing more than all of these together: the
+# VGGs (130 M weights to draw), GoogLeNet (truncated-normal draws), ResNet-101/152.
 CHEAP_MODELS = (
     "lenet5",
     "lenet5_paper",
@@ -52,7 +50,7 @@ def default_input(arch: registry.Architecture) -> torch.Tensor:
 
 
 def compute(name: str, layers: Iterable[str] | None = None, *, pretrained: bool = False) -> int:
-    """Store the centre unit's effective field of `layers` (default: the layer the page opens
+    """Store the center unit's effective field of `layers` (default: the layer the page opens
     on) of `name` at its default input; the number stored. Runs on a model of its own (built
     like the shared one: the same seeded weights), so no student waits for a lock meanwhile."""
     arch = registry.get(name)  # the one lookup: what follows takes the architecture
@@ -80,8 +78,8 @@ def plan() -> list[tuple[str, list[str] | None, bool]]:
     """(model, layers, pretrained): every layer of the default model, untrained, then
     pretrained where its weights are on disk; then the first view of each of CHEAP_MODELS
     (None: the layer the page opens on), untrained. The rest are left to the first student who
-    opens them: their seeded weights alone take up to 1.7 s to draw (VGG-19) and as much
-    memory again as the model (a model built here is dropped once its fields are stored)."""
+    opens them: their seeded weights alone are slow to draw (VGG-19 the slowest) and take as
+    much memory again as the model (a model built here is dropped once its fields are stored)."""
     default_size = registry.get(DEFAULT_MODEL).default_input
     layers = list(receptive_fields_of(DEFAULT_MODEL, default_size))
     steps: list[tuple[str, list[str] | None, bool]] = [(DEFAULT_MODEL, layers, False)]

@@ -45,11 +45,6 @@ def store(k: Key, erf: np.ndarray) -> None:
             _results[k] = erf.copy()
 
 
-def stored() -> int:
-    with _lock:
-        return len(_results)
-
-
 def clear() -> None:
     with _lock:
         _results.clear()

@@ -248,7 +248,7 @@ def layer_field(
 
 
 def headline(field: ReceptiveField) -> dict[str, str]:
-    """The numbers a student reads off a layer, labelled, for metrics or a table row."""
+    """The numbers a student reads off a layer, labeled, for metrics or a table row."""
     jump = f"{field.jump[0]}" + ("" if field.jump[0] == field.jump[1] else f" x {field.jump[1]}")
     rows, cols = field.grid
     widest = "" if field.uniform else "up to "  # units of unequal size: see caveat()

@@ -112,10 +112,3 @@ def install(
             gate = patch_module(GATE)
             _results[GATE] = _apply(GATE, lambda: gate.install(code), out, version)
         return dict(_results)
-
-
-def reset_for_tests() -> None:
-    """Forget the outcome so that a test can call install() again (the patches themselves
-    stay: each module's own install() is idempotent)."""
-    with _lock:
-        _results.clear()

@@ -1,11 +1,11 @@
-"""Skip Streamlit's "are we in a REPL?" check, which costs the first student's page 0.2-0.4 s.
+"""Skip Streamlit's "are we in a REPL?" check, which the first student's page would wait for.
 
 What it fixes: the first element any session draws calls
-`delta_generator._maybe_print_use_warning()`, which, once per process, asks
-`env_util.is_repl()`: that walks `inspect.stack()`, reading the source of every frame and
-searching sys.modules (thousands of modules once torch is in) for each: 0.2-0.4 s of the
-first page of the day on 2 cores. The launcher runs `streamlit run` in this very process, so
-the answer is known (no REPL, a runtime): the check is marked as already done.
+`delta_generator._maybe_print_use_warning()`, which, once per process, asks `env_util.is_repl()`:
+that walks `inspect.stack()`, reading the source of every frame and searching sys.modules (thousands
+of modules once torch is in) for each, on the first page of the day (the README's performance
+section has the time). The launcher runs `streamlit run` in this very process, so the answer is
+known (no REPL, a runtime): the check is marked as already done.
 
 Upstream source it relies on (streamlit 1.67): streamlit/delta_generator.py, the module
 global `_use_warning_has_been_displayed` read and set by `_maybe_print_use_warning()`

@@ -1,7 +1,7 @@
 """Start the app with its heavy libraries already imported: `python -m cnnviz.server.serve
 [ARGS]` runs `streamlit run app.py [ARGS]` in this process after importing torch,
 torchvision, pandas, plotly and the cnnviz library (its pages' `cnnviz.ui` included), so the
-first student of the day does not wait for those imports (about 3.5 s on 2 cores), and after
+first student of the day does not wait for those imports (seconds on a small server), and after
 applying the server's patches (`cnnviz.server.install`, the class-code gate included).
 """
 
@@ -50,9 +50,9 @@ def warm() -> None:
 
 
 def warm_library() -> None:
-    """Fill the library's own caches that a first page would otherwise wait for (about 5 s
-    on 2 cores): the built-in photos (the first decode imports scikit-image's io), the
-    default models with their seeded weights (weight initialisation) and one small backward
+    """Fill the library's own caches that a first page would otherwise wait for: the built-in
+    photos (the first decode imports scikit-image's io), the
+    default models with their seeded weights (weight initialization) and one small backward
     pass through each (PyTorch's first convolutions set up their kernels), the effective fields
     of the receptive-field page's defaults (`cnnviz.receptive_field.ahead`)."""
     import torch
@@ -65,17 +65,17 @@ def warm_library() -> None:
         images.photo(name)
     for name in WARM_MODELS:
         effective_field_of(name, "layer1", (0, 0), torch.zeros(1, 3, 64, 64))
-    # Every layer of the page's default model on its default photo (about 4 s on one core) and
-    # the first view of the models cheap to build (about 2 s): a student's first look at a
-    # layer, or at one of those models, looks it up.
+    # Every layer of the page's default model on its default photo and the first view of the
+    # models cheap to build: a student's first look at a layer, or at one of those models,
+    # looks it up instead of waiting for it.
     ahead.compute_plan()
     release_freed_memory()
 
 
 def release_freed_memory() -> bool:
     """Hand the memory of the models built and dropped above back to the system: glibc keeps
-    freed heap pages for the process (160 MB after the plan's models; the server would carry
-    them all day). False where the C library has no malloc_trim."""
+    freed heap pages for the process (the plan's models leave a good part of them; the server
+    would carry them all day). False where the C library has no malloc_trim."""
     import ctypes
     import ctypes.util
 

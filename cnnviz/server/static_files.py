@@ -1,9 +1,9 @@
 """Streamlit's frontend files (its JavaScript bundles) served from memory.
 
-Every new student's browser fetches about 140 of them, 11 MB, once. Starlette's StaticFiles
-answers each with a thread hop to look the file up, one to open it, one per 64 kB read and one
-to close it: about 0.2 CPU-s of the server per student, a third of what a student's five warm
-page views cost it. The bundles' names carry their content's hash and they are served
+Every new student's browser fetches all of them, once. Starlette's StaticFiles answers each
+with a thread hop to look the file up, one to open it, one per 64 kB read and one to close it:
+server CPU spent per arriving student, comparable to the pages they then view (bench/README.md
+has the figures). The bundles' names carry their content's hash and they are served
 `immutable`, so a file's answer never changes while the server runs: `keep_in_memory()` keeps
 each answer (body and headers) the first time it is asked for and sends it again from memory.
 

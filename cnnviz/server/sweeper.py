@@ -13,9 +13,10 @@ and its `Workspace` folder go within about TTL + INTERVAL of the tab closing. A 
 whose tabs is left (`cnnviz.jobs.owners`) has gone: its jobs are stopped or dropped from the
 queue and freed in the same sweep, so nothing runs for a student who has left.
 
-A full collection with torch and the class's figures in memory costs about 0.1-0.2 CPU-s, so
-it runs only when a session has gone since the last sweep (or every `QUIET_SWEEPS` sweeps):
-while a class is in the room, every 30 s it was a tenth of the server's CPU.
+A full collection with torch and the class's figures in memory walks every object the server
+holds, so it runs only when a session has gone since the last sweep (or every `QUIET_SWEEPS`
+sweeps): run on every sweep while a class is in the room, it took a visible share of the
+server's CPU from the pages.
 
 Upstream source it relies on (streamlit 1.67; it reads, it replaces nothing):
 - streamlit/runtime/runtime.py: `Runtime._session_mgr` and `Runtime._async_objs.eventloop`;

@@ -14,7 +14,7 @@ from cnnviz.data import ImageDataset, stratified_split
 from cnnviz.train import backbones
 from cnnviz.train.config import FinetuneConfig
 from cnnviz.train.features import _autocast, without_head
-from cnnviz.train.inputs import to_device
+from cnnviz.train.network_input import to_device
 from cnnviz.train.steps import batches, resolve_device
 
 # Images per probe batch: enough for a per-image time, few enough that the probe of VGG-16 at

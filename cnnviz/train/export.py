@@ -34,7 +34,7 @@ from cnnviz.data.weights_file import is_torch_file
 from cnnviz.errors import BadWeightsFile
 from cnnviz.images import fit
 from cnnviz.train import backbones
-from cnnviz.train.inputs import resize_all
+from cnnviz.train.network_input import resize_all
 
 FORMAT = "cnnviz-trained-model/1"
 HINT = "Use a .pt file saved by `finetune --out` or downloaded from the transfer-learning page."

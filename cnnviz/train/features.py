@@ -16,7 +16,7 @@ from torch import nn
 
 from cnnviz.jobs import Reporter
 from cnnviz.train import backbones
-from cnnviz.train.inputs import to_device
+from cnnviz.train.network_input import to_device
 from cnnviz.train.steps import Epochs, batches, loss_and_accuracy, stop_checks
 
 

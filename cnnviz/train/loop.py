@@ -15,7 +15,7 @@ from cnnviz.jobs import Device, Reporter, Stopped
 from cnnviz.train import backbones, evaluate
 from cnnviz.train.config import FinetuneConfig
 from cnnviz.train.features import _autocast, linear_probe
-from cnnviz.train.inputs import flip_half, preprocessing, resize_all, to_device
+from cnnviz.train.network_input import flip_half, preprocessing, resize_all, to_device
 from cnnviz.train.result import FinetuneResult
 from cnnviz.train.steps import Epochs, batches, resolve_device, stop_checks
 

@@ -9,8 +9,7 @@ from typing import Any
 import streamlit as st
 import torch
 
-from cnnviz.augment import CATALOG, Param, Step, limits, make_step
-from cnnviz.augment import images as sources
+from cnnviz.augment import CATALOG, Param, Step, limits, make_step, sources
 from cnnviz.augment.draws import draw
 from cnnviz.errors import CnnvizError
 from cnnviz.plots.augment import grid_columns, tile, view_format

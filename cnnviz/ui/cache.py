@@ -1,13 +1,13 @@
 """Figures and tables built once per server and shared by every session (a class of 40 asks
 for the same few figures).
 
-Building a Plotly figure costs far more than drawing it: every `add_annotation` validates the
-whole layout again, so an architecture drawing took about 0.4 CPU-s, on every rerun of every
-session. `figure(build, *args)` builds it once per distinct input (an `Analysis` is keyed by
-its model, input and options, which determine it) with `st.cache_resource`, and every session
-draws that one figure (read only). What `st.plotly_chart` still does on each run, the figure's
-dictionary and its JSON, costs 1-2 ms a figure (bench/figure_send.py): not worth the tricks
-that once kept them (a figure's class swapped, Plotly's encoder replaced).
+Building a Plotly figure costs far more than drawing it: every `add_annotation` validates the whole
+layout again, so an architecture drawing was the most of a page view's server CPU, on every rerun of
+every session. `figure(build, *args)` builds it once per distinct input (an `Analysis` is keyed by
+its model, input and options, which determine it) with `st.cache_resource`, and every session draws
+that one figure (read only). What `st.plotly_chart` still does on each run, the figure's dictionary
+and its JSON, is small against that (bench/figure_send.py measures it): not worth the tricks that
+once kept them (a figure's class swapped, Plotly's encoder replaced).
 """
 
 from __future__ import annotations
@@ -65,7 +65,7 @@ def key(value: Any) -> Any:
     """Plain values (numbers, strings, tuples of them) standing for `value`, for a cache key:
     an Analysis or ReceptiveField by its `_HASH` key, containers and frozen dataclasses by
     their items. Streamlit's generic hashing walks every object it meets (the receptive-field
-    page's 67 fields: 8 ms a run); `repr` of this is one call in C."""
+    page's 67 fields, on every run); `repr` of this is one call in C."""
     if value is None or isinstance(value, (bool, int, float, str, bytes)):
         return value
     by = _HASH.get(type(value))

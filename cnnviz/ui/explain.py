@@ -95,7 +95,7 @@ def image_picker(model: models.Explained) -> tuple[np.ndarray, str] | None:
         i = presets.number(column, "Digit (index in the validation split)", limits.DIGIT_INDEX,
                            0, "explain_digit", param="digit")  # fmt: skip
         k = val[i]  # its index among the 1,797; the caption says the number the student typed
-        return pics[k].permute(1, 2, 0).numpy(), f"validation digit {i}, labelled {int(labels[k])}"
+        return pics[k].permute(1, 2, 0).numpy(), f"validation digit {i}, labeled {int(labels[k])}"
     validation = trained_validation() if model.source == "trained" else None
     if model.source == "trained" and validation is None:
         st.caption(
@@ -380,10 +380,10 @@ def filter_channels(model: models.Explained, layer: str, index: int, first: bool
     n = one.tiles.shape[0]
     if first:
         names = ", ".join(["R", "G", "B"] if n == 3 else ["gray"])
-        return plots.tile_grid(one.tiles, f"Filter {index} per input channel ({names})",
+        return plots.tile_grid_figure(one.tiles, f"Filter {index} per input channel ({names})",
                                cols=n, tallest=300)  # fmt: skip
     title = f"Filter {index}: its {n} input channels (previous layer's maps)"
-    return plots.tile_grid(one.tiles, title, cols=min(n, 16), tallest=300)
+    return plots.tile_grid_figure(one.tiles, title, cols=min(n, 16), tallest=300)
 
 
 def filter_view(model: models.Explained, xid: str, x: torch.Tensor) -> None:
@@ -406,7 +406,7 @@ def filter_view(model: models.Explained, xid: str, x: torch.Tensor) -> None:
 
 def channel_figure(model: models.Explained, xid: str, x: torch.Tensor, layer: str, index: int):
     values = channel_map(model.key, xid, layer, index, model, x)
-    return plots.single_map(values, f"Its feature map: {layer} channel {index}")
+    return plots.single_map_figure(values, f"Its feature map: {layer} channel {index}")
 
 
 def means_caption(fm: feature_maps.FeatureMaps) -> str:
@@ -424,7 +424,7 @@ def overlay_grid(view: np.ndarray, maps: dict[str, Attribution], side: int) -> N
     700 px main area (a 1024 px window with the sidebar open), three at 1400 px."""
     with st.container(horizontal=True, gap="small", key="explain_maps_grid"):
         for m, a in maps.items():
-            fig = plots.overlay(view, attribution.heatmap(a, side), METHODS[m], MAP_WIDTH)
+            fig = plots.overlay_figure(view, attribution.heatmap(a, side), METHODS[m], MAP_WIDTH)
             st.plotly_chart(fig, width=MAP_WIDTH, key=f"explain_overlay_{m}")
 
 
@@ -444,9 +444,9 @@ def show_maps(model: models.Explained, view: np.ndarray, x: torch.Tensor,
 
 
 def input_words(x: torch.Tensor) -> str:
-    """'one 64x64 colour image' for a 1 x 3 x 64 x 64 batch."""
+    """'one 64x64 color image' for a 1 x 3 x 64 x 64 batch."""
     n, c, h, w = x.shape
-    kind = {1: "grayscale ", 3: "colour "}.get(c, f"{c}-channel ")
+    kind = {1: "grayscale ", 3: "color "}.get(c, f"{c}-channel ")
     return f"{'one' if n == 1 else f'{n:,}'} {h}x{w} {kind}image{'s' if n != 1 else ''}"
 
 
@@ -460,7 +460,7 @@ def attribution_caption(maps: dict[str, Attribution], x: torch.Tensor) -> str:
         parts.append(f"{METHODS[m]} {a.seconds * 1000:,.0f} ms{extra}")
     return (
         f"Explaining {input_words(x)}. Red: the pixels that counted most for the class "
-        "(each map scaled so its top 1% is full red; colour channels added up); clear: none. "
+        "(each map scaled so its top 1% is full red; color channels added up); clear: none. "
         "Time taken: " + "; ".join(parts) + "."
     )
 

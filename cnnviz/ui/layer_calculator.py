@@ -8,7 +8,7 @@ from cnnviz.analysis import Analysis
 from cnnviz.layer_calculator import LayerArithmetic
 from cnnviz.layer_table import layer_rows, layer_table_csv
 from cnnviz.notation import volume
-from cnnviz.plots.layer_calculator import layer_costs
+from cnnviz.plots.layer_calculator import layer_costs_figure
 
 
 def kernel_position(result: LayerArithmetic) -> int:
@@ -43,5 +43,5 @@ def show_model_table(analysis: Analysis, name: str, size: tuple[int, int, int]) 
         key="layer_calculator_model_csv",
     )
     with st.expander("Parameters and MACs per layer"):
-        st.plotly_chart(layer_costs(rows), key="layer_calculator_model_costs")
+        st.plotly_chart(layer_costs_figure(rows), key="layer_calculator_model_costs")
     return rows

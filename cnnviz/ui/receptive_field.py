@@ -44,7 +44,7 @@ def unit_picker(name: str, layer: str, field: ReceptiveField) -> tuple[int, int]
     i = st.slider("Unit row i", 0, rows - 1, key=row_key) if rows > 1 else 0
     j = st.slider("Unit column j", 0, cols - 1, key=col_key) if cols > 1 else 0
     st.plotly_chart(
-        figure(plots.unit_grid, field, (i, j)),
+        figure(plots.unit_grid_figure, field, (i, j)),
         on_select="rerun",
         selection_mode="points",
         key=grid_key,
@@ -91,22 +91,22 @@ def show_effective_field(
     pretrained: bool,
     title: str,
 ) -> None:
-    """The effective field of the layer's centre unit: one backward pass per layer, shared by
+    """The effective field of the layer's center unit: one backward pass per layer, shared by
     every session, so moving the unit sliders costs none."""
     rows, cols = field.grid
-    centre = (rows // 2, cols // 2)
+    center = (rows // 2, cols // 2)
     try:
-        grad = _gradient(name, size, field.name, centre, picture, pretrained)
+        grad = _gradient(name, size, field.name, center, picture, pretrained)
     except CnnvizError as err:
         show_error(err)
         return
-    chart = figure(plots.effective_field, picture, grad, field, centre, title)
+    chart = figure(plots.effective_field_figure, picture, grad, field, center, title)
     st.plotly_chart(chart, width="stretch", key=f"receptive_field_erf_{pretrained}")
     st.caption(
-        f"Unit {centre}, the centre of the map; away from the borders the others' look alike."
+        f"Unit {center}, the center of the map; away from the borders the others' look alike."
     )
     st.metric(
         "Gradient in the central half of the field",
-        f"{central_share(grad, field.region(*centre)):.0%}",
+        f"{central_share(grad, field.region(*center)):.0%}",
         help="Share of |d unit / d input| in the box of half the theoretical side.",
     )

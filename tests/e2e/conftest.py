@@ -36,7 +36,7 @@ SERVER_START_TIMEOUT_S = 60.0
 RUNNING = '[data-testid="stStatusWidget"]'
 MAIN = '[data-testid="stMain"]'
 MAX_SHOT_PX = 12_000
-# Streamlit loads some element kinds lazily (a grey skeleton stands in) and Plotly draws after
+# Streamlit loads some element kinds lazily (a gray skeleton stands in) and Plotly draws after
 # the script has finished: drawn means no skeleton and an SVG in every visible chart.
 DRAWN = """() =>
   !document.querySelector('[data-testid^="stSkeleton"], [data-testid="stAppSkeleton"]')

@@ -58,8 +58,8 @@ TICKS = f"""() => [...document.querySelectorAll('{CHART}')]
   .map(t => [t.textContent, getComputedStyle(t).fontSize, getComputedStyle(t).fill])"""
 
 
-def _rgb(hex_colour: str) -> str:
-    r, g, b = (int(hex_colour[i : i + 2], 16) for i in (1, 3, 5))
+def _rgb(hex_color: str) -> str:
+    r, g, b = (int(hex_color[i : i + 2], 16) for i in (1, 3, 5))
     return f"rgb({r}, {g}, {b})"
 
 

@@ -109,7 +109,7 @@ WINNERS_WITH_PAGES = [w for w in facts.ILSVRC_WINNERS if w.page and w.name == w.
 @pytest.mark.parametrize("target", ["bar", "depth marker"])
 @pytest.mark.parametrize("winner", WINNERS_WITH_PAGES, ids=[w.name for w in WINNERS_WITH_PAGES])
 def test_home_bar_and_marker_open_the_page(app, winner: facts.Winner, target: str) -> None:
-    """A click on a winner's bar (its centre) or on its depth marker opens the winner's page."""
+    """A click on a winner's bar (its center) or on its depth marker opens the winner's page."""
     app.page.set_viewport_size({"width": SIZES["laptop"][0], "height": SIZES["laptop"][1]})
     app.open("")
     index = facts.ILSVRC_WINNERS.index(winner)
@@ -118,7 +118,7 @@ def test_home_bar_and_marker_open_the_page(app, winner: facts.Winner, target: st
     point = points.nth(index)
     point.scroll_into_view_if_needed()
     box = point.bounding_box()
-    # A real mouse click at the centre, where a student aims (plotly's drag layer on top of
+    # A real mouse click at the center, where a student aims (plotly's drag layer on top of
     # the plot is what receives it, as in a browser).
     app.page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
     app.page.wait_for_url(f"**/{url_path(page_for(winner.page))}", timeout=30_000)

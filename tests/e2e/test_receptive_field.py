@@ -49,7 +49,7 @@ def test_a_click_on_a_cell_picks_its_unit(app) -> None:
     click_target(app, 14, 14, 2, 5)
     assert sliders(app) == (2, 5)
     app.page.get_by_text("Unit (2, 5) sees rows").first.wait_for()
-    # A 112x112 map: one target per block of 4x4 units, at the block's centre.
+    # A 112x112 map: one target per block of 4x4 units, at the block's center.
     choose_layer(app, "conv1")
     assert app.page.locator(TARGETS).count() == 28 * 28
     i, j = int(click_targets(112)[3]), int(click_targets(112)[20])

@@ -139,7 +139,7 @@ def duplicates_notice(data: ImageDataset) -> tuple[str, str | None]:
     images = sum(len(g) for g in across)
     slip = (
         f"**The same image in two classes**: {_groups(len(across))} ({images:,} images) sit in "
-        "two class folders at once, a labelling slip? They are used for training only, never "
+        "two class folders at once, a labeling slip? They are used for training only, never "
         "scored in validation. Keep each image in the one folder of its class."
     )
     return said, slip

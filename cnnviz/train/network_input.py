@@ -1,5 +1,6 @@
-"""From the dataset's uint8 tensor to a network's input, batch by batch: resized once per run,
-then moved as bytes (4 times less than floats) and normalized on the device."""
+"""The network's input in training: from the dataset's uint8 tensor, batch by batch, resized
+once per run, then moved as bytes (4 times less than floats) and normalized on the device.
+(The number inputs of the pages are `cnnviz.ui.inputs`, another thing.)"""
 
 from __future__ import annotations
 

@@ -1,5 +1,7 @@
-"""The images the explorer augments, as C x H x W uint8 tensors: scikit-image's bundled photos,
-scikit-learn's handwritten digits, or an upload (checked by cnnviz.images.decode_upload)."""
+"""The sources the explorer augments, as C x H x W uint8 tensors: scikit-image's bundled photos,
+scikit-learn's handwritten digits, or an upload (checked by cnnviz.images.decode_upload).
+
+Built on `cnnviz.images` (the app's input images), at the explorer's own sides."""
 
 from __future__ import annotations
 
