@@ -106,6 +106,27 @@ class TooManyJobs(CnnvizError, RuntimeError):
     hint = "Wait for your running job to finish, or stop it."
 
 
+class JobLost(CnnvizError, RuntimeError):
+    """A job whose worker process ended without an answer (killed, out of memory, its machine
+    gone): the job failed, the server goes on."""
+
+    hint = "Start the job again; if it happens again, tell your teacher (the log says why)."
+
+
+class JobQueueUnreachable(CnnvizError, ConnectionError):
+    """The Ray cluster that holds the class's job queue cannot be reached."""
+
+    hint = "Tell your teacher: the job queue (Ray) has to be running for jobs to start."
+
+
+class JobResultTooLarge(CnnvizError, RuntimeError):
+    """A job whose result is larger than a backend may send back to the server."""
+
+    hint = (
+        "Use fewer images or a smaller model, or ask your teacher to raise CNNVIZ_JOBS_RESULT_MB."
+    )
+
+
 class UnknownDevice(CnnvizError, ValueError):
     """A device name this server does not have."""
 

@@ -66,6 +66,15 @@ def resolve(device: str | Device | None) -> Device:
     )
 
 
+def name_of(key: str) -> str:
+    """A device key's name for a sentence: this process's device by its name, else what the
+    key says (a Ray cluster's GPU, "cuda", that this process does not see)."""
+    for known in available():
+        if known.key == key:
+            return known.name
+    return "GPU" if key.startswith("cuda") else key
+
+
 @contextmanager
 def cpu_threads(n: int) -> Iterator[None]:
     """torch's intra-op threads for the calling thread's work, put back after. OpenMP's count

@@ -126,6 +126,10 @@ class Job:
     error_text: str | None = None
     stop_event: threading.Event = field(default_factory=threading.Event)
     ended: threading.Event = field(default_factory=threading.Event)
+    # Where a backend that queues jobs itself (Ray: one queue for every server process) last
+    # saw the job in its queue: position (1 = next) and estimated wait; unused by threads.
+    position: int | None = None
+    wait: float | None = None
 
     @property
     def queue(self) -> str:

@@ -46,22 +46,31 @@ class JobSettings:
     # quick (on 2 busy cores two training threads ran several times slower than one: they
     # contend).
     cpu_threads: int = max(1, (os.cpu_count() or 2) // 2)
+    # Where jobs run: "threads" (this process), "ray" (the local Ray instance: joined when one
+    # runs, else started) or "ray://HOST:PORT" (a Ray cluster); see cnnviz.jobs.ray_backend.
+    backend: str = "threads"
+    # The largest result a Ray job may send back, in MB (a fine-tuned ResNet-50 is about 100).
+    result_mb: float = 512.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> JobSettings:
         """Defaults, overridden by CNNVIZ_JOBS_PER_DEVICE, CNNVIZ_JOBS_IDLE_SECONDS,
-        CNNVIZ_JOBS_PER_SESSION and CNNVIZ_JOBS_CPU_THREADS (how a teacher sets them for
-        `make run`)."""
+        CNNVIZ_JOBS_PER_SESSION, CNNVIZ_JOBS_CPU_THREADS, CNNVIZ_JOBS (the backend) and
+        CNNVIZ_JOBS_RESULT_MB (how a teacher sets them for `make run`)."""
         base = cls()
         settings = cls(
             per_device=int(environ.get("CNNVIZ_JOBS_PER_DEVICE", base.per_device)),
             idle_seconds=float(environ.get("CNNVIZ_JOBS_IDLE_SECONDS", base.idle_seconds)),
             per_session=int(environ.get("CNNVIZ_JOBS_PER_SESSION", base.per_session)),
             cpu_threads=int(environ.get("CNNVIZ_JOBS_CPU_THREADS", base.cpu_threads)),
+            backend=environ.get("CNNVIZ_JOBS", base.backend).strip() or base.backend,
+            result_mb=float(environ.get("CNNVIZ_JOBS_RESULT_MB", base.result_mb)),
         )
         if (
             min(settings.per_device, settings.per_session, settings.cpu_threads) < 1
             or settings.idle_seconds < 0
+            or settings.result_mb <= 0
+            or not (settings.backend in ("threads", "ray") or settings.backend.startswith("ray://"))
         ):
             raise ValueError(f"job settings out of range: {settings}")
         return settings
@@ -78,7 +87,13 @@ class Outcome:
 
 class Backend(Protocol):
     """Runs one job the runner has given a slot: calls `job.fn(*job.args, report=report,
-    **job.kwargs)` somewhere and, once it ends, `done(outcome)` exactly once (from any thread)."""
+    **job.kwargs)` somewhere and, once it ends, `done(outcome)` exactly once (from any thread).
+
+    A backend whose `queues` attribute is true keeps the queue itself (Ray: one queue per
+    device for every server process, `cnnviz.jobs.ray_backend`): the runner hands it every job
+    at once, the backend sets the job RUNNING when its queue starts it (and its `position` and
+    `wait` while it waits), and the runner's `stop` of a queued job calls `cancel(job)`.
+    """
 
     def reporter(self, job: Job) -> Reporter: ...
 
@@ -169,6 +184,7 @@ class JobRunner:
         if self.settings.per_device < 1:
             raise ValueError("per_device must be at least 1")
         self._backend = backend or ThreadBackend(self.settings.cpu_threads)
+        self._queues_remotely = bool(getattr(self._backend, "queues", False))
         self._clock = clock
         self._lock = threading.Lock()
         self._jobs: dict[str, Job] = {}
@@ -203,7 +219,7 @@ class JobRunner:
         the whole server, instead of behind the device's training runs, and does not count
         against `per_session`; it is the owner's job all the same (listed, stopped, freed).
         """
-        target = devices.resolve(device).key
+        target = self._device_key(device)
         now = self._clock()
         self.cleanup(now)
         with self._lock:
@@ -233,8 +249,11 @@ class JobRunner:
                 touched_at=now,
             )
             self._jobs[job.id] = job
-            self._queues.setdefault(job.queue, deque()).append(job)
-            starting = self._take_slots(job.queue, now)
+            if self._queues_remotely:
+                starting = [job]  # the backend's queue decides when it starts
+            else:
+                self._queues.setdefault(job.queue, deque()).append(job)
+                starting = self._take_slots(job.queue, now)
         self._start(starting)
         return JobHandle(self, job)
 
@@ -292,11 +311,15 @@ class JobRunner:
             job.stop_event.set()
             if job.state is not JobState.QUEUED:
                 return  # a running job stops at its next report(...)
-            self._queues[job.queue].remove(job)
+            if not self._queues_remotely:
+                self._queues[job.queue].remove(job)
             now = self._clock()
             job.state = JobState.STOPPED
             job.ended_at = job.touched_at = now
+            job.args, job.kwargs = (), {}
         job.ended.set()
+        if self._queues_remotely:
+            self._backend.cancel(job)  # type: ignore[attr-defined]
 
     def touch(self, job: Job) -> None:
         with self._lock:
@@ -354,7 +377,21 @@ class JobRunner:
             ended = join(max(0.0, deadline - time.monotonic())) and ended
         return ended
 
+    def backend_slots(self) -> dict[str, int]:
+        """Jobs that may run at once per device queue: this process's devices for threads,
+        the cluster's for Ray."""
+        slots = getattr(self._backend, "slots", None)
+        if slots is not None:
+            return dict(slots)
+        return {d.key: self.settings.per_device for d in devices.available()}
+
     # --- scheduling ---------------------------------------------------------------------------
+    def _device_key(self, device: str | devices.Device | None) -> str:
+        """The queue key of the device a job asks for; a backend may know other devices
+        than this process's torch (a Ray cluster's GPUs)."""
+        resolve = getattr(self._backend, "device_key", None)
+        return resolve(device) if resolve is not None else devices.resolve(device).key
+
     def _slots(self, queue: str) -> int:
         """Jobs running at once from one queue: `per_device` on a device, one in a lane."""
         return 1 if queue.startswith("lane:") else self.settings.per_device
@@ -384,6 +421,8 @@ class JobRunner:
 
     def _ended(self, job: Job, outcome: Outcome) -> None:
         with self._lock:
+            if job.ended.is_set():
+                return  # stopped while queued in the backend's queue: already ended here
             now = self._clock()
             job.ended_at = job.touched_at = now
             if outcome.error is not None:
@@ -399,8 +438,10 @@ class JobRunner:
                 past = self._durations.setdefault(_name(job.fn), deque(maxlen=5))
                 past.append(job.elapsed(now))
             job.args, job.kwargs = (), {}  # the inputs (a dataset) need not outlive the run
-            self._running[job.queue].discard(job)
-            starting = self._take_slots(job.queue, now)
+            starting = []
+            if not self._queues_remotely:
+                self._running[job.queue].discard(job)
+                starting = self._take_slots(job.queue, now)
         job.ended.set()
         self._start(starting)
 
@@ -419,6 +460,8 @@ class JobRunner:
         """
         if job.state is not JobState.QUEUED:
             return None, (0.0 if job.state is JobState.RUNNING else None)
+        if self._queues_remotely:
+            return job.position, job.wait
         queue = self._queues[job.queue]
         position = queue.index(job) + 1
         running = self._running.get(job.queue, set())
@@ -450,6 +493,12 @@ def default_runner() -> JobRunner:
     global _default
     with _default_lock:
         if _default is None:
-            _default = JobRunner(JobSettings.from_env())
+            settings = JobSettings.from_env()
+            backend = None
+            if settings.backend != "threads":
+                from cnnviz.jobs.ray_backend import RayBackend  # Ray only where it is asked for
+
+                backend = RayBackend(settings)
+            _default = JobRunner(settings, backend=backend)
             atexit.register(_default.shutdown)
         return _default

@@ -134,11 +134,38 @@ def class_code(argv: list[str]) -> access.ClassCode:
     return code
 
 
+def join_job_queue() -> None:
+    """With CNNVIZ_JOBS=ray or ray://..., join the class's job queue before serving anyone, or
+    refuse to start (one line): a class promised one queue per GPU must not get one per
+    process (cnnviz/jobs/ray_backend.py)."""
+    from cnnviz.errors import JobQueueUnreachable
+    from cnnviz.jobs import JobSettings, default_runner
+
+    try:
+        settings = JobSettings.from_env()
+    except ValueError as err:
+        sys.exit(f"cnnviz: {err}")
+    if settings.backend == "threads":
+        return
+    try:
+        runner = default_runner()
+    except ImportError:
+        sys.exit(
+            f"cnnviz: CNNVIZ_JOBS={settings.backend} needs Ray: "
+            ".venv/bin/pip install -r requirements-ray.txt (make run-multi does)."
+        )
+    except JobQueueUnreachable as err:
+        sys.exit(f"cnnviz: refusing to start: {err.one_line()}")
+    slots = ", ".join(f"{k} {v}" for k, v in runner.backend_slots().items())
+    print(f"cnnviz: jobs on Ray ({settings.backend}), one queue per device: {slots}", flush=True)
+
+
 def main(argv: list[str]) -> None:
     try:
         code = class_code(argv)
     except ValueError as err:
         sys.exit(f"cnnviz: {err}")
+    join_job_queue()
     warm()
     installed = server.install(code)  # one loud line for each patch that is not as checked
     if not installed[server.GATE]:

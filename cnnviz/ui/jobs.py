@@ -101,7 +101,7 @@ def _drop_job_params(runner: JobRunner, param: str) -> None:
 
 def status_line(p: Progress) -> str:
     """One sentence for the job's state, as the panel writes it (the GPU by its name)."""
-    device = devices.resolve(p.device).name
+    device = devices.name_of(p.device)
     match p.state:
         case JobState.QUEUED:
             wait = f", about {duration(p.wait)} to go" if p.wait is not None else ""
