@@ -27,7 +27,11 @@ $(VENV)/.installed: requirements.txt pyproject.toml | $(BIN)/python
 	$(BIN)/python -m cnnviz fetch-weights --setup
 	touch $@
 
-$(VENV)/.installed-dev: requirements-dev.txt $(VENV)/.installed
+$(VENV)/.installed-ray: requirements-ray.txt $(VENV)/.installed
+	$(BIN)/pip install -r requirements-ray.txt
+	touch $@
+
+$(VENV)/.installed-dev: requirements-dev.txt requirements-ray.txt $(VENV)/.installed
 	$(BIN)/pip install -r requirements-dev.txt
 	touch $@
 
@@ -36,9 +40,13 @@ run: $(VENV)/.installed
 		--server.headless true --browser.gatherUsageStats false
 
 # PROCESSES Streamlit processes (one per core) on PORT+1... behind nginx on ADDRESS:PORT
-# (deploy/nginx.conf; needs Debian's nginx: apt-get install -y nginx).
-run-multi: $(VENV)/.installed
-	$(CLASS_ENV) $(BIN)/python deploy/run_multi.py --processes $(PROCESSES) --address $(ADDRESS) --port $(PORT)
+# (deploy/nginx.conf; needs Debian's nginx: apt-get install -y nginx), their jobs in one
+# queue per device on a local Ray head (JOBS=ray://HOST:PORT: a Ray cluster's; JOBS=threads:
+# a queue per process).
+JOBS ?= ray
+run-multi: $(VENV)/.installed-ray
+	$(CLASS_ENV) $(BIN)/python deploy/run_multi.py --processes $(PROCESSES) --address $(ADDRESS) --port $(PORT) \
+		--jobs $(JOBS)
 
 test: $(VENV)/.installed-dev
 	$(BIN)/ruff check .

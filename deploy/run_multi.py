@@ -2,8 +2,11 @@
 
     python deploy/run_multi.py [--processes N] [--address 0.0.0.0] [--port 8501]
 
-Starts N `python -m cnnviz.server.serve` processes on the loopback ports after PORT (PORT+1 ...
-PORT+N), waits until each answers its health check, then nginx on ADDRESS:PORT from the
+Starts a local Ray head (`--jobs ray`, the default: every process's jobs wait in one queue per
+device, cnnviz/jobs/ray_backend.py; `--jobs ray://HOST:PORT` joins a cluster instead, `--jobs
+threads` queues per process), then N `python -m cnnviz.server.serve` processes on the
+loopback ports after PORT (PORT+1 ... PORT+N), waits until each answers its health check,
+then nginx on ADDRESS:PORT from the
 template deploy/nginx.conf (sticky sessions on a cookie, websocket upgrade, upload limit
 from .streamlit/config.toml), as the current user, with its pid, logs and temporary files in
 a folder of its own (--folder, else a temporary one). Ctrl-C or SIGTERM stops them all.
@@ -22,6 +25,7 @@ import pwd
 import secrets
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -231,6 +235,46 @@ def streamlit_command(port: int, extra: Sequence[str] = ()) -> list[str]:
     ]
 
 
+# Ray's token authentication on (the head's port must not run code for anyone on the network;
+# the token is ~/.ray/auth_token, shared by the user's processes), usage statistics off, and
+# the head's processes ended at once on SIGTERM (Ray drains a node for 30 s by default, and
+# the launcher would kill `ray start` first, leaving its processes behind).
+RAY_ENV = {
+    "RAY_AUTH_MODE": "token",
+    "RAY_USAGE_STATS_ENABLED": "0",
+    "RAY_GRACEFUL_SHUTDOWN_DRAIN_TIMEOUT_S": "0",
+}
+
+
+def ray_head(stack: contextlib.ExitStack, cpus: int) -> str:
+    """A local Ray head for the class's job queue, stopped when `stack` closes; its address.
+    `ray start --block` stays in the foreground, and ends the head's processes when it ends."""
+    ray = Path(sys.executable).with_name("ray")
+    if not ray.exists():
+        raise SystemExit(
+            "cnnviz: --jobs ray needs Ray: .venv/bin/pip install -r requirements-ray.txt "
+            "(make run-multi does), or --jobs threads"
+        )
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    head = subprocess.Popen(
+        [str(ray), "start", "--head", "--block", f"--port={port}", f"--num-cpus={cpus}",
+         "--node-ip-address=127.0.0.1", "--include-dashboard=false", "--disable-usage-stats"],
+        stdout=subprocess.DEVNULL, env={**os.environ, **RAY_ENV},
+    )  # fmt: skip
+    stack.callback(_stop, [head])
+    address = f"127.0.0.1:{port}"
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if head.poll() is not None:
+            raise SystemExit(f"cnnviz: the Ray head exited ({head.returncode})")
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 1):
+            return address
+        time.sleep(0.5)
+    raise SystemExit("cnnviz: the Ray head did not start")
+
+
 def healthy(url: str) -> bool:
     try:
         with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
@@ -290,9 +334,11 @@ def cluster(
     extra: Sequence[str] = (),
     limits: Limits | None = None,
     user: str | None = None,
+    jobs: str = "threads",
 ) -> Iterator[Cluster]:
     """N backends and nginx in front, until the block ends; as root nginx's workers run as
-    `user` (default: www-data, else nobody)."""
+    `user` (default: www-data, else nobody). `jobs`: "threads" (a queue per process), "ray"
+    (a local Ray head started here: one queue for all) or "ray://HOST:PORT"."""
     nginx = nginx_binary()
     if nginx is None:
         raise SystemExit("nginx is missing: install it with `apt-get install -y nginx`")
@@ -308,6 +354,9 @@ def cluster(
     workers = worker_user(user)
     stack = contextlib.ExitStack()
     try:
+        env["CNNVIZ_JOBS"] = jobs
+        if jobs == "ray":
+            env.update(RAY_ENV, RAY_ADDRESS=ray_head(stack, os.cpu_count() or 1))
         for p in ports:
             running.backends.append(
                 subprocess.Popen(streamlit_command(p, extra), cwd=REPO, env=env)
@@ -335,6 +384,12 @@ def _parse(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--port", type=int, default=8501, help="nginx's port")
     parser.add_argument("--backend-ports", help="comma-separated; default PORT+1 ... PORT+N")
     parser.add_argument("--folder", type=Path, help="nginx's pid, logs, temporary files")
+    parser.add_argument(
+        "--jobs",
+        default="ray",
+        help="ray (default: a local Ray head, one job queue per device for every process), "
+        "ray://HOST:PORT (a Ray cluster's), or threads (a queue per process)",
+    )
     parser.add_argument(
         "--user", help="as root: the user nginx's workers run as (default www-data, else nobody)"
     )
@@ -372,7 +427,7 @@ def main(argv: Sequence[str]) -> None:
         folder = args.folder or Path(stack.enter_context(tempfile.TemporaryDirectory()))
         running = stack.enter_context(
             cluster(args.processes, args.address, args.port, folder.resolve(), ports,
-                    args.streamlit_args, limits_of(args), args.user)
+                    args.streamlit_args, limits_of(args), args.user, args.jobs)
         )  # fmt: skip
         print(
             f"cnnviz: {args.processes} processes behind nginx at {running.url} (logs in {folder})",

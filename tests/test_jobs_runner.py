@@ -532,3 +532,70 @@ def test_a_lane_queues_apart_from_the_device_and_outside_the_session_limit() -> 
         for gate in gates.values():
             gate.set()
         runner.shutdown()
+
+
+def test_the_backend_setting() -> None:
+    assert JobSettings.from_env({}).backend == "threads"
+    assert JobSettings.from_env({"CNNVIZ_JOBS": "ray"}).backend == "ray"
+    assert JobSettings.from_env({"CNNVIZ_JOBS": "ray://head:10001"}).backend == "ray://head:10001"
+    assert JobSettings.from_env({"CNNVIZ_JOBS_RESULT_MB": "64"}).result_mb == 64.0
+    for bad in ({"CNNVIZ_JOBS": "dask"}, {"CNNVIZ_JOBS_RESULT_MB": "0"}):
+        with pytest.raises(ValueError):
+            JobSettings.from_env(bad)
+
+
+class QueueingBackend:
+    """A backend that keeps the queue itself (as Ray's does): records what the runner asks."""
+
+    queues = True
+
+    def __init__(self) -> None:
+        self.started: list[Any] = []
+        self.cancelled: list[Any] = []
+
+    def device_key(self, device: Any) -> str:
+        return "cluster-cpu"
+
+    def reporter(self, job: Any) -> Reporter:
+        return _NoReport(job.device)
+
+    def start(self, job: Any, report: Any, done: Callable[..., None]) -> None:
+        self.started.append((job, done))
+
+    def cancel(self, job: Any) -> None:
+        self.cancelled.append(job)
+
+
+class _NoReport:
+    def __init__(self, device: str) -> None:
+        self.device = device
+
+    stop_requested = False
+
+    def __call__(self, **_: Any) -> None:
+        return None
+
+
+def test_a_backend_that_queues_gets_every_job_at_once_and_owns_their_place() -> None:
+    from cnnviz.jobs.runner import Outcome
+
+    backend = QueueingBackend()
+    runner = JobRunner(JobSettings(per_device=1, per_session=5), backend=backend)
+    a = runner.submit(lambda *, report: 1, session="s")
+    b = runner.submit(lambda *, report: 2, session="s")
+    assert [job.id for job, _ in backend.started] == [a.id, b.id]  # no local queue
+    assert a.device == "cluster-cpu"
+    assert a.state is b.state is JobState.QUEUED
+    assert (a.position, a.wait) == (None, None)  # until the backend says
+    job_b, done_b = backend.started[1]
+    job_b.position, job_b.wait = 2, 12.5
+    assert (b.position, b.wait) == (2, 12.5)
+    b.stop()  # queued: stopped here at once, and out of the backend's queue
+    assert b.state is JobState.STOPPED and backend.cancelled == [job_b]
+    done_b(Outcome(value=2))  # a late answer for a job already stopped changes nothing
+    assert b.state is JobState.STOPPED
+    job_a, done_a = backend.started[0]
+    with job_a.lock:
+        job_a.state = JobState.RUNNING
+    done_a(Outcome(value=1))
+    assert a.result(timeout=1) == 1 and a.state is JobState.DONE

@@ -46,3 +46,23 @@ def test_freed_heap_memory_goes_back_to_the_system() -> None:
     ).stdout.split()
     assert out[0] == "True"
     assert int(out[1]) > 100  # of the 180 MB freed
+
+
+@pytest.mark.e2e  # a real process of its own
+def test_refuses_to_start_when_the_ray_queue_it_was_asked_for_does_not_answer() -> None:
+    """CNNVIZ_JOBS=ray://... with nothing there: one line, exit status 1, before serving."""
+    import os
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # nothing listens once closed
+    env = {**os.environ, "CNNVIZ_JOBS": f"ray://127.0.0.1:{port}"}
+    out = subprocess.run(
+        [sys.executable, "-m", "cnnviz.server.serve", "--server.address", "127.0.0.1"],
+        cwd=ROOT, capture_output=True, text=True, env=env, timeout=120,
+    )  # fmt: skip
+    assert out.returncode == 1
+    last = out.stderr.strip().splitlines()[-1]
+    assert last.startswith("cnnviz: refusing to start: The job queue's Ray cluster at ray://")
+    assert "Uvicorn" not in out.stdout + out.stderr
