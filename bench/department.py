@@ -23,16 +23,20 @@ What is simulated
 - A department day: 10 classes of 40, 90-minute lectures from 08:00 to 18:00, some at the
   same time (`DAY`), each with its cue 30 minutes in.
 - GPUs: k GPUs are k slots of one FIFO queue (`per_device=k` on one device key): a pool the
-  runner fills in order. `split` is what one server process per GPU gives instead: k runners
-  of one slot each, every browser bound to one of them at random (nginx hashes a random cookie
-  per browser, deploy/nginx.conf).
+  runner fills in order. Today's app does not pool them: a run submitted without a device
+  goes to the first GPU (`cnnviz.jobs.devices.default()`), so the others would stay idle.
+  `split` is what one server process per GPU would give instead: k runners of one slot each,
+  every browser bound to one of them at random (nginx hashes a random cookie per browser,
+  deploy/nginx.conf).
 
 Measured per run: queue wait (start - submit), p50/p95/max over every run; the p95 of each
-class; GPU utilization = busy GPU-seconds / (k x (last end - first submit)). Each figure is
-the mean over `--seeds` seeds, with the spread (min-max) in brackets.
+class; GPU utilization = busy GPU-seconds / (k x (last end - first submit)), and in the
+busiest clock hour. Each figure is the mean over `--seeds` seeds, with the spread (min-max) in
+brackets. Last, the fewest GPUs that keep a class's p95 wait under 30 s.
 
-    python bench/department.py                       # about 15 s on 2 cores
-    python bench/department.py --speedup 100 --seeds 0-19
+    python bench/department.py                # 10 seeds, GPUs 20x and 100x: 10-20 s on 2 cores
+    python bench/department.py --gpus 1,2,3,4,5,6,7,8 --reaction 0   # all click at once
+    python bench/department.py --speedup 50 --overhead 3 --seeds 0-19 --think 10,60
 """
 
 from __future__ import annotations
