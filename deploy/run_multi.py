@@ -3,8 +3,8 @@
     python deploy/run_multi.py [--processes N] [--address 0.0.0.0] [--port 8501]
 
 Starts a local Ray head (`--jobs ray`, the default: every process's jobs wait in one queue per
-device, cnnviz/jobs/ray_backend.py; `--jobs ray://HOST:PORT` joins a cluster instead, `--jobs
-threads` queues per process), then N `python -m cnnviz.server.serve` processes on the
+device, cnnviz/jobs/ray_backend.py; with RAY_ADDRESS set, its processes join that cluster
+instead, as with `--jobs ray://HOST:PORT`; `--jobs threads` queues per process), then N `python -m cnnviz.server.serve` processes on the
 loopback ports after PORT (PORT+1 ... PORT+N), waits until each answers its health check,
 then nginx on ADDRESS:PORT from the
 template deploy/nginx.conf (sticky sessions on a cookie, websocket upgrade, upload limit
@@ -355,7 +355,7 @@ def cluster(
     stack = contextlib.ExitStack()
     try:
         env["CNNVIZ_JOBS"] = jobs
-        if jobs == "ray":
+        if jobs == "ray" and not env.get("RAY_ADDRESS"):  # else: join the cluster it names
             env.update(RAY_ENV, RAY_ADDRESS=ray_head(stack, os.cpu_count() or 1))
         for p in ports:
             running.backends.append(

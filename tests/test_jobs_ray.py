@@ -27,6 +27,7 @@ ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])
 @pytest.fixture(scope="module", autouse=True)
 def local_ray():
     ray.init(
+        address="local",  # a new instance, whatever /tmp/ray says of an old one
         num_cpus=2,
         include_dashboard=False,
         namespace=ray_backend.NAMESPACE,

@@ -9,6 +9,7 @@ its result; one runner per server, jobs per session, queued per device.
 See `cnnviz.jobs.handle` for how a job function reports and stops.
 """
 
+from cnnviz.jobs.default import default_runner
 from cnnviz.jobs.devices import Device
 from cnnviz.jobs.handle import JobHandle, JobState, Progress, Reporter, Stopped
 from cnnviz.jobs.runner import (
@@ -17,7 +18,6 @@ from cnnviz.jobs.runner import (
     JobSettings,
     Outcome,
     ThreadBackend,
-    default_runner,
 )
 
 __all__ = [

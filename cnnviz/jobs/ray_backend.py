@@ -34,12 +34,15 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import socket
+import tempfile
 import threading
 import time
 import traceback
 from collections.abc import Callable
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 from cnnviz.errors import (
@@ -57,7 +60,7 @@ log = logging.getLogger(__name__)
 
 ACTOR_NAME = "cnnviz-jobs"
 NAMESPACE = "cnnviz"
-POLL_S = 0.2  # a server process asks the queue for its jobs' progress this often
+POLL_S = 0.1  # a server process asks the queue for its jobs' progress this often
 REPORT_S = 0.2  # a running job sends its progress at most this often (metrics at once)
 CANCEL_AFTER_S = 1.0  # a job that has not stopped at a report by then: its worker is ended
 CONNECT_TIMEOUT_S = 3.0
@@ -70,23 +73,39 @@ def connect(address: str) -> None:
     import ray
 
     if address.startswith("ray://"):
-        host, _, port = address.removeprefix("ray://").rpartition(":")
-        try:  # Ray Client retries for a long while: a closed port is answered in seconds here
-            socket.create_connection((host, int(port)), timeout=CONNECT_TIMEOUT_S).close()
-        except (OSError, ValueError) as err:
-            raise JobQueueUnreachable(
-                f"The job queue's Ray cluster at {address} does not answer ({err})."
-            ) from None
+        _answers(address, address.removeprefix("ray://"))
         if not ray.is_initialized():
             ray.init(address=address, namespace=NAMESPACE, log_to_driver=False)
         return
     if ray.is_initialized():
         return
+    given = os.environ.get("RAY_ADDRESS")  # deploy/run_multi.py's head
+    if given:
+        _answers(f"RAY_ADDRESS={given}", given)
+        ray.init(address=given, namespace=NAMESPACE, log_to_driver=False)
+        return
+    # Ray's own "auto" would retry for minutes on the address an ended instance left behind
+    # in /tmp/ray/ray_current_cluster: check it answers first.
     try:
-        ray.init(address="auto", namespace=NAMESPACE, log_to_driver=False)
-    except ConnectionError:  # no local instance: this process starts one (and ends it)
+        last = (Path(tempfile.gettempdir()) / "ray" / "ray_current_cluster").read_text().strip()
+        _answers(last, last)
+    except (OSError, JobQueueUnreachable):
         log.info("no Ray instance runs here: starting one in this process")
-        ray.init(namespace=NAMESPACE, include_dashboard=False, log_to_driver=False)
+        ray.init(address="local", namespace=NAMESPACE, include_dashboard=False, log_to_driver=False)
+        return
+    ray.init(address=last, namespace=NAMESPACE, log_to_driver=False)
+
+
+def _answers(name: str, host_port: str) -> None:
+    """JobQueueUnreachable unless something listens at HOST:PORT (Ray's own connection
+    attempts retry for a long while; a closed port is answered in seconds here)."""
+    host, _, port = host_port.rpartition(":")
+    try:
+        socket.create_connection((host, int(port)), timeout=CONNECT_TIMEOUT_S).close()
+    except (OSError, ValueError) as err:
+        raise JobQueueUnreachable(
+            f"The job queue's Ray cluster at {name} does not answer ({err})."
+        ) from None
 
 
 def device_keys(resources: dict[str, float], per_device: int) -> dict[str, int]:

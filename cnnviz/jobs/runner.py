@@ -12,7 +12,6 @@ and the page reads snapshots (`JobHandle.progress()`) from its own script thread
 
 from __future__ import annotations
 
-import atexit
 import heapq
 import logging
 import os
@@ -482,23 +481,3 @@ class JobRunner:
 
 def _name(fn: Callable[..., Any]) -> str:
     return f"{getattr(fn, '__module__', '')}.{getattr(fn, '__qualname__', repr(fn))}"
-
-
-_default: JobRunner | None = None
-_default_lock = threading.Lock()
-
-
-def default_runner() -> JobRunner:
-    """The process's one runner (every session's jobs queue on the same devices)."""
-    global _default
-    with _default_lock:
-        if _default is None:
-            settings = JobSettings.from_env()
-            backend = None
-            if settings.backend != "threads":
-                from cnnviz.jobs.ray_backend import RayBackend  # Ray only where it is asked for
-
-                backend = RayBackend(settings)
-            _default = JobRunner(settings, backend=backend)
-            atexit.register(_default.shutdown)
-        return _default
