@@ -21,6 +21,7 @@ touched.
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 from collections.abc import Callable, Sequence
@@ -391,7 +392,8 @@ def study(
     *,
     report: Callable[..., object] | None = None,
 ) -> Study:
-    """A job function: `visualize`, then `top_images` among `pictures`."""
+    """`visualize`, then `top_images` among `pictures` (the job
+    `cnnviz.explain.jobs.study_channels` runs it on the model a ModelSpec names)."""
     viz = visualize(model, layer, channels, settings, report=report)
     top = top_images(model, layer, channels, pictures, k)
     arr = np.asarray(pictures)
@@ -435,9 +437,37 @@ def photo_crops(side: int, grid: int = 3) -> tuple[np.ndarray, list[str]]:
     return torch.stack(pictures).permute(0, 2, 3, 1).contiguous().numpy(), names
 
 
-def reference_images(model: Explained) -> tuple[np.ndarray, list[str]]:
-    """The images a channel's visualization is compared with: the default model's validation
-    digits, else crops of the built-in photos at the model's side."""
+REFERENCE_KINDS = ("digits", "photos")
+
+
+@dataclass(frozen=True)
+class ReferenceImages:
+    """Built-in reference images by name, what a job takes instead of the images: "digits"
+    (the default LeNet-5's validation digits) or "photos" (photo_crops at `side`)."""
+
+    kind: str
+    side: int = 0
+
+    def load(self) -> tuple[np.ndarray, list[str]]:
+        """The images (N x H x W x 3 uint8, shared: not to be changed) and their names."""
+        if self.kind not in REFERENCE_KINDS:
+            raise ValueError(f"unknown reference images {self.kind!r}; kinds: {REFERENCE_KINDS}")
+        return _loaded(self.kind, self.side)
+
+
+@functools.lru_cache(maxsize=8)
+def _loaded(kind: str, side: int) -> tuple[np.ndarray, list[str]]:
+    return digit_validation() if kind == "digits" else photo_crops(side)
+
+
+def reference_set(model: Explained) -> ReferenceImages:
+    """The images a channel's visualization is compared with, by name: the default model's
+    validation digits, else crops of the built-in photos at the model's side."""
     if model.source == "default":
-        return digit_validation()
-    return photo_crops(model.image_size)
+        return ReferenceImages("digits")
+    return ReferenceImages("photos", model.image_size)
+
+
+def reference_images(model: Explained) -> tuple[np.ndarray, list[str]]:
+    """The images of `reference_set(model)` and their names."""
+    return reference_set(model).load()
