@@ -27,8 +27,8 @@ from torch import nn
 
 from cnnviz.data import ImageDataset, digits
 from cnnviz.experiments import EXPERIMENTS
+from cnnviz.explain import feature_viz, models
 from cnnviz.explain import jobs as explain_jobs
-from cnnviz.explain import models
 from cnnviz.explain.attribution import Params
 from cnnviz.explain.feature_viz import Settings
 from cnnviz.train import FinetuneConfig, finetune
@@ -152,6 +152,35 @@ def fine_tuned_maps_case() -> Case:
     return Case(explain_jobs.explain_maps, (model.spec(), x, 0, ["integrated_gradients"], FEW))
 
 
+@functools.cache
+def run_validation_images() -> np.ndarray:
+    """A fine-tuned run's validation images as the page picks them (cnnviz.ui.feature_viz:
+    reference_images), for a dataset of 800 images at 32 px: 400 in the validation split."""
+    from cnnviz.explain.validation import validation_set
+    from cnnviz.ui import feature_viz as page
+
+    data = tiny(n_per_class=400, side=32)
+    labels = data.labels.tolist()
+    val = list(range(0, len(labels), 2))
+    validation = validation_set(data.images, labels, None, data.classes, val, [0] * len(val))
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(page, "trained_validation", lambda: validation)
+        pictures, names, what = page.reference_images(fine_tuned())
+    assert what == "validation images of your run" and len(names) == len(val)
+    return pictures
+
+
+def fine_tuned_study_case() -> Case:
+    """Feature visualization of a fine-tuned model against its run's validation images,
+    which the page stores by content hash when the job starts (feature_viz.by_reference)."""
+    model = fine_tuned()
+    pictures = feature_viz.by_reference(run_validation_images())
+    settings = Settings(steps=3, side=32, seed=2)
+    return Case(
+        explain_jobs.study_channels, (model.spec(), "layer1", [1, 2], settings, pictures, 4)
+    )
+
+
 CASES: dict[str, Callable[[], Case]] = {
     "finetune": finetune_case,
     "estimate probe": probe_case,
@@ -160,6 +189,7 @@ CASES: dict[str, Callable[[], Case]] = {
     "explain maps (fine-tuned)": fine_tuned_maps_case,
     "sanity check": check_sanity_case,
     "feature visualization": study_channels_case,
+    "feature visualization (fine-tuned)": fine_tuned_study_case,
 }
 # The data argument is still the ImageDataset object; the fine-tune job's change to a dataset
 # reference (issue 21, another branch) turns these into passes (strict: then update the cases).
@@ -293,6 +323,18 @@ def test_a_job_gives_the_same_maps_as_the_model_object():
         assert np.array_equal(from_job[m].map, direct[m].map), m
 
 
+def test_images_by_reference_are_the_images_and_small():
+    """The run's validation images would pass the bound no better than a dataset; their
+    reference (a file of the model store, named by content) loads them back bit for bit."""
+    pictures = run_validation_images()
+    assert len(pickle.dumps(pictures)) > ARGS_BYTES
+    reference = feature_viz.by_reference(pictures)
+    assert len(pickle.dumps(reference)) < 1024
+    loaded = round_trip(reference).load()[0]
+    assert loaded.dtype == np.uint8 and np.array_equal(loaded, pictures)
+    assert feature_viz.by_reference(pictures.copy()) == reference  # once per content
+
+
 # --- every submit( has a case ---------------------------------------------------------------
 def _first_args(name: str) -> set[tuple[str, str]]:
     """(file, the first argument's source) of every call of `<x>.{name}(` / `{name}(` in
@@ -321,7 +363,7 @@ COVERED = {
     "fn": set(),  # cnnviz/ui/explain.py job(): its callers below
     "explain_jobs.explain_maps": {"explain maps", "explain maps (fine-tuned)"},
     "explain_jobs.check_sanity": {"sanity check"},
-    "explain_jobs.study_channels": {"feature visualization"},
+    "explain_jobs.study_channels": {"feature visualization", "feature visualization (fine-tuned)"},
 }
 
 

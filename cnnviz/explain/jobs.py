@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import numpy as np
 import torch
 
 from cnnviz.explain import attribution, feature_viz, models, sanity
@@ -54,18 +53,16 @@ def study_channels(
     layer: str,
     channels: Sequence[int],
     settings: Settings,
-    pictures: ReferenceImages | np.ndarray,
+    pictures: ReferenceImages,
     k: int = 8,
     *,
     report: Callable[..., Any] | None = None,
 ) -> Study:
     """Feature visualization of `layer`'s channels beside the reference images that excite
-    them most (feature_viz.study): `pictures` by name (ReferenceImages, loaded here), or the
-    images themselves (a fine-tuned run's validation images)."""
+    them most (feature_viz.study); `pictures` by name (feature_viz.by_reference), loaded here."""
     model = models.resolve(spec)
-    if isinstance(pictures, ReferenceImages):
-        pictures = pictures.load()[0]
-    return feature_viz.study(model, layer, channels, settings, pictures, k, report=report)
+    images = pictures.load()[0]
+    return feature_viz.study(model, layer, channels, settings, images, k, report=report)
 
 
 # Every job kind the Explain page submits (tests/test_job_inputs.py pickles each one's inputs).

@@ -296,7 +296,7 @@ _held: weakref.WeakValueDictionary[ModelSpec, TrainedLike] = weakref.WeakValueDi
 _guard = threading.Lock()
 
 STORE_ENV = "CNNVIZ_MODEL_STORE"
-STORE_KEPT = 16  # fine-tuned model files the store keeps, newest first
+STORE_KEPT = 16  # files of each kind the store keeps (fine-tuned models, images), newest first
 
 
 def model_store(environ: Mapping[str, str] = os.environ) -> Path:
@@ -367,24 +367,28 @@ def _store_trained(model: TrainedLike) -> ModelSpec:
             document[about] = getattr(model, about)
     buffer = io.BytesIO()
     torch.save(document, buffer)
-    data = buffer.getvalue()
-    digest = hashlib.sha256(data).hexdigest()[:16]
-    folder = model_store()
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"trained-{digest}.pt"
-    if not path.is_file():
-        part = folder / f".{path.name}.{uuid.uuid4().hex}"
-        part.write_bytes(data)
-        os.replace(part, path)  # whole or not at all, for a reader in another process
-        _prune(folder)
+    digest, path = store_file("trained", ".pt", buffer.getvalue())
     return ModelSpec("trained", model.backbone, digest, str(path), int(model.image_size))
 
 
-def _prune(folder: Path) -> None:
-    """Keep the STORE_KEPT newest fine-tuned model files."""
-    files = sorted(folder.glob("trained-*.pt"), key=lambda f: f.stat().st_mtime, reverse=True)
+def store_file(kind: str, suffix: str, data: bytes) -> tuple[str, Path]:
+    """Write `data` to the model store as KIND-HASH.SUFFIX (HASH: its sha256, 16 hex digits),
+    once (the same bytes, the same file), whole or not at all for a reader in another
+    process; keep the STORE_KEPT newest files of the kind. Its hash and path."""
+    digest = hashlib.sha256(data).hexdigest()[:16]
+    folder = model_store()
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{kind}-{digest}{suffix}"
+    if path.is_file():
+        os.utime(path)  # used again: the newest
+        return digest, path
+    part = folder / f".{path.name}.{uuid.uuid4().hex}"
+    part.write_bytes(data)
+    os.replace(part, path)
+    files = sorted(folder.glob(f"{kind}-*{suffix}"), key=lambda f: f.stat().st_mtime, reverse=True)
     for old in files[STORE_KEPT:]:
         old.unlink(missing_ok=True)
+    return digest, path
 
 
 def load_trained_file(path: str | Path) -> Explained:

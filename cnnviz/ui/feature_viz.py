@@ -124,7 +124,8 @@ def feature_visualization(model: models.Explained) -> None:
     signature = f"{model.key}|{layer}|{chosen}|{settings}|{k}|{len(picture_names)}"
     count = f"{len(chosen)} {'class' if is_class else 'channel'}{'es' if is_class else 's'}"
     result = job(
-        explain_jobs.study_channels, lambda: (model.spec(), layer, chosen, settings, pictures, k),
+        explain_jobs.study_channels,
+        lambda: (model.spec(), layer, chosen, settings, feature_viz.by_reference(pictures), k),
         signature, JOB,
         f"Optimize the images ({count})" if len(chosen) > 1 else "Optimize the image",
     )  # fmt: skip
