@@ -246,7 +246,8 @@ def explain_all(
     *,
     report: Callable[..., Any] | None = None,
 ) -> dict[str, Attribution]:
-    """Several methods in turn; a job function (report after each: a stop lands between)."""
+    """Several methods in turn, reporting after each (a job's stop lands between); the job
+    `cnnviz.explain.jobs.explain_maps` runs it on the model a ModelSpec names."""
     results = {}
     for i, method in enumerate(methods):
         if report is not None:

@@ -21,6 +21,8 @@ touched.
 
 from __future__ import annotations
 
+import functools
+import io
 import math
 import time
 from collections.abc import Callable, Sequence
@@ -35,7 +37,7 @@ from cnnviz.augment import limits as augment_limits
 from cnnviz.errors import DoesNotFit, OutOfBounds, UnknownLayer
 from cnnviz.explain import limits as explain_limits
 from cnnviz.explain.feature_maps import module
-from cnnviz.explain.models import Explained
+from cnnviz.explain.models import Explained, store_file
 from cnnviz.jobs.devices import cpu_threads
 
 LOGITS = "logits"  # the layer name for a class logit (the network's output)
@@ -391,7 +393,8 @@ def study(
     *,
     report: Callable[..., object] | None = None,
 ) -> Study:
-    """A job function: `visualize`, then `top_images` among `pictures`."""
+    """`visualize`, then `top_images` among `pictures` (the job
+    `cnnviz.explain.jobs.study_channels` runs it on the model a ModelSpec names)."""
     viz = visualize(model, layer, channels, settings, report=report)
     top = top_images(model, layer, channels, pictures, k)
     arr = np.asarray(pictures)
@@ -435,9 +438,69 @@ def photo_crops(side: int, grid: int = 3) -> tuple[np.ndarray, list[str]]:
     return torch.stack(pictures).permute(0, 2, 3, 1).contiguous().numpy(), names
 
 
-def reference_images(model: Explained) -> tuple[np.ndarray, list[str]]:
-    """The images a channel's visualization is compared with: the default model's validation
-    digits, else crops of the built-in photos at the model's side."""
+REFERENCE_KINDS = ("digits", "photos", "stored")
+
+
+@dataclass(frozen=True)
+class ReferenceImages:
+    """Reference images by name, what a job takes instead of the images: "digits" (the
+    default LeNet-5's validation digits), "photos" (photo_crops at `side`) or "stored" (images
+    of a session, such as a fine-tuned run's validation images, written to the model store
+    by `by_reference` as an N x H x W x 3 uint8 .npy file named by its content hash)."""
+
+    kind: str
+    side: int = 0
+    file: str | None = None
+
+    def load(self) -> tuple[np.ndarray, list[str]]:
+        """The images (N x H x W x 3 uint8, shared: not to be changed) and their names
+        (stored images: "#i", their place in the file)."""
+        if self.kind not in REFERENCE_KINDS:
+            raise ValueError(f"unknown reference images {self.kind!r}; kinds: {REFERENCE_KINDS}")
+        return _loaded(self.kind, self.side, self.file)
+
+
+def by_reference(pictures: ReferenceImages | np.ndarray) -> ReferenceImages:
+    """Images as a job takes them: a ReferenceImages as it is, an N x H x W x 3 uint8 array
+    written to the model store (once per content) and named by its file."""
+    if isinstance(pictures, ReferenceImages):
+        return pictures
+    arr = np.ascontiguousarray(pictures)
+    if arr.ndim != 4 or arr.dtype != np.uint8 or arr.shape[-1] != 3:
+        raise DoesNotFit("Reference images must be N x H x W x 3 uint8.")
+    buffer = io.BytesIO()
+    np.save(buffer, arr, allow_pickle=False)
+    _, path = store_file("images", ".npy", buffer.getvalue())
+    return ReferenceImages("stored", int(arr.shape[1]), str(path))
+
+
+def _loaded(kind: str, side: int, file: str | None) -> tuple[np.ndarray, list[str]]:
+    if kind != "stored":
+        return _built_in(kind, side)
+    if file is None:
+        raise ValueError("stored reference images name no file")
+    return _stored(file)
+
+
+@functools.lru_cache(maxsize=8)
+def _built_in(kind: str, side: int) -> tuple[np.ndarray, list[str]]:
+    return digit_validation() if kind == "digits" else photo_crops(side)
+
+
+@functools.lru_cache(maxsize=2)  # a run's validation images may be large: the last two
+def _stored(file: str) -> tuple[np.ndarray, list[str]]:
+    arr = np.load(file, allow_pickle=False)  # a file of this store: plain uint8, no objects
+    return arr, [f"#{i}" for i in range(len(arr))]
+
+
+def reference_set(model: Explained) -> ReferenceImages:
+    """The images a channel's visualization is compared with, by name: the default model's
+    validation digits, else crops of the built-in photos at the model's side."""
     if model.source == "default":
-        return digit_validation()
-    return photo_crops(model.image_size)
+        return ReferenceImages("digits")
+    return ReferenceImages("photos", model.image_size)
+
+
+def reference_images(model: Explained) -> tuple[np.ndarray, list[str]]:
+    """The images of `reference_set(model)` and their names."""
+    return reference_set(model).load()

@@ -10,15 +10,30 @@
 Every model is used through `Explained.borrow()`: under the model's lock, with gradients of the
 weights switched off, and left exactly as found (cnnviz.shared_model.as_found), since captum
 registers hooks and a model may be shared by every session of the server.
+
+A job never receives the model itself: it receives its `ModelSpec` (`Explained.spec()`: source,
+name, weights, file; it pickles, so a job may run in another process) and calls `resolve`
+once, which gives back this process's one copy of that model: the shared_model registry's, the
+default LeNet-5's, a fine-tuned model this process already holds, or one built from the spec's
+file and kept (least recently used out) so that a worker builds each model once, never per job.
+A fine-tuned model is written once to the model store (CNNVIZ_MODEL_STORE, default a folder
+cnnviz-models in the temporary folder), named by its content hash, where another process on the
+machine (or a cluster sharing the folder) reads it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import hashlib
+import io
+import os
+import tempfile
 import threading
 import uuid
 import weakref
-from collections.abc import Callable, Iterator
+from collections import OrderedDict
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,6 +58,27 @@ from cnnviz.explain import limits as explain_limits
 
 DEFAULT = default_model.NAME
 Preprocess = Callable[[torch.Tensor], torch.Tensor]
+SOURCES = ("default", "imagenet", "untrained", "weights", "trained")
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A network to explain by reference, not as an object: what a job takes. It pickles, and
+    `resolve` turns it into the same model in any process.
+
+    source: "default" (LeNet-5 on digits), "imagenet" (torchvision's weights from the cache),
+    "untrained" (seeded random weights), "weights" (a state-dict file for `name`, CLI --weights)
+    or "trained" (a fine-tuned model file, cnnviz.train.save_trained's format).
+    weights: "digits", "imagenet", "seed0", or the file's content hash (sha256, 16 hex digits).
+    file: the state-dict or fine-tuned model file ("weights" and "trained" only).
+    image_size: the crop side asked for (None: the weights' own).
+    """
+
+    source: str
+    name: str
+    weights: str
+    file: str | None = None
+    image_size: int | None = None
 
 
 class TrainedLike(Protocol):
@@ -69,6 +105,15 @@ class Explained:
     source: str  # "default", "imagenet", "untrained" or "trained"
     _preprocess: Preprocess = field(repr=False)
     _borrow: Callable[[], AbstractContextManager[nn.Module]] = field(repr=False)
+    # How to name this network for a job (a fine-tuned model is written to the store then);
+    # None: a network of this process alone (the sanity check's randomized copy).
+    _spec: Callable[[], ModelSpec] | None = field(default=None, repr=False)
+
+    def spec(self) -> ModelSpec:
+        """The picklable reference a job takes instead of this object (`resolve` undoes it)."""
+        if self._spec is None:
+            raise ValueError(f"{self.title} exists in this process only: it has no ModelSpec.")
+        return self._spec()
 
     def borrow(self) -> AbstractContextManager[nn.Module]:
         """The network for this thread alone, weights' gradients off, then as found."""
@@ -130,6 +175,9 @@ def _borrow_default() -> Iterator[nn.Module]:
         yield model
 
 
+DEFAULT_SPEC = ModelSpec("default", DEFAULT, "digits")
+
+
 def default() -> Explained:
     """LeNet-5 trained on scikit-learn's digits (the file in assets/)."""
     _, classes, prep = _default()
@@ -143,6 +191,7 @@ def default() -> Explained:
         source="default",
         _preprocess=prep,
         _borrow=_borrow_default,
+        _spec=lambda: DEFAULT_SPEC,
     )
 
 
@@ -203,6 +252,12 @@ def imagenet(name: str, *, pretrained: bool = True, image_size: int | None = Non
         )
     side, transform = _transform(w, image_size)
     kind = "ImageNet" if pretrained else "random weights"
+    spec = ModelSpec(
+        "imagenet" if pretrained else "untrained",
+        name,
+        "imagenet" if pretrained else "seed0",
+        image_size=side,
+    )
     base = Explained(
         key=f"{name}:{'imagenet' if pretrained else 'seed0'}",
         title=f"{_title(name)} ({kind})",
@@ -215,6 +270,7 @@ def imagenet(name: str, *, pretrained: bool = True, image_size: int | None = Non
         _borrow=lambda: shared_model.borrow(
             name, pretrained=pretrained, input_size=(3, side, side)
         ),
+        _spec=lambda: spec,
     )
     if name in registry.REGISTRY:
         return base
@@ -225,13 +281,30 @@ def imagenet(name: str, *, pretrained: bool = True, image_size: int | None = Non
             if pretrained
             else torchvision.models.get_model(name, weights=None)
         )
-    return _private(base, net.eval(), list(base.classes), transform, base.key, base.title)
+    return _private(
+        base, net.eval(), list(base.classes), transform, base.key, base.title, spec=spec
+    )
 
 
 # --- a session's fine-tuned model (cnnviz.train) --------------------------------------------
 _trained_locks: weakref.WeakKeyDictionary[nn.Module, threading.Lock] = weakref.WeakKeyDictionary()
 _trained_keys: weakref.WeakKeyDictionary[nn.Module, str] = weakref.WeakKeyDictionary()
+_trained_specs: weakref.WeakKeyDictionary[nn.Module, ModelSpec] = weakref.WeakKeyDictionary()
+# The fine-tuned models this process holds, by spec: `resolve` hands out the very same network
+# (and lock) rather than reading its file again. Weak: a session that lets go frees it.
+_held: weakref.WeakValueDictionary[ModelSpec, TrainedLike] = weakref.WeakValueDictionary()
 _guard = threading.Lock()
+
+STORE_ENV = "CNNVIZ_MODEL_STORE"
+STORE_KEPT = 16  # files of each kind the store keeps (fine-tuned models, images), newest first
+
+
+def model_store(environ: Mapping[str, str] = os.environ) -> Path:
+    """The folder fine-tuned models are written to for jobs in other processes:
+    CNNVIZ_MODEL_STORE (a folder every worker reads: on one machine, or shared by a cluster),
+    else cnnviz-models in the temporary folder."""
+    text = environ.get(STORE_ENV, "").strip()
+    return Path(text) if text else Path(tempfile.gettempdir()) / "cnnviz-models"
 
 
 def trained(model: TrainedLike) -> Explained:
@@ -246,6 +319,18 @@ def trained(model: TrainedLike) -> Explained:
         with lock, shared_model.as_found(net):
             yield net
 
+    def spec() -> ModelSpec:
+        with _guard:
+            known = _trained_specs.get(net)
+        if known is None:
+            with lock:  # the weights as they are, not while a borrower works on them
+                known = _store_trained(model)
+            with _guard:
+                known = _trained_specs.setdefault(net, known)
+                with contextlib.suppress(TypeError):  # an object without weak references
+                    _held[known] = model
+        return known
+
     first = next((m for m in net.modules() if isinstance(m, nn.Conv2d)), None)
     return Explained(
         key=key,
@@ -257,7 +342,53 @@ def trained(model: TrainedLike) -> Explained:
         source="trained",
         _preprocess=model.preprocess,
         _borrow=borrow,
+        _spec=spec,
     )
+
+
+def _store_trained(model: TrainedLike) -> ModelSpec:
+    """Write the model in save_trained's format to the store, named by its content hash
+    (once: the same weights, the same file), and name it by that file."""
+    from cnnviz.train.export import FORMAT  # the transfer-learning library: only here
+
+    document = {
+        "format": FORMAT,
+        "backbone": model.backbone,
+        "classes": list(model.classes),
+        "preprocessing": {
+            "image_size": int(model.image_size),
+            "mean": [float(v) for v in getattr(model, "mean", [])],
+            "std": [float(v) for v in getattr(model, "std", [])],
+        },
+        "state_dict": model.model.state_dict(),
+    }
+    for about in ("strategy", "weights", "val_accuracy"):
+        if getattr(model, about, None) is not None:
+            document[about] = getattr(model, about)
+    buffer = io.BytesIO()
+    torch.save(document, buffer)
+    digest, path = store_file("trained", ".pt", buffer.getvalue())
+    return ModelSpec("trained", model.backbone, digest, str(path), int(model.image_size))
+
+
+def store_file(kind: str, suffix: str, data: bytes) -> tuple[str, Path]:
+    """Write `data` to the model store as KIND-HASH.SUFFIX (HASH: its sha256, 16 hex digits),
+    once (the same bytes, the same file), whole or not at all for a reader in another
+    process; keep the STORE_KEPT newest files of the kind. Its hash and path."""
+    digest = hashlib.sha256(data).hexdigest()[:16]
+    folder = model_store()
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{kind}-{digest}{suffix}"
+    if path.is_file():
+        os.utime(path)  # used again: the newest
+        return digest, path
+    part = folder / f".{path.name}.{uuid.uuid4().hex}"
+    part.write_bytes(data)
+    os.replace(part, path)
+    files = sorted(folder.glob(f"{kind}-*{suffix}"), key=lambda f: f.stat().st_mtime, reverse=True)
+    for old in files[STORE_KEPT:]:
+        old.unlink(missing_ok=True)
+    return digest, path
 
 
 def load_trained_file(path: str | Path) -> Explained:
@@ -309,7 +440,8 @@ def with_weights(name: str, path: str | Path, image_size: int | None = None) -> 
             prep = default_model.Preprocessing(int(p["image_size"]), p["mean"], p["std"])
             classes = [str(c) for c in doc["classes"]]
         title = f"LeNet-5 (digits, weights from {file})"
-        return _private(base, net.eval(), classes, prep, f"{DEFAULT}:{path}", title)
+        spec = _weights_spec(name, path, image_size)
+        return _private(base, net.eval(), classes, prep, f"{DEFAULT}:{path}", title, spec=spec)
     w = _imagenet_weights(name)
     side, transform = _transform(w, image_size)
     with torch.device("meta"):  # shapes only: the file's tensors become the weights
@@ -329,7 +461,21 @@ def with_weights(name: str, path: str | Path, image_size: int | None = None) -> 
         source="imagenet",  # preprocessed as the ImageNet weights are
         _preprocess=transform,
         _borrow=_own_borrow(net.eval()),
+        _spec=_weights_spec(name, path, image_size),
     )
+
+
+def _weights_spec(name: str, path: str | Path, image_size: int | None) -> Callable[[], ModelSpec]:
+    """A state-dict file by its path and content hash, worked out on first use (the CLI,
+    which runs no job, never reads the file a second time)."""
+    full = Path(path).resolve()
+
+    @functools.cache
+    def spec() -> ModelSpec:
+        digest = hashlib.sha256(full.read_bytes()).hexdigest()[:16]
+        return ModelSpec("weights", name, digest, str(full), image_size)
+
+    return spec
 
 
 # torchvision's GoogLeNet checkpoint holds its two auxiliary heads; the app's googlenet has none.
@@ -396,8 +542,11 @@ def _private(
     prep: Preprocess,
     key: str,
     title: str | None = None,
+    *,
+    spec: ModelSpec | Callable[[], ModelSpec] | None = None,
 ) -> Explained:
-    """`base` with a network, classes and preprocessing of its own."""
+    """`base` with a network, classes and preprocessing of its own (`spec`: how a job in
+    another process builds the same; None: nowhere else)."""
     return Explained(
         key=key,
         title=title or base.title,
@@ -408,6 +557,7 @@ def _private(
         source=base.source,
         _preprocess=prep,
         _borrow=_own_borrow(net),
+        _spec=spec if spec is None or callable(spec) else (lambda: spec),
     )
 
 
@@ -422,6 +572,54 @@ def by_name(name: str, *, image_size: int | None = None, pretrained: bool = True
         _check_default_size(image_size)
         return default()
     return imagenet(name, pretrained=pretrained, image_size=image_size)
+
+
+# --- a spec back to its model, once per process ----------------------------------------------
+BUILT_KEPT = 4  # models built from a file (or private torchvision ones) a process keeps
+_built: OrderedDict[ModelSpec, Explained] = OrderedDict()
+_building: dict[ModelSpec, threading.Lock] = {}
+
+
+def resolve(spec: ModelSpec) -> Explained:
+    """This process's model for `spec`, built at most once: the default LeNet-5 and the
+    registry's torchvision models are the process's shared ones (shared_model); a fine-tuned
+    model this process holds is that very object; anything else is built from the spec (its
+    file read once) and kept, the BUILT_KEPT most recently used."""
+    if spec.source not in SOURCES:
+        raise UnknownModel(f"There is no model source {spec.source!r}.")
+    if spec.source == "default":
+        return default()
+    if spec.source in ("imagenet", "untrained") and spec.name in registry.REGISTRY:
+        return imagenet(spec.name, pretrained=spec.source == "imagenet", image_size=spec.image_size)
+    if spec.source == "trained":
+        with _guard:
+            here = _held.get(spec)
+        if here is not None:
+            return trained(here)
+    with _guard:
+        lock = _building.setdefault(spec, threading.Lock())
+    with lock:  # two jobs of one new model: the second waits for the first's copy
+        with _guard:
+            if spec in _built:
+                _built.move_to_end(spec)
+                return _built[spec]
+        model = _build(spec)
+        with _guard:
+            _built[spec] = model
+            while len(_built) > BUILT_KEPT:
+                old, _ = _built.popitem(last=False)
+                _building.pop(old, None)
+    return model
+
+
+def _build(spec: ModelSpec) -> Explained:
+    if spec.source in ("imagenet", "untrained"):
+        return imagenet(spec.name, pretrained=spec.source == "imagenet", image_size=spec.image_size)
+    if spec.file is None:
+        raise UnknownModel(f"The {spec.source} model {spec.name} names no file to load.")
+    if spec.source == "weights":
+        return with_weights(spec.name, spec.file, spec.image_size)
+    return load_trained_file(spec.file)
 
 
 def predict(model: Explained, x: torch.Tensor, top: int = 5) -> list[tuple[int, str, float]]:

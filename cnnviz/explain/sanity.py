@@ -202,4 +202,5 @@ def _private(model: Explained, net: nn.Module) -> Explained:
     def borrow():
         yield net
 
-    return replace(model, key=f"{model.key}:randomized", _borrow=borrow)
+    # No spec: this network exists in this request alone (a job never names it).
+    return replace(model, key=f"{model.key}:randomized", _borrow=borrow, _spec=None)

@@ -14,6 +14,7 @@ import torch
 from cnnviz import images, weights
 from cnnviz.errors import CnnvizError
 from cnnviz.explain import attribution, feature_maps, filters, limits, models, sanity
+from cnnviz.explain import jobs as explain_jobs
 from cnnviz.explain.attribution import METHODS, SLOW, Attribution, Params
 from cnnviz.explain.validation import ValidationSet
 from cnnviz.jobs import JobState, default_runner
@@ -295,15 +296,19 @@ def runs_inline(model: models.Explained, method: str) -> bool:
     return model.source == "default" or method not in SLOW
 
 
-def job(fn: Callable[..., Any], args: tuple, signature: str, param: str, label: str) -> Any | None:
-    """Start `fn(*args)` as a job on a click; its result once done, for these inputs only."""
+def job(
+    fn: Callable[..., Any], args: Callable[[], tuple], signature: str, param: str, label: str
+) -> Any | None:
+    """Start `fn(*args())` as a job on a click (`args` is called then: a fine-tuned model is
+    written to the model store for its spec only when a job needs it); its result once done,
+    for these inputs only."""
     runner = default_runner()
     handle = current_job(runner, param)
     if handle is not None and st.session_state.get(f"{param}_signature") != signature:
         handle = None  # a job for other inputs (a refresh forgets the signature: start again)
     if st.button(label, key=f"{param}_start", icon=":material/play_arrow:"):
         try:
-            handle = remember_job(runner.submit(fn, *args, session=owner_key()), param)
+            handle = remember_job(runner.submit(fn, *args(), session=owner_key()), param)
         except CnnvizError as err:
             show_error(err)
             return None
@@ -321,15 +326,16 @@ def job(fn: Callable[..., Any], args: tuple, signature: str, param: str, label: 
 
 
 def attributions(model, x, xid, target, methods, params) -> dict[str, Attribution]:
-    """The maps of the chosen methods: cached inline ones now, slow ones from a job."""
+    """The maps of the chosen methods: cached inline ones now, slow ones from a job (which
+    takes the model's spec, not the model)."""
     maps = {m: attribution_map(model.key, xid, m, target, params, model, x)
             for m in methods if runs_inline(model, m)}  # fmt: skip
     slow = [m for m in methods if not runs_inline(model, m)]
     if slow:
         names = ", ".join(METHODS[m] for m in slow)
         signature = f"{model.key}|{xid}|{target}|{slow}|{params}"
-        done = job(attribution.explain_all, (model, x, target, slow, params), signature,
-                   "explain_maps_job", f"Compute {names}")  # fmt: skip
+        done = job(explain_jobs.explain_maps, lambda: (model.spec(), x, target, slow, params),
+                   signature, "explain_maps_job", f"Compute {names}")  # fmt: skip
         maps.update(done or {})
     return maps
 
@@ -338,8 +344,8 @@ def sanity_check(model, x, xid, target, methods, params) -> sanity.SanityResult 
     """The cascading randomization of the chosen methods, as a job."""
     signature = f"{model.key}|{xid}|{target}|{methods}|{params}"
     return job(
-        sanity.cascading_randomization, (model, x, methods, params, target), signature,
-        "explain_sanity_job", "Run the sanity check",
+        explain_jobs.check_sanity, lambda: (model.spec(), x, methods, params, target),
+        signature, "explain_sanity_job", "Run the sanity check",
     )  # fmt: skip
 
 

@@ -11,6 +11,7 @@ import torch
 from cnnviz.augment import limits as augment_limits
 from cnnviz.errors import CnnvizError
 from cnnviz.explain import feature_maps, feature_viz, filters, models
+from cnnviz.explain import jobs as explain_jobs
 from cnnviz.explain import limits as explain_limits
 from cnnviz.explain.feature_viz import LOGITS, Settings, Study
 from cnnviz.ui.errors import show_error
@@ -49,21 +50,14 @@ def first_choice(key: str, side: int, _model: models.Explained) -> str:
     return convs[-1] if convs else feature_maps.default_layer(spatial)
 
 
-@st.cache_resource(show_spinner=False)
-def _digits() -> tuple[np.ndarray, list[str]]:
-    return feature_viz.digit_validation()
-
-
-@st.cache_resource(max_entries=8, show_spinner=False)
-def _photos(side: int) -> tuple[np.ndarray, list[str]]:
-    return feature_viz.photo_crops(side)
-
-
-def reference_images(model: models.Explained) -> tuple[np.ndarray, list[str], str]:
-    """The images to rank (N x H x W x 3 uint8), their names, and what they are."""
+def reference_images(
+    model: models.Explained,
+) -> tuple[np.ndarray | feature_viz.ReferenceImages, list[str], str]:
+    """The images to rank as the job takes them (built-in ones by name, a run's validation
+    images as N x H x W x 3 uint8), their names, and what they are."""
     if model.source == "default":
-        pictures, names = _digits()
-        return pictures, names, "validation digits"
+        digits = feature_viz.ReferenceImages("digits")
+        return digits, digits.load()[1], "validation digits"
     if model.source == "trained":
         validation = trained_validation()
         if validation is not None:
@@ -71,8 +65,9 @@ def reference_images(model: models.Explained) -> tuple[np.ndarray, list[str], st
             index = torch.tensor([item.index for item in items])
             pictures = validation.images[index].permute(0, 2, 3, 1).contiguous().numpy()
             return pictures, [item.name for item in items], "validation images of your run"
-    pictures, names = _photos(model.image_size)
-    return pictures, names, "crops of the built-in photos (ImageNet's are not on the server)"
+    photos = feature_viz.ReferenceImages("photos", model.image_size)
+    what = "crops of the built-in photos (ImageNet's are not on the server)"
+    return photos, photos.load()[1], what
 
 
 def enlarged(picture: np.ndarray, side: int = DISPLAY) -> np.ndarray:
@@ -129,7 +124,9 @@ def feature_visualization(model: models.Explained) -> None:
     signature = f"{model.key}|{layer}|{chosen}|{settings}|{k}|{len(picture_names)}"
     count = f"{len(chosen)} {'class' if is_class else 'channel'}{'es' if is_class else 's'}"
     result = job(
-        feature_viz.study, (model, layer, chosen, settings, pictures, k), signature, JOB,
+        explain_jobs.study_channels,
+        lambda: (model.spec(), layer, chosen, settings, feature_viz.by_reference(pictures), k),
+        signature, JOB,
         f"Optimize the images ({count})" if len(chosen) > 1 else "Optimize the image",
     )  # fmt: skip
     if result is not None:
