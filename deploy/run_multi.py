@@ -4,9 +4,9 @@
 
 Starts a local Ray head (`--jobs ray`, the default: every process's jobs wait in one queue per
 device, cnnviz/jobs/ray_backend.py; with RAY_ADDRESS set, its processes join that cluster
-instead, as with `--jobs ray://HOST:PORT`; `--jobs threads` queues per process), then N `python -m cnnviz.server.serve` processes on the
-loopback ports after PORT (PORT+1 ... PORT+N), waits until each answers its health check,
-then nginx on ADDRESS:PORT from the
+instead, as with `--jobs ray://HOST:PORT`; `--jobs threads` queues per process), then N
+`python -m cnnviz.server.serve` processes on the loopback ports after PORT (PORT+1 ...
+PORT+N), waits until each answers its health check, then nginx on ADDRESS:PORT from the
 template deploy/nginx.conf (sticky sessions on a cookie, websocket upgrade, upload limit
 from .streamlit/config.toml), as the current user, with its pid, logs and temporary files in
 a folder of its own (--folder, else a temporary one). Ctrl-C or SIGTERM stops them all.
