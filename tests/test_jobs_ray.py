@@ -92,7 +92,7 @@ def _pid(handle, timeout=30.0) -> int:
         if message.startswith("pid "):
             return int(message.split()[1])
         time.sleep(0.05)
-    raise AssertionError("the job never reported its process")
+    raise AssertionError(f"the job never reported its process: {handle.progress()}")
 
 
 def test_same_result_as_threads_and_progress_comes_back(settings, queue_name):
@@ -219,3 +219,31 @@ class socket_closed:
 
     def __exit__(self, *exc) -> None:
         return None
+
+
+def test_the_operators_view_of_the_queue(settings, capsys, monkeypatch):
+    """`python -m cnnviz queue`: the slots and the last jobs, in the order they ran, with
+    their times; never a whole job id."""
+    import json
+
+    from cnnviz.cli import main
+
+    runner = _runner(settings, ray_backend.ACTOR_NAME)
+    try:
+        first = runner.submit(count, 3, session="a")
+        second = runner.submit(count, 3, session="b")
+        first.result(timeout=60), second.result(timeout=60)
+        monkeypatch.setenv("CNNVIZ_JOBS", "ray")
+        assert main(["queue", "--json"]) == 0
+        log = json.loads(capsys.readouterr().out)
+        assert log["slots"] == {"cpu": 1}
+        jobs = log["jobs"][-2:]
+        assert [j["job"] for j in jobs] == [first.id[:6], second.id[:6]]
+        assert all(j["state"] == "done" and j["function"] == "count" for j in jobs)
+        assert jobs[0]["submitted"] <= jobs[0]["started"] <= jobs[0]["ended"] <= jobs[1]["started"]
+        assert main(["queue", "--last", "2"]) == 0
+        text = capsys.readouterr().out
+        assert first.id[:6] in text and first.id not in text
+        assert main(["queue", "--last", "0"]) == 2
+    finally:
+        ray.kill(ray.get_actor(ray_backend.ACTOR_NAME, namespace=ray_backend.NAMESPACE))

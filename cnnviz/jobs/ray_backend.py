@@ -32,6 +32,7 @@ and the next job tries to reach it again.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import logging
 import os
@@ -64,12 +65,14 @@ POLL_S = 0.1  # a server process asks the queue for its jobs' progress this ofte
 REPORT_S = 0.2  # a running job sends its progress at most this often (metrics at once)
 CANCEL_AFTER_S = 1.0  # a job that has not stopped at a report by then: its worker is ended
 CONNECT_TIMEOUT_S = 3.0
+HISTORY = 200  # jobs the queue remembers for an operator
 
 
 # --- connecting ------------------------------------------------------------------------------
-def connect(address: str) -> None:
+def connect(address: str, *, start: bool = True) -> None:
     """Join Ray as CNNVIZ_JOBS says (`ray` or `ray://HOST:PORT`), once per process;
-    JobQueueUnreachable when it cannot be reached."""
+    JobQueueUnreachable when it cannot be reached. `start`: with "ray" and no instance
+    running here, start one in this process (a server), else say so (the CLI)."""
     import ray
 
     if address.startswith("ray://"):
@@ -90,6 +93,8 @@ def connect(address: str) -> None:
         last = (Path(tempfile.gettempdir()) / "ray" / "ray_current_cluster").read_text().strip()
         _answers(last, last)
     except (OSError, JobQueueUnreachable):
+        if not start:
+            raise JobQueueUnreachable("No Ray instance runs on this machine.") from None
         log.info("no Ray instance runs here: starting one in this process")
         ray.init(address="local", namespace=NAMESPACE, include_dashboard=False, log_to_driver=False)
         return
@@ -199,11 +204,20 @@ class _TaskBackend:
             )
         )
         self._queue.tasks[job.tag] = (status, value)
+        self._queue.mark(job.tag, started=time.time(), state="running")
         threading.Thread(
             target=self._wait, args=(job.tag, status, value, done), daemon=True
         ).start()
 
     def _wait(self, job_id: str, status: Any, value: Any, done: Callable[[Outcome], None]) -> None:
+        def ended(outcome: Outcome) -> None:
+            state = "failed" if outcome.error else "stopped" if outcome.stopped else "done"
+            self._queue.mark(job_id, ended=time.time(), state=state)
+            done(outcome)
+
+        self._end(job_id, status, value, ended)
+
+    def _end(self, job_id: str, status: Any, value: Any, done: Callable[[Outcome], None]) -> None:
         import ray
         from ray.exceptions import RayTaskError, TaskCancelledError
 
@@ -243,6 +257,10 @@ class JobQueue:
         self.tasks: dict[str, tuple[Any, Any]] = {}  # job id -> (status ref, value ref)
         self.results: dict[str, Any] = {}  # job id -> value ref of a finished task
         self._handles: dict[str, Any] = {}  # job id -> this runner's JobHandle
+        self._submitting = threading.Lock()
+        # The last HISTORY jobs by wall clock, for an operator (`python -m cnnviz queue`):
+        # never a job's id (worth something with its owner's cookie), its first 6 letters.
+        self.history: collections.OrderedDict[str, dict[str, Any]] = collections.OrderedDict()
         self._runner = ClusterRunner(
             settings, device_keys(cluster_resources(), settings.per_device), _TaskBackend(self)
         )
@@ -260,16 +278,28 @@ class JobQueue:
                 f"The job queue's cluster has no {device!r} device: it has "
                 f"{', '.join(self._runner.slots)}.",
             )
-        handle = self._runner.submit(
-            _Named(name),
-            payload,
-            session=job_id,
-            device=device,
-            estimate=estimate,
-            lane=lane,
-            tag=job_id,
-        )
-        self._handles[job_id] = handle
+        self.history[job_id] = {
+            "job": job_id[:6],
+            "function": name.rpartition(".")[2],
+            "queue": f"lane:{lane}" if lane else device,
+            "submitted": time.time(),
+            "started": None,
+            "ended": None,
+            "state": "queued",
+        }
+        while len(self.history) > HISTORY:
+            self.history.popitem(last=False)
+        with self._submitting:  # the task may report before submit returns: see report
+            handle = self._runner.submit(
+                _Named(name),
+                payload,
+                session=job_id,
+                device=device,
+                estimate=estimate,
+                lane=lane,
+                tag=job_id,
+            )
+            self._handles[job_id] = handle
 
     def report(
         self,
@@ -281,6 +311,9 @@ class JobQueue:
     ) -> bool:
         """A running job's progress; whether it is asked to stop."""
         handle = self._handles.get(job_id)
+        if handle is None:
+            with self._submitting:  # a job that started before its submit call returned
+                handle = self._handles.get(job_id)
         if handle is None:
             return True  # forgotten: its owner has gone
         job = handle._job
@@ -334,6 +367,18 @@ class JobQueue:
             }
         return out
 
+    def mark(self, job_id: str, **fields: Any) -> None:
+        """Record when a job started or ended, and how (the history)."""
+        if job_id in self.history:
+            self.history[job_id].update(fields)
+
+    def log(self) -> dict[str, Any]:
+        """The slots, and the last jobs oldest first: what `python -m cnnviz queue` prints."""
+        for job_id, handle in list(self._handles.items()):
+            if job_id in self.history:
+                self.history[job_id]["state"] = handle.state.value
+        return {"slots": dict(self._runner.slots), "jobs": [dict(j) for j in self.history.values()]}
+
     def forget(self, job_id: str) -> None:
         """Drop a job: a queued one leaves the queue, a running one is stopped, its result
         (if any) is freed once the process that asked has it."""
@@ -377,6 +422,21 @@ def job_queue(settings: JobSettings, name: str = ACTOR_NAME) -> Any:
         )
         .remote(settings)
     )
+
+
+def queue_log(address: str) -> dict[str, Any]:
+    """The class's queue as its actor keeps it (slots, the last jobs), joining Ray at
+    `address` ("ray" or "ray://HOST:PORT") for the asking; JobQueueUnreachable without one."""
+    import ray
+
+    connect(address, start=False)
+    try:
+        queue = ray.get_actor(ACTOR_NAME, namespace=NAMESPACE)
+    except ValueError:
+        raise JobQueueUnreachable(
+            "Ray runs, but no server has started the class's job queue on it yet."
+        ) from None
+    return ray.get(queue.log.remote(), timeout=30)
 
 
 # --- inside the worker -----------------------------------------------------------------------
