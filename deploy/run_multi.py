@@ -291,6 +291,7 @@ class Cluster:
     folder: Path
     backends: list[subprocess.Popen] = field(default_factory=list)
     nginx: subprocess.Popen | None = None
+    ray_address: str | None = None  # the Ray head the backends' jobs queue on, if any
 
     @property
     def processes(self) -> list[subprocess.Popen]:
@@ -357,6 +358,7 @@ def cluster(
         env["CNNVIZ_JOBS"] = jobs
         if jobs == "ray" and not env.get("RAY_ADDRESS"):  # else: join the cluster it names
             env.update(RAY_ENV, RAY_ADDRESS=ray_head(stack, os.cpu_count() or 1))
+        running.ray_address = env.get("RAY_ADDRESS") if jobs == "ray" else None
         for p in ports:
             running.backends.append(
                 subprocess.Popen(streamlit_command(p, extra), cwd=REPO, env=env)
