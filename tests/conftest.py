@@ -25,6 +25,11 @@ os.environ["TORCH_HOME"] = tempfile.mkdtemp(prefix="cnnviz-torch-home-")
 # pages; the tests that want one set it themselves (tests/e2e/test_class_code.py).
 os.environ.pop("CNNVIZ_CLASS_CODE", None)
 atexit.register(shutil.rmtree, os.environ["TORCH_HOME"], True)
+# Nor the machine's store (cnnviz.store): features and datasets of the suite's runs stay in a
+# folder of its own, removed at exit.
+os.environ["CNNVIZ_STORE"] = tempfile.mkdtemp(prefix="cnnviz-test-store-")
+os.environ.pop("CNNVIZ_STORE_MB", None)
+atexit.register(shutil.rmtree, os.environ["CNNVIZ_STORE"], True)
 
 
 T = TypeVar("T")

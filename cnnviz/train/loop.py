@@ -1,5 +1,9 @@
 """`finetune`: the job function the page submits and the CLI runs. A plain function of
-picklable inputs that reports through `report` and returns a picklable FinetuneResult."""
+picklable inputs that reports through `report` and returns a picklable FinetuneResult.
+
+The page hands it the dataset by reference (cnnviz.store.DatasetRef: a content hash in the
+store shared by the server's processes and job workers); the CLI and the tests hand it the
+ImageDataset itself. A linear probe's features go through the same store (features_key)."""
 
 from __future__ import annotations
 
@@ -12,9 +16,10 @@ from torch import nn
 from cnnviz.data import ImageDataset, stratified_split
 from cnnviz.errors import BadDataset
 from cnnviz.jobs import Device, Reporter, Stopped
+from cnnviz.store import DatasetRef, Store, default_store, get_dataset, release_dataset
 from cnnviz.train import backbones, evaluate
 from cnnviz.train.config import FinetuneConfig
-from cnnviz.train.features import _autocast, linear_probe
+from cnnviz.train.features import _autocast, features_key, linear_probe
 from cnnviz.train.network_input import flip_half, preprocessing, resize_all, to_device
 from cnnviz.train.result import FinetuneResult
 from cnnviz.train.steps import Epochs, batches, resolve_device, stop_checks
@@ -131,11 +136,35 @@ def _cpu_state(model: nn.Module) -> OrderedDict[str, torch.Tensor]:
     )
 
 
-def finetune(data: ImageDataset, config: FinetuneConfig, *, report: Reporter) -> FinetuneResult:
+def finetune(
+    data: ImageDataset | DatasetRef,
+    config: FinetuneConfig,
+    *,
+    report: Reporter,
+    store: Store | None = None,
+) -> FinetuneResult:
     """Train `config.backbone` on `data` as `config.strategy` says, reporting every batch and
     every epoch; a stop request ends it early with the model trained so far
-    (stopped=True) instead of raising."""
+    (stopped=True) instead of raising.
+
+    `data` is the dataset, or a reference to it in `store` (default: the settings' store),
+    which this run releases when it ends, however it ends (DatasetGone when it left the store
+    before the run began). A linear probe reads its features from `store` when an equal run
+    extracted them before, and leaves them there otherwise."""
     start = time.perf_counter()
+    store = store or default_store()
+    if isinstance(data, DatasetRef):
+        ref = data
+        try:  # released at the end, not once read: a worker that dies leaves it for a retry
+            return _finetune(get_dataset(ref, store), config, report, store, start)
+        finally:
+            release_dataset(ref, store)
+    return _finetune(data, config, report, store, start)
+
+
+def _finetune(
+    data: ImageDataset, config: FinetuneConfig, report: Reporter, store: Store, start: float
+) -> FinetuneResult:
     _check_data(data)
     device_info = resolve_device(config.device, report)
     device = torch.device(device_info.key)
@@ -175,6 +204,8 @@ def finetune(data: ImageDataset, config: FinetuneConfig, *, report: Reporter) ->
                     tracker=tracker,
                     timings=timings,
                     amp=config.amp,
+                    store=store,
+                    key=features_key(data.content_hash, config, device),
                 )
             else:
                 with stop_checks(model, config.backbone_spec, report):
