@@ -108,3 +108,19 @@ def test_finetune_takes_a_reference_as_it_takes_the_dataset(tmp_path: Path) -> N
     assert not store.has(ref.key)  # the run released its reference when it ended
     with pytest.raises(DatasetGone):
         finetune(ref, config, report=Recorder(), store=store)
+
+
+def test_a_builtin_dataset_stays_after_its_last_run_until_evicted(tmp_path: Path) -> None:
+    store = Store(tmp_path, 64 * MB)
+    data = tiny()
+    ref = put_dataset(data, store, private=False)
+    written = store.path(ref.key).stat().st_ino  # a rewrite (os.replace) is another inode
+    assert release_dataset(ref, store) is False  # no pin left, still there
+    again = put_dataset(data, store, private=False)  # the next student: nothing rewritten
+    assert store.path(again.key).stat().st_ino == written
+    assert torch.equal(get_dataset(again, store).images, data.images)
+    release_dataset(again, store)
+    assert not store.pinned(again.key)
+    small = Store(tmp_path, 16)  # unpinned: the next eviction may take it
+    small.evict()
+    assert not store.has(again.key)

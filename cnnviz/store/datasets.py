@@ -9,8 +9,10 @@ machine it runs.
 An entry holds what a run learns from (ImageDataset.content_hash covers exactly that: pixels,
 labels, class names, duplicate groups), never the file names, so a student whose upload has
 the same bytes as another's reads nothing the student does not already have. Each put adds
-its own pin; the entry leaves the store with its last pin, or, if a process crashed holding
-one, a day later.
+its own pin. A student's upload (private, the default) leaves the store with its last pin,
+or, if a process crashed holding one, a day later. A built-in dataset (private=False: the
+same bytes ship with the app) stays after its last pin as any other entry, least recently
+used out first, so the next student of the class finds it written.
 """
 
 from __future__ import annotations
@@ -27,12 +29,14 @@ from cnnviz.store.disk import Store, default_store, key_of
 
 @dataclass(frozen=True)
 class DatasetRef:
-    """A dataset in the store: its content hash, the pin this reference holds, and how many
-    images it has (for messages; the hash is what counts). Plain strings: picklable."""
+    """A dataset in the store: its content hash, the pin this reference holds, how many
+    images it has (for messages; the hash is what counts), and whether it leaves the store
+    with its last pin (an upload) or may stay (a built-in dataset). Plain values: picklable."""
 
     hash: str
     pin: str
     images: int
+    private: bool = True
 
     @property
     def key(self) -> str:
@@ -58,9 +62,13 @@ def _serialize(data: ImageDataset) -> bytes:
     return buffer.getvalue()
 
 
-def put_dataset(data: ImageDataset, store: Store | None = None) -> DatasetRef:
+def put_dataset(
+    data: ImageDataset, store: Store | None = None, *, private: bool = True
+) -> DatasetRef:
     """Store `data` (once per content: an equal dataset already there is reused, as the
-    built-in ones are by a whole class) and pin it for one job; the reference to hand the job."""
+    built-in ones are by a whole class) and pin it for one job; the reference to hand the job.
+    private=False for data that ships with the app (the built-in datasets): it may stay in the
+    store once no job needs it."""
     store = store or default_store()
     content = data.content_hash
     key = dataset_key(content)
@@ -71,7 +79,7 @@ def put_dataset(data: ImageDataset, store: Store | None = None) -> DatasetRef:
     except BaseException:
         store.unpin(key, pin)
         raise
-    return DatasetRef(content, pin, len(data))
+    return DatasetRef(content, pin, len(data), private)
 
 
 def get_dataset(ref: DatasetRef, store: Store | None = None) -> ImageDataset:
@@ -96,10 +104,11 @@ def get_dataset(ref: DatasetRef, store: Store | None = None) -> ImageDataset:
 
 
 def release_dataset(ref: DatasetRef, store: Store | None = None) -> bool:
-    """Drop `ref`'s pin: once no reference holds the dataset, its entry leaves the store at
-    once. Safe to call again, from any process; True when the entry is gone."""
+    """Drop `ref`'s pin: once no reference holds the dataset, a private one (an upload) leaves
+    the store at once; a built-in one stays until evicted. Safe to call again, from any
+    process; True when the entry is gone."""
     store = store or default_store()
-    return store.unpin(ref.key, ref.pin)
+    return store.unpin(ref.key, ref.pin, remove=ref.private)
 
 
 def release_datasets(values: object, store: Store | None = None) -> int:

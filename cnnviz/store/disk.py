@@ -13,8 +13,9 @@ damaged file reads as a miss, never as data.
   removed until it fits, under an exclusive `fcntl` lock on the `lock` file, so processes
   evicting at once never remove more than needed.
 - Pinned entries (`pin`: a queued or running job's dataset) are never evicted: they are what
-  a job needs, and leave with their last pin (`unpin`). A pin older than STALE_PIN_SECONDS is
-  taken for one a crashed process left behind and no longer counts.
+  a job needs, and leave with their last pin (`unpin`), or stay as ordinary entries. A pin
+  older than STALE_PIN_SECONDS is taken for one a crashed process left behind and no longer
+  counts.
 
 Place and size are the operator's settings CNNVIZ_STORE (a folder; default `cnnviz-store` in
 the system's temporary folder) and CNNVIZ_STORE_MB, read here only (`store_settings`).
@@ -180,9 +181,10 @@ class Store:
             os.utime(self.path(key))
         return token
 
-    def unpin(self, key: str, token: str) -> bool:
+    def unpin(self, key: str, token: str, *, remove: bool = True) -> bool:
         """Drop one pin (again, or an unknown token: nothing happens); when no pin is left, the
-        entry leaves the store at once. True when the entry is gone."""
+        entry leaves the store at once, or, with remove=False, stays as any other entry, until
+        eviction. True when the entry is gone."""
         self.path(key)
         if not re.fullmatch(r"[0-9a-f]{32}", token or ""):
             raise ValueError(f"not a pin token: {token!r}")
@@ -194,8 +196,9 @@ class Store:
                 return False
             with contextlib.suppress(OSError):  # not empty: stale pins only, removed above
                 folder.rmdir()
-            self.remove(key)
-            return True
+            if remove:
+                self.remove(key)
+            return not self.has(key)
 
     def pinned(self, key: str) -> bool:
         """Whether a live pin holds the entry (stale pins are removed on the way)."""

@@ -130,9 +130,11 @@ def _train(
 
 
 def _cpu_state(model: nn.Module) -> OrderedDict[str, torch.Tensor]:
-    """A copy of the weights on the CPU, contiguous (the model may be channels_last)."""
+    """The weights on the CPU, contiguous (the model may be channels_last). Where they are so
+    already, the model's own tensors, not a copy: finetune drops the model as it returns, so
+    they are the result's alone (resnet18: 45 MB not copied, a tenth of a reused probe)."""
     return OrderedDict(
-        (k, v.detach().to("cpu").contiguous().clone()) for k, v in model.state_dict().items()
+        (k, v.detach().to("cpu").contiguous()) for k, v in model.state_dict().items()
     )
 
 
@@ -153,26 +155,35 @@ def finetune(
     extracted them before, and leaves them there otherwise."""
     start = time.perf_counter()
     store = store or default_store()
+    timings: dict[str, float] = {}
     if isinstance(data, DatasetRef):
         ref = data
         try:  # released at the end, not once read: a worker that dies leaves it for a retry
-            return _finetune(get_dataset(ref, store), config, report, store, start)
+            loaded = get_dataset(ref, store)
+            timings["dataset"] = time.perf_counter() - start
+            return _finetune(loaded, config, report, store, start, timings)
         finally:
             release_dataset(ref, store)
-    return _finetune(data, config, report, store, start)
+    return _finetune(data, config, report, store, start, timings)
 
 
 def _finetune(
-    data: ImageDataset, config: FinetuneConfig, report: Reporter, store: Store, start: float
+    data: ImageDataset,
+    config: FinetuneConfig,
+    report: Reporter,
+    store: Store,
+    start: float,
+    timings: dict[str, float],
 ) -> FinetuneResult:
     _check_data(data)
     device_info = resolve_device(config.device, report)
     device = torch.device(device_info.key)
-    timings: dict[str, float] = {}
     train_idx, val_idx = stratified_split(
         data.labels, config.val_fraction, config.seed, data.duplicates
     )
+    t0 = time.perf_counter()
     model = backbones.build(config.backbone_spec, config.weights, len(data.classes), config.seed)
+    timings["model"] = time.perf_counter() - t0
     backbones.freeze(model, config.backbone_spec, config.strategy, config.last_blocks)
     trainable, total = backbones.count_parameters(model)
     model.to(device)

@@ -83,9 +83,11 @@ def run_record(handle: JobHandle) -> RunRecord | None:
 def start(data: ImageDataset, config: FinetuneConfig, probe: JobHandle | None) -> JobHandle | None:
     """Submit the run for this session; errors (one job at a time) are shown. The job gets
     the dataset by reference: put in the store shared by the server's processes (once per
-    content: a class on a built-in dataset shares one copy), released when the run ends."""
+    content: a class on a built-in dataset shares one copy), released when the run ends (an
+    upload then leaves the store; a built-in dataset stays for the next student)."""
+    builtin = st.session_state.get(KEY + "source") in BUILTIN  # ships with the app: public
     try:
-        ref = put_dataset(data)
+        ref = put_dataset(data, private=not builtin)
     except OSError:  # its words would name the server's folders
         show_error(
             CnnvizError(
