@@ -165,3 +165,21 @@ def test_build_from_a_file_holds_its_values_and_a_head_of_the_seed(weights_file:
     head = nn.Linear(1024, 3)
     assert torch.equal(model.classifier[3].weight, head.weight)
     assert torch.equal(model.classifier[3].bias, head.bias)
+
+
+def test_a_store_that_cannot_be_opened_costs_only_the_reuse(
+    monkeypatch: pytest.MonkeyPatch, weights_file: Path, tmp_path: Path
+) -> None:
+    """Another user's folder at the default place (a shared lab machine, the CLI): the run
+    extracts and trains as without a store."""
+    from cnnviz.train import loop
+
+    def refused() -> Store:
+        raise PermissionError("not this user's folder")
+
+    data = tiny(classes=3, n_per_class=5)
+    with_store, _ = _run(data, _config(str(weights_file)), Store(tmp_path, MB))
+    monkeypatch.setattr(loop, "default_store", refused)
+    result = finetune(data, _config(str(weights_file)), report=Recorder())
+    assert "features" in result.timings
+    _same_run(with_store, result)

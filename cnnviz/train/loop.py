@@ -152,18 +152,24 @@ def finetune(
     `data` is the dataset, or a reference to it in `store` (default: the settings' store),
     which this run releases when it ends, however it ends (DatasetGone when it left the store
     before the run began). A linear probe reads its features from `store` when an equal run
-    extracted them before, and leaves them there otherwise."""
+    extracted them before, and leaves them there otherwise; a store that cannot be opened
+    (another user's folder) only costs that reuse."""
     start = time.perf_counter()
-    store = store or default_store()
     timings: dict[str, float] = {}
     if isinstance(data, DatasetRef):
         ref = data
+        store = store or default_store()
         try:  # released at the end, not once read: a worker that dies leaves it for a retry
             loaded = get_dataset(ref, store)
             timings["dataset"] = time.perf_counter() - start
             return _finetune(loaded, config, report, store, start, timings)
         finally:
             release_dataset(ref, store)
+    if store is None:
+        try:
+            store = default_store()
+        except OSError:  # a folder this user cannot write: the run goes on without reuse
+            store = None
     return _finetune(data, config, report, store, start, timings)
 
 
@@ -171,7 +177,7 @@ def _finetune(
     data: ImageDataset,
     config: FinetuneConfig,
     report: Reporter,
-    store: Store,
+    store: Store | None,
     start: float,
     timings: dict[str, float],
 ) -> FinetuneResult:
@@ -216,7 +222,7 @@ def _finetune(
                     timings=timings,
                     amp=config.amp,
                     store=store,
-                    key=features_key(data.content_hash, config, device),
+                    key=None if store is None else features_key(data.content_hash, config, device),
                 )
             else:
                 with stop_checks(model, config.backbone_spec, report):
