@@ -612,7 +612,9 @@ def test_a_queued_runs_weights_file_stays_until_the_run_ends(open_page, monkeypa
     assert [f.read_bytes() for f in stored_files(at)] == [third]
 
 
-def test_the_run_reads_its_dataset_and_features_through_the_store(open_page) -> None:
+def test_the_run_reads_its_dataset_and_features_through_the_store(
+    open_page, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The page hands the job a reference (cnnviz.store): an upload leaves the store when its
     run ends, and a second run on it reads the first run's features; a built-in dataset stays
     for the next student."""
@@ -620,6 +622,7 @@ def test_the_run_reads_its_dataset_and_features_through_the_store(open_page) -> 
     from cnnviz.store import default_store
     from cnnviz.store.datasets import dataset_key
 
+    monkeypatch.setenv("CNNVIZ_STORE", str(tmp_path))  # empty: the other tests ran these runs
     store = default_store()
     at = open_page(PAGE)
     at.radio(key=KEY + "source").set_value("zip").run()
