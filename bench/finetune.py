@@ -43,6 +43,7 @@ from torch import nn  # noqa: E402
 from cnnviz.data import DatasetLimits, ImageDataset, load_dataset, stratified_split  # noqa: E402
 from cnnviz.data.archive import extract_zip  # noqa: E402
 from cnnviz.jobs import JobRunner, JobSettings, devices  # noqa: E402
+from cnnviz.store import Store  # noqa: E402
 from cnnviz.train import FinetuneConfig, backbone_weights_status, finetune  # noqa: E402
 from cnnviz.train.backbones import build, freeze, spec  # noqa: E402
 from cnnviz.train.features import extract, linear_probe, without_head  # noqa: E402
@@ -87,6 +88,15 @@ def random_dataset(n: int, side: int, classes: int = 5, seed: int = 0) -> ImageD
     )
 
 
+_STORES = tempfile.TemporaryDirectory(prefix="cnnviz-bench-stores-")  # removed at exit
+
+
+def empty_store() -> Store:
+    """A store of its own for one run: every run here extracts its features (a second run on
+    the same data would read them from the store: bench/feature_cache.py measures that)."""
+    return Store(tempfile.mkdtemp(dir=_STORES.name), 2048 * 2**20)
+
+
 def weights_kind() -> str:
     return "imagenet" if backbone_weights_status(spec("resnet18"))[0] else "none"
 
@@ -115,7 +125,9 @@ def probe_section(sizes: Sizes, device: torch.device, repeats: int) -> None:
         weights=weights, strategy="linear", epochs=sizes.probe_epochs, image_size=sizes.side,
         batch_size=sizes.batch, device=device.type,
     )  # fmt: skip
-    cached = median_time(lambda: finetune(data, config, report=Quiet(device.type)), repeats)
+    cached = median_time(
+        lambda: finetune(data, config, report=Quiet(device.type), store=empty_store()), repeats
+    )
 
     def naive() -> None:
         fresh = build(spec("resnet18"), weights, len(data.classes)).to(device)
@@ -257,7 +269,7 @@ def upload_section(sizes: Sizes, device: torch.device) -> None:
         batch_size=sizes.batch, device=device.type,
     )  # fmt: skip
     report = Quiet(device.type)
-    result = finetune(data, config, report=report)
+    result = finetune(data, config, report=report, store=empty_store())
     first = (report.first_epoch_at or time.perf_counter()) - t0
     head_one_epoch = result.timings["head"] / config.epochs
     print(

@@ -145,6 +145,13 @@ class DatasetTooLarge(BadDataset):
     hint = "Upload fewer or smaller images, or ask the teacher to raise the limit."
 
 
+class DatasetGone(CnnvizError, FileNotFoundError):
+    """A run's dataset that left the server's store before the run read it (its browser left,
+    or the store was emptied)."""
+
+    hint = "Press Train again: the page stores the dataset anew."
+
+
 class BadWeightsFile(CnnvizError, ValueError):
     """An uploaded weights file that is not a plain PyTorch state dict."""
 

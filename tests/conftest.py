@@ -29,6 +29,11 @@ atexit.register(shutil.rmtree, os.environ["TORCH_HOME"], True)
 # a folder of the suite's own, not the machine's temporary cnnviz-models.
 os.environ["CNNVIZ_MODEL_STORE"] = tempfile.mkdtemp(prefix="cnnviz-model-store-")
 atexit.register(shutil.rmtree, os.environ["CNNVIZ_MODEL_STORE"], True)
+# Nor the machine's store (cnnviz.store): features and datasets of the suite's runs stay in a
+# folder of its own, removed at exit.
+os.environ["CNNVIZ_STORE"] = tempfile.mkdtemp(prefix="cnnviz-test-store-")
+os.environ.pop("CNNVIZ_STORE_MB", None)
+atexit.register(shutil.rmtree, os.environ["CNNVIZ_STORE"], True)
 
 
 T = TypeVar("T")

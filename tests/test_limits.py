@@ -36,8 +36,9 @@ BOUNDS = {
     for name, v in vars(module).items()
     if isinstance(v, (limits.Limit, limits.Span))
 }
-# cnnviz.limits held all 79 bounds in one module before they moved beside their concepts.
-BOUND_COUNT = 79
+# cnnviz.limits held all 79 bounds in one module before they moved beside their concepts;
+# issue 21 added the store's size (cnnviz.store.limits.STORE_MB).
+BOUND_COUNT = 80
 ALL_LIMITS = {(v.low, v.high): name for name, v in BOUNDS.items() if isinstance(v, limits.Limit)}
 FLOAT_LIMITS = {(v.low, v.high): name for name, v in BOUNDS.items() if isinstance(v, limits.Span)}
 

@@ -19,7 +19,7 @@ from cnnviz.errors import (
     UnknownModel,
     WeightsMissing,
 )
-from cnnviz.train import BACKBONES, FinetuneConfig, backbone_weights_status, recommend
+from cnnviz.train import BACKBONES, FinetuneConfig, backbone_weights_status, backbones, recommend
 from cnnviz.train.advice import SMALL_BELOW
 from cnnviz.train.backbones import build, check_weights_file, head_of, spec
 from cnnviz.weights import weights_file
@@ -222,6 +222,7 @@ def test_the_fit_check_needs_no_memory_for_the_weights(
 
     monkeypatch.setattr(torchvision.models, "get_model", spy)
     monkeypatch.setattr(torch, "load", load_spy)
+    backbones._meta_template.cache_clear()  # built once per process: here, under the spy
     check_weights_file(spec("resnet18"), path)
     assert built == ["meta"] and loads == [True]
 

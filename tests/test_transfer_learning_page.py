@@ -610,3 +610,33 @@ def test_a_queued_runs_weights_file_stays_until_the_run_ends(open_page, monkeypa
     third = state_bytes("mobilenet_v3_small", 3)
     upload_weights(at, "third.pt", third)
     assert [f.read_bytes() for f in stored_files(at)] == [third]
+
+
+def test_the_run_reads_its_dataset_and_features_through_the_store(
+    open_page, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The page hands the job a reference (cnnviz.store): an upload leaves the store when its
+    run ends, and a second run on it reads the first run's features; a built-in dataset stays
+    for the next student."""
+    from cnnviz.data import digits
+    from cnnviz.store import default_store
+    from cnnviz.store.datasets import dataset_key
+
+    monkeypatch.setenv("CNNVIZ_STORE", str(tmp_path))  # empty: the other tests ran these runs
+    store = default_store()
+    at = open_page(PAGE)
+    at.radio(key=KEY + "source").set_value("zip").run()
+    at.file_uploader(key=KEY + "zip").set_value(("shapes.zip", tiny_zip(), "application/zip"))
+    at.run()
+    tiny_settings(at)
+    data = at.session_state[KEY + "dataset"][1]
+    first = train_until_results(at)
+    assert "features" in first.timings and "dataset" in first.timings  # read by reference
+    assert not store.has(dataset_key(data.content_hash))  # the upload left with its run
+    again = train_until_results(at)
+    assert "features_from_store" in again.timings and again.history == first.history
+    at = open_page(PAGE)  # the built-in digits
+    tiny_settings(at)
+    train_until_results(at)
+    key = dataset_key(digits(16).content_hash)
+    assert store.has(key) and not store.pinned(key)

@@ -3,8 +3,11 @@ that were skipped with the reason. Augmentation and normalization run later on b
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import torch
 from torchvision.transforms import v2
@@ -72,6 +75,26 @@ class ImageDataset:
         """The duplicate groups whose copies carry different labels (a labeling slip)."""
         labels = self.labels.tolist()
         return [g for g in self.duplicates if len({labels[i] for i in g}) > 1]
+
+    @cached_property
+    def content_hash(self) -> str:
+        """SHA-256 (hex) of what a run learns from: the pixels (with their shape), the labels,
+        the class names and the duplicate groups (the split keeps them together); not the file
+        names. Equal for two datasets exactly when those are equal, whoever uploaded them.
+        Computed once per object (the tensors are taken as never changed in place)."""
+        images = self.images.detach().cpu().contiguous()
+        labels = self.labels.detach().cpu().to(torch.int64).contiguous()
+        head = {
+            "format": "cnnviz-dataset/1",
+            "images": [str(images.dtype), list(images.shape)],
+            "labels": labels.numel(),
+            "classes": list(self.classes),
+            "duplicates": [[int(i) for i in g] for g in self.duplicates],
+        }
+        digest = hashlib.sha256(json.dumps(head, sort_keys=True).encode())
+        digest.update(images.view(torch.uint8).reshape(-1).numpy() if images.numel() else b"")
+        digest.update(labels.numpy().tobytes())
+        return digest.hexdigest()
 
     def to_json(self) -> dict[str, object]:
         """The `check-dataset --json` document: images per class, the files skipped, the groups

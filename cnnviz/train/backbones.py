@@ -10,9 +10,12 @@ page finds its layers (`layer4`, `features.12`) under the names it knows.
 
 from __future__ import annotations
 
+import copy
+import functools
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 import torchvision
@@ -200,13 +203,38 @@ def synthetic_state_check(backbone: BackboneSpec) -> None:
 
 
 def synthetic_state(backbone: BackboneSpec) -> Mapping[str, torch.Tensor]:
-    """The synthetic backbone's weights (WeightsMissing when the asset is absent)."""
+    """The synthetic backbone's weights (WeightsMissing when the asset is absent), read once
+    per process while the file stays the same: every run copies them into its own model, so
+    the tensors returned must not be changed in place."""
     synthetic_state_check(backbone)
-    return synthetic.load_state()
+    path = synthetic.WEIGHTS_PATH
+    try:
+        st = path.stat()
+    except OSError:
+        return synthetic.load_state()  # WeightsMissing, in the student's words
+    return _synthetic_state(str(path), st.st_size, st.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=1)
+def _synthetic_state(path: str, size: int, mtime_ns: int) -> Mapping[str, torch.Tensor]:
+    return synthetic.load_state(Path(path))
 
 
 def _architecture(name: str) -> nn.Module:
     return torchvision.models.get_model(name, weights=None)
+
+
+@functools.lru_cache(maxsize=len(BACKBONES))
+def _meta_template(name: str) -> nn.Module:
+    """The architecture on the meta device (shapes, no memory), built once per process: its
+    random initialization runs through Python on the meta device (50 ms for resnet18)."""
+    with torch.device("meta"):
+        return _architecture(name)
+
+
+def _meta_architecture(name: str) -> nn.Module:
+    """A fresh copy of the meta architecture, free to change."""
+    return copy.deepcopy(_meta_template(name))
 
 
 def check_fits(backbone: BackboneSpec, state: Mapping[str, torch.Tensor]) -> None:
@@ -214,10 +242,15 @@ def check_fits(backbone: BackboneSpec, state: Mapping[str, torch.Tensor]) -> Non
     new classes replace), each with its shape. Checked against the backbone built on the meta
     device: shapes without memory for the weights, so a page can check a file the moment it
     arrives."""
+    _check_fits(backbone, _meta_template(backbone.name), state)
+
+
+def _check_fits(
+    backbone: BackboneSpec, model: nn.Module, state: Mapping[str, torch.Tensor]
+) -> None:
     name = backbone.name
     head = backbone.head + "."
-    with torch.device("meta"):
-        own = _architecture(name).state_dict()
+    own = model.state_dict()
     needed = {k: v.shape for k, v in own.items() if not k.startswith(head)}
     missing = [k for k in needed if k not in state]
     wrong = [k for k in needed if k in state and state[k].shape != needed[k]]
@@ -239,12 +272,19 @@ def check_weights_file(backbone: BackboneSpec, path: str | os.PathLike[str]) -> 
     check_fits(backbone, load_state_dict_file(path, mmap=True))
 
 
-def _fit_file(model: nn.Module, backbone: BackboneSpec, state: Mapping[str, torch.Tensor]) -> None:
-    """Load a student's state dict into every layer but the head (check_fits says why not)."""
-    check_fits(backbone, state)
+def _from_state(backbone: BackboneSpec, state: Mapping[str, torch.Tensor]) -> nn.Module:
+    """The architecture holding a state dict's tensors in every layer but the head (check_fits
+    says why not), built on the meta device and given memory only to receive them: no time
+    spent drawing random weights the file then overwrites. The head is left without values:
+    build replaces it. (Every tensor of the backbones is in their state dicts: no buffer is
+    left uninitialized.)"""
+    model = _meta_architecture(backbone.name)
+    _check_fits(backbone, model, state)
     head = backbone.head + "."
+    model.to_empty(device="cpu")
     keep = {k: state[k] for k in model.state_dict() if not k.startswith(head)}
     model.load_state_dict(keep, strict=False)
+    return model
 
 
 def _fresh_batch_norm(model: nn.Module) -> None:
@@ -259,23 +299,45 @@ def _fresh_batch_norm(model: nn.Module) -> None:
             module.momentum = max(module.momentum or 0.1, 0.1)
 
 
+def weights_identity(backbone: BackboneSpec, weights: str, seed: int = 0) -> str:
+    """What decides the values `build(backbone, weights, ..., seed)` gives every layer but the
+    head, as one string: torchvision's weights entry and URL (its file name carries its hash),
+    the SHA-256 of a file (the synthetic backbone's, a student's), or the seed of a random
+    initialization. Part of a feature-cache key (cnnviz.train.features)."""
+    from cnnviz.store import file_sha256
+
+    if weights == "imagenet":
+        entry = tv_weights.default_weights(backbone.name)
+        return f"torchvision:{entry}:{entry.url}"
+    if weights == "none":
+        return f"random:{backbone.name}:seed={seed}"
+    path = synthetic.WEIGHTS_PATH if weights == "synthetic" else weights
+    try:
+        return f"sha256:{file_sha256(path)}"
+    except OSError:
+        # No file to hash: build raises the student's error for it (WeightsMissing,
+        # BadWeightsFile); a key nothing else has meanwhile.
+        return f"missing:{weights}"
+
+
 def build(backbone: BackboneSpec, weights: str, n_classes: int, seed: int = 0) -> nn.Module:
     """torchvision's `backbone` with `weights` ("imagenet": from the cache, WeightsMissing if
     absent; "synthetic": the backbone pretrained on fractals, from assets/; "none": random;
     else a path to a state-dict file) and a new seeded head for `n_classes`, in train mode
-    with every parameter trainable."""
+    with every parameter trainable. The head's initial values depend on the seed alone, not
+    on the weights below it."""
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         if weights == "imagenet":
             model = _pretrained(backbone.name)
-        else:
+        elif weights == "none":
             model = _architecture(backbone.name)
-            if weights == "synthetic":
-                _fit_file(model, backbone, synthetic_state(backbone))
-            elif weights != "none":
-                _fit_file(model, backbone, load_state_dict_file(weights))
-            else:
-                _fresh_batch_norm(model)
+            _fresh_batch_norm(model)
+        elif weights == "synthetic":
+            model = _from_state(backbone, synthetic_state(backbone))
+        else:
+            model = _from_state(backbone, load_state_dict_file(weights))
+        torch.manual_seed(seed)
         old = head_of(model, backbone)
         _set_module(model, backbone.head, nn.Linear(old.in_features, n_classes))
     model.train()

@@ -14,6 +14,7 @@ from cnnviz.errors import CnnvizError
 from cnnviz.jobs import JobHandle, JobState, Progress, default_runner
 from cnnviz.notation import counted
 from cnnviz.plots import transfer_learning as plots
+from cnnviz.store import put_dataset, release_dataset
 from cnnviz.train import WEIGHTS, FinetuneConfig, FinetuneResult, finetune
 from cnnviz.train.export import weights_name
 from cnnviz.ui.errors import show_error
@@ -80,12 +81,28 @@ def run_record(handle: JobHandle) -> RunRecord | None:
 
 
 def start(data: ImageDataset, config: FinetuneConfig, probe: JobHandle | None) -> JobHandle | None:
-    """Submit the run for this session; errors (one job at a time) are shown."""
+    """Submit the run for this session; errors (one job at a time) are shown. The job gets
+    the dataset by reference: put in the store shared by the server's processes (once per
+    content: a class on a built-in dataset shares one copy), released when the run ends (an
+    upload then leaves the store; a built-in dataset stays for the next student)."""
+    builtin = st.session_state.get(KEY + "source") in BUILTIN  # ships with the app: public
+    try:
+        ref = put_dataset(data, private=not builtin)
+    except OSError:  # its words would name the server's folders
+        show_error(
+            CnnvizError(
+                "The server could not keep the dataset for the run: its store is not writable "
+                "or its disk is full.",
+                "Tell the teacher (the folder is CNNVIZ_STORE); then press Train again.",
+            )
+        )
+        return None
     try:
         handle = default_runner().submit(
-            finetune, data, config, session=owner_key(), estimate=estimated_seconds(probe)
+            finetune, ref, config, session=owner_key(), estimate=estimated_seconds(probe)
         )
     except CnnvizError as err:
+        release_dataset(ref)
         show_error(err)
         return None
     st.session_state[JOB_EPOCHS] = config.epochs

@@ -1,0 +1,185 @@
+"""The feature cache of the linear probe: a run with a key seen before reads the features
+from the store and trains the same head as a fresh extraction; any part of the key changed
+is a miss; the head's seed, epochs and learning rate are not part of it."""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import os
+from pathlib import Path
+
+import pytest
+import torch
+import torchvision
+from torch import nn
+from train_cases import Recorder, one_thread, tiny  # noqa: F401
+
+from cnnviz.data import ImageDataset, normalize
+from cnnviz.store import Store, file_sha256
+from cnnviz.train import FinetuneConfig, FinetuneResult, finetune
+from cnnviz.train.backbones import build, spec
+from cnnviz.train.features import REUSED, features_key
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+MB = 2**20
+CPU = torch.device("cpu")
+
+
+@pytest.fixture(scope="module")
+def weights_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A student's weights file for mobilenet_v3_small (its own seeded values)."""
+    torch.manual_seed(7)
+    path = tmp_path_factory.mktemp("weights") / "mine.pt"
+    torch.save(torchvision.models.mobilenet_v3_small().state_dict(), path)
+    return path
+
+
+def _config(weights: str, **kw: object) -> FinetuneConfig:
+    base = {
+        "backbone": "mobilenet_v3_small", "weights": weights, "strategy": "linear",
+        "image_size": 16, "batch_size": 4, "epochs": 3, "lr": 1e-2,
+    }  # fmt: skip
+    return FinetuneConfig(**{**base, **kw})  # type: ignore[arg-type]
+
+
+def _run(
+    data: ImageDataset, config: FinetuneConfig, store: Store
+) -> tuple[FinetuneResult, Recorder]:
+    report = Recorder()
+    return finetune(data, config, report=report, store=store), report
+
+
+def _same_run(a: FinetuneResult, b: FinetuneResult) -> None:
+    assert a.history == b.history and a.val_predictions == b.val_predictions
+    for key, value in a.state_dict.items():
+        assert torch.equal(b.state_dict[key], value), key
+
+
+def test_a_second_probe_reuses_the_features_and_trains_the_same_head(
+    tmp_path: Path, weights_file: Path
+) -> None:
+    data = tiny(classes=3, n_per_class=5)
+    config = _config(str(weights_file))
+    store = Store(tmp_path / "shared", 64 * MB)
+    first, _ = _run(data, config, store)
+    assert "features" in first.timings and "features_from_store" not in first.timings
+    (entry,) = store.entries()
+    second, report = _run(tiny(classes=3, n_per_class=5), config, store)  # equal bytes
+    assert "features_from_store" in second.timings and "features" not in second.timings
+    messages = [c.get("message") for c in report.calls]
+    assert REUSED in messages and "Extracting features" not in messages
+    # Oracle: a fresh extraction in a store of its own trains the same head.
+    fresh, _ = _run(data, config, Store(tmp_path / "empty", 64 * MB))
+    _same_run(first, second)
+    _same_run(fresh, second)
+    # What the store holds: the body's outputs, the backbone run by hand without its head.
+    payload = store.get(entry.key)
+    assert payload is not None
+    held = torch.load(io.BytesIO(payload), weights_only=True)
+    model = build(spec("mobilenet_v3_small"), str(weights_file), 3).eval()
+    model.classifier[3] = nn.Identity()
+    with torch.no_grad():
+        expected = model(normalize(data.images))
+    torch.testing.assert_close(held, expected, rtol=1e-5, atol=1e-6)
+
+
+def test_the_head_settings_share_the_features(tmp_path: Path, weights_file: Path) -> None:
+    data = tiny(classes=3, n_per_class=5)
+    store = Store(tmp_path, 64 * MB)
+    _run(data, _config(str(weights_file)), store)
+    other, _ = _run(data, _config(str(weights_file), seed=3, epochs=2, lr=3e-3), store)
+    assert "features_from_store" in other.timings
+    fresh, _ = _run(
+        data, _config(str(weights_file), seed=3, epochs=2, lr=3e-3), Store(tmp_path / "x", MB)
+    )
+    _same_run(fresh, other)
+
+
+def test_any_part_of_the_key_changed_is_a_miss(tmp_path: Path, weights_file: Path) -> None:
+    data = tiny(classes=3, n_per_class=5)
+    h = data.content_hash
+    config = _config(str(weights_file))
+    key = features_key(h, config, CPU)
+    pixel = data.images.clone()
+    pixel[0, 0, 0, 0] ^= 1
+    other_data = dataclasses.replace(data, images=pixel)
+    other_file = tmp_path / "copy.pt"
+    other_file.write_bytes(weights_file.read_bytes())
+    changed = {
+        "dataset": features_key(other_data.content_hash, config, CPU),
+        "backbone": features_key(h, _config("none", backbone="resnet18"), CPU),
+        "weights: random": features_key(h, _config("none"), CPU),
+        "image size": features_key(h, _config(str(weights_file), image_size=24), CPU),
+        "device": features_key(h, _config(str(weights_file), amp=False), torch.device("cuda")),
+        "precision": features_key(h, config, torch.device("cuda")),
+    }
+    assert key not in changed.values()
+    assert len(set(changed.values())) == len(changed)  # (cuda + amp: a precision of its own)
+    # The same bytes under another name: the same weights. The seed of random weights: others.
+    assert features_key(h, _config(str(other_file)), CPU) == key
+    assert features_key(h, _config("none", seed=1), CPU) != changed["weights: random"]
+    assert features_key(h, _config(str(weights_file), seed=1, batch_size=8), CPU) == key
+    # Every miss extracts: a run with another image size finds nothing to reuse.
+    store = Store(tmp_path / "store", 64 * MB)
+    _run(data, config, store)
+    resized, _ = _run(data, _config(str(weights_file), image_size=24), store)
+    other, _ = _run(other_data, config, store)
+    assert "features" in resized.timings and "features" in other.timings
+    assert len(store.entries()) == 3
+
+
+def test_a_weights_file_changed_in_place_is_other_weights(tmp_path: Path) -> None:
+    path = tmp_path / "w.pt"
+    torch.manual_seed(0)
+    torch.save(torchvision.models.mobilenet_v3_small().state_dict(), path)
+    before = file_sha256(path)
+    key = features_key("0" * 64, _config(str(path)), CPU)
+    torch.manual_seed(1)
+    torch.save(torchvision.models.mobilenet_v3_small().state_dict(), path)
+    os.utime(path, ns=(1, 1))  # even with a clock that did not move
+    assert file_sha256(path) != before
+    assert features_key("0" * 64, _config(str(path)), CPU) != key
+
+
+def test_a_store_too_small_for_the_features_costs_only_their_reuse(
+    tmp_path: Path, weights_file: Path
+) -> None:
+    data = tiny(classes=3, n_per_class=5)
+    store = Store(tmp_path, 1000)  # 15 x 576 floats do not fit
+    first, _ = _run(data, _config(str(weights_file)), store)
+    again, _ = _run(data, _config(str(weights_file)), store)
+    assert store.entries() == [] and "features" in again.timings
+    _same_run(first, again)
+
+
+def test_build_from_a_file_holds_its_values_and_a_head_of_the_seed(weights_file: Path) -> None:
+    """build skips the random initialization that a file overwrites: oracle, the file's own
+    tensors, and torch's nn.Linear drawn from the seed."""
+    model = build(spec("mobilenet_v3_small"), str(weights_file), 3, seed=5)
+    state = torch.load(weights_file, weights_only=True)
+    for key, value in model.state_dict().items():
+        if not key.startswith("classifier.3."):
+            assert torch.equal(value, state[key]), key
+    torch.manual_seed(5)
+    head = nn.Linear(1024, 3)
+    assert torch.equal(model.classifier[3].weight, head.weight)
+    assert torch.equal(model.classifier[3].bias, head.bias)
+
+
+def test_a_store_that_cannot_be_opened_costs_only_the_reuse(
+    monkeypatch: pytest.MonkeyPatch, weights_file: Path, tmp_path: Path
+) -> None:
+    """Another user's folder at the default place (a shared lab machine, the CLI): the run
+    extracts and trains as without a store."""
+    from cnnviz.train import loop
+
+    def refused() -> Store:
+        raise PermissionError("not this user's folder")
+
+    data = tiny(classes=3, n_per_class=5)
+    with_store, _ = _run(data, _config(str(weights_file)), Store(tmp_path, MB))
+    monkeypatch.setattr(loop, "default_store", refused)
+    result = finetune(data, _config(str(weights_file)), report=Recorder())
+    assert "features" in result.timings
+    _same_run(with_store, result)
