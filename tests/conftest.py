@@ -25,12 +25,8 @@ os.environ["TORCH_HOME"] = tempfile.mkdtemp(prefix="cnnviz-torch-home-")
 # pages; the tests that want one set it themselves (tests/e2e/test_class_code.py).
 os.environ.pop("CNNVIZ_CLASS_CODE", None)
 atexit.register(shutil.rmtree, os.environ["TORCH_HOME"], True)
-# The fine-tuned models the Explain jobs name by file (cnnviz.explain.models.model_store) go to
-# a folder of the suite's own, not the machine's temporary cnnviz-models.
-os.environ["CNNVIZ_MODEL_STORE"] = tempfile.mkdtemp(prefix="cnnviz-model-store-")
-atexit.register(shutil.rmtree, os.environ["CNNVIZ_MODEL_STORE"], True)
-# Nor the machine's store (cnnviz.store): features and datasets of the suite's runs stay in a
-# folder of its own, removed at exit.
+# Nor the machine's store (cnnviz.store): features and datasets of the suite's runs, and the
+# fine-tuned models the Explain jobs name by file, stay in a folder of its own, removed at exit.
 os.environ["CNNVIZ_STORE"] = tempfile.mkdtemp(prefix="cnnviz-test-store-")
 os.environ.pop("CNNVIZ_STORE_MB", None)
 atexit.register(shutil.rmtree, os.environ["CNNVIZ_STORE"], True)

@@ -26,7 +26,7 @@ FEW = Params(steps=4, samples=2, seed=1)
 @pytest.fixture(autouse=True)
 def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv(models.STORE_ENV, str(tmp_path / "models"))
-    return tmp_path / "models"
+    return tmp_path / "models" / "files"  # the store's files, beside its objects
 
 
 def net_of(model: models.Explained) -> nn.Module:

@@ -75,17 +75,20 @@ def finetune_config() -> FinetuneConfig:
 
 
 def finetune_case() -> Case:
-    """The Transfer learning page's run (cnnviz/ui/transfer_learning/training.py: start).
-    Today's signature: finetune(data, config). After issue 21's dataset reference lands, the
-    data argument is a reference and this case changes with it."""
-    return Case(finetune, (tiny(), finetune_config()))
+    """The Transfer learning page's run (cnnviz/ui/transfer_learning/training.py: start): the
+    dataset by reference to the store (a content hash and a pin), as the page hands it."""
+    from cnnviz.store import put_dataset
+
+    return Case(finetune, (put_dataset(tiny()), finetune_config()))
 
 
 def probe_case() -> Case:
-    """The Transfer learning page's estimate (cnnviz/ui/transfer_learning/estimate.py)."""
+    """The Transfer learning page's estimate (cnnviz/ui/transfer_learning/estimate.py), the
+    dataset by reference too."""
+    from cnnviz.store import put_dataset
     from cnnviz.ui.transfer_learning.estimate import probe
 
-    return Case(probe, (tiny(), finetune_config()))
+    return Case(probe, (put_dataset(tiny()), finetune_config()))
 
 
 def experiment_case(name: str) -> Case:
@@ -191,9 +194,6 @@ CASES: dict[str, Callable[[], Case]] = {
     "feature visualization": study_channels_case,
     "feature visualization (fine-tuned)": fine_tuned_study_case,
 }
-# The data argument is still the ImageDataset object; the fine-tune job's change to a dataset
-# reference (issue 21, another branch) turns these into passes (strict: then update the cases).
-DATA_BY_OBJECT = {"finetune", "estimate probe"}
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -283,14 +283,7 @@ def test_the_oracle_tells_equal_from_different():
     assert any(isinstance(o, nn.Linear) for o in pickled_objects(nested))
 
 
-WAITING = pytest.mark.xfail(
-    strict=True, reason="the fine-tune job takes its data by reference (issue 21, another branch)"
-)
-
-
-@pytest.mark.parametrize(
-    "kind", [pytest.param(k, marks=WAITING) if k in DATA_BY_OBJECT else k for k in CASES]
-)
+@pytest.mark.parametrize("kind", list(CASES))
 def test_job_inputs_pickle_and_name_no_objects(kind):
     case = built(kind)
     data = pickle.dumps((case.args, case.kwargs))

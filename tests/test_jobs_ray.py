@@ -72,7 +72,7 @@ def sleeper(*, report):
     return "slept"
 
 
-def touch(path, *, report):
+def touch(path, *, report, dataset=None):
     Path(path).write_text("ran")
     return "ran"
 
@@ -179,15 +179,27 @@ def test_a_result_too_large_is_refused_with_a_sentence(queue_name):
 
 
 def test_a_queued_job_of_a_browser_that_left_is_dropped(settings, queue_name, tmp_path):
-    runner = _runner(settings, queue_name)
+    """Dropped from the class's queue, never run, and its uploaded dataset out of the store
+    (the server's runner hands a dropped job's inputs to cnnviz.store.release_datasets)."""
+    from cnnviz.data import digits
+    from cnnviz.store import default_store, put_dataset, release_datasets
+
+    runner = JobRunner(
+        settings,
+        backend=ray_backend.RayBackend(settings, name=queue_name),
+        on_drop=lambda args, kwargs: release_datasets((args, kwargs)),
+    )
     blocker = runner.submit(count, 10_000, session="stays")
     _pid(blocker)
     marker = tmp_path / "ran"
-    queued = runner.submit(touch, str(marker), session="leaves")
+    upload = put_dataset(digits(8), private=True)  # a student's upload, pinned for the job
+    queued = runner.submit(touch, str(marker), session="leaves", dataset=upload)
     queue = ray.get_actor(queue_name, namespace=ray_backend.NAMESPACE)
     assert ray.get(queue.queues.remote())["cpu"]["queued"] == [queued.id]
+    assert default_store().has(upload.key)
     runner.abandon("leaves")
     assert ray.get(queue.queues.remote())["cpu"]["queued"] == []
+    assert not default_store().has(upload.key)  # its files removed
     blocker.stop()
     assert blocker.done(timeout=10)
     assert runner.submit(count, 2, session="stays").result(timeout=60)["n"] == 2

@@ -599,3 +599,32 @@ def test_a_backend_that_queues_gets_every_job_at_once_and_owns_their_place() -> 
         job_a.state = JobState.RUNNING
     done_a(Outcome(value=1))
     assert a.result(timeout=1) == 1 and a.state is JobState.DONE
+
+
+def test_the_inputs_of_a_job_dropped_unrun_are_handed_to_on_drop() -> None:
+    """Stopped while queued, or its browser gone: on_drop gets its inputs (the server's runner
+    releases the datasets they name); a job that ran, or runs, frees its own."""
+    dropped: list[tuple] = []
+    gate = threading.Event()
+
+    def wait(tag, *, report):
+        while not gate.is_set():
+            report()
+            time.sleep(0.005)
+        return tag
+
+    runner = JobRunner(
+        JobSettings(per_device=1, per_session=5), on_drop=lambda a, k: dropped.append((a, k))
+    )
+    running = runner.submit(wait, "running", session="s", device="cpu")
+    wait_until(lambda: running.state is JobState.RUNNING)
+    queued = runner.submit(wait, "queued", session="s", device="cpu", extra=1)
+    left = runner.submit(wait, "left", session="gone", device="cpu")
+    queued.stop()
+    assert dropped == [(("queued",), {"extra": 1})]
+    runner.abandon("gone")
+    assert dropped[1] == (("left",), {})
+    running.stop()
+    gate.set()
+    assert running.done(WAIT)
+    assert len(dropped) == 2 and left.state is JobState.STOPPED

@@ -16,9 +16,9 @@ name, weights, file; it pickles, so a job may run in another process) and calls 
 once, which gives back this process's one copy of that model: the shared_model registry's, the
 default LeNet-5's, a fine-tuned model this process already holds, or one built from the spec's
 file and kept (least recently used out) so that a worker builds each model once, never per job.
-A fine-tuned model is written once to the model store (CNNVIZ_MODEL_STORE, default a folder
-cnnviz-models in the temporary folder), named by its content hash, where another process on the
-machine (or a cluster sharing the folder) reads it.
+A fine-tuned model is written once to the store's files (`files/` in CNNVIZ_STORE's folder,
+cnnviz.store), named by its content hash, where another process on the machine (or a cluster
+sharing the folder) reads it.
 """
 
 from __future__ import annotations
@@ -28,7 +28,6 @@ import functools
 import hashlib
 import io
 import os
-import tempfile
 import threading
 import uuid
 import weakref
@@ -55,6 +54,8 @@ from cnnviz.errors import (
 )
 from cnnviz.explain import default_model
 from cnnviz.explain import limits as explain_limits
+from cnnviz.store.disk import STORE_ENV as STORE_FOLDER_ENV
+from cnnviz.store.disk import store_settings
 
 DEFAULT = default_model.NAME
 Preprocess = Callable[[torch.Tensor], torch.Tensor]
@@ -295,16 +296,15 @@ _trained_specs: weakref.WeakKeyDictionary[nn.Module, ModelSpec] = weakref.WeakKe
 _held: weakref.WeakValueDictionary[ModelSpec, TrainedLike] = weakref.WeakValueDictionary()
 _guard = threading.Lock()
 
-STORE_ENV = "CNNVIZ_MODEL_STORE"
+STORE_ENV = STORE_FOLDER_ENV  # the store's folder (cnnviz.store): files/ beside its objects
 STORE_KEPT = 16  # files of each kind the store keeps (fine-tuned models, images), newest first
 
 
 def model_store(environ: Mapping[str, str] = os.environ) -> Path:
-    """The folder fine-tuned models are written to for jobs in other processes:
-    CNNVIZ_MODEL_STORE (a folder every worker reads: on one machine, or shared by a cluster),
-    else cnnviz-models in the temporary folder."""
-    text = environ.get(STORE_ENV, "").strip()
-    return Path(text) if text else Path(tempfile.gettempdir()) / "cnnviz-models"
+    """The folder fine-tuned models (and a run's validation images) are written to for jobs in
+    other processes, read by path: `files/` in the store's folder (CNNVIZ_STORE, a folder every
+    worker reads: on one machine, or shared by a cluster), beside its objects."""
+    return store_settings(environ)[0] / "files"
 
 
 def trained(model: TrainedLike) -> Explained:

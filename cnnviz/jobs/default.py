@@ -7,6 +7,14 @@ import threading
 
 from cnnviz.jobs.runner import JobRunner, JobSettings
 
+
+def _release_stored(args: tuple, kwargs: dict) -> None:
+    """A job dropped before it ran: the datasets it names leave the store (an upload at once)."""
+    from cnnviz.store import release_datasets  # the store: only once a job is dropped
+
+    release_datasets((args, kwargs))
+
+
 _default: JobRunner | None = None
 _default_lock = threading.Lock()
 
@@ -23,6 +31,6 @@ def default_runner() -> JobRunner:
                 from cnnviz.jobs.ray_backend import RayBackend  # Ray only where it is asked for
 
                 backend = RayBackend(settings)
-            _default = JobRunner(settings, backend=backend)
+            _default = JobRunner(settings, backend=backend, on_drop=_release_stored)
             atexit.register(_default.shutdown)
         return _default

@@ -178,8 +178,13 @@ class JobRunner:
         *,
         backend: Backend | None = None,
         clock: Clock = time.monotonic,
+        on_drop: Callable[[tuple[Any, ...], dict[str, Any]], object] | None = None,
     ) -> None:
+        """`on_drop(args, kwargs)`: called with the inputs of a job that leaves the queue
+        without running (stopped, or its browser gone), to free what they hold outside the
+        process (the server's runner releases the datasets they name from the store)."""
         self.settings = settings or JobSettings()
+        self._on_drop = on_drop
         if self.settings.per_device < 1:
             raise ValueError("per_device must be at least 1")
         self._backend = backend or ThreadBackend(self.settings.cpu_threads)
@@ -315,10 +320,16 @@ class JobRunner:
             now = self._clock()
             job.state = JobState.STOPPED
             job.ended_at = job.touched_at = now
+            inputs = job.args, job.kwargs
             job.args, job.kwargs = (), {}
         job.ended.set()
         if self._queues_remotely:
             self._backend.cancel(job)  # type: ignore[attr-defined]
+        if self._on_drop is not None:
+            try:
+                self._on_drop(*inputs)
+            except Exception:  # freeing is best effort: the stop itself has happened
+                log.exception("could not free the inputs of job %s", job.id[:6])
 
     def touch(self, job: Job) -> None:
         with self._lock:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import copy
 import functools
 import os
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -320,13 +321,18 @@ def weights_identity(backbone: BackboneSpec, weights: str, seed: int = 0) -> str
         return f"missing:{weights}"
 
 
+_SEEDED = threading.Lock()
+
+
 def build(backbone: BackboneSpec, weights: str, n_classes: int, seed: int = 0) -> nn.Module:
     """torchvision's `backbone` with `weights` ("imagenet": from the cache, WeightsMissing if
     absent; "synthetic": the backbone pretrained on fractals, from assets/; "none": random;
     else a path to a state-dict file) and a new seeded head for `n_classes`, in train mode
     with every parameter trainable. The head's initial values depend on the seed alone, not
     on the weights below it."""
-    with torch.random.fork_rng(devices=[]):
+    # torch's global generator is the process's, not the thread's: two jobs building at once
+    # (a run and the page's estimate probe) would draw from each other's seed.
+    with _SEEDED, torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         if weights == "imagenet":
             model = _pretrained(backbone.name)

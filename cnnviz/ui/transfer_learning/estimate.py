@@ -15,10 +15,11 @@ import dataclasses
 
 import streamlit as st
 
-from cnnviz.data import ImageDataset
+from cnnviz.data import BUILTIN, ImageDataset
 from cnnviz.errors import CnnvizError
 from cnnviz.jobs import JobHandle, JobState, Reporter, default_runner
 from cnnviz.notation import duration
+from cnnviz.store import DatasetRef, get_dataset, put_dataset, release_dataset
 from cnnviz.train import Estimate, FinetuneConfig, estimate
 from cnnviz.ui.errors import show_error
 from cnnviz.ui.jobs import owner_key
@@ -31,10 +32,16 @@ TIMING = "Timing a few training steps for the estimate..."
 QUEUED = "The server is timing other runs first: the estimate follows."
 
 
-def probe(data: ImageDataset, config: FinetuneConfig, *, report: Reporter) -> Estimate:
+def probe(data: ImageDataset | DatasetRef, config: FinetuneConfig, *, report: Reporter) -> Estimate:
     """The job: `cnnviz.train.estimate` (seconds; it reports nothing, so once running it
-    cannot be stopped, only forgotten)."""
-    return estimate(data, config)
+    cannot be stopped, only forgotten). `data` by reference (cnnviz.store), as the page hands
+    it: read from the store, released when the probe ends."""
+    if not isinstance(data, DatasetRef):
+        return estimate(data, config)
+    try:
+        return estimate(get_dataset(data), config)
+    finally:
+        release_dataset(data)
 
 
 def show_estimate(data: ImageDataset, config: FinetuneConfig) -> JobHandle:
@@ -47,9 +54,20 @@ def show_estimate(data: ImageDataset, config: FinetuneConfig) -> JobHandle:
     if held is None or held[0] != key or held[1].state is JobState.STOPPED:
         if held is not None:
             held[1].stop()  # queued: it leaves the queue; running: its answer is not read
-        handle = default_runner().submit(
-            probe, data, config, session=owner_key(), device=config.device, lane=LANE, tag=ESTIMATE
-        )
+        builtin = st.session_state.get(KEY + "source") in BUILTIN  # ships with the app
+        try:
+            ref = put_dataset(data, private=not builtin)
+        except OSError:  # no store to be had: the probe takes the dataset itself
+            ref = data
+        try:
+            handle = default_runner().submit(
+                probe, ref, config, session=owner_key(), device=config.device, lane=LANE,
+                tag=ESTIMATE,
+            )  # fmt: skip
+        except BaseException:
+            if isinstance(ref, DatasetRef):
+                release_dataset(ref)
+            raise
         held = (key, handle)
         st.session_state[ESTIMATE] = held
     handle = held[1]
