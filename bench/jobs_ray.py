@@ -53,9 +53,18 @@ def config(side: int) -> FinetuneConfig:
     return FinetuneConfig(weights="synthetic", strategy="linear", epochs=3, image_size=side)
 
 
-def timed(runner: JobRunner, data, cfg) -> float:
+def extracting_finetune(data, cfg, *, report):
+    """The fine-tune job with a store of its own, empty: it extracts the features every run
+    (as the first student of a class does)."""
+    from cnnviz.store.disk import Store
+
+    with tempfile.TemporaryDirectory() as folder:
+        return finetune(data, cfg, report=report, store=Store(folder, 2**30))
+
+
+def timed(runner: JobRunner, job, data, cfg) -> float:
     start = time.perf_counter()
-    runner.submit(finetune, data, cfg, session="bench", device="cpu").result(timeout=900)
+    runner.submit(job, data, cfg, session="bench", device="cpu").result(timeout=900)
     return time.perf_counter() - start
 
 
@@ -65,17 +74,21 @@ def overhead(images: int, side: int, repeats: int, settings: JobSettings) -> Non
     data, cfg = dataset(images), config(side)
     threads = JobRunner(JobSettings(cpu_threads=settings.cpu_threads))
     ray_runner = JobRunner(settings, backend=RayBackend(settings, name="cnnviz-bench"))
-    timed(ray_runner, data, cfg)  # the first Ray task starts a worker (torch imports): warm
-    timed(threads, data, cfg)
-    t, r = [], []
-    for _ in range(repeats):
-        t.append(timed(threads, data, cfg))
-        r.append(timed(ray_runner, data, cfg))
-    mt, mr = statistics.median(t), statistics.median(r)
-    print(f"\n1. linear probe, {images} digits at {side} px, 3 epochs, {repeats} runs each")
-    print(f"   threads: {mt:.2f} s (runs {', '.join(f'{x:.2f}' for x in t)})")
-    print(f"   Ray:     {mr:.2f} s (runs {', '.join(f'{x:.2f}' for x in r)})")
-    print(f"   Ray adds {mr - mt:+.2f} s a job, {100 * (mr / mt - 1):+.0f}%")
+    timed(ray_runner, finetune, data, cfg)  # the first Ray task starts a worker: warm
+    timed(threads, finetune, data, cfg)
+    for job, what in (
+        (extracting_finetune, "features extracted every run (a class's first student)"),
+        (finetune, "features from the store (every later student)"),
+    ):
+        t, r = [], []
+        for _ in range(repeats):
+            t.append(timed(threads, job, data, cfg))
+            r.append(timed(ray_runner, job, data, cfg))
+        mt, mr = statistics.median(t), statistics.median(r)
+        print(f"\n1. linear probe, {images} digits at {side} px, 3 epochs, {what}, {repeats} runs")
+        print(f"   threads: {mt:.2f} s (runs {', '.join(f'{x:.2f}' for x in t)})")
+        print(f"   Ray:     {mr:.2f} s (runs {', '.join(f'{x:.2f}' for x in r)})")
+        print(f"   Ray adds {mr - mt:+.2f} s a job, {100 * (mr / mt - 1):+.0f}%")
 
 
 def counting(n, delay, *, report):
@@ -91,11 +104,9 @@ def sleeping(*, report):
 
 
 def latencies(settings: JobSettings) -> None:
-    from ray import cloudpickle
 
     from cnnviz.jobs.ray_backend import RayBackend
 
-    cloudpickle.register_pickle_by_value(sys.modules[__name__])
     runner = JobRunner(settings, backend=RayBackend(settings, name="cnnviz-bench"))
     handle = runner.submit(counting, 400, 0.05, session="bench")
     delays, last = [], None
@@ -227,6 +238,9 @@ def main(argv: list[str]) -> None:
     ray.init(address="local", num_cpus=cpus, include_dashboard=False, namespace="cnnviz",
              log_to_driver=False)  # fmt: skip
     settings = JobSettings(cpu_threads=max(1, cpus // 2), backend="ray")
+    from ray import cloudpickle
+
+    cloudpickle.register_pickle_by_value(sys.modules[__name__])  # workers do not see bench/
     print(f"{cpus} CPU cores, torch threads per job {settings.cpu_threads}")
     overhead(args.images, args.side, args.repeats, settings)
     latencies(settings)  # (Ray stays up: handles freed after a shutdown end the process)
