@@ -71,3 +71,24 @@ def open_page(app_path: str) -> Callable[[str], AppTest]:
         return at
 
     return run
+
+
+@pytest.fixture(scope="session")
+def local_ray():
+    """One local Ray instance for the tests of the Ray backend (marked e2e: it starts Ray's
+    processes), started on first use. Never shut down by hand: an actor handle freed after
+    `ray.shutdown()` ends the whole process (Ray's core worker exits); Ray's own exit hook
+    stops the instance when pytest ends."""
+    ray = pytest.importorskip("ray")
+    from cnnviz.jobs import ray_backend
+
+    if not ray.is_initialized():
+        ray.init(
+            address="local",  # a new instance, whatever /tmp/ray says of an old one
+            num_cpus=2,
+            include_dashboard=False,
+            namespace=ray_backend.NAMESPACE,
+            object_store_memory=100 * 2**20,
+            log_to_driver=False,
+        )
+    return ray

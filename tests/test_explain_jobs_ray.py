@@ -26,17 +26,9 @@ FEW = Params(steps=4, samples=2, seed=1)
 
 
 @pytest.fixture(scope="module", autouse=True)
-def local_ray():
-    ray.init(
-        address="local",  # an instance of this module's own, whatever else runs here
-        num_cpus=2,
-        include_dashboard=False,
-        namespace=ray_backend.NAMESPACE,
-        object_store_memory=100 * 2**20,
-        log_to_driver=False,
-    )
-    yield
-    ray.shutdown()
+def _ray(local_ray):
+    """The session's local Ray instance (tests/conftest.py)."""
+    return local_ray
 
 
 @pytest.fixture
@@ -57,7 +49,9 @@ def test_a_fine_tuned_models_maps_come_back_from_a_ray_worker(runner):
     maps = handle.result(timeout=180)
     assert list(maps) == methods
     for m in methods:
-        np.testing.assert_allclose(maps[m].map, oracle[m].map, rtol=1e-5, atol=1e-7)
+        np.testing.assert_allclose(
+            maps[m].map, oracle[m].map, rtol=1e-4, atol=1e-6
+        )  # thread counts differ
 
 
 def test_the_default_models_sanity_check_and_feature_study_on_ray(runner):

@@ -25,17 +25,9 @@ ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])
 
 
 @pytest.fixture(scope="module", autouse=True)
-def local_ray():
-    ray.init(
-        address="local",  # a new instance, whatever /tmp/ray says of an old one
-        num_cpus=2,
-        include_dashboard=False,
-        namespace=ray_backend.NAMESPACE,
-        object_store_memory=100 * 2**20,
-        log_to_driver=False,
-    )
-    yield
-    ray.shutdown()
+def _ray(local_ray):
+    """The session's local Ray instance (tests/conftest.py)."""
+    return local_ray
 
 
 @pytest.fixture
