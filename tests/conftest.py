@@ -17,6 +17,13 @@ from streamlit.testing.v1 import AppTest
 
 ROOT = Path(__file__).resolve().parents[1]
 
+# Under pytest-xdist (`make test-fast`, two workers on two cores) each worker's torch works on
+# one thread: two workers each with a thread per core would share every core between four.
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    import torch
+
+    torch.set_num_threads(1)
+
 # The suite never reads the developer's torch cache: where set-up fetched the ImageNet weights,
 # the pages' defaults (the synthetic backbone when no ImageNet file is cached) are tested as on
 # an offline machine. A test that needs a file places it under a TORCH_HOME of its own.

@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import io
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -183,3 +184,63 @@ def test_a_store_that_cannot_be_opened_costs_only_the_reuse(
     result = finetune(data, _config(str(weights_file)), report=Recorder())
     assert "features" in result.timings
     _same_run(with_store, result)
+
+
+def test_two_runs_missing_the_same_features_at_once_extract_them_once(
+    tmp_path: Path, weights_file: Path
+) -> None:
+    """A class clicking Train together: the second run waits for the first one's claim on the
+    key (saying so) and reads its features, instead of a second extraction."""
+    import threading
+
+    from cnnviz.train.features import WAITING, features_key
+
+    data = tiny(classes=3, n_per_class=5)
+    config = _config(str(weights_file))
+    store = Store(tmp_path / "shared", 64 * MB)
+    key = features_key(data.content_hash, config, CPU)
+    report = Recorder()
+    results: list[FinetuneResult] = []
+
+    def second() -> None:
+        results.append(finetune(data, config, report=report, store=store))
+
+    with store.claim(key):  # the first run, holding the key while it extracts
+        waiter = threading.Thread(target=second)
+        waiter.start()
+        other = Store(tmp_path / "other", 64 * MB)
+        first = finetune(data, config, report=Recorder(), store=other)  # the extraction
+        deadline = time.monotonic() + 60
+        while WAITING not in [c.get("message") for c in report.calls]:
+            assert time.monotonic() < deadline, "the second run never waited"
+            time.sleep(0.02)
+        assert not results  # it waits for the key
+        (entry,) = other.entries()
+        store.put(key, other.get(entry.key))  # what the first run stores before it lets go
+    waiter.join(60)
+    (waited,) = results
+    assert "features_from_store" in waited.timings and "features" not in waited.timings
+    _same_run(first, waited)
+
+
+def test_a_claim_is_one_holder_at_a_time_and_waiters_hear_about_it(tmp_path: Path) -> None:
+    import threading
+
+    store = Store(tmp_path / "s", MB)
+    key = "a" * 64
+    order: list[str] = []
+    waited = threading.Event()
+    with store.claim(key):
+        t = threading.Thread(target=lambda: _hold(store, key, order, waited))
+        t.start()
+        assert waited.wait(10)  # the second caller is waiting, told so
+        order.append("first done")
+    t.join(10)
+    assert order == ["first done", "second holds"]
+    with pytest.raises(ValueError):
+        store.claim("not a key").__enter__()
+
+
+def _hold(store: Store, key: str, order: list[str], waited) -> None:
+    with store.claim(key, waiting=waited.set):
+        order.append("second holds")

@@ -33,7 +33,7 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -48,6 +48,7 @@ _HEADER = len(MAGIC) + 32  # the tag, then the payload's SHA-256
 _KEY = re.compile(r"[0-9a-f]{64}")
 STALE_PIN_SECONDS = 24 * 3600  # no class's queued run waits a day
 STALE_TMP_SECONDS = 3600  # a write that never finished (its process died)
+CLAIM_POLL_S = 0.1  # how often a caller waiting for another's claim looks again
 
 
 def key_of(description: Mapping[str, object]) -> str:
@@ -218,6 +219,29 @@ class Store:
             except FileNotFoundError:
                 continue
         return live
+
+    @contextlib.contextmanager
+    def claim(self, key: str, waiting: Callable[[], object] | None = None) -> Iterator[None]:
+        """Hold `key` for computing it (across processes and threads: a flock of its own):
+        a second caller waits here, calling `waiting()` every CLAIM_POLL_S seconds (a job's
+        report, so a stop still reaches it), and then finds the entry the first one put."""
+        self.path(key)  # refuses a key that is not one
+        folder = self.root / "claims"
+        folder.mkdir(exist_ok=True, mode=0o700)
+        path = folder / key
+        with open(path, "a+b") as f:
+            while True:
+                try:
+                    fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if waiting is not None:
+                        waiting()
+                    time.sleep(CLAIM_POLL_S)
+            try:
+                yield
+            finally:  # the empty file stays: unlinked, a third caller would lock a new one
+                fcntl.flock(f.fileno(), fcntl.LOCK_UN)
 
     # --- housekeeping --------------------------------------------------------------------
     @contextlib.contextmanager

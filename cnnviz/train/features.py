@@ -144,6 +144,20 @@ def _store_features(store: Store, key: str, features: torch.Tensor) -> None:
         store.put(key, buffer.getvalue())
 
 
+WAITING = "Waiting for another run that extracts the same features"
+
+
+def _claim(stack: contextlib.ExitStack, store: Store, key: str, report: Reporter) -> bool:
+    """Hold the features' key while this run extracts them (another run of the same data,
+    backbone and weights waits, then reads them: a class clicking Train at once extracts once);
+    whether the store took the claim (a folder it cannot lock only costs the sharing)."""
+    try:
+        stack.enter_context(store.claim(key, waiting=lambda: report(message=WAITING)))
+    except OSError:
+        return False
+    return True
+
+
 def train_head(
     head: nn.Linear,
     features_of: Callable[[torch.Tensor], torch.Tensor],
@@ -228,27 +242,31 @@ def linear_probe(
         if cached:
             t0 = time.perf_counter()
             found = None
-            if store is not None and key is not None:
-                found = _stored_features(store, key, n, head.in_features)
-            if found is not None:
-                cache = found.to(device)
-                timings["features_from_store"] = time.perf_counter() - t0
-                report(step=n, total=n, message=REUSED)
-            else:
-                report(step=0, total=n, message="Extracting features")
-                t0 = time.perf_counter()
-                cache = extract(
-                    body,
-                    images,
-                    device,
-                    batch_size,
-                    lambda done: report(step=done, total=n, message="Extracting features"),
-                    channels_last=cuda,
-                    amp=amp,
-                )
-                timings["features"] = time.perf_counter() - t0
+            with contextlib.ExitStack() as claimed:
                 if store is not None and key is not None:
-                    _store_features(store, key, cache)
+                    found = _stored_features(store, key, n, head.in_features)
+                    if found is None and _claim(claimed, store, key, report):
+                        # another run extracted them meanwhile: theirs, not a second pass
+                        found = _stored_features(store, key, n, head.in_features)
+                if found is not None:
+                    cache = found.to(device)
+                    timings["features_from_store"] = time.perf_counter() - t0
+                    report(step=n, total=n, message=REUSED)
+                else:
+                    report(step=0, total=n, message="Extracting features")
+                    t0 = time.perf_counter()
+                    cache = extract(
+                        body,
+                        images,
+                        device,
+                        batch_size,
+                        lambda done: report(step=done, total=n, message="Extracting features"),
+                        channels_last=cuda,
+                        amp=amp,
+                    )
+                    timings["features"] = time.perf_counter() - t0
+                    if store is not None and key is not None:
+                        _store_features(store, key, cache)
 
             def features_of(idx: torch.Tensor) -> torch.Tensor:
                 return cache[idx.to(cache.device)]
