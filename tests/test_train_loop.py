@@ -109,3 +109,26 @@ def test_digits_linear_probe_reaches_90_percent() -> None:
     result = finetune(digits(16), config, report=Recorder())
     assert result.val_accuracy >= 0.9
     assert min(v for v in result.per_class_accuracy.values() if v is not None) >= 0.7
+
+
+def test_the_estimate_of_a_probe_whose_features_are_stored_counts_no_extraction(tmp_path) -> None:
+    """After one run put the features in the store, the next run's estimate says so and is
+    the model's build, not a pass over the images (oracle: the run itself reads them)."""
+    from cnnviz.store import Store
+
+    data = tiny(classes=3, n_per_class=40)
+    config = FinetuneConfig(
+        backbone="resnet18", weights="none", strategy="linear", image_size=64, batch_size=8,
+        epochs=1, device="cpu",
+    )  # fmt: skip
+    store = Store(tmp_path / "store", 2**30)  # 120 images at 64 px: a pass of about a second
+    before = estimate(data, config, store)
+    assert not before.features_stored
+    first = finetune(data, config, report=Recorder(), store=store)
+    assert "features" in first.timings
+    after = estimate(data, config, store)
+    assert after.features_stored and after.seconds < before.seconds
+    second = finetune(data, config, report=Recorder(), store=store)
+    assert "features_from_store" in second.timings
+    assert (after.trainable_parameters, after.total_parameters) == (
+        before.trainable_parameters, before.total_parameters)  # fmt: skip

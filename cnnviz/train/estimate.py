@@ -11,9 +11,10 @@ from torch import nn
 
 from cnnviz.analysis import analyze_module
 from cnnviz.data import ImageDataset, stratified_split
+from cnnviz.store import Store
 from cnnviz.train import backbones
 from cnnviz.train.config import FinetuneConfig
-from cnnviz.train.features import _autocast, without_head
+from cnnviz.train.features import _autocast, features_key, without_head
 from cnnviz.train.network_input import to_device
 from cnnviz.train.steps import batches, resolve_device
 
@@ -32,6 +33,9 @@ class Estimate:
     seconds: float
     trainable_parameters: int
     total_parameters: int
+    # A linear probe whose features another run already put in the store: no extraction,
+    # `seconds` is then the model's build (cnnviz.train.features' cache).
+    features_stored: bool = False
 
 
 def _timed(fn: object, repeats: int = 2) -> float:
@@ -70,6 +74,17 @@ def _step_seconds(
     return _timed(step)
 
 
+def _features_stored(
+    store: Store | None, data: ImageDataset, config: FinetuneConfig, device: torch.device
+) -> bool:
+    if store is None:
+        return False
+    try:
+        return store.has(features_key(data.content_hash, config, device))
+    except OSError:  # a store folder this process cannot read: as if empty
+        return False
+
+
 def parameter_counts(config: FinetuneConfig, n_classes: int) -> tuple[int, int]:
     """(trainable, total) parameters of the configured model, from the analysis engine (the
     layer tables' counts: torchinfo on the meta device, where nothing is allocated)."""
@@ -80,16 +95,21 @@ def parameter_counts(config: FinetuneConfig, n_classes: int) -> tuple[int, int]:
     return analysis.trainable_params, analysis.total_params
 
 
-def estimate(data: ImageDataset, config: FinetuneConfig) -> Estimate:
+def estimate(data: ImageDataset, config: FinetuneConfig, store: Store | None = None) -> Estimate:
     """Device, estimated seconds and (trainable, total) parameters of `finetune(data, config)`.
 
     The probe runs the architecture with random weights (the time does not depend on their
-    values, and a missing weights file must not stop the estimate).
+    values, and a missing weights file must not stop the estimate). A linear probe whose
+    features are in `store` costs no extraction: its estimate is the model's build.
     """
     device_info = resolve_device(config.device, None)
     device = torch.device(device_info.key)
     trainable, total = parameter_counts(config, len(data.classes))
+    t0 = time.perf_counter()
     model = backbones.build(config.backbone_spec, "none", len(data.classes), config.seed)
+    built = time.perf_counter() - t0
+    if config.strategy == "linear" and _features_stored(store, data, config, device):
+        return Estimate(device_info.key, device_info.name, built, trainable, total, True)
     backbones.freeze(model, config.backbone_spec, config.strategy, config.last_blocks)
     model.to(device)
     train_idx, val_idx = stratified_split(

@@ -19,7 +19,7 @@ from cnnviz.data import BUILTIN, ImageDataset
 from cnnviz.errors import CnnvizError
 from cnnviz.jobs import JobHandle, JobState, Reporter, default_runner
 from cnnviz.notation import duration
-from cnnviz.store import DatasetRef, get_dataset, put_dataset, release_dataset
+from cnnviz.store import DatasetRef, default_store, get_dataset, put_dataset, release_dataset
 from cnnviz.train import Estimate, FinetuneConfig, estimate
 from cnnviz.ui.errors import show_error
 from cnnviz.ui.jobs import owner_key
@@ -30,16 +30,24 @@ LANE = "probe"
 POLL_S = 0.5
 TIMING = "Timing a few training steps for the estimate..."
 QUEUED = "The server is timing other runs first: the estimate follows."
+STORED = (
+    "Another run already extracted this dataset's features with this backbone and these "
+    "weights: this run reads them and trains its own head."
+)
 
 
 def probe(data: ImageDataset | DatasetRef, config: FinetuneConfig, *, report: Reporter) -> Estimate:
     """The job: `cnnviz.train.estimate` (seconds; it reports nothing, so once running it
     cannot be stopped, only forgotten). `data` by reference (cnnviz.store), as the page hands
     it: read from the store, released when the probe ends."""
-    if not isinstance(data, DatasetRef):
-        return estimate(data, config)
     try:
-        return estimate(get_dataset(data), config)
+        store = default_store()
+    except OSError:  # a store folder this process cannot use: estimate as without features
+        store = None
+    if not isinstance(data, DatasetRef):
+        return estimate(data, config, store)
+    try:
+        return estimate(get_dataset(data), config, store)
     finally:
         release_dataset(data)
 
@@ -97,7 +105,11 @@ def _draw_estimate(handle: JobHandle) -> None:
     # any other error is a bug: let it show
     cols = st.columns(3)
     cols[0].metric("Device", e.device_name)
-    cols[1].metric("Estimated time", duration(e.seconds))
+    cols[1].metric(
+        "Estimated time",
+        duration(e.seconds),
+        help=STORED if e.features_stored else None,
+    )
     cols[2].metric(
         "Trainable parameters",
         f"{e.trainable_parameters:,}",
