@@ -376,9 +376,9 @@ def test_the_estimate_probe_is_a_job_and_the_run_does_not_wait_for_it(
     real = panel.estimate
     release = threading.Event()
 
-    def held(data, config):  # a probe still running when the page reaches its panel
+    def held(data, config, store=None):  # a probe still running when the page reaches its panel
         assert release.wait(WAIT_S)
-        return real(data, config)
+        return real(data, config, store)
 
     monkeypatch.setattr(panel, "estimate", held)
     try:
