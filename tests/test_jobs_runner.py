@@ -628,3 +628,13 @@ def test_the_inputs_of_a_job_dropped_unrun_are_handed_to_on_drop() -> None:
     gate.set()
     assert running.done(WAIT)
     assert len(dropped) == 2 and left.state is JobState.STOPPED
+
+
+def test_the_ray_clusters_queues_and_their_slots() -> None:
+    """Every GPU of the cluster in one "cuda" queue, the CPUs a queue with per_device slots
+    per machine (cnnviz.jobs.ray_backend; the module imports Ray only where it runs)."""
+    from cnnviz.jobs.ray_backend import device_keys
+
+    assert device_keys({"CPU": 2.0, "nodes": 1}, 1) == {"cpu": 1}
+    assert device_keys({"CPU": 64.0, "GPU": 4.0, "nodes": 2}, 2) == {"cpu": 4, "cuda": 8}
+    assert device_keys({"GPU": 1.0}, 1) == {"cpu": 1, "cuda": 1}
