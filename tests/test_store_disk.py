@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-import multiprocessing
 import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -15,6 +16,7 @@ import pytest
 from cnnviz.errors import OutOfBounds
 from cnnviz.store import Store, key_of, store_settings
 from cnnviz.store import disk as store_disk
+from tests.conftest import ROOT
 
 MB = 2**20
 
@@ -121,8 +123,9 @@ def test_settings_place_and_size() -> None:
             store_settings({"CNNVIZ_STORE_MB": bad})
 
 
-def _writer(root: str, key: str, payload: bytes, start: float, rounds: int) -> None:
+def _writer(root: str, key: str, byte: int, start: float, rounds: int) -> None:
     store = Store(root, MB)
+    payload = bytes([byte]) * 300_000
     while time.time() < start:  # every process starts writing at the same moment
         time.sleep(0.001)
     for _ in range(rounds):
@@ -137,21 +140,27 @@ def _filler(root: str, offset: int, bound: int, start: float) -> None:
         store.put(_key(n), bytes([n % 256]) * 1000)
 
 
-def _run_all(targets: list[tuple[object, tuple[object, ...]]]) -> None:
-    ctx = multiprocessing.get_context("spawn")
-    procs = [ctx.Process(target=t, args=a) for t, a in targets]  # type: ignore[arg-type]
+def _run_all(targets: list[tuple[str, tuple[object, ...]]]) -> None:
+    """Each target, a function of this module by name with JSON arguments, in a fresh Python
+    of its own (a plain subprocess from the repository's root: multiprocessing's spawn would
+    start from the test process's working folder and main module, whatever tests did to
+    them, and a child that dies before reading its arguments leaves the parent blocked)."""
+    code = "import json, sys; from tests.test_store_disk import {0}; {0}(*json.loads(sys.argv[1]))"
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", code.format(name), json.dumps(list(args))], cwd=ROOT
+        )
+        for name, args in targets
+    ]
     for p in procs:
-        p.start()
-    for p in procs:
-        p.join(60)
-        assert p.exitcode == 0
+        assert p.wait(timeout=60) == 0
 
 
 @pytest.mark.e2e  # processes of their own
 def test_processes_writing_one_key_at_once_leave_one_whole_entry(tmp_path: Path) -> None:
     payloads = [bytes([k]) * 300_000 for k in range(4)]
-    start = time.time() + 2.0
-    _run_all([(_writer, (str(tmp_path), _key(1), p, start, 10)) for p in payloads])
+    start = time.time() + 3.0
+    _run_all([("_writer", (str(tmp_path), _key(1), k, start, 10)) for k in range(4)])
     store = Store(tmp_path, MB)
     assert store.get(_key(1)) in payloads
     assert [e.key for e in store.entries()] == [_key(1)]
@@ -162,8 +171,8 @@ def test_processes_writing_one_key_at_once_leave_one_whole_entry(tmp_path: Path)
 def test_processes_evicting_at_once_keep_the_bound(tmp_path: Path) -> None:
     size = 1000 + store_disk._HEADER
     bound = 10 * size
-    start = time.time() + 2.0
-    _run_all([(_filler, (str(tmp_path), 100 * k, bound, start)) for k in range(3)])
+    start = time.time() + 3.0
+    _run_all([("_filler", (str(tmp_path), 100 * k, bound, start)) for k in range(3)])
     store = Store(tmp_path, bound)
     entries = store.entries()
     assert 0 < len(entries) <= 10 and store.used_bytes() <= bound
