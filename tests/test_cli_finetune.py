@@ -260,7 +260,7 @@ def test_finetune_defaults_are_the_pages(
     from cnnviz.train import config
 
     code, out, _ = run(
-        capsys, "finetune", "textures", "--strategy", "last", "--val-fraction", "0.1",
+        capsys, "finetune", "textures", "--strategy", "last", "--val-fraction", "0.5",
         "--device", "cpu", "--json", "--epochs", "1",
     )  # fmt: skip
     assert code == 0
