@@ -28,7 +28,15 @@ def test_duplicates_notice_in_the_browser(app, screenshot_dir: Path) -> None:
     expander.get_by_text("9 groups of exact duplicates: the files").click()
     grid = expander.locator("[data-testid='stDataFrame']")
     grid.wait_for(state="visible")
-    assert grid.bounding_box()["height"] > 100  # the 20 rows' table, open
+    # the page may rerun between the wait and the measure (the element is then re-mounted):
+    # measure in the browser until the table is open, the 20 rows' height
+    app.page.wait_for_function(
+        """() => [...document.querySelectorAll("[data-testid='stExpander']")]
+            .filter(e => e.innerText.includes("the files"))
+            .some(e => [...e.querySelectorAll("[data-testid='stDataFrame']")]
+                .some(g => g.getBoundingClientRect().height > 100))""",
+        timeout=15_000,
+    )
     assert_no_error(app, log_start, "after the upload")
     for width, height in ((1400, 1000), (1024, 768)):
         app.page.set_viewport_size({"width": width, "height": height})
