@@ -10,7 +10,7 @@ from cnnviz.layer_fit import LAYER_TYPES, LayerSpec
 from cnnviz.layer_table import explain_layer
 from cnnviz.notation import hwc
 from cnnviz.plots.layer_calculator import depth_reduction_figure, kernel_positions_figure
-from cnnviz.ui import presets, show_error  # first: a first visit goes through app.py
+from cnnviz.ui import cache, presets, show_error  # first: a first visit goes through app.py
 from cnnviz.ui.formulas import literal, show_worked
 from cnnviz.ui.layer_calculator import kernel_position, show_model_table
 
@@ -70,7 +70,8 @@ with one:
     for note in result.notes:
         st.info(literal(note))
     position = kernel_position(result)
-    st.plotly_chart(kernel_positions_figure(result, column=position), key="layer_calculator_figure")
+    fig = cache.figure(kernel_positions_figure, result, column=position)  # shared by the class
+    st.plotly_chart(fig, key="layer_calculator_figure")
 
 
 def reset_model_inputs() -> None:
@@ -150,5 +151,5 @@ with bottleneck_tab:
         delta, arrow = compared(new, old), direction(new, old)
         col.metric(f"{what} with the 1x1 first", f"{new:,}", delta, "inverse", delta_arrow=arrow)
     show_worked(r.worked_rows())
-    st.plotly_chart(depth_reduction_figure(r), key="layer_calculator_1x1_figure")
+    st.plotly_chart(cache.figure(depth_reduction_figure, r), key="layer_calculator_1x1_figure")
 presets.share()

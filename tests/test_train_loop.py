@@ -132,3 +132,33 @@ def test_the_estimate_of_a_probe_whose_features_are_stored_counts_no_extraction(
     assert "features_from_store" in second.timings
     assert (after.trainable_parameters, after.total_parameters) == (
         before.trainable_parameters, before.total_parameters)  # fmt: skip
+
+
+def test_the_probe_is_timed_once_per_choice_it_depends_on(monkeypatch) -> None:
+    """A class opening the page with the same choices costs one probe: a second estimate with
+    another seed or learning rate builds no model and says the same; another image size or
+    strategy is timed again (oracle: the builds counted, the seconds per image)."""
+    import importlib
+    from dataclasses import replace
+
+    module = importlib.import_module("cnnviz.train.estimate")
+    monkeypatch.setattr(module, "_timings", type(module._timings)())
+    builds: list[str] = []
+    real_build = module.backbones.build
+
+    def counted(backbone, *args, **kwargs):
+        builds.append(backbone.name)
+        return real_build(backbone, *args, **kwargs)
+
+    monkeypatch.setattr(module.backbones, "build", counted)
+    data = tiny(classes=3, n_per_class=8)
+    config = FinetuneConfig(backbone="resnet18", weights="none", strategy="full", image_size=16,
+                            batch_size=4, epochs=2, device="cpu")  # fmt: skip
+    first = estimate(data, config)
+    again = estimate(data, replace(config, seed=3, lr=0.01))
+    assert builds == ["resnet18"] and again.seconds == first.seconds
+    three_epochs = estimate(data, replace(config, epochs=3))
+    assert builds == ["resnet18"] and three_epochs.seconds == pytest.approx(first.seconds * 1.5)
+    estimate(data, replace(config, image_size=24))
+    estimate(data, replace(config, strategy="linear"))
+    assert builds == ["resnet18"] * 3

@@ -154,3 +154,23 @@ def test_figure_keys_tell_inputs_apart_and_fall_back_for_the_rest() -> None:
     assert builds == [len(fields), len(fields), len(fields) - 1, 9, 3]
     assert repr(cache.key(1)) != repr(cache.key(1.0))
     assert repr(cache.key((True,))) != repr(cache.key((1,)))
+
+
+def test_a_datasets_figure_is_shared_by_equal_content_only() -> None:
+    """Two sessions holding the same bytes (the built-in digits, one upload twice) share its
+    figure; a dataset differing in one pixel or one label gets its own."""
+    import torch
+
+    from cnnviz.data import ImageDataset
+    from cnnviz.ui.transfer_learning.data import samples_figure
+
+    def dataset(pixel: int = 0, label: int = 1) -> ImageDataset:
+        images = torch.zeros(4, 3, 8, 8, dtype=torch.uint8)
+        images[0, 0, 0, 0] = pixel
+        return ImageDataset(images, torch.tensor([0, 0, 1, label]), ["a", "b"])
+
+    first = cache.figure(samples_figure, dataset())
+    assert cache.figure(samples_figure, dataset()) is first  # another object, the same bytes
+    assert cache.figure(samples_figure, dataset(pixel=1)) is not first
+    assert cache.figure(samples_figure, dataset(label=0)) is not first
+    assert _json(first) == _json(samples_figure(dataset()))

@@ -3,7 +3,10 @@ parameters it trains."""
 
 from __future__ import annotations
 
+import functools
+import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass
 
 import torch
@@ -24,6 +27,9 @@ from cnnviz.train.steps import batches, resolve_device
 PROBE_IMAGES = 4
 # A forward pass is about a third of a training step (forward + backward).
 FORWARD_SHARE = 1 / 3
+# Timings kept per process, one per choice that changes them (the least recently used go): a
+# class opening the page with the same backbone, strategy and image size costs one probe.
+MAX_TIMINGS = 64
 
 
 @dataclass(frozen=True)
@@ -74,6 +80,53 @@ def _step_seconds(
     return _timed(step)
 
 
+@dataclass(frozen=True)
+class _Timing:
+    built: float  # seconds to build the model: the estimate once its features are stored
+    per_image: float  # seconds per image: a forward pass (linear probe) or a training step
+
+
+_timings: OrderedDict[tuple, _Timing] = OrderedDict()
+_timings_lock = threading.Lock()
+
+
+def _timing_key(config: FinetuneConfig, n_classes: int, n_probe: int, device: torch.device):
+    """What the probe's time depends on (not the weights' values, the seed or the rates)."""
+    blocks = config.last_blocks if config.strategy == "last" else None
+    return (
+        config.backbone, config.strategy, blocks, config.image_size, n_probe, n_classes,
+        str(device), config.amp, torch.get_num_threads(),
+    )  # fmt: skip
+
+
+def _time_probe(
+    config: FinetuneConfig, n_classes: int, n_probe: int, device: torch.device
+) -> _Timing:
+    """Build the model with random weights and time a probe batch on `device`: once per
+    process for each `_timing_key`, then remembered."""
+    key = _timing_key(config, n_classes, n_probe, device)
+    with _timings_lock:
+        known = _timings.get(key)
+        if known is not None:
+            _timings.move_to_end(key)
+            return known
+    t0 = time.perf_counter()
+    model = backbones.build(config.backbone_spec, "none", n_classes, config.seed)
+    built = time.perf_counter() - t0
+    backbones.freeze(model, config.backbone_spec, config.strategy, config.last_blocks)
+    model.to(device)
+    side = config.image_size
+    probe = torch.randint(0, 256, (n_probe, 3, side, side), dtype=torch.uint8)
+    x = to_device(probe, device)
+    timed = _forward_seconds if config.strategy == "linear" else _step_seconds
+    timing = _Timing(built, timed(model, config.backbone_spec, x, device) / n_probe)
+    with _timings_lock:
+        _timings[key] = timing
+        while len(_timings) > MAX_TIMINGS:
+            _timings.popitem(last=False)
+    return timing
+
+
 def _features_stored(
     store: Store | None, data: ImageDataset, config: FinetuneConfig, device: torch.device
 ) -> bool:
@@ -87,11 +140,21 @@ def _features_stored(
 
 def parameter_counts(config: FinetuneConfig, n_classes: int) -> tuple[int, int]:
     """(trainable, total) parameters of the configured model, from the analysis engine (the
-    layer tables' counts: torchinfo on the meta device, where nothing is allocated)."""
-    model = backbones.empty(config.backbone_spec, n_classes)
-    backbones.freeze(model, config.backbone_spec, config.strategy, config.last_blocks)
-    side = config.image_size
-    analysis = analyze_module(model, (3, side, side), config.backbone)
+    layer tables' counts: torchinfo on the meta device, where nothing is allocated); counted
+    once per process for each backbone, strategy, image size and number of classes."""
+    blocks = config.last_blocks if config.strategy == "last" else 1
+    return _parameter_counts(
+        config.backbone_spec, config.strategy, blocks, config.image_size, n_classes
+    )
+
+
+@functools.lru_cache(maxsize=MAX_TIMINGS)
+def _parameter_counts(
+    backbone: backbones.BackboneSpec, strategy: str, last_blocks: int, side: int, n_classes: int
+) -> tuple[int, int]:
+    model = backbones.empty(backbone, n_classes)
+    backbones.freeze(model, backbone, strategy, last_blocks)
+    analysis = analyze_module(model, (3, side, side), backbone.name)
     return analysis.trainable_params, analysis.total_params
 
 
@@ -99,33 +162,25 @@ def estimate(data: ImageDataset, config: FinetuneConfig, store: Store | None = N
     """Device, estimated seconds and (trainable, total) parameters of `finetune(data, config)`.
 
     The probe runs the architecture with random weights (the time does not depend on their
-    values, and a missing weights file must not stop the estimate). A linear probe whose
-    features are in `store` costs no extraction: its estimate is the model's build.
+    values, and a missing weights file must not stop the estimate), once per process for
+    each choice its time depends on (`_timing_key`). A linear probe whose features are in
+    `store` costs no extraction: its estimate is the model's build.
     """
     device_info = resolve_device(config.device, None)
     device = torch.device(device_info.key)
     trainable, total = parameter_counts(config, len(data.classes))
-    t0 = time.perf_counter()
-    model = backbones.build(config.backbone_spec, "none", len(data.classes), config.seed)
-    built = time.perf_counter() - t0
-    if config.strategy == "linear" and _features_stored(store, data, config, device):
-        return Estimate(device_info.key, device_info.name, built, trainable, total, True)
-    backbones.freeze(model, config.backbone_spec, config.strategy, config.last_blocks)
-    model.to(device)
     train_idx, val_idx = stratified_split(
         data.labels, config.val_fraction, config.seed, data.duplicates
     )
     n_probe = max(2, min(PROBE_IMAGES, config.batch_size, train_idx.numel()))
-    side = config.image_size
-    probe = torch.randint(0, 256, (n_probe, 3, side, side), dtype=torch.uint8)
-    x = to_device(probe, device)
+    timing = _time_probe(config, len(data.classes), n_probe, device)
+    if config.strategy == "linear" and _features_stored(store, data, config, device):
+        return Estimate(device_info.key, device_info.name, timing.built, trainable, total, True)
     if config.strategy == "linear":
-        per_image = _forward_seconds(model, config.backbone_spec, x, device) / n_probe
-        seconds = per_image * len(data)  # the head's epochs on cached features: milliseconds
+        seconds = timing.per_image * len(data)  # the head's epochs on cached features: ms
     else:
-        per_image = _step_seconds(model, config.backbone_spec, x, device) / n_probe
         n_train = sum(b.numel() for b in batches(train_idx, config.batch_size))
-        epoch = per_image * (n_train + FORWARD_SHARE * val_idx.numel())
+        epoch = timing.per_image * (n_train + FORWARD_SHARE * val_idx.numel())
         seconds = epoch * config.epochs
     return Estimate(
         device=device_info.key,

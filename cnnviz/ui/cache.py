@@ -23,6 +23,7 @@ import streamlit as st
 
 from cnnviz import analysis, receptive_field
 from cnnviz.analysis import Analysis
+from cnnviz.data import ImageDataset
 from cnnviz.receptive_field import ReceptiveField
 
 MAX_FIGURES = 512  # every input a class tries; an architecture figure is ~100 kB
@@ -38,7 +39,13 @@ def field_key(f: ReceptiveField) -> tuple:
     return (f.name, f.type, f.rf, f.jump, f.start, f.output_shape, f.is_global, f.exact, f.leaf)
 
 
-_HASH = {Analysis: analysis_key, ReceptiveField: field_key}
+def dataset_key(d: ImageDataset) -> str:
+    """Its content (pixels, labels, classes, duplicate groups): two sessions share a figure of
+    a dataset only when they hold the same bytes (the built-in digits, the same upload)."""
+    return d.content_hash
+
+
+_HASH = {Analysis: analysis_key, ReceptiveField: field_key, ImageDataset: dataset_key}
 
 
 # The library's own caches (functools.lru_cache) do not make concurrent callers wait: 20

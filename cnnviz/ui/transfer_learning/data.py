@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import plotly.graph_objects as go
 import streamlit as st
 
 from cnnviz.data import BUILTIN, ImageDataset, load_dataset, load_files
@@ -14,7 +15,7 @@ from cnnviz.jobs import devices
 from cnnviz.notation import counted
 from cnnviz.plots import transfer_learning as plots
 from cnnviz.train import limits
-from cnnviz.ui import presets
+from cnnviz.ui import cache, presets
 from cnnviz.ui.errors import show_error
 from cnnviz.ui.transfer_learning.common import KEY, workspace
 
@@ -101,6 +102,11 @@ def dataset(source: str, size: int) -> ImageDataset | None:
     return uploaded_dataset(files, source == "folder", size)
 
 
+def samples_figure(data: ImageDataset) -> go.Figure:
+    """A sample of every class (`cache.figure` keys it by the dataset's content)."""
+    return plots.sample_grid_figure(data.images, data.labels, data.classes)
+
+
 def show_dataset(data: ImageDataset) -> None:
     """Counts, a sample of every class and the files that were left out."""
     cols = st.columns(3)
@@ -108,10 +114,10 @@ def show_dataset(data: ImageDataset) -> None:
     cols[1].metric("Classes", len(data.classes))
     cols[2].metric("Image size", f"{data.size}x{data.size}")
     left, right = st.columns([2, 3])
-    left.plotly_chart(plots.class_counts_figure(data.counts()), key=KEY + "counts")
-    right.plotly_chart(
-        plots.sample_grid_figure(data.images, data.labels, data.classes), key=KEY + "samples"
-    )
+    # Built once per server for a dataset's content (cnnviz.ui.cache): a class on the digits
+    # shares them.
+    left.plotly_chart(cache.figure(plots.class_counts_figure, data.counts()), key=KEY + "counts")
+    right.plotly_chart(cache.figure(samples_figure, data), key=KEY + "samples")
     if data.skipped:
         with st.expander(f"{counted(len(data.skipped), 'file')} skipped"):
             st.dataframe([{"file": s.path, "why": s.reason} for s in data.skipped], hide_index=True)

@@ -27,7 +27,7 @@ from cnnviz.train import (
 from cnnviz.train import limits as train_limits
 from cnnviz.train.backbones import BackboneSpec, spec
 from cnnviz.train.config import DEFAULT_EPOCHS, default_last_blocks
-from cnnviz.ui import presets
+from cnnviz.ui import cache, presets
 from cnnviz.ui.errors import show_error
 from cnnviz.ui.inputs import bounded, bounded_float
 from cnnviz.ui.transfer_learning.common import KEY, run_weights, workspace
@@ -184,7 +184,8 @@ def strategy_table(n_images: int, similar: bool, weights: str) -> None:
         for like in (True, False)
     }
     advice = recommend(n_images, similar, weights)
-    fig = plots.strategy_table_figure(cells, (advice.size, advice.similar), n_images)
+    chosen = (advice.size, advice.similar)
+    fig = cache.figure(plots.strategy_table_figure, cells, chosen, n_images)  # once per server
     st.plotly_chart(fig, key=KEY + "table")
     st.caption(f"Small means fewer than {SMALL_BELOW:,} images, a rule of thumb. {advice.reason}")
 
@@ -241,7 +242,8 @@ def choose_config(data: ImageDataset, size: int) -> FinetuneConfig | None:
         expectation(weights, strategy)
     with right:
         trained = plots.trained_blocks(len(blocks), strategy, last)
-        st.plotly_chart(plots.freeze_figure(blocks, trained, name), key=KEY + "freeze")
+        fig = cache.figure(plots.freeze_figure, tuple(blocks), tuple(trained), name)
+        st.plotly_chart(fig, key=KEY + "freeze")
     cols = st.columns(5)
     epochs = presets.number(
         cols[0], "Epochs", train_limits.TRAIN_EPOCHS, DEFAULT_EPOCHS, KEY + "epochs", param="epochs"
