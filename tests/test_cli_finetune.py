@@ -134,7 +134,7 @@ def test_a_weights_file_that_does_not_fit_is_refused_before_the_data_is_read(
 ) -> None:
     """The CLI's refusal is check_weights_file's (the page's too), before any data is loaded:
     a state dict of another backbone, and 5,000 random bytes."""
-    from cnnviz import cli_training
+    from cnnviz.cli import train as cli_training
     from cnnviz.errors import BadWeightsFile
     from cnnviz.train import check_weights_file
 

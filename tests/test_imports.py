@@ -101,10 +101,10 @@ def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
 
 def test_the_graph_is_read_from_every_kind_of_import() -> None:
     """The reader itself, on modules whose imports are known: a lazy import inside a function
-    (cli_training's `from cnnviz.train import ...`), `from package import submodule`, and the
+    (cnnviz.cli.train's `from cnnviz.train import ...`), `from package import submodule`, and the
     registration edge, inside `registry._load`."""
     graph = import_graph()
-    assert "cnnviz.train" in graph["cnnviz.cli_training"]  # inside cmd_finetune
+    assert "cnnviz.train" in graph["cnnviz.cli.train"]  # inside cmd_finetune
     assert "cnnviz.train.backbones" in graph["cnnviz.train.config"]
     assert "cnnviz.architectures" in graph["cnnviz.registry"]  # inside _load
     assert "cnnviz.registry" in graph["cnnviz.architectures.lenet"]

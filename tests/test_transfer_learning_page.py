@@ -453,11 +453,11 @@ def test_the_pages_defaults_are_the_clis(open_page) -> None:
     uses (tests/test_cli_finetune.py checks the CLI's side)."""
     import argparse
 
-    from cnnviz.cli_training import add_training_commands
+    from cnnviz.cli import train as cli_train
     from cnnviz.train import config
 
     parser = argparse.ArgumentParser()
-    add_training_commands(parser.add_subparsers())
+    cli_train.add_commands(parser.add_subparsers())
     args = parser.parse_args(["finetune", "digits"])
     assert args.epochs == config.DEFAULT_EPOCHS
     at = open_page(PAGE)

@@ -10,7 +10,7 @@ import json
 import sys
 from typing import Any
 
-from cnnviz.cli_common import UsageError
+from cnnviz.cli.common import UsageError
 
 
 def _load_training_data(text: str, size: int) -> Any:
@@ -212,7 +212,7 @@ def cmd_fetch_weights(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_training_commands(sub: Any) -> None:
+def add_commands(sub: Any) -> None:
     from cnnviz.train import BACKBONES, STRATEGIES, limits
     from cnnviz.train import config as defaults
 

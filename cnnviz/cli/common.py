@@ -1,7 +1,6 @@
 """What every command module of the CLI shares: the error that ends a command with exit 2.
 
-`cnnviz.cli` (the parser and the analysis commands) and `cnnviz.cli_training` (finetune,
-predict, fetch-weights) both raise it; neither imports the other for it."""
+Every command module of `cnnviz.cli` raises it; none imports another for it."""
 
 from __future__ import annotations
 
