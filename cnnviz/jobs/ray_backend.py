@@ -302,7 +302,12 @@ class RayBackend:
             return Outcome(error=value)
         if kind == "stopped":
             return Outcome(stopped=True)
-        return Outcome(value=value)
+        from ray import cloudpickle
+
+        try:
+            return Outcome(value=cloudpickle.loads(value))  # pickled by the worker (ray_worker)
+        except Exception as err:
+            return Outcome(error=JobLost(f"The job's result could not be read here ({err})."))
 
     def _finish(self, job_id: str, entry: list[Any], outcome: Outcome) -> None:
         with self._lock:

@@ -85,7 +85,8 @@ def execute(
     payload: tuple, job_id: str, queue: Any, device: str, threads: int | None, limit: int
 ) -> tuple[tuple[str, str | None], tuple[str, Any]]:
     """One job in a Ray worker: (kind, error text) for the queue, (kind, value) for the
-    process that submitted it; kind is "done", "stopped" or "failed"."""
+    process that submitted it (the value pickled when done); kind is "done", "stopped" or
+    "failed"."""
     from ray import cloudpickle
 
     fn, args, kwargs = payload
@@ -101,7 +102,10 @@ def execute(
         return ("stopped", None), ("stopped", None)
     except BaseException as err:
         return failed(err)
-    size = len(cloudpickle.dumps(value))
+    # Pickled once, here: its size is checked on the bytes that travel (Ray pickling the value
+    # again for its return would cost as much again: a state dict's tensors are copied).
+    blob = cloudpickle.dumps(value)
+    size = len(blob)
     if size > limit:
         return failed(
             JobResultTooLarge(
@@ -109,7 +113,7 @@ def execute(
                 f"{limit / 2**20:.0f} MB back from a job."
             )
         )
-    return ("done", None), ("done", value)
+    return ("done", None), ("done", blob)
 
 
 def failed(err: BaseException) -> tuple[tuple[str, str], tuple[str, BaseException]]:
