@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import importlib.util
-import itertools
 import os
 import sys
 import tempfile
@@ -29,6 +28,7 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 
 from appdriver import chromium, session  # noqa: E402
+from queue_order import queue_order  # noqa: E402
 
 SPEC = importlib.util.spec_from_file_location("run_multi", REPO / "deploy" / "run_multi.py")
 run_multi = importlib.util.module_from_spec(SPEC)
@@ -113,9 +113,7 @@ def measure(jobs: str, students: int) -> None:
             f"   {j['job']:7} {j['submitted'] - t0:9.2f} {j['started'] - t0:8.2f} "
             f"{j['ended'] - t0:7.2f}  {j['state']}"
         )
-    by_start = sorted(runs, key=lambda j: j["started"])
-    in_order = [j["job"] for j in by_start] == [j["job"] for j in runs]
-    overlaps = [a["ended"] - b["started"] for a, b in itertools.pairwise(by_start)]
+    in_order, overlaps, _ = queue_order(runs, "job")
     print(
         f"   started in submit order: {in_order}; at most one at a time: "
         f"{all(o <= 0 for o in overlaps)} (largest overlap {max(overlaps, default=0):+.2f} s)"

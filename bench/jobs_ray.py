@@ -19,7 +19,6 @@ Prints figures; asserts nothing.
 from __future__ import annotations
 
 import argparse
-import itertools
 import json
 import os
 import statistics
@@ -31,8 +30,10 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "bench"))
 
 import torch  # noqa: E402
+from queue_order import queue_order  # noqa: E402
 
 from cnnviz.data import builtin  # noqa: E402
 from cnnviz.jobs import JobRunner, JobSettings  # noqa: E402
@@ -209,14 +210,8 @@ def two_processes(images: int, side: int) -> None:
             f"   {j['student']:9} {j['process']:7}  {j['submitted'] - t0:9.2f} "
             f"{j['started'] - t0:8.2f} {j['ended'] - t0:7.2f}"
         )
-    by_start = sorted(jobs, key=lambda j: j["started"])
-    in_order = [j["student"] for j in by_start] == [j["student"] for j in jobs]
-    overlaps = [
-        round(a["ended"] - b["started"], 2)
-        for a, b in itertools.pairwise(by_start)
-        if a["ended"] > b["started"]
-    ]
-    gaps = [b["started"] - a["ended"] for a, b in itertools.pairwise(by_start)]
+    in_order, overlaps, gaps = queue_order(jobs, "student")
+    overlaps = [round(o, 2) for o in overlaps if o > 0]
     print(f"   started in arrival order: {in_order}; overlaps (s): {overlaps or 'none'}")
     print(f"   between one job's end and the next one's start: {min(gaps):.2f}-{max(gaps):.2f} s")
     print(f"   submits spanned {jobs[-1]['submitted'] - t0:.2f} s")
