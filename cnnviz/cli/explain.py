@@ -19,6 +19,17 @@ ATTRIBUTION_METHODS = (
 )
 
 
+def _model(args: argparse.Namespace, image_size: int | None) -> Any:
+    """The model --trained, --weights or --model names (cnnviz.explain.models.Explained)."""
+    from cnnviz.explain import models  # torch: only for the commands that explain
+
+    if args.trained:
+        return models.load_trained_file(args.trained)
+    if args.weights:
+        return models.with_weights(args.model, args.weights, image_size)
+    return models.by_name(args.model, image_size=image_size)
+
+
 def cmd_attribute(args: argparse.Namespace) -> int:
     from pathlib import Path
 
@@ -32,12 +43,7 @@ def cmd_attribute(args: argparse.Namespace) -> int:
     path = Path(args.image)
     if not path.is_file():
         raise UsageError(f"there is no image file {args.image!r}")
-    if args.trained:
-        model = models.load_trained_file(args.trained)
-    elif args.weights:
-        model = models.with_weights(args.model, args.weights, args.image_size)
-    else:
-        model = models.by_name(args.model, image_size=args.image_size)
+    model = _model(args, args.image_size)
     x = model.preprocess(images.decode_upload(path.read_bytes()))
     params = attribution.Params(
         steps=args.steps,
@@ -82,15 +88,10 @@ def cmd_attribute(args: argparse.Namespace) -> int:
 def cmd_visualize(args: argparse.Namespace) -> int:
     from PIL import Image
 
-    from cnnviz.explain import feature_viz, models  # torch: only for this command
+    from cnnviz.explain import feature_viz  # torch: only for this command
     from cnnviz.train.progress import TqdmReporter  # the same bars as finetune's
 
-    if args.trained:
-        model = models.load_trained_file(args.trained)
-    elif args.weights:
-        model = models.with_weights(args.model, args.weights, args.side)
-    else:
-        model = models.by_name(args.model, image_size=args.side)
+    model = _model(args, args.side)
     from cnnviz.explain import limits
 
     limits.FEATURE_VIZ_TOP.check(args.top)  # before minutes of optimization, not after
