@@ -9,7 +9,6 @@ from cnnviz.explain.limits import TOP_CHANNELS
 from cnnviz.plots import explain as plots
 from cnnviz.ui import explain as ui
 from cnnviz.ui import presets, show_error  # first: a first visit goes through app.py
-from cnnviz.ui.feature_viz import feature_visualization
 from cnnviz.ui.inputs import bounded
 
 st.title("Explain")
@@ -110,4 +109,4 @@ with sanity_tab:
         st.markdown(ui.sanity_text(result))
 
 with fv_tab:
-    feature_visualization(model)
+    ui.feature_visualization(model)

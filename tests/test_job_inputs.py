@@ -112,21 +112,21 @@ FEW = Params(steps=4, samples=2, window=8, stride=8, layer="c3", seed=3)
 
 
 def explain_maps_case() -> Case:
-    """cnnviz/ui/explain.py attributions: the slow methods as a job (the page's args)."""
+    """cnnviz/ui/explain/attributions.py: the slow methods as a job (the page's args)."""
     model, x = lenet_input()
     slow = ["integrated_gradients", "smoothgrad", "occlusion"]
     return Case(explain_jobs.explain_maps, (model.spec(), x, 1, slow, FEW))
 
 
 def check_sanity_case() -> Case:
-    """cnnviz/ui/explain.py sanity_check."""
+    """cnnviz/ui/explain/sanity.py sanity_check."""
     model, x = lenet_input()
     return Case(explain_jobs.check_sanity, (model.spec(), x, ["saliency", "gradcam"], FEW, 1))
 
 
 def study_channels_case() -> Case:
-    """cnnviz/ui/feature_viz.py: the default model's validation digits, by name."""
-    from cnnviz.ui.feature_viz import reference_images
+    """cnnviz/ui/explain/feature_viz.py: the default model's validation digits, by name."""
+    from cnnviz.ui.explain.feature_viz import reference_images
 
     model, _ = lenet_input()
     pictures = reference_images(model)[0]
@@ -157,10 +157,10 @@ def fine_tuned_maps_case() -> Case:
 
 @functools.cache
 def run_validation_images() -> np.ndarray:
-    """A fine-tuned run's validation images as the page picks them (cnnviz.ui.feature_viz:
+    """A fine-tuned run's validation images as the page picks them (cnnviz.ui.explain.feature_viz:
     reference_images), for a dataset of 800 images at 32 px: 400 in the validation split."""
     from cnnviz.explain.validation import validation_set
-    from cnnviz.ui import feature_viz as page
+    from cnnviz.ui.explain import feature_viz as page
 
     data = tiny(n_per_class=400, side=32)
     labels = data.labels.tolist()
@@ -353,7 +353,7 @@ COVERED = {
     "finetune": {"finetune"},
     "probe": {"estimate probe"},
     "experiment.run": {f"experiment {n}" for n in EXPERIMENTS},
-    "fn": set(),  # cnnviz/ui/explain.py job(): its callers below
+    "fn": set(),  # cnnviz/ui/explain/common.py job(): its callers below
     "explain_jobs.explain_maps": {"explain maps", "explain maps (fine-tuned)"},
     "explain_jobs.check_sanity": {"sanity check"},
     "explain_jobs.study_channels": {"feature visualization", "feature visualization (fine-tuned)"},

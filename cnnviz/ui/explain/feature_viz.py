@@ -15,7 +15,8 @@ from cnnviz.explain import jobs as explain_jobs
 from cnnviz.explain import limits as explain_limits
 from cnnviz.explain.feature_viz import LOGITS, Settings, Study
 from cnnviz.ui.errors import show_error
-from cnnviz.ui.explain import job, trained_validation
+from cnnviz.ui.explain.common import job
+from cnnviz.ui.explain.pickers import trained_validation
 from cnnviz.ui.inputs import bounded
 
 JOB = "explain_fv_job"
