@@ -137,8 +137,10 @@ def test_a_process_only_network_has_no_spec():
         randomized.spec()
 
 
-def _maps_elsewhere(spec, x, methods):
-    """Run in a fresh process: the job as a worker would run it."""
+def _maps_elsewhere(spec, x, methods, threads):
+    """Run in a fresh process: the job as a worker would run it (on as many torch threads as
+    the test's process: another count sums in another order, last bits apart)."""
+    torch.set_num_threads(threads)
     out = explain_jobs.explain_maps(spec, x, 2, methods, FEW)
     return {m: a.map for m, a in out.items()}
 
@@ -151,6 +153,8 @@ def test_a_fresh_process_runs_the_job_from_the_spec_alone():
     methods = ["saliency", "occlusion"]
     oracle = attribution.explain_all(model, x, 2, methods, FEW)
     with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
-        maps = pool.submit(_maps_elsewhere, model.spec(), x, methods).result(timeout=300)
+        threads = torch.get_num_threads()
+        job = pool.submit(_maps_elsewhere, model.spec(), x, methods, threads)
+        maps = job.result(timeout=300)
     for m in methods:
         np.testing.assert_allclose(maps[m], oracle[m].map, rtol=1e-5, atol=1e-7)

@@ -37,8 +37,9 @@ from cnnviz.augment import limits as augment_limits
 from cnnviz.errors import DoesNotFit, OutOfBounds, UnknownLayer
 from cnnviz.explain import limits as explain_limits
 from cnnviz.explain.feature_maps import module
-from cnnviz.explain.models import Explained, store_file
+from cnnviz.explain.models import Explained
 from cnnviz.jobs.devices import cpu_threads
+from cnnviz.store.files import store_file
 
 LOGITS = "logits"  # the layer name for a class logit (the network's output)
 

@@ -27,12 +27,11 @@ import contextlib
 import functools
 import hashlib
 import io
-import os
 import threading
 import uuid
 import weakref
 from collections import OrderedDict
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -55,7 +54,7 @@ from cnnviz.errors import (
 from cnnviz.explain import default_model
 from cnnviz.explain import limits as explain_limits
 from cnnviz.store.disk import STORE_ENV as STORE_FOLDER_ENV
-from cnnviz.store.disk import store_settings
+from cnnviz.store.files import store_file
 
 DEFAULT = default_model.NAME
 Preprocess = Callable[[torch.Tensor], torch.Tensor]
@@ -297,14 +296,6 @@ _held: weakref.WeakValueDictionary[ModelSpec, TrainedLike] = weakref.WeakValueDi
 _guard = threading.Lock()
 
 STORE_ENV = STORE_FOLDER_ENV  # the store's folder (cnnviz.store): files/ beside its objects
-STORE_KEPT = 16  # files of each kind the store keeps (fine-tuned models, images), newest first
-
-
-def model_store(environ: Mapping[str, str] = os.environ) -> Path:
-    """The folder fine-tuned models (and a run's validation images) are written to for jobs in
-    other processes, read by path: `files/` in the store's folder (CNNVIZ_STORE, a folder every
-    worker reads: on one machine, or shared by a cluster), beside its objects."""
-    return store_settings(environ)[0] / "files"
 
 
 def trained(model: TrainedLike) -> Explained:
@@ -369,26 +360,6 @@ def _store_trained(model: TrainedLike) -> ModelSpec:
     torch.save(document, buffer)
     digest, path = store_file("trained", ".pt", buffer.getvalue())
     return ModelSpec("trained", model.backbone, digest, str(path), int(model.image_size))
-
-
-def store_file(kind: str, suffix: str, data: bytes) -> tuple[str, Path]:
-    """Write `data` to the model store as KIND-HASH.SUFFIX (HASH: its sha256, 16 hex digits),
-    once (the same bytes, the same file), whole or not at all for a reader in another
-    process; keep the STORE_KEPT newest files of the kind. Its hash and path."""
-    digest = hashlib.sha256(data).hexdigest()[:16]
-    folder = model_store()
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{kind}-{digest}{suffix}"
-    if path.is_file():
-        os.utime(path)  # used again: the newest
-        return digest, path
-    part = folder / f".{path.name}.{uuid.uuid4().hex}"
-    part.write_bytes(data)
-    os.replace(part, path)
-    files = sorted(folder.glob(f"{kind}-*{suffix}"), key=lambda f: f.stat().st_mtime, reverse=True)
-    for old in files[STORE_KEPT:]:
-        old.unlink(missing_ok=True)
-    return digest, path
 
 
 def load_trained_file(path: str | Path) -> Explained:

@@ -1,11 +1,20 @@
-"""SHA-256 of a file, remembered per (path, size, modification time, inode): a weights file is
-read once per process, not once per run."""
+"""Files in the store's folder, beside its objects: `store_file` writes what a job in another
+process reads by path (a fine-tuned model, a run's validation images) to `files/`, named by
+its content; `file_sha256` hashes a file once per process (per path, size, modification time
+and inode), not once per run."""
 
 from __future__ import annotations
 
 import hashlib
 import os
 import threading
+import uuid
+from collections.abc import Mapping
+from pathlib import Path
+
+from cnnviz.store.disk import store_settings
+
+STORE_KEPT = 16  # files of each kind the store keeps (fine-tuned models, images), newest first
 
 _hashes: dict[tuple[str, int, int, int], str] = {}
 _lock = threading.Lock()
@@ -31,3 +40,30 @@ def file_sha256(path: str | os.PathLike[str]) -> str:
         while len(_hashes) > _KEPT:
             del _hashes[next(iter(_hashes))]
     return value
+
+
+def model_store(environ: Mapping[str, str] = os.environ) -> Path:
+    """The folder fine-tuned models (and a run's validation images) are written to for jobs in
+    other processes, read by path: `files/` in the store's folder (CNNVIZ_STORE, a folder every
+    worker reads: on one machine, or shared by a cluster), beside its objects."""
+    return store_settings(environ)[0] / "files"
+
+
+def store_file(kind: str, suffix: str, data: bytes) -> tuple[str, Path]:
+    """Write `data` to the model store as KIND-HASH.SUFFIX (HASH: its sha256, 16 hex digits),
+    once (the same bytes, the same file), whole or not at all for a reader in another
+    process; keep the STORE_KEPT newest files of the kind. Its hash and path."""
+    digest = hashlib.sha256(data).hexdigest()[:16]
+    folder = model_store()
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{kind}-{digest}{suffix}"
+    if path.is_file():
+        os.utime(path)  # used again: the newest
+        return digest, path
+    part = folder / f".{path.name}.{uuid.uuid4().hex}"
+    part.write_bytes(data)
+    os.replace(part, path)
+    files = sorted(folder.glob(f"{kind}-*{suffix}"), key=lambda f: f.stat().st_mtime, reverse=True)
+    for old in files[STORE_KEPT:]:
+        old.unlink(missing_ok=True)
+    return digest, path
