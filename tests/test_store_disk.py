@@ -178,3 +178,43 @@ def test_processes_evicting_at_once_keep_the_bound(tmp_path: Path) -> None:
     assert 0 < len(entries) <= 10 and store.used_bytes() <= bound
     for entry in entries:  # each whole: its checksum holds
         assert store.get(entry.key) is not None
+
+
+def test_files_count_in_the_bound_and_leave_oldest_first(tmp_path: Path) -> None:
+    """A file in files/ (a fine-tuned model read by path) is evicted with the objects, by last
+    use; a file being written (a dot part) is neither counted nor removed."""
+    payload = b"x" * 1000
+    size = len(payload) + store_disk._HEADER
+    store = Store(tmp_path, int(3.5 * size))
+    files = tmp_path / store_disk.FILES
+    files.mkdir()
+    (files / "trained-old.pt").write_bytes(b"y" * size)
+    (files / ".trained-part.pt.0123").write_bytes(b"z" * size)
+    os.utime(files / "trained-old.pt", (50, 50))
+    for n, mtime in ((1, 100), (2, 200)):
+        assert store.put(_key(n), payload)
+        os.utime(store.path(_key(n)), (mtime, mtime))
+    assert store.used_bytes() == 3 * size  # two objects and the whole file, not the part
+    store.put(_key(3), payload)  # four: the oldest, the file, goes first
+    assert not (files / "trained-old.pt").exists() and (files / ".trained-part.pt.0123").exists()
+    assert {e.key for e in store.entries()} == {_key(1), _key(2), _key(3)}
+    (files / "trained-new.pt").write_bytes(b"y" * size)  # used now: the objects are older
+    assert store.evict() == [_key(1)]
+    assert (files / "trained-new.pt").exists()
+
+
+def test_store_file_keeps_the_store_within_its_bound(tmp_path: Path, monkeypatch) -> None:
+    """Fine-tuned models written for jobs elsewhere count in CNNVIZ_STORE_MB: the newest stays,
+    older ones leave once the files outgrow the bound."""
+    from cnnviz.store.files import store_file
+
+    monkeypatch.setenv(store_disk.STORE_ENV, str(tmp_path))
+    monkeypatch.setenv(store_disk.STORE_MB_ENV, "16")  # the smallest bound
+    paths = []
+    for n in range(3):
+        _, path = store_file("trained", ".pt", bytes([n]) * 6 * MB)
+        os.utime(path, (1000 + n, 1000 + n))  # written in this order
+        paths.append(path)
+    store = store_disk.default_store()
+    assert store.used_bytes() <= 16 * MB
+    assert [p.exists() for p in paths] == [False, True, True]

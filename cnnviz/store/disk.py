@@ -12,6 +12,9 @@ damaged file reads as a miss, never as data.
 - The store is bounded (`max_bytes`): after every write the least recently used entries are
   removed until it fits, under an exclusive `fcntl` lock on the `lock` file, so processes
   evicting at once never remove more than needed.
+- Files in `files/` (cnnviz.store.files: a fine-tuned model, a run's validation images, read
+  by path in another process) count in the bound too, and leave least recently used first
+  with the objects (a file is touched when written again).
 - Pinned entries (`pin`: a queued or running job's dataset) are never evicted: they are what
   a job needs, and leave with their last pin (`unpin`), or stay as ordinary entries. A pin
   older than STALE_PIN_SECONDS is taken for one a crashed process left behind and no longer
@@ -46,6 +49,7 @@ MB = 2**20
 MAGIC = b"CNVZST01"
 _HEADER = len(MAGIC) + 32  # the tag, then the payload's SHA-256
 _KEY = re.compile(r"[0-9a-f]{64}")
+FILES = "files"  # beside objects/: what cnnviz.store.files writes, read by path
 STALE_PIN_SECONDS = 24 * 3600  # no class's queued run waits a day
 STALE_TMP_SECONDS = 3600  # a write that never finished (its process died)
 CLAIM_POLL_S = 0.1  # how often a caller waiting for another's claim looks again
@@ -145,24 +149,46 @@ class Store:
                     out.append(Entry(item.name, st.st_size, st.st_mtime))
         return out
 
+    def files(self) -> list[Entry]:
+        """Every file in `files/` (whole: not a part being written), as entries whose key is
+        `files/NAME`: they count in the bound with the objects."""
+        out = []
+        try:
+            it = os.scandir(self.root / FILES)
+        except FileNotFoundError:
+            return out
+        with it:
+            for item in it:
+                if item.name.startswith("."):  # a part being written
+                    continue
+                with contextlib.suppress(FileNotFoundError):  # removed meanwhile
+                    st = item.stat()
+                    out.append(Entry(f"{FILES}/{item.name}", st.st_size, st.st_mtime))
+        return out
+
     def used_bytes(self) -> int:
-        return sum(e.bytes for e in self.entries())
+        """Bytes of the objects and the files."""
+        return sum(e.bytes for e in (*self.entries(), *self.files()))
 
     def evict(self) -> list[str]:
-        """Remove the least recently used unpinned entries until the store fits its bound;
-        the keys removed, oldest first. Under the store's lock: processes evicting at once
-        take turns, each seeing what the one before left."""
+        """Remove the least recently used unpinned entries and files until the store fits its
+        bound; the keys removed (`files/NAME` for a file), oldest first. Under the store's
+        lock: processes evicting at once take turns, each seeing what the one before left."""
         removed: list[str] = []
         with self._locked():
             self._sweep_tmp()
-            entries = self.entries()
+            entries = [*self.entries(), *self.files()]
             total = sum(e.bytes for e in entries)
             for entry in sorted(entries, key=lambda e: e.last_used):
                 if total <= self.max_bytes:
                     break
-                if self.pinned(entry.key):
+                if entry.key.startswith(FILES + "/"):
+                    with contextlib.suppress(FileNotFoundError):
+                        (self.root / entry.key).unlink()
+                elif self.pinned(entry.key):
                     continue
-                self.remove(entry.key)
+                else:
+                    self.remove(entry.key)
                 total -= entry.bytes
                 removed.append(entry.key)
         return removed

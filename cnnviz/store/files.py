@@ -5,6 +5,7 @@ and inode), not once per run."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import threading
@@ -12,7 +13,7 @@ import uuid
 from collections.abc import Mapping
 from pathlib import Path
 
-from cnnviz.store.disk import store_settings
+from cnnviz.store.disk import FILES, default_store, store_settings
 
 STORE_KEPT = 16  # files of each kind the store keeps (fine-tuned models, images), newest first
 
@@ -46,13 +47,14 @@ def model_store(environ: Mapping[str, str] = os.environ) -> Path:
     """The folder fine-tuned models (and a run's validation images) are written to for jobs in
     other processes, read by path: `files/` in the store's folder (CNNVIZ_STORE, a folder every
     worker reads: on one machine, or shared by a cluster), beside its objects."""
-    return store_settings(environ)[0] / "files"
+    return store_settings(environ)[0] / FILES
 
 
 def store_file(kind: str, suffix: str, data: bytes) -> tuple[str, Path]:
     """Write `data` to the model store as KIND-HASH.SUFFIX (HASH: its sha256, 16 hex digits),
     once (the same bytes, the same file), whole or not at all for a reader in another
-    process; keep the STORE_KEPT newest files of the kind. Its hash and path."""
+    process; keep the STORE_KEPT newest files of the kind, and the store within its bound
+    (CNNVIZ_STORE_MB counts the files with the objects). Its hash and path."""
     digest = hashlib.sha256(data).hexdigest()[:16]
     folder = model_store()
     folder.mkdir(parents=True, exist_ok=True)
@@ -63,7 +65,11 @@ def store_file(kind: str, suffix: str, data: bytes) -> tuple[str, Path]:
     part = folder / f".{path.name}.{uuid.uuid4().hex}"
     part.write_bytes(data)
     os.replace(part, path)
-    files = sorted(folder.glob(f"{kind}-*{suffix}"), key=lambda f: f.stat().st_mtime, reverse=True)
-    for old in files[STORE_KEPT:]:
+    stamped = []
+    for f in folder.glob(f"{kind}-*{suffix}"):
+        with contextlib.suppress(FileNotFoundError):  # removed by another process meanwhile
+            stamped.append((f.stat().st_mtime, f))
+    for _, old in sorted(stamped, reverse=True)[STORE_KEPT:]:
         old.unlink(missing_ok=True)
+    default_store().evict()
     return digest, path
