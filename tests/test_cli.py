@@ -85,3 +85,15 @@ def test_python_dash_m_entry_point():
         [sys.executable, "-m", "cnnviz", "summary", "nope"], capture_output=True, text=True
     )
     assert done.returncode == 2 and "unknown model" in done.stderr
+
+
+@pytest.mark.e2e  # a real process of its own
+def test_a_reader_that_stops_early_gets_no_traceback():
+    """`python -m cnnviz models --json | head -c 100`: the pipe closes after 100 bytes; the
+    command ends without a BrokenPipeError traceback on stderr."""
+    done = subprocess.run(
+        f"{sys.executable} -m cnnviz summary vgg16 --json | head -c 100",
+        shell=True, capture_output=True, text=True,
+    )  # fmt: skip
+    assert len(done.stdout) == 100
+    assert "Traceback" not in done.stderr and "BrokenPipe" not in done.stderr, done.stderr

@@ -9,6 +9,7 @@ fetch-weights), `jobs` (queue), `experiments` (experiment); `common` holds what 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from typing import NoReturn
@@ -44,3 +45,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (UsageError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # `| head` stopped reading: the rest is not wanted, no traceback
+        # (Python's advice: point stdout at /dev/null, or flushing it at exit fails again).
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
