@@ -132,14 +132,8 @@ with bottleneck_tab:
         c3.selectbox, "Following conv", [3, 5], default=3, key="layer_calculator_1x1_k",
         param="1x1_k", format_func=lambda k: f"{k}x{k}",
     )  # fmt: skip
-    filters = number(
-        c3,
-        "Its filters",
-        layer_limits.FILTERS,
-        192,
-        "layer_calculator_1x1_filters",
-        param="1x1_filters",
-    )
+    filters = number(c3, "Its filters", layer_limits.FILTERS, 192,
+                     "layer_calculator_1x1_filters", param="1x1_filters")  # fmt: skip
     r = depth_reduction(h, w, depth, reduced, kernel, filters)
     st.markdown(
         f"`{hwc(h, w, depth)}` → 1x1 conv, {reduced} filters → `{r.reduce.volume}` "
