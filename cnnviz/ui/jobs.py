@@ -70,16 +70,24 @@ def track_browser() -> str:
 def remember_job(handle: JobHandle, param: str) -> JobHandle:
     """Mark the job as this page's `param` job of its owner: `current_job(runner, param)`
     finds it again in any tab of the same browser, after a refresh too. Nothing goes into the
-    URL: an address a student copies shows the view, never their job."""
+    URL: an address a student copies shows the view, never their job. A notice about a
+    foreign link on this page has done its work once the student runs a job of their own."""
     handle.tag = param
+    if st.session_state.get(_NOTICE_STATE) == param:
+        del st.session_state[_NOTICE_STATE]
     return handle
 
 
 def current_job(runner: JobRunner, param: str) -> JobHandle | None:
     """This browser's newest `param` job while the server keeps it. A URL that still names a
     job (an address copied from an older version) loses those parameters; when that job is
-    not this browser's, the page says so once and shows its defaults."""
+    not this browser's, the page says so and shows its defaults. The notice stays through
+    the page's later runs (the estimate's rerun, a widget change) until the student starts
+    a job of their own there: shown for one run only, the estimate's rerun a moment later
+    took it away before anyone could read it."""
     _drop_job_params(runner, param)
+    if st.session_state.get(_NOTICE_STATE) == param:
+        st.info(FOREIGN_JOB, icon=":material/lock:")
     return runner.latest(owner_key(), param)
 
 
@@ -94,9 +102,7 @@ def _drop_job_params(runner: JobRunner, param: str) -> None:
     try:
         runner.get(owner_key(), job_id)
     except JobNotFound:
-        if not st.session_state.get(_NOTICE_STATE):
-            st.session_state[_NOTICE_STATE] = True
-            st.info(FOREIGN_JOB, icon=":material/lock:")
+        st.session_state[_NOTICE_STATE] = param
 
 
 def status_line(p: Progress) -> str:
