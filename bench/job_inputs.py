@@ -26,7 +26,7 @@ import numpy as np
 import torch
 
 from cnnviz import shared_model
-from cnnviz.explain import feature_viz, models
+from cnnviz.explain import models, reference_images
 from cnnviz.explain.attribution import Params
 from cnnviz.train import TrainedModel, backbones
 
@@ -125,9 +125,9 @@ def main() -> None:
         0, 256, (args.images, args.side, args.side, 3), dtype=np.uint8
     )
     raw = len(pickle.dumps(pictures))
-    write = once(lambda: feature_viz.by_reference(pictures))
-    reference = feature_viz.by_reference(pictures)
-    named = seconds(lambda: feature_viz.by_reference(pictures), args.repeats)
+    write = once(lambda: reference_images.by_reference(pictures))
+    reference = reference_images.by_reference(pictures)
+    named = seconds(lambda: reference_images.by_reference(pictures), args.repeats)
     load = once(reference.load)
     print(
         f"shipped: {mb(raw)}; by reference: {mb(len(pickle.dumps(reference)))} "

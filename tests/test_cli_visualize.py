@@ -14,7 +14,7 @@ from PIL import Image
 
 from cnnviz import weights
 from cnnviz.cli import main
-from cnnviz.explain import feature_viz, models
+from cnnviz.explain import models, reference_images
 
 KEYS = {
     "model", "layer", "channel", "class", "seed", "steps", "side", "activation", "top_images",
@@ -62,7 +62,7 @@ def test_writes_the_png_and_the_json(capsys, tmp_path):
     picture = np.array(Image.open(out))
     assert picture.shape == (32, 32, 3) and picture.dtype == np.uint8
     assert doc["activation"] == pytest.approx(channel_mean(picture, "c3", 4), abs=1e-5)
-    digits = feature_viz.digit_validation()[0]
+    digits = reference_images.digit_validation()[0]
     best = max(channel_means(list(digits), "c3", 4))
     assert doc["max_validation_activation"] == pytest.approx(best, abs=1e-5)
     assert doc["activation"] > best

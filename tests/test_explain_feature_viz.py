@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from cnnviz.errors import DoesNotFit, OutOfBounds, UnknownLayer
-from cnnviz.explain import feature_viz, limits, models
+from cnnviz.explain import feature_viz, limits, models, reference_images
 from cnnviz.explain.feature_viz import LOGITS, Settings
 from cnnviz.jobs import Stopped
 
@@ -24,7 +24,7 @@ def lenet() -> models.Explained:
 
 @pytest.fixture(scope="module")
 def digits_val() -> np.ndarray:
-    return feature_viz.digit_validation()[0]
+    return reference_images.digit_validation()[0]
 
 
 def forward(model: models.Explained, pictures: np.ndarray, layer: str) -> torch.Tensor:
@@ -167,7 +167,7 @@ def test_side_of_an_imagenet_network_is_bounded_and_used():
         feature_viz.visualize(resnet, "layer1", [0], Settings(steps=1, side=8))
     viz = feature_viz.visualize(resnet, "layer2.0", [0, 1], Settings(steps=3, side=48))
     assert viz.images.shape == (2, 48, 48, 3)
-    pictures, names = feature_viz.photo_crops(48)
+    pictures, names = reference_images.photo_crops(48)
     assert pictures.shape == (40, 48, 48, 3) and len(names) == 40
     top = feature_viz.top_images(resnet, "layer2.0", [0, 1], pictures, 3)
     assert len(top.indices) == 2 and all(len(i) == 3 for i in top.indices)

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from cnnviz.explain import attribution, feature_viz, models
+from cnnviz.explain import attribution, feature_viz, models, reference_images
 from cnnviz.explain import jobs as explain_jobs
 from cnnviz.explain.attribution import Params
 from cnnviz.explain.feature_viz import Settings
@@ -63,7 +63,7 @@ def test_the_default_models_sanity_check_and_feature_study_on_ray(runner):
         explain_jobs.check_sanity, model.spec(), x, methods, FEW, label, session="s"
     )
     settings = Settings(steps=3, seed=1)
-    pictures = feature_viz.by_reference(feature_viz.reference_images(model)[0][:50])
+    pictures = reference_images.by_reference(reference_images.reference_images(model)[0][:50])
     study = runner.submit(
         explain_jobs.study_channels, model.spec(), "c3", [0, 5], settings, pictures, 3, session="s"
     )

@@ -27,8 +27,8 @@ from torch import nn
 
 from cnnviz.data import ImageDataset, digits
 from cnnviz.experiments import EXPERIMENTS
-from cnnviz.explain import feature_viz, models
 from cnnviz.explain import jobs as explain_jobs
+from cnnviz.explain import models, reference_images
 from cnnviz.explain.attribution import Params
 from cnnviz.explain.feature_viz import Settings
 from cnnviz.train import FinetuneConfig, finetune
@@ -175,9 +175,9 @@ def run_validation_images() -> np.ndarray:
 
 def fine_tuned_study_case() -> Case:
     """Feature visualization of a fine-tuned model against its run's validation images,
-    which the page stores by content hash when the job starts (feature_viz.by_reference)."""
+    which the page stores by content hash when the job starts (reference_images.by_reference)."""
     model = fine_tuned()
-    pictures = feature_viz.by_reference(run_validation_images())
+    pictures = reference_images.by_reference(run_validation_images())
     settings = Settings(steps=3, side=32, seed=2)
     return Case(
         explain_jobs.study_channels, (model.spec(), "layer1", [1, 2], settings, pictures, 4)
@@ -321,11 +321,11 @@ def test_images_by_reference_are_the_images_and_small():
     reference (a file of the model store, named by content) loads them back bit for bit."""
     pictures = run_validation_images()
     assert len(pickle.dumps(pictures)) > ARGS_BYTES
-    reference = feature_viz.by_reference(pictures)
+    reference = reference_images.by_reference(pictures)
     assert len(pickle.dumps(reference)) < 1024
     loaded = round_trip(reference).load()[0]
     assert loaded.dtype == np.uint8 and np.array_equal(loaded, pictures)
-    assert feature_viz.by_reference(pictures.copy()) == reference  # once per content
+    assert reference_images.by_reference(pictures.copy()) == reference  # once per content
 
 
 # --- every submit( has a case ---------------------------------------------------------------

@@ -88,7 +88,7 @@ def cmd_attribute(args: argparse.Namespace) -> int:
 def cmd_visualize(args: argparse.Namespace) -> int:
     from PIL import Image
 
-    from cnnviz.explain import feature_viz  # torch: only for this command
+    from cnnviz.explain import feature_viz, reference_images  # torch: only for this command
     from cnnviz.train.progress import TqdmReporter  # the same bars as finetune's
 
     model = _model(args, args.side)
@@ -101,7 +101,7 @@ def cmd_visualize(args: argparse.Namespace) -> int:
         viz = feature_viz.visualize(model, args.layer, [args.channel], settings, report=report)
     finally:
         report.close()
-    pictures, names = feature_viz.reference_images(model)
+    pictures, names = reference_images.reference_images(model)
     top = feature_viz.top_images(model, args.layer, [args.channel], pictures, args.top)
     Image.fromarray(viz.images[0]).save(args.out, format="PNG")
     activation = viz.activations[0]

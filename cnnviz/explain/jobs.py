@@ -16,8 +16,9 @@ import torch
 
 from cnnviz.explain import attribution, feature_viz, models, sanity
 from cnnviz.explain.attribution import Attribution, Params
-from cnnviz.explain.feature_viz import ReferenceImages, Settings, Study
+from cnnviz.explain.feature_viz import Settings, Study
 from cnnviz.explain.models import ModelSpec
+from cnnviz.explain.reference_images import ReferenceImages
 from cnnviz.explain.sanity import SanityResult
 
 
@@ -59,7 +60,8 @@ def study_channels(
     report: Callable[..., Any] | None = None,
 ) -> Study:
     """Feature visualization of `layer`'s channels beside the reference images that excite
-    them most (feature_viz.study); `pictures` by name (feature_viz.by_reference), loaded here."""
+    them most (feature_viz.study); `pictures` by name (reference_images.by_reference), loaded
+    here."""
     model = models.resolve(spec)
     images = pictures.load()[0]
     return feature_viz.study(model, layer, channels, settings, images, k, report=report)

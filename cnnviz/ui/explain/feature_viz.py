@@ -10,10 +10,11 @@ import torch
 
 from cnnviz.augment import limits as augment_limits
 from cnnviz.errors import CnnvizError
-from cnnviz.explain import feature_maps, feature_viz, filters, models
+from cnnviz.explain import feature_maps, filters, models
 from cnnviz.explain import jobs as explain_jobs
 from cnnviz.explain import limits as explain_limits
 from cnnviz.explain.feature_viz import LOGITS, Settings, Study
+from cnnviz.explain.reference_images import ReferenceImages, by_reference
 from cnnviz.ui.errors import show_error
 from cnnviz.ui.explain.common import job
 from cnnviz.ui.explain.pickers import trained_validation
@@ -53,11 +54,11 @@ def first_choice(key: str, side: int, _model: models.Explained) -> str:
 
 def reference_images(
     model: models.Explained,
-) -> tuple[np.ndarray | feature_viz.ReferenceImages, list[str], str]:
+) -> tuple[np.ndarray | ReferenceImages, list[str], str]:
     """The images to rank as the job takes them (built-in ones by name, a run's validation
     images as N x H x W x 3 uint8), their names, and what they are."""
     if model.source == "default":
-        digits = feature_viz.ReferenceImages("digits")
+        digits = ReferenceImages("digits")
         return digits, digits.load()[1], "validation digits"
     if model.source == "trained":
         validation = trained_validation()
@@ -66,7 +67,7 @@ def reference_images(
             index = torch.tensor([item.index for item in items])
             pictures = validation.images[index].permute(0, 2, 3, 1).contiguous().numpy()
             return pictures, [item.name for item in items], "validation images of your run"
-    photos = feature_viz.ReferenceImages("photos", model.image_size)
+    photos = ReferenceImages("photos", model.image_size)
     what = "crops of the built-in photos (ImageNet's are not on the server)"
     return photos, photos.load()[1], what
 
@@ -126,7 +127,7 @@ def feature_visualization(model: models.Explained) -> None:
     count = f"{len(chosen)} {'class' if is_class else 'channel'}{'es' if is_class else 's'}"
     result = job(
         explain_jobs.study_channels,
-        lambda: (model.spec(), layer, chosen, settings, feature_viz.by_reference(pictures), k),
+        lambda: (model.spec(), layer, chosen, settings, by_reference(pictures), k),
         signature, JOB,
         f"Optimize the images ({count})" if len(chosen) > 1 else "Optimize the image",
     )  # fmt: skip
