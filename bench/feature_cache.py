@@ -44,6 +44,7 @@ import torch  # noqa: E402
 from cnnviz import synthetic  # noqa: E402
 from cnnviz.data import ImageDataset, digits  # noqa: E402
 from cnnviz.jobs import JobSettings  # noqa: E402
+from cnnviz.server.serve import settle  # noqa: E402
 from cnnviz.store import DatasetRef, Store, put_dataset  # noqa: E402
 from cnnviz.train import FinetuneConfig, finetune  # noqa: E402
 
@@ -144,6 +145,7 @@ def main() -> None:
         t0 = time.perf_counter()
         data = digits(SIZE)  # the built-in dataset: loaded once per server (cache_resource)
         loaded = time.perf_counter() - t0
+        settle()  # as the launcher does after its warm-up (cnnviz.server.serve.settle)
         first = student(data, store)
         later = [student(data, store) for _ in range(max(args.students - 1, 1))]
         fresh = [in_fresh_process(data, store, threads) for _ in range(args.fresh)]

@@ -16,10 +16,11 @@ import torchvision
 from torch import nn
 from train_cases import Recorder, one_thread, tiny  # noqa: F401
 
+from cnnviz import synthetic
 from cnnviz.data import ImageDataset, normalize
 from cnnviz.store import Store, file_sha256
 from cnnviz.train import FinetuneConfig, FinetuneResult, finetune
-from cnnviz.train.backbones import build, spec
+from cnnviz.train.backbones import build, spec, synthetic_state
 from cnnviz.train.features import REUSED, features_key
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -244,3 +245,30 @@ def test_a_claim_is_one_holder_at_a_time_and_waiters_hear_about_it(tmp_path: Pat
 def _hold(store: Store, key: str, order: list[str], waited) -> None:
     with store.claim(key, waiting=waited.set):
         order.append("second holds")
+
+
+@pytest.mark.skipif(
+    not synthetic.available(), reason="assets/resnet18_synthetic.pt not built (make assets)"
+)
+def test_a_class_of_probes_holds_one_body_and_no_run_writes_it(tmp_path: Path) -> None:
+    """A linear probe on the synthetic backbone holds the process's one copy of its body (20
+    students: one 43 MB body, not 20); a run that trains the body gets its own copy; neither
+    changes the shared tensors, nor does explaining the probe's model."""
+    backbone = spec("resnet18")
+    shared = synthetic_state(backbone)
+    before = {k: v.clone() for k, v in shared.items()}
+    data = tiny(classes=2, n_per_class=4, side=32)
+    base = {"backbone": "resnet18", "weights": "synthetic", "image_size": 32, "batch_size": 4}
+    probe, _ = _run(data, FinetuneConfig(**base, strategy="linear", epochs=2), Store(tmp_path, MB))
+    full, _ = _run(data, FinetuneConfig(**base, strategy="full", epochs=1), Store(tmp_path, MB))
+    body = [k for k in shared if not k.startswith("fc.")]
+    # Oracle: the storage itself (data_ptr), and torch.equal against a copy made before.
+    assert all(probe.state_dict[k].data_ptr() == shared[k].data_ptr() for k in body)
+    assert not any(full.state_dict[k].data_ptr() == shared[k].data_ptr() for k in body)
+    assert not torch.equal(full.state_dict["conv1.weight"], before["conv1.weight"])  # trained
+    assert not torch.equal(probe.state_dict["fc.weight"], full.state_dict["fc.weight"])
+    model = probe.trained().model
+    x = normalize(data.images[:2]).requires_grad_(True)
+    model(x).sum().backward()  # an attribution's pass: gradients, no weight written
+    changed = [k for k in before if not torch.equal(shared[k], before[k])]
+    assert changed == []

@@ -7,6 +7,7 @@ applying the server's patches (`cnnviz.server.install`, the class-code gate incl
 
 from __future__ import annotations
 
+import gc
 import importlib
 import socket
 import sys
@@ -43,10 +44,26 @@ WARM_MODELS = ("resnet18",)
 
 
 def warm() -> None:
-    """Import the heavy modules and fill the library's caches."""
+    """Import the heavy modules, fill the library's caches, then set what they made aside
+    from the garbage collector (settle)."""
     for name in WARM:
         importlib.import_module(name)
     warm_library()
+    settle()
+
+
+def settle() -> int:
+    """Collect, then freeze what is left: the modules, classes and cached models of the
+    warm-up live all day, and a full collection (Python's generation 2, run whenever the
+    objects made since the last one reach a quarter of those it has seen) would otherwise
+    walk every one of them again, in whichever student's click it falls on (bench/
+    feature_cache.py: a fifth of a second, three times a later student's whole probe).
+    Objects made after this are collected as before; a frozen object dropped later is freed
+    by its reference count, unless it sits in a reference cycle: at most the warm-up's own
+    size, once. How many objects were frozen."""
+    gc.collect()
+    gc.freeze()
+    return gc.get_freeze_count()
 
 
 def warm_library() -> None:

@@ -205,8 +205,9 @@ def synthetic_state_check(backbone: BackboneSpec) -> None:
 
 def synthetic_state(backbone: BackboneSpec) -> Mapping[str, torch.Tensor]:
     """The synthetic backbone's weights (WeightsMissing when the asset is absent), read once
-    per process while the file stays the same: every run copies them into its own model, so
-    the tensors returned must not be changed in place."""
+    per process while the file stays the same: a run copies them into its own model, or (a
+    linear probe, which changes only its head) holds them as they are, so the tensors
+    returned must never be changed in place."""
     synthetic_state_check(backbone)
     path = synthetic.WEIGHTS_PATH
     try:
@@ -273,18 +274,27 @@ def check_weights_file(backbone: BackboneSpec, path: str | os.PathLike[str]) -> 
     check_fits(backbone, load_state_dict_file(path, mmap=True))
 
 
-def _from_state(backbone: BackboneSpec, state: Mapping[str, torch.Tensor]) -> nn.Module:
+def _from_state(
+    backbone: BackboneSpec, state: Mapping[str, torch.Tensor], *, share: bool = False
+) -> nn.Module:
     """The architecture holding a state dict's tensors in every layer but the head (check_fits
     says why not), built on the meta device and given memory only to receive them: no time
     spent drawing random weights the file then overwrites. The head is left without values:
     build replaces it. (Every tensor of the backbones is in their state dicts: no buffer is
-    left uninitialized.)"""
+    left uninitialized.)
+
+    share: the model's tensors are `state`'s own, not copies: for a body that nothing changes
+    (a linear probe's frozen layers in eval mode), so a class's probes hold one body between
+    them. Otherwise the model gets its own copy and `state` is never written."""
     model = _meta_architecture(backbone.name)
     _check_fits(backbone, model, state)
     head = backbone.head + "."
-    model.to_empty(device="cpu")
     keep = {k: state[k] for k in model.state_dict() if not k.startswith(head)}
-    model.load_state_dict(keep, strict=False)
+    if share:
+        model.load_state_dict(keep, strict=False, assign=True)
+    else:
+        model.to_empty(device="cpu")
+        model.load_state_dict(keep, strict=False)
     return model
 
 
@@ -324,12 +334,22 @@ def weights_identity(backbone: BackboneSpec, weights: str, seed: int = 0) -> str
 _SEEDED = threading.Lock()
 
 
-def build(backbone: BackboneSpec, weights: str, n_classes: int, seed: int = 0) -> nn.Module:
+def build(
+    backbone: BackboneSpec,
+    weights: str,
+    n_classes: int,
+    seed: int = 0,
+    *,
+    frozen_body: bool = False,
+) -> nn.Module:
     """torchvision's `backbone` with `weights` ("imagenet": from the cache, WeightsMissing if
     absent; "synthetic": the backbone pretrained on fractals, from assets/; "none": random;
     else a path to a state-dict file) and a new seeded head for `n_classes`, in train mode
     with every parameter trainable. The head's initial values depend on the seed alone, not
-    on the weights below it."""
+    on the weights below it.
+
+    frozen_body: the caller never changes any tensor but the head's (a linear probe): the
+    synthetic backbone's body is then the process's one copy of it, shared, not copied."""
     # torch's global generator is the process's, not the thread's: two jobs building at once
     # (a run and the page's estimate probe) would draw from each other's seed.
     with _SEEDED, torch.random.fork_rng(devices=[]):
@@ -340,7 +360,7 @@ def build(backbone: BackboneSpec, weights: str, n_classes: int, seed: int = 0) -
             model = _architecture(backbone.name)
             _fresh_batch_norm(model)
         elif weights == "synthetic":
-            model = _from_state(backbone, synthetic_state(backbone))
+            model = _from_state(backbone, synthetic_state(backbone), share=frozen_body)
         else:
             model = _from_state(backbone, load_state_dict_file(weights))
         torch.manual_seed(seed)
