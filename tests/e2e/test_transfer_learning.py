@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from cnnviz.train import load_trained
+from tests.e2e.conftest import DRAWN, RUNNING
 from tests.e2e.test_pages import MAIN, assert_no_error
 from tests.test_transfer_learning_page import png_bytes, tiny_zip
 
@@ -40,6 +41,15 @@ def wait_for_text(app, text: str) -> None:
         "text => document.querySelector('[data-testid=\"stMain\"]').innerText.includes(text)",
         arg=text,
     )
+
+
+def wait_for_estimate(app) -> None:
+    """Wait until the estimate's probe has answered and the one rerun it asks for has been
+    drawn: until then, that rerun can re-mount the page's elements under a click (for a
+    moment the old and the new copy of an element are both on the page)."""
+    wait_for_text(app, "Estimated time")
+    app.page.wait_for_selector(RUNNING, state="hidden")
+    app.page.wait_for_function(DRAWN)
 
 
 def upload_zip(app, data: bytes, name: str = "photos.zip") -> None:

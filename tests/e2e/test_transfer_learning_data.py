@@ -9,7 +9,7 @@ import pytest
 
 from tests.data_cases import copies_entries, good_entries, make_zip
 from tests.e2e.test_pages import MAIN, assert_no_error
-from tests.e2e.test_transfer_learning import upload_zip, wait_for_text
+from tests.e2e.test_transfer_learning import upload_zip, wait_for_estimate, wait_for_text
 
 pytestmark = pytest.mark.e2e
 
@@ -19,6 +19,7 @@ def test_duplicates_notice_in_the_browser(app, screenshot_dir: Path) -> None:
     entries, _, _ = copies_entries()
     upload_zip(app, make_zip(entries))
     wait_for_text(app, "9 groups of exact duplicates")
+    wait_for_estimate(app)  # its rerun would re-mount the expander under the click
     main = app.page.locator(MAIN)
     notices = main.locator("[data-testid='stAlertContainer']")
     texts = [notices.nth(i).inner_text() for i in range(notices.count())]
