@@ -223,12 +223,12 @@ async def _pick_source(s: Session, room: Class, label: str, shows) -> float:
 
 
 def finished_seconds(text: str) -> float:
-    """The job's run time from the panel's "Finished in ..." (cnnviz.notation.duration's three
-    forms: '42 s', '3 min 05 s', '1 h 02 min'); NaN when the page does not say it."""
-    found = re.search(rf"{FINISHED} (?:(\d+) h )?(?:(\d+) min)?(?: ?(\d+) s)?\.", text)
+    """The job's run time from the panel's "Finished in ..." (cnnviz.notation.duration's four
+    forms: '0.4 s', '42 s', '3 min 05 s', '1 h 02 min'); NaN when the page does not say it."""
+    found = re.search(rf"{FINISHED} (?:(\d+) h )?(?:(\d+) min)?(?: ?(\d+(?:\.\d)?) s)?\.", text)
     if not found or not any(found.groups()):
         return math.nan
-    hours, minutes, seconds = (int(g or 0) for g in found.groups())
+    hours, minutes, seconds = (float(g or 0) for g in found.groups())
     return hours * 3600 + minutes * 60 + seconds
 
 

@@ -31,9 +31,12 @@ def megabytes(n_bytes: float) -> str:
 
 
 def duration(seconds: float | None) -> str:
-    """'42 s', '3 min 05 s', '1 h 02 min' (rounded to the second); 'unknown' for None."""
+    """'0.4 s', '3 s', '42 s', '3 min 05 s', '1 h 02 min': to a tenth of a second under 10 s
+    (a job that took 0.4 s did not take "0 s"), else to the second; 'unknown' for None."""
     if seconds is None:
         return "unknown"
+    if 0 < seconds < 9.95:
+        return f"{seconds:.1f}".removesuffix(".0") + " s"
     s = max(round(seconds), 0)
     if s < 60:
         return f"{s} s"

@@ -74,7 +74,7 @@ def done(elapsed: float) -> str:
 
 @pytest.mark.parametrize(
     ("elapsed", "shown_s"),
-    [(0.2, 0), (12.4, 12), (59.6, 60), (65.0, 65), (3599.0, 3599), (3725.0, 3720)],
+    [(0.2, 0.2), (4.0, 4), (12.4, 12), (59.6, 60), (65.0, 65), (3599.0, 3599), (3725.0, 3720)],
 )
 def test_the_run_time_is_read_from_the_panels_finished_line(elapsed, shown_s) -> None:
     """Every form of cnnviz.notation.duration reads back (an hour: to the minute, as shown)."""
