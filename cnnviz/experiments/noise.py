@@ -14,7 +14,14 @@ import torch
 from cnnviz.experiments import digits32
 from cnnviz.experiments.fit import Progress, Schedule, accuracy, init_weights, train
 from cnnviz.experiments.layers import noisy_lenet, seed
-from cnnviz.experiments.seeds import over_seeds, overlaps, seeds_from, spread, workers
+from cnnviz.experiments.seeds import (
+    document,
+    over_seeds,
+    overlaps,
+    seeds_from,
+    spread,
+    workers,
+)
 from cnnviz.jobs import Reporter
 
 # Magnitudes per kind: a Gaussian's standard deviation (images are in [0, 1], hidden units of
@@ -98,12 +105,7 @@ def run_noise(config: NoiseConfig, *, report: Reporter) -> dict[str, Any]:
                 "val_accuracy": stats["val_mean"],
             }
         )
-    return {
-        "runs": runs,
-        "seeds": seeds,
-        "per_seed": [{"seed": s, "runs": r} for s, r in zip(seeds, per_seed, strict=True)],
-        "spread": spreads,
-    }
+    return document(runs, seeds, per_seed, spreads)
 
 
 def _one_seed(

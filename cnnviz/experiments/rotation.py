@@ -21,7 +21,7 @@ from cnnviz.experiments.fit import (
     predict,
     train,
 )
-from cnnviz.experiments.seeds import over_seeds, seeds_from, spread, workers
+from cnnviz.experiments.seeds import document, over_seeds, seeds_from, spread, workers
 from cnnviz.jobs import Reporter
 
 QUICK_EPOCHS = 6
@@ -86,12 +86,7 @@ def run_rotation(config: RotationConfig, *, report: Reporter) -> dict[str, Any]:
         ):
             stats.update({f"{short}_{k}": v for k, v in spread(values).items()})
         spreads[str(degrees)] = stats
-    return {
-        "runs": per_seed[0],
-        "seeds": seeds,
-        "per_seed": [{"seed": s, "runs": r} for s, r in zip(seeds, per_seed, strict=True)],
-        "spread": spreads,
-    }
+    return document(per_seed[0], seeds, per_seed, spreads)
 
 
 def _one_seed(

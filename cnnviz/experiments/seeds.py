@@ -11,7 +11,7 @@ from __future__ import annotations
 import statistics
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import TypeVar
+from typing import Any, TypeVar
 
 T = TypeVar("T")
 
@@ -60,3 +60,19 @@ def overlaps(a: dict[str, float], b: dict[str, float]) -> bool:
     """Whether the seeds' ranges [min, max] of two spreads overlap: a difference between them
     is then within the spread of the seeds."""
     return a["min"] <= b["max"] and b["min"] <= a["max"]
+
+
+def document(
+    runs: list[dict[str, Any]],
+    seeds: Sequence[int],
+    per_seed: Sequence[list[dict[str, Any]]],
+    spreads: dict[str, dict[str, float]],
+) -> dict[str, Any]:
+    """An experiment's JSON over several seeds: its "runs" (what the page draws first), the
+    "seeds", each seed's own runs ("per_seed") and the "spread" of its measurements."""
+    return {
+        "runs": runs,
+        "seeds": list(seeds),
+        "per_seed": [{"seed": s, "runs": r} for s, r in zip(seeds, per_seed, strict=True)],
+        "spread": spreads,
+    }
