@@ -251,9 +251,9 @@ def _hold(store: Store, key: str, order: list[str], waited) -> None:
     not synthetic.available(), reason="assets/resnet18_synthetic.pt not built (make assets)"
 )
 def test_a_class_of_probes_holds_one_body_and_no_run_writes_it(tmp_path: Path) -> None:
-    """A linear probe on the synthetic backbone holds the process's one copy of its body (20
-    students: one 43 MB body, not 20); a run that trains the body gets its own copy; neither
-    changes the shared tensors, nor does explaining the probe's model."""
+    """A linear probe on the synthetic backbone holds the process's one copy of its body (a
+    class's probes: one body, not one each); a run that trains the body gets its own copy;
+    neither changes the shared tensors, nor does explaining the probe's model."""
     backbone = spec("resnet18")
     shared = synthetic_state(backbone)
     before = {k: v.clone() for k, v in shared.items()}

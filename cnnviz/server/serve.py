@@ -56,8 +56,8 @@ def settle() -> int:
     """Collect, then freeze what is left: the modules, classes and cached models of the
     warm-up live all day, and a full collection (Python's generation 2, run whenever the
     objects made since the last one reach a quarter of those it has seen) would otherwise
-    walk every one of them again, in whichever student's click it falls on (bench/
-    feature_cache.py: a fifth of a second, three times a later student's whole probe).
+    walk every one of them again, in whichever student's click it falls on (its cost: the
+    README's performance section, bench/feature_cache.py).
     Objects made after this are collected as before; a frozen object dropped later is freed
     by its reference count, unless it sits in a reference cycle: at most the warm-up's own
     size, once. How many objects were frozen."""

@@ -229,7 +229,7 @@ def _architecture(name: str) -> nn.Module:
 @functools.lru_cache(maxsize=len(BACKBONES))
 def _meta_template(name: str) -> nn.Module:
     """The architecture on the meta device (shapes, no memory), built once per process: its
-    random initialization runs through Python on the meta device (50 ms for resnet18)."""
+    random initialization runs through Python even on the meta device."""
     with torch.device("meta"):
         return _architecture(name)
 
