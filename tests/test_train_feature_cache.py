@@ -7,6 +7,9 @@ from __future__ import annotations
 import dataclasses
 import io
 import os
+import pickle
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -18,10 +21,12 @@ from train_cases import Recorder, one_thread, tiny  # noqa: F401
 
 from cnnviz import synthetic
 from cnnviz.data import ImageDataset, normalize
+from cnnviz.errors import BadWeightsFile
 from cnnviz.store import Store, file_sha256
 from cnnviz.train import FinetuneConfig, FinetuneResult, finetune
 from cnnviz.train.backbones import build, spec, synthetic_state
 from cnnviz.train.features import REUSED, features_key
+from tests.conftest import ROOT
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 MB = 2**20
@@ -272,3 +277,65 @@ def test_a_class_of_probes_holds_one_body_and_no_run_writes_it(tmp_path: Path) -
     model(x).sum().backward()  # an attribution's pass: gradients, no weight written
     changed = [k for k in before if not torch.equal(shared[k], before[k])]
     assert changed == []
+
+
+def _probe_and_full(tmp_path: Path) -> tuple[FinetuneResult, FinetuneResult]:
+    data = tiny(classes=2, n_per_class=4, side=32)
+    base = {"backbone": "resnet18", "weights": "synthetic", "image_size": 32, "batch_size": 4}
+    probe, _ = _run(data, FinetuneConfig(**base, strategy="linear", epochs=1), Store(tmp_path, MB))
+    full, _ = _run(data, FinetuneConfig(**base, strategy="full", epochs=1), Store(tmp_path, MB))
+    return probe, full
+
+
+@pytest.mark.skipif(
+    not synthetic.available(), reason="assets/resnet18_synthetic.pt not built (make assets)"
+)
+def test_a_pickled_probe_carries_its_head_and_finds_its_body_where_it_lands(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A Ray job's result crosses to the server pickled: a probe's body stays behind (the
+    server holds the same file), a full fine-tune's travels; what arrives equals what left."""
+    probe, full = _probe_and_full(tmp_path)
+    blob, full_blob = pickle.dumps(probe), pickle.dumps(full)
+    assert len(blob) < MB and len(full_blob) > 40 * MB  # resnet18's body: 43 MB of float32
+    back = pickle.loads(blob)
+    assert list(back.state_dict) == list(probe.state_dict)
+    for key, value in probe.state_dict.items():
+        assert torch.equal(back.state_dict[key], value), key
+    shared = synthetic_state(spec("resnet18"))
+    assert (
+        back.state_dict["layer4.1.conv2.weight"].data_ptr()
+        == shared["layer4.1.conv2.weight"].data_ptr()
+    )
+    assert back.history == probe.history and back.val_predictions == probe.val_predictions
+    whole = pickle.loads(full_blob)
+    assert all(torch.equal(whole.state_dict[k], v) for k, v in full.state_dict.items())
+    # A server whose synthetic backbone is another file: the sentence, not another body.
+    monkeypatch.setattr("cnnviz.train.backbones.weights_identity", lambda *a, **k: "sha256:another")
+    with pytest.raises(BadWeightsFile, match="another synthetic backbone"):
+        pickle.loads(blob)
+
+
+@pytest.mark.e2e  # a process of its own
+@pytest.mark.skipif(
+    not synthetic.available(), reason="assets/resnet18_synthetic.pt not built (make assets)"
+)
+def test_a_pickled_probe_is_whole_in_a_fresh_process(tmp_path: Path) -> None:
+    """Oracle: the asset read there by torch.load (synthetic.load_state), and the head's
+    values as they left."""
+    probe, _ = _probe_and_full(tmp_path)
+    path = tmp_path / "probe.pickle"
+    path.write_bytes(pickle.dumps(probe))
+    code = (
+        "import pickle, sys, torch; from cnnviz import synthetic\n"
+        "r = pickle.loads(open(sys.argv[1], 'rb').read()); s = synthetic.load_state()\n"
+        "print(all(torch.equal(r.state_dict[k], v) for k, v in s.items()), len(r.state_dict))\n"
+        "torch.save(r.state_dict['fc.weight'], sys.argv[1] + '.fc')"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(path)], cwd=ROOT, capture_output=True, text=True,
+        check=True, timeout=300,
+    ).stdout.split()  # fmt: skip
+    assert out == ["True", str(len(probe.state_dict))]
+    head = torch.load(str(path) + ".fc", weights_only=True)
+    assert torch.equal(head, probe.state_dict["fc.weight"])

@@ -306,6 +306,8 @@ class RayBackend:
 
         try:
             return Outcome(value=cloudpickle.loads(value))  # pickled by the worker (ray_worker)
+        except CnnvizError as err:  # the value's own sentence (a result naming another file)
+            return Outcome(error=err)
         except Exception as err:
             return Outcome(error=JobLost(f"The job's result could not be read here ({err})."))
 

@@ -27,6 +27,7 @@ from cnnviz import weights as tv_weights
 from cnnviz.data import load_state_dict_file
 from cnnviz.errors import (
     BadWeightsFile,
+    CnnvizError,
     InputTooSmall,
     OutOfBounds,
     UnknownModel,
@@ -220,6 +221,45 @@ def synthetic_state(backbone: BackboneSpec) -> Mapping[str, torch.Tensor]:
 @functools.lru_cache(maxsize=1)
 def _synthetic_state(path: str, size: int, mtime_ns: int) -> Mapping[str, torch.Tensor]:
     return synthetic.load_state(Path(path))
+
+
+def shared_body(
+    backbone: BackboneSpec, weights: str, state: Mapping[str, torch.Tensor]
+) -> list[str]:
+    """The names of `state`'s tensors that are this process's shared copy of the synthetic
+    backbone itself (what a linear probe's model holds: build(..., frozen_body=True)), not
+    copies of it; [] for any other weights."""
+    if weights != "synthetic" or not synthetic.supports(backbone.name):
+        return []
+    try:
+        shared = synthetic_state(backbone)
+    except CnnvizError:
+        return []
+    return [k for k, v in state.items() if k in shared and _same_tensor(v, shared[k])]
+
+
+def _same_tensor(a: torch.Tensor, b: torch.Tensor) -> bool:
+    return (
+        a.device == b.device
+        and a.data_ptr() == b.data_ptr()
+        and a.dtype == b.dtype
+        and a.shape == b.shape
+        and a.stride() == b.stride()
+    )
+
+
+def synthetic_body(backbone: BackboneSpec, identity: str) -> Mapping[str, torch.Tensor]:
+    """This process's shared copy of the synthetic backbone, when it is the file whose
+    weights_identity is `identity` (a result pickled where the probe ran names its body so);
+    BadWeightsFile when this machine holds another file, WeightsMissing when none."""
+    state = synthetic_state(backbone)
+    if weights_identity(backbone, "synthetic") != identity:
+        raise BadWeightsFile(
+            "This run's model was trained on another synthetic backbone than the one this "
+            "server holds (assets/resnet18_synthetic.pt differs between the machines).",
+            "Give every machine of the class's Ray cluster the same checkout, then train again.",
+        )
+    return state
 
 
 def _architecture(name: str) -> nn.Module:

@@ -13,8 +13,20 @@ from typing import Any
 
 import torch
 
+from cnnviz.train import backbones
 from cnnviz.train.config import FinetuneConfig
 from cnnviz.train.export import FORMAT, Target, TrainedModel, assemble, weights_name
+
+
+@dataclass(frozen=True)
+class SharedBody:
+    """What a pickled result carries in place of the synthetic backbone's tensors its model
+    shares with the process (backbones.build(..., frozen_body=True)): the file's identity
+    (backbones.weights_identity) and the state dict's names in order. Unpickled, they become
+    the receiving process's own shared copy, if it holds the same file."""
+
+    identity: str
+    order: tuple[str, ...]
 
 
 @dataclass
@@ -45,6 +57,33 @@ class FinetuneResult:
     timings: dict[str, float] = field(default_factory=dict)
     trainable_parameters: int = 0
     total_parameters: int = 0
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled (a Ray job's result on its way to the server, a copy): a linear probe on the
+        synthetic backbone sends its head and the names of the body's tensors, not the body,
+        which the receiving process holds already (SharedBody)."""
+        state = dict(self.__dict__)
+        spec = self.config.backbone_spec
+        body = backbones.shared_body(spec, self.config.weights, self.state_dict)
+        if body:
+            kept = set(body)
+            state["state_dict"] = OrderedDict(
+                (k, v) for k, v in self.state_dict.items() if k not in kept
+            )
+            state["_shared_body"] = SharedBody(
+                backbones.weights_identity(spec, "synthetic"), tuple(self.state_dict)
+            )
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        shared: SharedBody | None = state.pop("_shared_body", None)
+        if shared is not None:
+            body = backbones.synthetic_body(state["config"].backbone_spec, shared.identity)
+            own = state["state_dict"]
+            state["state_dict"] = OrderedDict(
+                (k, own[k] if k in own else body[k]) for k in shared.order
+            )
+        self.__dict__.update(state)
 
     def to_json(self) -> dict[str, Any]:
         """The `python -m cnnviz finetune --json` document."""
