@@ -229,11 +229,11 @@ def shared_body(
     """The names of `state`'s tensors that are this process's shared copy of the synthetic
     backbone itself (what a linear probe's model holds: build(..., frozen_body=True)), not
     copies of it; [] for any other weights."""
-    if weights != "synthetic" or not synthetic.supports(backbone.name):
+    if weights != "synthetic":
         return []
     try:
         shared = synthetic_state(backbone)
-    except CnnvizError:
+    except CnnvizError:  # none for this backbone, or the asset is missing
         return []
     return [k for k, v in state.items() if k in shared and _same_tensor(v, shared[k])]
 
